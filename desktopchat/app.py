@@ -1,0 +1,86 @@
+"""The command line: ``desktopchat serve`` (headless host); the window arrives with issue 5."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from desktopchat import __version__
+from desktopchat.server.headless import serve
+from desktopchat.server.settings import DEFAULT_PORT, Settings, default_history_path
+
+
+def _history(value: str) -> Path | None:
+    return None if value.lower() == "off" else Path(value).expanduser()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``desktopchat`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="desktopchat", description="Host or join a chat room on your LAN."
+    )
+    parser.add_argument("--version", action="version", version=f"desktopchat {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    server = commands.add_parser(
+        "serve", help="host a chat room with no window", description="Host a chat room."
+    )
+    server.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: LAN)")
+    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    server.add_argument("--token", help="members must pass ?token=TOKEN to join")
+    server.add_argument(
+        "--history",
+        type=_history,
+        default=default_history_path(),
+        metavar="PATH|off",
+        help=f"SQLite history file, or 'off' for memory only (default {default_history_path()})",
+    )
+    server.add_argument(
+        "--origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also allow browser pages from this origin (repeatable)",
+    )
+    server.add_argument("--history-size", type=int, default=200, help="messages new members get")
+    server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
+    return parser
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The server settings the parsed ``serve`` arguments describe."""
+    return Settings(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        origins=tuple(args.origin),
+        history=args.history,
+        history_size=args.history_size,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``desktopchat`` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command != "serve":
+        parser.print_help()
+        return 2
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("uvicorn.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    try:
+        asyncio.run(serve(settings_from(args), sys.stdout))
+    except OSError as exc:
+        print(
+            f"desktopchat: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

@@ -1,0 +1,50 @@
+"""WebSocket close codes the project uses, and their meaning in words for users."""
+
+from __future__ import annotations
+
+import enum
+
+
+class CloseCode(enum.IntEnum):
+    """Close codes sent or shown by desktopchat (RFC 6455 §7.4 and the IANA registry)."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001
+    PROTOCOL_ERROR = 1002
+    UNSUPPORTED_DATA = 1003
+    NO_STATUS = 1005
+    ABNORMAL = 1006
+    INVALID_DATA = 1007
+    POLICY = 1008
+    TOO_BIG = 1009
+    SERVER_ERROR = 1011
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+
+
+_WORDS = {
+    CloseCode.NORMAL: "closed normally",
+    CloseCode.GOING_AWAY: "the server is going away",
+    CloseCode.PROTOCOL_ERROR: "protocol error",
+    CloseCode.UNSUPPORTED_DATA: "unsupported data",
+    CloseCode.NO_STATUS: "closed without a status",
+    CloseCode.ABNORMAL: "connection lost",
+    CloseCode.INVALID_DATA: "invalid data (e.g. text that is not UTF-8)",
+    CloseCode.POLICY: "refused by the server's policy",
+    CloseCode.TOO_BIG: "message too big",
+    CloseCode.SERVER_ERROR: "server error",
+    CloseCode.SERVICE_RESTART: "the server is restarting",
+    CloseCode.TRY_AGAIN_LATER: "the server is busy, try again later",
+}
+
+
+def describe_close(code: int | None, reason: str = "") -> str:
+    """A sentence for a close: ``"refused by the server's policy (1008): invalid token"``."""
+    if code is None:
+        return "connection lost" + (f": {reason}" if reason else "")
+    try:
+        words = _WORDS[CloseCode(code)]
+    except ValueError:
+        words = "closed"
+    text = f"{words} ({code})"
+    return f"{text}: {reason}" if reason else text

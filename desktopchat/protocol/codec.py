@@ -1,0 +1,339 @@
+"""Encoding and decoding of ``desktopchat.v1`` frames, both directions, and raw-mode interop.
+
+Text frames carry one JSON object with a ``type``. Binary messages travel in binary frames::
+
+    4 bytes   big-endian length N of the header
+    N bytes   the header: a UTF-8 JSON object with "type": "binary" and the message's fields
+    rest      the payload, untouched
+
+Decoders raise only :class:`~desktopchat.protocol.errors.RemoteProtocolError` subclasses;
+encoders raise :class:`~desktopchat.protocol.errors.LocalProtocolError` for values that cannot
+be sent (e.g. a JSON value with NaN or a set inside).
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from desktopchat.protocol.errors import (
+    InvalidEnvelope,
+    InvalidFrame,
+    LocalProtocolError,
+    MessageTooBig,
+    RemoteProtocolError,
+)
+from desktopchat.protocol.fields import Fields
+from desktopchat.protocol.messages import (
+    Ack,
+    ChatMessage,
+    ClientEvent,
+    ErrorEvent,
+    Hello,
+    JsonValue,
+    Kind,
+    Presence,
+    PresenceEvent,
+    SendBinary,
+    SendJson,
+    SendText,
+    ServerEvent,
+    Welcome,
+)
+
+_HEADER_LENGTH = struct.Struct(">I")
+MAX_HEADER_BYTES = 64 * 1024
+MAX_WISH_CHARS = 256
+MAX_FILE_NAME_CHARS = 255
+MAX_MIME_CHARS = 127
+MAX_CID_CHARS = 64
+MAX_KEY_CHARS = 128
+DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Size limits applied while decoding."""
+
+    max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES
+
+
+DEFAULT_LIMITS = Limits()
+
+
+# -- JSON helpers -------------------------------------------------------------------------------
+
+
+def dumps(value: JsonValue) -> str:
+    """Compact JSON, UTF-8 friendly, strict about NaN and non-JSON types."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise LocalProtocolError(f"not a JSON value: {exc}") from exc
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text: str | bytes) -> JsonValue:
+    """Parse JSON; every failure (syntax, NaN, nesting depth, huge numbers) is an InvalidFrame."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidFrame(f"not valid JSON: {exc}") from exc
+
+
+def _check_size(frame: str | bytes, limits: Limits) -> None:
+    # len(str) counts characters; a character is at most 4 bytes in UTF-8, so only encode
+    # when the cheap bound does not already settle it.
+    size = len(frame)
+    if isinstance(frame, str) and size * 4 > limits.max_frame_bytes:
+        size = len(frame.encode("utf-8", "surrogatepass"))
+    if size > limits.max_frame_bytes:
+        raise MessageTooBig(
+            f"message of {size} bytes is over the limit of {limits.max_frame_bytes}"
+        )
+
+
+def _split_binary(frame: bytes) -> tuple[Fields, bytes]:
+    if len(frame) < _HEADER_LENGTH.size:
+        raise InvalidFrame("binary frame is shorter than its 4-byte header length")
+    (length,) = _HEADER_LENGTH.unpack_from(frame)
+    if length > MAX_HEADER_BYTES:
+        raise MessageTooBig(f"binary header of {length} bytes is over {MAX_HEADER_BYTES}")
+    end = _HEADER_LENGTH.size + length
+    if end > len(frame):
+        raise InvalidFrame("binary frame ends inside its header")
+    header = Fields(loads(frame[_HEADER_LENGTH.size : end]), "the binary header")
+    kind = header.text("type")
+    if kind != "binary":
+        raise InvalidEnvelope(f"a binary frame must have type 'binary', not '{kind}'", "type")
+    return header, frame[end:]
+
+
+def _join_binary(header: dict[str, Any], payload: bytes) -> bytes:
+    head = dumps(header).encode()
+    return b"".join((_HEADER_LENGTH.pack(len(head)), head, payload))
+
+
+# -- client → server ----------------------------------------------------------------------------
+
+
+def decode_client(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> ClientEvent:
+    """Decode one frame a structured client sent."""
+    _check_size(frame, limits)
+    if isinstance(frame, bytes):
+        header, payload = _split_binary(frame)
+        event: ClientEvent = SendBinary(
+            payload=payload,
+            name=header.optional_text("name", max_len=MAX_FILE_NAME_CHARS) or "",
+            mime=header.optional_text("mime", max_len=MAX_MIME_CHARS) or "application/octet-stream",
+            cid=header.optional_text("cid", max_len=MAX_CID_CHARS),
+        )
+        header.finish()
+        return event
+    fields = Fields(loads(frame), "a message")
+    kind = fields.text("type")
+    if kind == "hello":
+        event = Hello(
+            name=fields.optional_text("name", max_len=MAX_WISH_CHARS),
+            resume=fields.optional_integer("resume"),
+            key=fields.optional_text("key", max_len=MAX_KEY_CHARS),
+        )
+    elif kind == "text":
+        event = SendText(fields.text("text"), fields.optional_text("cid", max_len=MAX_CID_CHARS))
+    elif kind == "json":
+        event = SendJson(fields.raw("data"), fields.optional_text("cid", max_len=MAX_CID_CHARS))
+    elif kind == "binary":
+        raise InvalidEnvelope(
+            "binary messages travel in binary frames (see docs/protocol.md)", "type"
+        )
+    else:
+        raise InvalidEnvelope(f"unknown message type '{kind}'", "type")
+    fields.finish()
+    return event
+
+
+def encode_client(event: ClientEvent) -> str | bytes:
+    """Encode one client event as the frame to send."""
+    if isinstance(event, SendBinary):
+        header: dict[str, Any] = {"type": "binary", "name": event.name, "mime": event.mime}
+        if event.cid is not None:
+            header["cid"] = event.cid
+        return _join_binary(header, event.payload)
+    if isinstance(event, Hello):
+        obj: dict[str, Any] = {"type": "hello"}
+        for key, value in (("name", event.name), ("resume", event.resume), ("key", event.key)):
+            if value is not None:
+                obj[key] = value
+    elif isinstance(event, SendText):
+        obj = {"type": "text", "text": event.text}
+    else:
+        obj = {"type": "json", "data": event.data}
+    if not isinstance(event, Hello) and event.cid is not None:
+        obj["cid"] = event.cid
+    return dumps(obj)
+
+
+# -- server → client ----------------------------------------------------------------------------
+
+
+def _message_header(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "type": message.kind.value,
+        "id": message.id,
+        "time": message.time,
+        "sender": message.sender,
+    }
+
+
+def encode_server(event: ServerEvent) -> str | bytes:
+    """Encode one server event as the frame to send (binary messages as binary frames)."""
+    if isinstance(event, ChatMessage):
+        obj = _message_header(event)
+        if event.kind is Kind.BINARY:
+            obj.update(name=event.name, mime=event.mime, size=len(event.payload))
+            return _join_binary(obj, event.payload)
+        if event.kind is Kind.TEXT:
+            obj["text"] = event.text
+        else:
+            obj["data"] = event.data
+        return dumps(obj)
+    if isinstance(event, Welcome):
+        return dumps(
+            {
+                "type": "welcome",
+                "room": event.room,
+                "name": event.name,
+                "members": list(event.members),
+                "last_id": event.last_id,
+                "time": event.time,
+                "resumed": event.resumed,
+            }
+        )
+    if isinstance(event, Presence):
+        return dumps(
+            {
+                "type": "presence",
+                "event": event.event.value,
+                "name": event.name,
+                "members": list(event.members),
+                "time": event.time,
+            }
+        )
+    if isinstance(event, Ack):
+        return dumps(
+            {
+                "type": "ack",
+                "cid": event.cid,
+                "id": event.id,
+                "time": event.time,
+                "duplicate": event.duplicate,
+            }
+        )
+    obj = {"type": "error", "code": event.code, "message": event.message}
+    if event.cid is not None:
+        obj["cid"] = event.cid
+    if event.field is not None:
+        obj["field"] = event.field
+    return dumps(obj)
+
+
+def _decode_message(fields: Fields, kind: Kind, payload: bytes = b"") -> ChatMessage:
+    common: dict[str, Any] = {
+        "id": fields.integer("id"),
+        "time": fields.integer("time"),
+        "sender": fields.text("sender"),
+        "kind": kind,
+    }
+    if kind is Kind.TEXT:
+        return ChatMessage(**common, text=fields.text("text"))
+    if kind is Kind.JSON:
+        return ChatMessage(**common, data=fields.raw("data"))
+    size = fields.integer("size")
+    if size != len(payload):
+        raise InvalidEnvelope(f"binary header says {size} bytes but {len(payload)} came", "size")
+    return ChatMessage(
+        **common, payload=payload, name=fields.text("name"), mime=fields.text("mime")
+    )
+
+
+def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> ServerEvent:
+    """Decode one frame a desktopchat server sent."""
+    _check_size(frame, limits)
+    if isinstance(frame, bytes):
+        header, payload = _split_binary(frame)
+        event: ServerEvent = _decode_message(header, Kind.BINARY, payload)
+        header.finish()
+        return event
+    fields = Fields(loads(frame), "a server event")
+    kind = fields.text("type")
+    if kind in (Kind.TEXT, Kind.JSON):
+        event = _decode_message(fields, Kind(kind))
+    elif kind == "welcome":
+        event = Welcome(
+            room=fields.text("room"),
+            name=fields.text("name"),
+            members=fields.names("members"),
+            last_id=fields.integer("last_id"),
+            time=fields.integer("time"),
+            resumed=fields.boolean("resumed"),
+        )
+    elif kind == "presence":
+        event_name = fields.text("event")
+        try:
+            what = PresenceEvent(event_name)
+        except ValueError:
+            raise InvalidEnvelope(f"unknown presence event '{event_name}'", "event") from None
+        event = Presence(what, fields.text("name"), fields.names("members"), fields.integer("time"))
+    elif kind == "ack":
+        event = Ack(
+            cid=fields.text("cid"),
+            id=fields.integer("id"),
+            time=fields.integer("time"),
+            duplicate=fields.boolean("duplicate"),
+        )
+    elif kind == "error":
+        event = ErrorEvent(
+            code=fields.text("code"),
+            message=fields.text("message"),
+            cid=fields.optional_text("cid"),
+            field=fields.optional_text("field"),
+        )
+    else:
+        raise InvalidEnvelope(f"unknown event type '{kind}'", "type")
+    fields.finish()
+    return event
+
+
+# -- raw-mode interop ---------------------------------------------------------------------------
+
+
+def encode_raw(message: ChatMessage) -> str | bytes:
+    """The frame a raw (no subprotocol) member receives: the bare text, JSON or bytes."""
+    if message.kind is Kind.BINARY:
+        return message.payload
+    if message.kind is Kind.JSON:
+        return dumps(message.data)
+    return message.text
+
+
+def parse_raw(frame: str | bytes) -> SendText | SendJson | SendBinary:
+    """Read a raw member's frame as a message: text that is a JSON object or array is JSON.
+
+    Raw members use no envelope (the seed's ``send_json`` sends a plain JSON text frame), so a
+    frame that parses as an object or array goes to the JSON pane; anything else stays text.
+    """
+    if isinstance(frame, bytes):
+        return SendBinary(frame)
+    stripped = frame.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            data = loads(stripped)
+        except RemoteProtocolError:
+            return SendText(frame)
+        return SendJson(data)
+    return SendText(frame)

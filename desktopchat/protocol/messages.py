@@ -1,0 +1,147 @@
+"""The events of ``desktopchat.v1`` as frozen dataclasses.
+
+Client → server: :class:`Hello`, :class:`SendText`, :class:`SendJson`, :class:`SendBinary`.
+Server → client: :class:`Welcome`, :class:`ChatMessage`, :class:`Presence`, :class:`Ack`,
+:class:`ErrorEvent`. Times are integer milliseconds since the Unix epoch, stamped by the server.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any, TypeAlias
+
+SUBPROTOCOL = "desktopchat.v1"
+"""The WebSocket subprotocol a structured client asks for."""
+
+JsonValue: TypeAlias = Any
+"""Any value ``json.loads`` can return."""
+
+
+class Kind(enum.StrEnum):
+    """What a chat message carries."""
+
+    TEXT = "text"
+    JSON = "json"
+    BINARY = "binary"
+
+
+class PresenceEvent(enum.StrEnum):
+    """What happened to a member."""
+
+    JOIN = "join"
+    LEAVE = "leave"
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """First frame of a structured client: who it wishes to be and where it resumes.
+
+    ``name`` is a wish: the server makes it unique. ``resume`` is the last message id the client
+    saw (``None`` for a new member, which then gets the room's recent history). ``key`` is an
+    opaque per-client string that scopes client message ids across reconnects.
+    """
+
+    name: str | None = None
+    resume: int | None = None
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendText:
+    """A member sends text. ``cid`` is the client's own id, echoed in the :class:`Ack`."""
+
+    text: str
+    cid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendJson:
+    """A member sends any JSON value."""
+
+    data: JsonValue
+    cid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendBinary:
+    """A member sends bytes, with a file name and a MIME type."""
+
+    payload: bytes
+    name: str = ""
+    mime: str = "application/octet-stream"
+    cid: str | None = None
+
+
+ClientEvent: TypeAlias = Hello | SendText | SendJson | SendBinary
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMessage:
+    """A message of the room, as stored and relayed: one of text, JSON or binary.
+
+    Exactly the field of its kind is meaningful: ``text`` for text, ``data`` for JSON,
+    ``payload`` (+ ``name`` and ``mime``) for binary.
+    """
+
+    id: int
+    time: int
+    sender: str
+    kind: Kind
+    text: str = ""
+    data: JsonValue = None
+    payload: bytes = b""
+    name: str = ""
+    mime: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Welcome:
+    """The server's answer to :class:`Hello`: the member's assigned name and the room's state.
+
+    ``last_id`` is the newest id in the room when the member joined; the backlog (missed or
+    recent messages) follows as ordinary :class:`ChatMessage` events, then live traffic.
+    """
+
+    room: str
+    name: str
+    members: tuple[str, ...]
+    last_id: int
+    time: int
+    resumed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """A member joined or left; ``members`` is the room's list after the change."""
+
+    event: PresenceEvent
+    name: str
+    members: tuple[str, ...]
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """The server stored the sender's message ``cid`` as ``id``; ``duplicate`` if it already had."""
+
+    cid: str
+    id: int
+    time: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorEvent:
+    """Something the member sent was refused; the connection stays open.
+
+    ``field`` names the envelope field at fault, when one is.
+    """
+
+    code: str
+    message: str
+    cid: str | None = None
+    field: str | None = None
+
+
+ServerEvent: TypeAlias = Welcome | ChatMessage | Presence | Ack | ErrorEvent

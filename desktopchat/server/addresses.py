@@ -1,0 +1,51 @@
+"""The addresses people can join a server with: one per LAN IPv4 address of the machine."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+import ifaddr
+
+from desktopchat.server.settings import DEFAULT_ROOM
+
+
+@dataclass(frozen=True, slots=True)
+class JoinAddress:
+    """Where to join: ``app`` for desktopchat and WebSocket clients, ``browser`` for the page."""
+
+    ip: str
+    app: str
+    browser: str
+
+
+def lan_ipv4_addresses() -> list[str]:
+    """Every IPv4 address of the machine's interfaces except loopback and link-local."""
+    found: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for entry in adapter.ips:
+            if not isinstance(entry.ip, str):
+                continue
+            ip = ipaddress.IPv4Address(entry.ip)
+            if (
+                not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)
+                and entry.ip not in found
+            ):
+                found.append(entry.ip)
+    return found
+
+
+def join_addresses(host: str, port: int, room: str = DEFAULT_ROOM) -> list[JoinAddress]:
+    """The addresses a server bound to ``host``:``port`` can be reached at.
+
+    A wildcard host (``0.0.0.0``, ``::``, empty) means every LAN address; loopback stays
+    loopback (nobody else can join); a specific address is itself.
+    """
+    wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 - naming the wildcard, not binding it
+    ips = (lan_ipv4_addresses() or ["127.0.0.1"]) if wildcard else [host]
+    path = "/chat" if room == DEFAULT_ROOM else f"/chat/{room}"
+    result = []
+    for ip in ips:
+        netloc = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+        result.append(JoinAddress(ip, f"ws://{netloc}{path}", f"http://{netloc}/"))
+    return result

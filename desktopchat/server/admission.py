@@ -1,0 +1,102 @@
+"""The before-accept hook of every WebSocket route: token and Origin checks.
+
+A browser that is refused during the handshake (HTTP 403) sees only close code 1006, so a
+refused client is accepted and closed at once with 1008 and the reason in words.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from starlette.websockets import WebSocket
+
+from desktopchat.protocol import SUBPROTOCOL, CloseCode
+from desktopchat.server.hub import Refused
+from desktopchat.server.settings import Settings
+
+logger = logging.getLogger("desktopchat.server")
+
+Endpoint = Callable[[WebSocket], Awaitable[None]]
+
+
+def _origin_key(origin: str) -> str:
+    parts = urlsplit(origin.strip().lower())
+    default = {"http": 80, "https": 443, "ws": 80, "wss": 443}.get(parts.scheme)
+    try:
+        port = parts.port or default
+    except ValueError:
+        return ""
+    return f"{parts.hostname}:{port}" if parts.hostname else ""
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """Whether a browser ``Origin`` may connect: same host and port, or one of ``allowed``.
+
+    Non-browser clients send no Origin and pass. The opaque ``null`` origin (``file://`` pages,
+    sandboxed frames) never matches.
+    """
+    if origin is None:
+        return True
+    key = _origin_key(origin)
+    if not key:
+        return False
+    if host and key == _origin_key(f"http://{host}"):
+        return True
+    return any(key == _origin_key(entry) for entry in allowed)
+
+
+def token_valid(given: str | None, expected: str | None) -> bool:
+    """Constant-time token check; no token configured means everybody is welcome."""
+    if expected is None:
+        return True
+    # compare_digest refuses non-ASCII str, so compare the UTF-8 bytes.
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def check_admission(websocket: WebSocket, settings: Settings) -> None:
+    """Raise :class:`Refused` when the connection may not proceed."""
+    if not token_valid(websocket.query_params.get("token"), settings.token):
+        raise Refused(CloseCode.POLICY, "invalid token")
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), settings.origins
+    ):
+        raise Refused(CloseCode.POLICY, "origin not allowed")
+
+
+def offered_subprotocol(websocket: WebSocket) -> str | None:
+    """``desktopchat.v1`` when the client asked for it, else ``None`` (raw mode)."""
+    return SUBPROTOCOL if SUBPROTOCOL in websocket.scope.get("subprotocols", ()) else None
+
+
+async def refuse(websocket: WebSocket, refusal: Refused) -> None:
+    """Accept, then close at once with the refusal's code and reason, so the client learns why."""
+    client = websocket.client
+    logger.info(
+        "refused %s on %s: %s (%d)",
+        f"{client.host}:{client.port}" if client else "a client",
+        websocket.url.path,
+        refusal.reason,
+        refusal.code,
+    )
+    await websocket.accept(subprotocol=offered_subprotocol(websocket))
+    await websocket.close(refusal.code, refusal.reason)
+
+
+def guarded(endpoint: Endpoint) -> Endpoint:
+    """Run the admission checks before ``endpoint`` (the seed's ``before_request`` hook)."""
+
+    @functools.wraps(endpoint)
+    async def guard(websocket: WebSocket) -> None:
+        settings: Settings = websocket.app.state.settings
+        try:
+            check_admission(websocket, settings)
+        except Refused as refusal:
+            await refuse(websocket, refusal)
+            return
+        await endpoint(websocket)
+
+    return guard

@@ -1,0 +1,75 @@
+"""``create_app``: the Starlette application of a desktopchat server."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+
+from desktopchat.assets import resource
+from desktopchat.protocol import CloseCode
+from desktopchat.server.admission import guarded
+from desktopchat.server.endpoints import chat, echo
+from desktopchat.server.history import History, open_history
+from desktopchat.server.hub import Hub, wall_clock_ms
+from desktopchat.server.settings import Settings
+
+# The page's script and styles are files of its own origin; nothing inline may run, so a
+# message that smuggles markup in can at worst show as text.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+async def index(request: Request) -> Response:
+    """The browser client."""
+    return FileResponse(
+        resource("static", "index.html"),
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"},
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    history: History | None = None,
+    clock: Callable[[], int] = wall_clock_ms,
+) -> Starlette:
+    """Build the server: ``/ws`` echo, ``/chat`` and ``/chat/{room}`` rooms, ``/`` the page.
+
+    ``history`` defaults to the store ``settings.history`` names; the app owns and closes a
+    store it opened itself, never one passed in. The hub is ``app.state.hub``.
+    """
+    settings = settings or Settings()
+    owned = history is None
+    store = open_history(settings.history, settings.history_size) if history is None else history
+    hub = Hub(settings, store, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
+            if owned:
+                store.close()
+
+    app = Starlette(
+        routes=[
+            Route("/", index),
+            WebSocketRoute("/ws", guarded(echo)),
+            WebSocketRoute("/chat", guarded(chat)),
+            WebSocketRoute("/chat/{room}", guarded(chat)),
+            Mount("/static", StaticFiles(directory=resource("static")), name="static"),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.hub = hub
+    return app

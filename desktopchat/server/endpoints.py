@@ -1,0 +1,134 @@
+"""The WebSocket endpoints: ``/ws`` (the seed's echo) and ``/chat[/{room}]`` (the rooms)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.types import Message
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from desktopchat.protocol import (
+    CloseCode,
+    ErrorEvent,
+    Hello,
+    Limits,
+    RemoteProtocolError,
+    decode_client,
+    encode_server,
+    parse_raw,
+)
+from desktopchat.server.admission import offered_subprotocol, refuse
+from desktopchat.server.hub import Hub, Refused
+from desktopchat.server.member import Frame, Member, Mode
+from desktopchat.server.room import Room
+from desktopchat.server.settings import DEFAULT_ROOM
+
+logger = logging.getLogger("desktopchat.server")
+
+
+def _frame_of(message: Message) -> Frame | None:
+    """The payload of a ``websocket.receive`` message, or ``None`` for a disconnect."""
+    if message["type"] != "websocket.receive":
+        return None
+    text: str | None = message.get("text")
+    if text is not None:
+        return text
+    data: bytes | None = message.get("bytes")
+    return data if data is not None else b""
+
+
+async def echo(websocket: WebSocket) -> None:
+    """The seed's echo: text ``hello`` → ``Echo: hello``; bytes come back unchanged."""
+    await websocket.accept()
+    try:
+        while (frame := _frame_of(await websocket.receive())) is not None:
+            if isinstance(frame, str):
+                await websocket.send_text(f"Echo: {frame}")
+            else:
+                await websocket.send_bytes(frame)
+    except WebSocketDisconnect:
+        return
+
+
+async def chat(websocket: WebSocket) -> None:
+    """A room member's whole life: admission, hello, relay, leave."""
+    hub: Hub = websocket.app.state.hub
+    room_name = websocket.path_params.get("room", DEFAULT_ROOM)
+    try:
+        hub.check(room_name)
+    except Refused as refusal:
+        await refuse(websocket, refusal)
+        return
+    subprotocol = offered_subprotocol(websocket)
+    await websocket.accept(subprotocol=subprotocol)
+    wish = Hello(name=websocket.query_params.get("name"))
+    limits = Limits(max_frame_bytes=hub.settings.max_message_bytes)
+    if subprotocol is None:
+        mode, hello = Mode.RAW, wish
+    else:
+        mode = Mode.STRUCTURED
+        received = await _receive_hello(websocket, wish, hub.settings.hello_timeout, limits)
+        if received is None:
+            return
+        hello = received
+    try:
+        hub.check(room_name)
+    except Refused as refusal:
+        await websocket.close(refusal.code, refusal.reason)
+        return
+    room = hub.room(room_name)
+    member = room.join(websocket, mode, hello)
+    try:
+        await _relay(websocket, room, member, limits)
+    finally:
+        room.leave(member)
+        hub.release(room)
+        await member.finish()
+
+
+async def _receive_hello(
+    websocket: WebSocket, wish: Hello, within: float, limits: Limits
+) -> Hello | None:
+    """Wait for a structured client's hello; anything else before it gets an error event."""
+    try:
+        async with asyncio.timeout(within):
+            while (frame := _frame_of(await websocket.receive())) is not None:
+                try:
+                    event = decode_client(frame, limits)
+                except RemoteProtocolError as exc:
+                    error = ErrorEvent(exc.code, str(exc), field=getattr(exc, "field", None))
+                    await websocket.send_text(str(encode_server(error)))
+                    continue
+                if isinstance(event, Hello):
+                    return Hello(name=event.name or wish.name, resume=event.resume, key=event.key)
+                error = ErrorEvent("hello-required", "send a hello before anything else", "type")
+                await websocket.send_text(str(encode_server(error)))
+    except TimeoutError:
+        await websocket.close(CloseCode.POLICY, "no hello in time")
+    except WebSocketDisconnect:
+        pass
+    return None
+
+
+async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limits) -> None:
+    """Read the member's frames until it leaves, publishing each to the room."""
+    while (frame := _frame_of(await websocket.receive())) is not None:
+        if member.closing:
+            continue
+        if member.mode is Mode.RAW:
+            room.publish(member, parse_raw(frame), raw_frame=frame)
+            continue
+        try:
+            event = decode_client(frame, limits)
+        except RemoteProtocolError as exc:
+            member.deliver(
+                encode_server(ErrorEvent(exc.code, str(exc), field=getattr(exc, "field", None)))
+            )
+            continue
+        if isinstance(event, Hello):
+            member.deliver(
+                encode_server(ErrorEvent("already-joined", "hello is only for joining", "type"))
+            )
+            continue
+        room.publish(member, event)

@@ -1,0 +1,83 @@
+"""The hub: every room of the server, created on first use, dropped when empty."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+
+from desktopchat.protocol import CloseCode
+from desktopchat.server.history import History
+from desktopchat.server.room import Room
+from desktopchat.server.settings import Settings
+
+_ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def wall_clock_ms() -> int:
+    """Server time: milliseconds since the Unix epoch."""
+    return time.time_ns() // 1_000_000
+
+
+class Refused(Exception):
+    """A connection the hub will not take, with the close code and reason to send."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class Hub:
+    """Owns the rooms; enforces the room and member limits before any state changes."""
+
+    def __init__(
+        self, settings: Settings, history: History, clock: Callable[[], int] = wall_clock_ms
+    ) -> None:
+        self.settings = settings
+        self.history = history
+        self._clock = clock
+        self._rooms: dict[str, Room] = {}
+        self.closing = False
+
+    @property
+    def rooms(self) -> dict[str, Room]:
+        """The rooms that have members, by name."""
+        return self._rooms
+
+    def check(self, name: str) -> None:
+        """Raise :class:`Refused` if a new member of room ``name`` cannot be taken now."""
+        if self.closing:
+            raise Refused(CloseCode.GOING_AWAY, "server shutting down")
+        if not _ROOM_NAME.fullmatch(name):
+            raise Refused(CloseCode.POLICY, "invalid room name")
+        room = self._rooms.get(name)
+        if room is None and len(self._rooms) >= self.settings.max_rooms:
+            raise Refused(CloseCode.TRY_AGAIN_LATER, "too many rooms")
+        if room is not None and len(room) >= self.settings.max_members:
+            raise Refused(CloseCode.TRY_AGAIN_LATER, "room is full")
+
+    def room(self, name: str) -> Room:
+        """The room called ``name``, created if needed (call :meth:`check` first)."""
+        room = self._rooms.get(name)
+        if room is None:
+            room = self._rooms[name] = Room(
+                name,
+                self.history,
+                clock=self._clock,
+                history_size=self.settings.history_size,
+                queue_size=self.settings.send_queue,
+                close_timeout=self.settings.close_timeout,
+            )
+        return room
+
+    def release(self, room: Room) -> None:
+        """Forget ``room`` once its last member has left (its history stays stored)."""
+        if not len(room) and self._rooms.get(room.name) is room:
+            del self._rooms[room.name]
+
+    async def close_all(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
+        """Refuse newcomers and close every member of every room."""
+        self.closing = True
+        await asyncio.gather(*(room.close_all(code, reason) for room in list(self._rooms.values())))

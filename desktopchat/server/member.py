@@ -1,0 +1,154 @@
+"""One connection in a room: its name, its mode, a bounded send queue and the task that writes it.
+
+The room hands a member frames with :meth:`Member.deliver`, which never waits: a member whose
+queue is full is too slow for the room and is closed with 1013, so nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from desktopchat.protocol import CloseCode
+
+logger = logging.getLogger("desktopchat.server")
+
+Frame = str | bytes
+
+ABORT_EXTENSION = "desktopchat.abort"
+"""ASGI scope extension holding a callable that aborts the connection's transport."""
+
+
+class Mode(enum.Enum):
+    """How a member speaks: bare frames as in the seed, or ``desktopchat.v1`` envelopes."""
+
+    RAW = "raw"
+    STRUCTURED = "structured"
+
+
+@dataclass(frozen=True, slots=True)
+class _Close:
+    code: int
+    reason: str
+
+
+class Member:
+    """A member of a room, owning the task that writes its frames in order.
+
+    The writer first sends ``prelude`` (the welcome and the backlog, produced lazily so a long
+    backlog is read from history page by page), then whatever the room delivers.
+    """
+
+    def __init__(
+        self,
+        websocket: WebSocket,
+        *,
+        name: str,
+        mode: Mode,
+        key: str | None,
+        queue_size: int,
+        close_timeout: float,
+        prelude: Iterable[Frame] = (),
+    ) -> None:
+        self.name = name
+        self.mode = mode
+        self.key = key
+        self._websocket = websocket
+        self._queue: asyncio.Queue[Frame | _Close] = asyncio.Queue(queue_size)
+        self._close_timeout = close_timeout
+        self._closing = False
+        self._closer: asyncio.Task[None] | None = None
+        self._writer = asyncio.get_running_loop().create_task(
+            self._write(prelude), name=f"writer for {name}"
+        )
+
+    @property
+    def closing(self) -> bool:
+        """Whether a close has been asked for; such a member gets nothing more."""
+        return self._closing
+
+    def deliver(self, frame: Frame) -> None:
+        """Queue ``frame`` without waiting; a member that cannot keep up is closed with 1013."""
+        if self._closing:
+            return
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
+            self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: send queue full", urgent=True)
+
+    def close_soon(self, code: int, reason: str, *, urgent: bool = False) -> None:
+        """Start closing in the background; ``urgent`` drops what is still queued."""
+        if self._closing:
+            return
+        self._closing = True
+        if urgent:
+            while not self._queue.empty():
+                self._queue.get_nowait()
+        self._closer = asyncio.get_running_loop().create_task(
+            self._close(code, reason), name=f"closer for {self.name}"
+        )
+
+    async def close(self, code: int, reason: str) -> None:
+        """Flush the queue, send the close frame, and abort if the peer does not take it in time."""
+        self.close_soon(code, reason)
+        if self._closer is not None:
+            await asyncio.shield(self._closer)
+
+    async def finish(self) -> None:
+        """Release the member's tasks once its connection is gone; safe to call twice."""
+        self._closing = True
+        for task in (self._writer, self._closer):
+            if task is not None and not task.done():
+                task.cancel()
+        for task in (self._writer, self._closer):
+            if task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _close(self, code: int, reason: str) -> None:
+        # The writer may sit in a send that never completes (the peer stopped reading); the
+        # close frame goes through the same writer so it follows queued frames, and the
+        # deadline is what frees a stalled connection.
+        self._queue.put_nowait(_Close(code, reason))
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writer), self._close_timeout)
+        except TimeoutError:
+            logger.info("%s did not take its close in time; aborting the connection", self.name)
+            self._writer.cancel()
+            self.abort()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a close handshake (when the server allows it)."""
+        abort: Callable[[], None] | None = self._websocket.scope.get("extensions", {}).get(
+            ABORT_EXTENSION
+        )
+        if abort is not None:
+            abort()
+
+    async def _write(self, prelude: Iterable[Frame]) -> None:
+        try:
+            for frame in prelude:
+                await self._send(frame)
+            while True:
+                item = await self._queue.get()
+                if isinstance(item, _Close):
+                    await self._websocket.close(item.code, item.reason)
+                    return
+                await self._send(item)
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            # The peer is gone (or already closed); the endpoint's receive loop sees the
+            # disconnect and removes the member, so there is nothing to report here.
+            logger.debug("writer for %s stopped: %r", self.name, exc)
+
+    async def _send(self, frame: Frame) -> None:
+        if isinstance(frame, str):
+            await self._websocket.send_text(frame)
+        else:
+            await self._websocket.send_bytes(frame)

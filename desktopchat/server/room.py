@@ -1,0 +1,166 @@
+"""A chat room: its members, its history, and the rules of who hears what.
+
+Every message is stored first (it gets its id there), then encoded once per mode and handed to
+each member's queue. Raw members get bare frames, structured members get envelopes; nobody's
+slowness or failure reaches anybody else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterator
+
+from starlette.websockets import WebSocket
+
+from desktopchat.protocol import (
+    Ack,
+    ChatMessage,
+    Hello,
+    Kind,
+    Presence,
+    PresenceEvent,
+    SendBinary,
+    SendJson,
+    SendText,
+    Welcome,
+    encode_raw,
+    encode_server,
+    unique_name,
+)
+from desktopchat.server.history import History
+from desktopchat.server.member import Frame, Member, Mode
+
+logger = logging.getLogger("desktopchat.server")
+
+_BACKLOG_PAGE = 200
+
+Outgoing = SendText | SendJson | SendBinary
+
+
+def _as_message(event: Outgoing, sender: str, now: int) -> ChatMessage:
+    if isinstance(event, SendText):
+        return ChatMessage(0, now, sender, Kind.TEXT, text=event.text)
+    if isinstance(event, SendJson):
+        return ChatMessage(0, now, sender, Kind.JSON, data=event.data)
+    return ChatMessage(
+        0, now, sender, Kind.BINARY, payload=event.payload, name=event.name, mime=event.mime
+    )
+
+
+class Room:
+    """The members and history of one room; all methods run on the event loop, none awaits."""
+
+    def __init__(
+        self,
+        name: str,
+        history: History,
+        *,
+        clock: Callable[[], int],
+        history_size: int,
+        queue_size: int,
+        close_timeout: float,
+    ) -> None:
+        self.name = name
+        self._history = history
+        self._clock = clock
+        self._history_size = history_size
+        self._queue_size = queue_size
+        self._close_timeout = close_timeout
+        self._members: list[Member] = []
+
+    def __len__(self) -> int:
+        return len(self._members)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Display names of the members, in order of joining."""
+        return tuple(member.name for member in self._members)
+
+    def join(self, websocket: WebSocket, mode: Mode, hello: Hello) -> Member:
+        """Admit a connection: name it, greet it with the backlog, and tell the others."""
+        name = unique_name(hello.name, self.names)
+        now = self._clock()
+        prelude: Iterator[Frame] = iter(())
+        if mode is Mode.STRUCTURED:
+            last_id = self._history.last_id(self.name)
+            welcome = Welcome(
+                room=self.name,
+                name=name,
+                members=(*self.names, name),
+                last_id=last_id,
+                time=now,
+                resumed=hello.resume is not None,
+            )
+            prelude = self._prelude(welcome, hello.resume)
+        member = Member(
+            websocket,
+            name=name,
+            mode=mode,
+            key=hello.key,
+            queue_size=self._queue_size,
+            close_timeout=self._close_timeout,
+            prelude=prelude,
+        )
+        self._members.append(member)
+        self._announce(PresenceEvent.JOIN, member, now)
+        logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
+        return member
+
+    def leave(self, member: Member) -> None:
+        """Remove a member (it is gone or going) and tell the others."""
+        if member not in self._members:
+            return
+        self._members.remove(member)
+        self._announce(PresenceEvent.LEAVE, member, self._clock())
+        logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
+
+    def publish(self, sender: Member, event: Outgoing, *, raw_frame: Frame | None = None) -> None:
+        """Store a message, acknowledge it to a structured sender, relay it to everybody.
+
+        ``raw_frame`` is the frame exactly as a raw sender sent it, relayed verbatim to raw
+        members. A structured resend with a client id already stored is acknowledged again
+        (``duplicate``) and not stored or relayed twice.
+        """
+        cid = event.cid
+        if cid is not None and sender.key is not None:
+            known = self._history.find(self.name, sender.key, cid)
+            if known is not None:
+                sender.deliver(encode_server(Ack(cid, known.id, self._clock(), duplicate=True)))
+                return
+        message = self._history.append(
+            self.name, _as_message(event, sender.name, self._clock()), sender.key, cid
+        )
+        if cid is not None:
+            sender.deliver(encode_server(Ack(cid, message.id, message.time)))
+        structured = encode_server(message)
+        raw = raw_frame if raw_frame is not None else encode_raw(message)
+        for member in self._members:
+            member.deliver(structured if member.mode is Mode.STRUCTURED else raw)
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Close every member at once (used at shutdown); a stalled one is aborted."""
+        await asyncio.gather(*(member.close(code, reason) for member in self._members))
+
+    def _announce(self, event: PresenceEvent, subject: Member, now: int) -> None:
+        frame = encode_server(Presence(event, subject.name, self.names, now))
+        for member in self._members:
+            if member is not subject and member.mode is Mode.STRUCTURED:
+                member.deliver(frame)
+
+    def _prelude(self, welcome: Welcome, resume: int | None) -> Iterator[Frame]:
+        yield encode_server(welcome)
+        if resume is None:
+            for message in self._history.recent(self.name, self._history_size):
+                yield encode_server(message)
+            return
+        after = resume
+        while after < welcome.last_id:
+            page = self._history.since(self.name, after, _BACKLOG_PAGE)
+            for message in page:
+                if message.id > welcome.last_id:
+                    return
+                yield encode_server(message)
+            if not page:
+                return
+            after = page[-1].id

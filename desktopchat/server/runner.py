@@ -1,0 +1,165 @@
+"""Running the app under uvicorn inside a program that owns the event loop and the signals.
+
+Three of uvicorn's defaults do not suit an embedded server (see ../shared/RECIPES.md): it
+captures SIGINT/SIGTERM and re-raises them after shutdown, it calls ``sys.exit(3)`` when the
+port is busy, and it closes members with 1012 rather than 1001. :class:`HostedServer` binds the
+socket itself (a busy port is an ``OSError`` the caller can show), turns signal capture off,
+and closes every member with 1001 before uvicorn shuts down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.http11 import Request
+
+from desktopchat.protocol import CloseCode
+from desktopchat.server.addresses import JoinAddress, join_addresses
+from desktopchat.server.app import create_app
+from desktopchat.server.hub import Hub
+from desktopchat.server.logredact import install_redaction
+from desktopchat.server.member import ABORT_EXTENSION
+from desktopchat.server.settings import Settings
+
+_STARTUP_POLL = 0.005
+
+
+class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's ``websockets-sansio`` protocol, exposing ``transport.abort`` to the app.
+
+    A member that stops reading leaves a send waiting on a buffer that never drains; closing
+    the transport waits for that buffer too. Only an abort frees it (issue 3).
+    """
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)  # absent when the handshake itself failed
+        if scope is not None:
+            scope["extensions"][ABORT_EXTENSION] = self.transport.abort
+
+
+class EmbeddedServer(uvicorn.Server):
+    """A uvicorn server that leaves signals to the program hosting it."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (0 picks a free port).
+
+    Raises ``OSError`` with the system's reason (e.g. address already in use).
+    """
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        if hasattr(socket, "SO_REUSEADDR") and not hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+    """uvicorn's settings for our app: protocol classes named, logging and signals ours."""
+    return uvicorn.Config(
+        app,
+        http=H11Protocol,
+        ws=AbortableWebSocketProtocol,
+        lifespan="on",
+        loop="none",
+        log_config=None,
+        access_log=True,
+        server_header=False,
+        ws_max_size=settings.max_message_bytes,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_timeout,
+        timeout_graceful_shutdown=max(1, round(settings.close_timeout)),
+    )
+
+
+class HostedServer:
+    """A desktopchat server running as a task on the current event loop.
+
+    Use ``async with HostedServer(settings) as server`` or :meth:`start` / :meth:`stop`.
+    ``server.port`` is the port actually bound (useful with port 0).
+    """
+
+    def __init__(self, settings: Settings, app: Starlette | None = None) -> None:
+        self.settings = settings
+        self.app = app or create_app(settings)
+        self._server: EmbeddedServer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+
+    @property
+    def hub(self) -> Hub:
+        """The rooms of this server."""
+        hub: Hub = self.app.state.hub
+        return hub
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        if self._socket is None:
+            raise RuntimeError("the server is not running")
+        port: int = self._socket.getsockname()[1]
+        return port
+
+    def addresses(self) -> list[JoinAddress]:
+        """Where people can join this server."""
+        return join_addresses(self.settings.host, self.port)
+
+    async def start(self) -> None:
+        """Bind, start uvicorn, and return once it accepts connections."""
+        install_redaction()
+        self._socket = bind_socket(self.settings.host, self.settings.port)
+        self._server = EmbeddedServer(uvicorn_config(self.app, self.settings))
+        self._task = asyncio.get_running_loop().create_task(
+            self._server.serve(sockets=[self._socket]), name="uvicorn"
+        )
+        while not self._server.started:
+            if self._task.done():
+                self._socket.close()
+                self._task.result()
+                raise RuntimeError("the server stopped while starting")
+            await asyncio.sleep(_STARTUP_POLL)
+
+    async def stop(self) -> None:
+        """Close every member with 1001, then shut uvicorn down and free the port."""
+        if self._server is None or self._task is None:
+            return
+        try:
+            await self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
+        finally:
+            self._server.should_exit = True
+            await self._task
+            if self._socket is not None:
+                self._socket.close()
+            self._server = self._task = None
+
+    async def __aenter__(self) -> HostedServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,40 @@
+"""The server's settings: one frozen value that ``create_app`` and the runner read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_PORT = 5042
+DEFAULT_ROOM = "chat"
+
+
+def default_history_path() -> Path:
+    """Where history lives unless told otherwise: the platform's user data dir."""
+    return Path(platformdirs.user_data_dir("desktopchat", appauthor=False)) / "history.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server can be told. Defaults are what ``desktopchat serve`` uses.
+
+    ``history`` is the SQLite file, or ``None`` to keep history in memory only (``--history
+    off``). ``origins`` are extra browser origins allowed besides the server's own host.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    token: str | None = None
+    origins: tuple[str, ...] = ()
+    history: Path | None = field(default_factory=default_history_path)
+    history_size: int = 200
+    max_message_bytes: int = 16 * 1024 * 1024
+    max_members: int = 500
+    max_rooms: int = 100
+    send_queue: int = 1000
+    hello_timeout: float = 10.0
+    close_timeout: float = 2.0
+    ping_interval: float = 20.0
+    ping_timeout: float = 20.0
