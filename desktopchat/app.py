@@ -45,7 +45,34 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also allow browser pages from this origin (repeatable)",
     )
-    server.add_argument("--history-size", type=int, default=200, help="messages new members get")
+    limits = Settings()
+    server.add_argument(
+        "--history-size", type=int, default=limits.history_size, help="messages new members get"
+    )
+    server.add_argument(
+        "--max-message-bytes",
+        type=int,
+        default=limits.max_message_bytes,
+        help="bigger messages close their sender with 1009 (after decompression)",
+    )
+    server.add_argument(
+        "--max-members", type=int, default=limits.max_members, help="members per room (then 1013)"
+    )
+    server.add_argument(
+        "--max-rooms", type=int, default=limits.max_rooms, help="rooms at once (then 1013)"
+    )
+    server.add_argument(
+        "--rate", type=float, default=limits.rate, help="messages per second per member (0: off)"
+    )
+    server.add_argument(
+        "--burst", type=int, default=limits.burst, help="messages a member may send at once"
+    )
+    server.add_argument(
+        "--no-compression",
+        dest="compression",
+        action="store_false",
+        help="refuse permessage-deflate (less CPU per message)",
+    )
     server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     return parser
 
@@ -59,6 +86,12 @@ def settings_from(args: argparse.Namespace) -> Settings:
         origins=tuple(args.origin),
         history=args.history,
         history_size=args.history_size,
+        max_message_bytes=args.max_message_bytes,
+        max_members=args.max_members,
+        max_rooms=args.max_rooms,
+        rate=args.rate,
+        burst=args.burst,
+        compression=args.compression,
     )
 
 

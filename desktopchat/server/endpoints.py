@@ -21,6 +21,7 @@ from desktopchat.protocol import (
 from desktopchat.server.admission import offered_subprotocol, refuse
 from desktopchat.server.hub import Hub, Refused
 from desktopchat.server.member import Frame, Member, Mode
+from desktopchat.server.ratelimit import Verdict
 from desktopchat.server.room import Room
 from desktopchat.server.settings import DEFAULT_ROOM
 
@@ -87,6 +88,10 @@ async def chat(websocket: WebSocket) -> None:
         await member.finish()
 
 
+def _error(exc: RemoteProtocolError) -> str | bytes:
+    return encode_server(ErrorEvent(exc.code, str(exc), field=getattr(exc, "field", None)))
+
+
 async def _receive_hello(
     websocket: WebSocket, wish: Hello, within: float, limits: Limits
 ) -> Hello | None:
@@ -97,13 +102,11 @@ async def _receive_hello(
                 try:
                     event = decode_client(frame, limits)
                 except RemoteProtocolError as exc:
-                    error = ErrorEvent(exc.code, str(exc), field=getattr(exc, "field", None))
-                    await websocket.send_text(str(encode_server(error)))
+                    await websocket.send_text(str(_error(exc)))
                     continue
                 if isinstance(event, Hello):
                     return Hello(name=event.name or wish.name, resume=event.resume, key=event.key)
-                error = ErrorEvent("hello-required", "send a hello before anything else", "type")
-                await websocket.send_text(str(encode_server(error)))
+                await websocket.send_text(str(_HELLO_FIRST))
     except TimeoutError:
         await websocket.close(CloseCode.POLICY, "no hello in time")
     except WebSocketDisconnect:
@@ -111,24 +114,43 @@ async def _receive_hello(
     return None
 
 
+_HELLO_FIRST = encode_server(
+    ErrorEvent("hello-required", "send a hello before anything else", field="type")
+)
+_ALREADY_JOINED = encode_server(
+    ErrorEvent("already-joined", "hello is only for joining", field="type")
+)
+
+
 async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limits) -> None:
     """Read the member's frames until it leaves, publishing each to the room."""
+    loop = asyncio.get_running_loop()
     while (frame := _frame_of(await websocket.receive())) is not None:
         if member.closing:
             continue
+        verdict = member.limiter.check(loop.time())
+        if verdict is Verdict.KICK:
+            logger.warning("%s is flooding #%s; closing with 1008", member.name, room.name)
+            member.close_soon(CloseCode.POLICY, "flooding: too many messages", urgent=True)
+            continue
         if member.mode is Mode.RAW:
-            room.publish(member, parse_raw(frame), raw_frame=frame)
+            if verdict is Verdict.ALLOW:
+                room.publish(member, parse_raw(frame), raw_frame=frame)
             continue
         try:
             event = decode_client(frame, limits)
         except RemoteProtocolError as exc:
-            member.deliver(
-                encode_server(ErrorEvent(exc.code, str(exc), field=getattr(exc, "field", None)))
-            )
+            member.deliver(_error(exc))
             continue
         if isinstance(event, Hello):
-            member.deliver(
-                encode_server(ErrorEvent("already-joined", "hello is only for joining", "type"))
-            )
-            continue
-        room.publish(member, event)
+            member.deliver(_ALREADY_JOINED)
+        elif verdict is Verdict.DROP:
+            member.deliver(_rate_limited(event.cid))
+        else:
+            room.publish(member, event)
+
+
+def _rate_limited(cid: str | None) -> str | bytes:
+    return encode_server(
+        ErrorEvent("rate-limited", "too many messages: this one was dropped", cid=cid)
+    )

@@ -66,9 +66,7 @@ class Hub:
                 name,
                 self.history,
                 clock=self._clock,
-                history_size=self.settings.history_size,
-                queue_size=self.settings.send_queue,
-                close_timeout=self.settings.close_timeout,
+                settings=self.settings,
             )
         return room
 

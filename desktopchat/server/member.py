@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from desktopchat.protocol import CloseCode
+from desktopchat.server.ratelimit import RateLimiter
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -53,14 +54,19 @@ class Member:
         mode: Mode,
         key: str | None,
         queue_size: int,
+        queue_bytes: int,
         close_timeout: float,
+        limiter: RateLimiter,
         prelude: Iterable[Frame] = (),
     ) -> None:
         self.name = name
         self.mode = mode
         self.key = key
         self._websocket = websocket
+        self.limiter = limiter
         self._queue: asyncio.Queue[Frame | _Close] = asyncio.Queue(queue_size)
+        self._queue_bytes = queue_bytes
+        self._queued_bytes = 0
         self._close_timeout = close_timeout
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -74,23 +80,31 @@ class Member:
         return self._closing
 
     def deliver(self, frame: Frame) -> None:
-        """Queue ``frame`` without waiting; a member that cannot keep up is closed with 1013."""
+        """Queue ``frame`` without waiting; a member that cannot keep up is closed with 1013.
+
+        The queue is bounded in frames and in bytes; one frame larger than the byte bound
+        still goes through when nothing else is waiting.
+        """
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        size = len(frame)
+        over = self._queued_bytes and self._queued_bytes + size > self._queue_bytes
+        if over or self._queue.full():
             logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
             self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: send queue full", urgent=True)
+            return
+        self._queued_bytes += size
+        self._queue.put_nowait(frame)
 
     def close_soon(self, code: int, reason: str, *, urgent: bool = False) -> None:
         """Start closing in the background; ``urgent`` drops what is still queued."""
         if self._closing:
             return
         self._closing = True
-        if urgent:
+        if urgent or self._queue.full():
             while not self._queue.empty():
                 self._queue.get_nowait()
+            self._queued_bytes = 0
         self._closer = asyncio.get_running_loop().create_task(
             self._close(code, reason), name=f"closer for {self.name}"
         )
@@ -141,6 +155,7 @@ class Member:
                 if isinstance(item, _Close):
                     await self._websocket.close(item.code, item.reason)
                     return
+                self._queued_bytes -= len(item)
                 await self._send(item)
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             # The peer is gone (or already closed); the endpoint's receive loop sees the

@@ -30,6 +30,8 @@ from desktopchat.protocol import (
 )
 from desktopchat.server.history import History
 from desktopchat.server.member import Frame, Member, Mode
+from desktopchat.server.ratelimit import RateLimiter
+from desktopchat.server.settings import Settings
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -57,16 +59,12 @@ class Room:
         history: History,
         *,
         clock: Callable[[], int],
-        history_size: int,
-        queue_size: int,
-        close_timeout: float,
+        settings: Settings,
     ) -> None:
         self.name = name
         self._history = history
         self._clock = clock
-        self._history_size = history_size
-        self._queue_size = queue_size
-        self._close_timeout = close_timeout
+        self._settings = settings
         self._members: list[Member] = []
 
     def __len__(self) -> int:
@@ -98,8 +96,12 @@ class Room:
             name=name,
             mode=mode,
             key=hello.key,
-            queue_size=self._queue_size,
-            close_timeout=self._close_timeout,
+            queue_size=self._settings.send_queue,
+            queue_bytes=self._settings.send_queue_bytes,
+            close_timeout=self._settings.close_timeout,
+            limiter=RateLimiter(
+                self._settings.rate, self._settings.burst, asyncio.get_running_loop().time()
+            ),
             prelude=prelude,
         )
         self._members.append(member)
@@ -151,7 +153,7 @@ class Room:
     def _prelude(self, welcome: Welcome, resume: int | None) -> Iterator[Frame]:
         yield encode_server(welcome)
         if resume is None:
-            for message in self._history.recent(self.name, self._history_size):
+            for message in self._history.recent(self.name, self._settings.history_size):
                 yield encode_server(message)
             return
         after = resume

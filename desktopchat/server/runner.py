@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 from collections.abc import Iterator
 from types import TracebackType
@@ -31,6 +32,8 @@ from desktopchat.server.settings import Settings
 
 _STARTUP_POLL = 0.005
 
+logger = logging.getLogger("desktopchat.server")
+
 
 class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's ``websockets-sansio`` protocol, exposing ``transport.abort`` to the app.
@@ -44,6 +47,43 @@ class AbortableWebSocketProtocol(WebSocketsSansIOProtocol):
         scope = getattr(self, "scope", None)  # absent when the handshake itself failed
         if scope is not None:
             scope["extensions"][ABORT_EXTENSION] = self.transport.abort
+
+    def keepalive_timeout(self) -> None:
+        # uvicorn sends a close and calls transport.close(), which waits for a write buffer
+        # that a dead peer never drains: the member's pending send would never wake.
+        super().keepalive_timeout()
+        self.transport.abort()
+
+
+def guarded_h11(handshake_timeout: float) -> type[H11Protocol]:
+    """uvicorn's h11 protocol with a deadline for the request head (slowloris defence).
+
+    uvicorn restarts its keep-alive timer on every byte received, so a client that trickles
+    a header byte now and then would hold its socket forever; this deadline does not move.
+    """
+
+    class GuardedH11Protocol(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)  # type: ignore[arg-type]
+            self._deadline = self.loop.call_later(handshake_timeout, self._expire)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            super().connection_lost(exc)
+
+        def _expire(self) -> None:
+            # Only a connection still waiting for its first request head: upgraded
+            # WebSockets belong to another protocol object, served requests to keep-alive.
+            if self.transport.get_protocol() is self and self.cycle is None:
+                logger.info(
+                    "dropped %s: no complete request within %ss", self.client, handshake_timeout
+                )
+                self.transport.abort()
+
+    return GuardedH11Protocol
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -78,8 +118,9 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     """uvicorn's settings for our app: protocol classes named, logging and signals ours."""
     return uvicorn.Config(
         app,
-        http=H11Protocol,
+        http=guarded_h11(settings.handshake_timeout),
         ws=AbortableWebSocketProtocol,
+        ws_per_message_deflate=settings.compression,
         lifespan="on",
         loop="none",
         log_config=None,

@@ -22,6 +22,8 @@ class Settings:
 
     ``history`` is the SQLite file, or ``None`` to keep history in memory only (``--history
     off``). ``origins`` are extra browser origins allowed besides the server's own host.
+    ``rate`` (messages per second, 0 = unlimited) and ``burst`` limit each member;
+    ``send_queue`` and ``send_queue_bytes`` bound what may wait for a slow member.
     """
 
     host: str = "127.0.0.1"
@@ -33,7 +35,12 @@ class Settings:
     max_message_bytes: int = 16 * 1024 * 1024
     max_members: int = 500
     max_rooms: int = 100
+    rate: float = 100.0
+    burst: int = 200
     send_queue: int = 1000
+    send_queue_bytes: int = 64 * 1024 * 1024
+    compression: bool = True
+    handshake_timeout: float = 10.0
     hello_timeout: float = 10.0
     close_timeout: float = 2.0
     ping_interval: float = 20.0
