@@ -1,4 +1,4 @@
-"""The command line: ``desktopchat serve`` (headless host); the window arrives with issue 5."""
+"""The command line: ``desktopchat serve`` (headless host), ``desktopchat join`` (terminal)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from desktopchat import __version__
+from desktopchat.client import AddressError, Session
+from desktopchat.client.terminal import HELP, run_terminal
 from desktopchat.server.headless import serve
 from desktopchat.server.settings import DEFAULT_PORT, Settings, default_history_path
 
@@ -74,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse permessage-deflate (less CPU per message)",
     )
     server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
+    join = commands.add_parser(
+        "join",
+        help="join a room in the terminal",
+        description="Join a room in the terminal. " + HELP,
+    )
+    join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
+    join.add_argument("--name", help="the name you wish to appear under")
+    join.add_argument("--token", help="the room's token, if it has one")
     return parser
 
 
@@ -95,10 +105,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def _join(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        session = Session(args.address, name=args.name, token=args.token)
+    except AddressError as exc:
+        print(f"desktopchat: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(run_terminal(session, sys.stdout))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``desktopchat`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "join":
+        return _join(args)
     if args.command != "serve":
         parser.print_help()
         return 2

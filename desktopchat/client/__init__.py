@@ -1,0 +1,52 @@
+"""Joining a room: the session (reconnects, resume, outbox), address parsing, join errors."""
+
+from desktopchat.client.address import display_address, room_url
+from desktopchat.client.backoff import Backoff
+from desktopchat.client.errors import (
+    AddressError,
+    JoinError,
+    NotDesktopchat,
+    OriginRefused,
+    Refused,
+    SendError,
+    TokenRefused,
+    Unreachable,
+)
+from desktopchat.client.events import (
+    Delivered,
+    Joined,
+    PresenceChanged,
+    Progress,
+    Queued,
+    Received,
+    ServerError,
+    SessionEvent,
+    SessionState,
+    StateChanged,
+)
+from desktopchat.client.session import Session
+
+__all__ = [
+    "AddressError",
+    "Backoff",
+    "Delivered",
+    "JoinError",
+    "Joined",
+    "NotDesktopchat",
+    "OriginRefused",
+    "PresenceChanged",
+    "Progress",
+    "Queued",
+    "Received",
+    "Refused",
+    "SendError",
+    "ServerError",
+    "Session",
+    "SessionEvent",
+    "SessionState",
+    "StateChanged",
+    "TokenRefused",
+    "Unreachable",
+    "display_address",
+    "room_url",
+]

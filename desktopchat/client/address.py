@@ -1,0 +1,55 @@
+"""What people type as a room address, turned into the WebSocket URL to connect to."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from desktopchat.client.errors import AddressError
+
+DEFAULT_PORT = 5042
+
+_SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
+
+
+def room_url(typed: str, *, token: str | None = None) -> str:
+    """Normalise ``host``, ``host:port``, ``http://host:port/``, ``ws://host:port/chat/room`` …
+
+    A missing port is 5042 (desktopchat's default), a missing path or the browser page's ``/``
+    is the default room ``/chat``; ``http`` becomes ``ws`` and ``https`` ``wss``. ``token``, when
+    given, is added as ``?token=`` (a token already in the address is kept otherwise).
+    """
+    text = typed.strip()
+    if not text:
+        raise AddressError("type the address of a room, e.g. 192.168.1.20 or host:5042")
+    if "://" not in text:
+        text = "ws://" + text
+    parts = urlsplit(text)
+    scheme = _SCHEMES.get(parts.scheme.lower())
+    if scheme is None:
+        raise AddressError(
+            f"'{parts.scheme}' addresses are not rooms; use ws://, wss:// or http://"
+        )
+    host = parts.hostname
+    if not host:
+        raise AddressError(f"'{typed.strip()}' has no host name")
+    try:
+        port = parts.port or DEFAULT_PORT
+    except ValueError as exc:
+        raise AddressError(f"'{typed.strip()}' has an invalid port") from exc
+    path = parts.path.rstrip("/")
+    if path in ("", "/index.html"):
+        path = "/chat"
+    if path != "/chat" and not path.startswith("/chat/"):
+        raise AddressError(f"'{parts.path}' is not a room path; rooms live at /chat or /chat/NAME")
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "token" or token is None]
+    if token:
+        query.append(("token", token))
+    netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, path, urlencode(query), ""))
+
+
+def display_address(url: str) -> str:
+    """The URL with any token hidden, for titles, logs and recent-room lists."""
+    parts = urlsplit(url)
+    query = [(k, "…" if k == "token" else v) for k, v in parse_qsl(parts.query)]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="…"), ""))

@@ -1,0 +1,62 @@
+"""Why joining a room failed, one class per cause a user can act on::
+
+    JoinError                 base: ``str(error)`` is a sentence for the user
+    ├── AddressError          the typed address is not a room address
+    ├── Unreachable           nothing answers there (wrong host/port, no network, timeout)
+    ├── NotDesktopchat        something answers, but not a desktopchat room
+    └── Refused               the room refused us: ``code`` and ``reason`` from its close
+        ├── TokenRefused      wrong or missing token (1008 "invalid token")
+        └── OriginRefused     the browser origin is not allowed (1008 "origin not allowed")
+
+``SendError`` is raised locally when a message cannot be sent (invalid JSON, outbox full).
+"""
+
+from __future__ import annotations
+
+from desktopchat.protocol import describe_close
+
+
+class JoinError(Exception):
+    """Joining failed; the message says why in words."""
+
+
+class AddressError(JoinError):
+    """The typed address cannot be a room address."""
+
+
+class Unreachable(JoinError):
+    """No server answered at the address."""
+
+
+class NotDesktopchat(JoinError):
+    """A server answered, but it is not a desktopchat room."""
+
+
+class Refused(JoinError):
+    """The room closed the connection on arrival; ``code`` and ``reason`` say why."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"the room refused to let you in: {describe_close(code, reason)}")
+        self.code = code
+        self.reason = reason
+
+
+class TokenRefused(Refused):
+    """The token was wrong or missing."""
+
+
+class OriginRefused(Refused):
+    """The server does not allow this origin."""
+
+
+class SendError(Exception):
+    """A message was refused locally and not sent (invalid JSON, outbox full …)."""
+
+
+def refusal(code: int, reason: str) -> Refused:
+    """The most specific :class:`Refused` for a close received right after connecting."""
+    if reason == "invalid token":
+        return TokenRefused(code, reason)
+    if reason == "origin not allowed":
+        return OriginRefused(code, reason)
+    return Refused(code, reason)

@@ -1,0 +1,104 @@
+"""What a :class:`~desktopchat.client.session.Session` reports, as frozen dataclasses."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from desktopchat.client.errors import JoinError
+from desktopchat.protocol import ChatMessage, ErrorEvent, Presence, Welcome, describe_close
+
+
+class SessionState(enum.Enum):
+    """The one state machine of a session: connecting → open → closing → closed, or
+    reconnecting (with its attempt and delay) after an unexpected close."""
+
+    CONNECTING = "connecting"
+    OPEN = "open"
+    RECONNECTING = "reconnecting"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """The session entered ``state``; the other fields say why and what next."""
+
+    state: SessionState
+    attempt: int = 0
+    delay: float = 0.0
+    code: int | None = None
+    reason: str = ""
+    error: JoinError | None = None
+
+    def describe(self) -> str:
+        """One line for a status bar: ``reconnecting in 2.1 s (attempt 3): …``."""
+        if self.state is SessionState.RECONNECTING:
+            why = f": {describe_close(self.code, self.reason)}" if self.attempt == 1 else ""
+            return f"reconnecting in {self.delay:.1f} s (attempt {self.attempt}){why}"
+        if self.state is SessionState.CLOSED:
+            if self.error is not None:
+                return f"closed: {self.error}"
+            return f"closed: {describe_close(self.code, self.reason)}"
+        return str(self.state.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """The room welcomed us (first join or a resume): our name and the member list."""
+
+    welcome: Welcome
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message of the room; ``cid`` is set when it is one of ours (the id we sent it under)."""
+
+    message: ChatMessage
+    cid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PresenceChanged:
+    """Somebody joined or left."""
+
+    presence: Presence
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message of ours waits in the outbox for the server's acknowledgement."""
+
+    cid: str
+    kind: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """The server stored our message ``cid`` as ``id``."""
+
+    cid: str
+    id: int
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Bytes of a large message handed to the network so far."""
+
+    cid: str
+    sent: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """The server refused something we sent (rate limit, invalid envelope …)."""
+
+    error: ErrorEvent
+
+
+SessionEvent = (
+    StateChanged | Joined | Received | PresenceChanged | Queued | Delivered | Progress | ServerError
+)

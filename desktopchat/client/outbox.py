@@ -1,0 +1,63 @@
+"""Messages sent but not yet acknowledged: kept, in order, until the server confirms them."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from desktopchat.client.errors import SendError
+from desktopchat.protocol import SendBinary, SendJson, SendText
+
+Sendable = SendText | SendJson | SendBinary
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """One unacknowledged message and its client id."""
+
+    cid: str
+    event: Sendable
+
+
+class Outbox:
+    """A bounded, ordered set of pending messages keyed by client id.
+
+    Client ids are unique per outbox (a random prefix and a counter), so a resend after a
+    reconnect carries the same id and the server can drop the duplicate.
+    """
+
+    def __init__(self, limit: int = 1000) -> None:
+        self._limit = limit
+        self._pending: OrderedDict[str, Pending] = OrderedDict()
+        self._prefix = uuid.uuid4().hex[:8]
+        self._counter = itertools.count(1)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def add(self, event: Sendable) -> Pending:
+        """Give ``event`` a client id and keep it until acknowledged."""
+        if len(self._pending) >= self._limit:
+            raise SendError(f"{self._limit} messages are still waiting to be sent; try later")
+        cid = f"{self._prefix}-{next(self._counter)}"
+        pending = Pending(cid, _with_cid(event, cid))
+        self._pending[cid] = pending
+        return pending
+
+    def acknowledge(self, cid: str) -> Pending | None:
+        """Forget ``cid``: the server has it. Returns what was pending, if anything."""
+        return self._pending.pop(cid, None)
+
+    def pending(self) -> list[Pending]:
+        """Everything unacknowledged, oldest first."""
+        return list(self._pending.values())
+
+
+def _with_cid(event: Sendable, cid: str) -> Sendable:
+    if isinstance(event, SendText):
+        return SendText(event.text, cid)
+    if isinstance(event, SendJson):
+        return SendJson(event.data, cid)
+    return SendBinary(event.payload, event.name, event.mime, cid)

@@ -1,0 +1,401 @@
+"""The client session: join a room and stay in it through network trouble.
+
+A :class:`Session` owns one ``websockets`` connection at a time. It negotiates
+``desktopchat.v1``, reports every state change and message as events, keeps unacknowledged
+messages in an :class:`~desktopchat.client.outbox.Outbox`, and after an unexpected close
+reconnects with backoff and resumes from the last message id it saw: nothing missed, nothing
+twice. It knows no Qt; the GUI and ``desktopchat join`` both sit on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import mimetypes
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import (
+    ConnectionClosed,
+    InvalidHandshake,
+    InvalidStatus,
+    InvalidURI,
+)
+
+from desktopchat import __version__
+from desktopchat.client.address import room_url
+from desktopchat.client.backoff import Backoff
+from desktopchat.client.errors import (
+    JoinError,
+    NotDesktopchat,
+    Refused,
+    SendError,
+    Unreachable,
+    refusal,
+)
+from desktopchat.client.events import (
+    Delivered,
+    Joined,
+    PresenceChanged,
+    Progress,
+    Queued,
+    Received,
+    ServerError,
+    SessionEvent,
+    SessionState,
+    StateChanged,
+)
+from desktopchat.client.outbox import Outbox, Pending, Sendable
+from desktopchat.protocol import (
+    SUBPROTOCOL,
+    Ack,
+    ChatMessage,
+    CloseCode,
+    ErrorEvent,
+    Hello,
+    JsonValue,
+    Limits,
+    Presence,
+    ProtocolError,
+    SendBinary,
+    SendJson,
+    SendText,
+    Welcome,
+    decode_server,
+    dumps,
+    encode_client,
+    loads,
+)
+
+logger = logging.getLogger("desktopchat.client")
+
+Listener = Callable[[SessionEvent], None]
+
+# Closes after which coming back cannot help: we or the server meant it, or what we sent
+# would be refused again.
+FINAL_CODES = frozenset(
+    {
+        CloseCode.NORMAL,
+        CloseCode.PROTOCOL_ERROR,
+        CloseCode.UNSUPPORTED_DATA,
+        CloseCode.INVALID_DATA,
+        CloseCode.POLICY,
+        CloseCode.TOO_BIG,
+        1010,
+    }
+)
+
+
+class Session:
+    """Membership of one room, across reconnects.
+
+    ``address`` is anything :func:`~desktopchat.client.address.room_url` accepts. Call
+    :meth:`start` (raises a :class:`~desktopchat.client.errors.JoinError` subclass when the
+    first join fails), then send with the ``send_*`` methods and listen with
+    :meth:`subscribe` or :meth:`events`; :meth:`close` leaves with 1000.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        name: str | None = None,
+        token: str | None = None,
+        backoff: Backoff | None = None,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 20.0,
+        open_timeout: float = 10.0,
+        max_size: int = 16 * 1024 * 1024,
+        outbox_size: int = 1000,
+        chunk_size: int = 256 * 1024,
+    ) -> None:
+        self.url = room_url(address, token=token)
+        self.wish = name
+        self.state = SessionState.CLOSED
+        self.name: str | None = None
+        self.members: tuple[str, ...] = ()
+        self.last_id: int | None = None
+        self.outbox = Outbox(outbox_size)
+        self._backoff = backoff or Backoff()
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._open_timeout = open_timeout
+        self._max_size = max_size
+        self._chunk_size = chunk_size
+        self._key = uuid.uuid4().hex
+        self._listeners: list[Listener] = []
+        self._acked: dict[int, str] = {}
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # -- listening --------------------------------------------------------------------------
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener`` with every event from now on; returns the unsubscribe function."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def events(self) -> AsyncIterator[SessionEvent]:
+        """Every event from now on, until the session is closed for good."""
+        queue: asyncio.Queue[SessionEvent] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            while True:
+                event = await queue.get()
+                yield event
+                if isinstance(event, StateChanged) and event.state is SessionState.CLOSED:
+                    return
+        finally:
+            unsubscribe()
+
+    def _emit(self, event: SessionEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                # A broken listener must not break the session or the other listeners.
+                logger.exception("session listener %r failed on %r", listener, event)
+
+    def _set_state(self, state: SessionState, **details: object) -> None:
+        self.state = state
+        self._emit(StateChanged(state, **details))  # type: ignore[arg-type]
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> Welcome:
+        """Join the room; raise a ``JoinError`` saying why if that fails."""
+        if self._task is not None:
+            raise RuntimeError("the session is already started")
+        self._closing = False
+        self._set_state(SessionState.CONNECTING)
+        try:
+            ws, welcome = await self._open()
+        except JoinError as exc:
+            self._set_state(SessionState.CLOSED, error=exc)
+            raise
+        self._task = asyncio.get_running_loop().create_task(self._run(ws, welcome))
+        return welcome
+
+    async def close(self) -> None:
+        """Leave the room with 1000 and stop reconnecting."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if self._ws is not None and self.state is SessionState.OPEN:
+            self._set_state(SessionState.CLOSING)
+            await self._ws.close(CloseCode.NORMAL, "bye")
+        else:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self.state is not SessionState.CLOSED:
+            self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
+
+    async def _open(self) -> tuple[ClientConnection, Welcome]:
+        try:
+            ws = await connect(
+                self.url,
+                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                open_timeout=self._open_timeout,
+                ping_interval=self._ping_interval,
+                ping_timeout=self._ping_timeout,
+                max_size=self._max_size,
+                proxy=None,
+                user_agent_header=f"desktopchat/{__version__}",
+            )
+        except InvalidURI as exc:
+            raise NotDesktopchat(f"'{self.url}' is not a valid address: {exc}") from exc
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise NotDesktopchat(
+                f"the server at this address answered HTTP {status}, not a desktopchat room"
+            ) from exc
+        except InvalidHandshake as exc:
+            raise NotDesktopchat(
+                f"the server at this address is not a desktopchat room ({exc})"
+            ) from exc
+        except (OSError, TimeoutError) as exc:
+            raise Unreachable(f"could not reach {self.url.split('?')[0]}: {exc}") from exc
+        try:
+            return ws, await self._greet(ws)
+        except BaseException:
+            await ws.close()
+            raise
+
+    async def _greet(self, ws: ClientConnection) -> Welcome:
+        if ws.subprotocol != SUBPROTOCOL:
+            raise NotDesktopchat("the server at this address does not speak desktopchat.v1")
+        hello = Hello(name=self.wish, resume=self.last_id, key=self._key)
+        try:
+            await ws.send(encode_client(hello))
+            async with asyncio.timeout(self._open_timeout):
+                first = await ws.recv()
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None:
+                raise refusal(exc.rcvd.code, exc.rcvd.reason) from exc
+            raise Unreachable("the connection was lost while joining") from exc
+        except TimeoutError as exc:
+            raise NotDesktopchat("the server did not welcome us in time") from exc
+        try:
+            welcome = decode_server(first, Limits(self._max_size))
+        except ProtocolError as exc:
+            raise NotDesktopchat(f"the server sent something unexpected: {exc}") from exc
+        if not isinstance(welcome, Welcome):
+            raise NotDesktopchat("the server did not start with a welcome")
+        return welcome
+
+    async def _run(self, ws: ClientConnection, welcome: Welcome) -> None:
+        while True:
+            await self._joined(ws, welcome)
+            code, reason = await self._pump(ws)
+            self._ws = None
+            if self._closing or code in FINAL_CODES:
+                self._set_state(SessionState.CLOSED, code=code, reason=reason)
+                return
+            reopened = await self._reconnect(code, reason)
+            if reopened is None:
+                return
+            ws, welcome = reopened
+
+    async def _reconnect(
+        self, code: int | None, reason: str
+    ) -> tuple[ClientConnection, Welcome] | None:
+        attempt = 0
+        while True:
+            attempt += 1
+            delay = self._backoff.delay(attempt)
+            self._set_state(
+                SessionState.RECONNECTING, attempt=attempt, delay=delay, code=code, reason=reason
+            )
+            await asyncio.sleep(delay)
+            try:
+                return await self._open()
+            except Refused as exc:
+                if exc.code in FINAL_CODES:
+                    self._set_state(
+                        SessionState.CLOSED, code=exc.code, reason=exc.reason, error=exc
+                    )
+                    return None
+                logger.info("reconnect attempt %d refused for now: %s", attempt, exc)
+            except JoinError as exc:
+                logger.info("reconnect attempt %d failed: %s", attempt, exc)
+
+    async def _joined(self, ws: ClientConnection, welcome: Welcome) -> None:
+        self._ws = ws
+        self.name = welcome.name
+        self.members = welcome.members
+        if self.last_id is None:
+            # A new member starts after the recent history the server replays.
+            self.last_id = 0
+        elif welcome.last_id < self.last_id:
+            # The room came back without its history (``--history off``): its ids start
+            # over, and keeping ours would hide every new message as "already seen".
+            self.last_id = welcome.last_id
+        self._set_state(SessionState.OPEN)
+        self._emit(Joined(welcome))
+        for pending in self.outbox.pending():
+            with contextlib.suppress(ConnectionClosed):
+                await self._transmit(ws, pending)
+
+    async def _pump(self, ws: ClientConnection) -> tuple[int | None, str]:
+        limits = Limits(self._max_size)
+        try:
+            async for frame in ws:
+                try:
+                    event = decode_server(frame, limits)
+                except ProtocolError as exc:
+                    logger.warning("ignored a malformed frame from the server: %s", exc)
+                    continue
+                self._dispatch(event)
+        except ConnectionClosed:
+            pass
+        return ws.close_code, ws.close_reason or ""
+
+    def _dispatch(self, event: object) -> None:
+        if isinstance(event, ChatMessage):
+            if self.last_id is not None and event.id <= self.last_id:
+                return  # already seen before a reconnect
+            self.last_id = event.id
+            self._emit(Received(event, self._acked.pop(event.id, None)))
+        elif isinstance(event, Ack):
+            if self.outbox.acknowledge(event.cid) is not None or event.duplicate:
+                self._acked[event.id] = event.cid
+                self._emit(Delivered(event.cid, event.id, event.duplicate))
+        elif isinstance(event, Presence):
+            self.members = event.members
+            self._emit(PresenceChanged(event))
+        elif isinstance(event, ErrorEvent):
+            if event.cid is not None:
+                self.outbox.acknowledge(event.cid)
+            self._emit(ServerError(event))
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> str:
+        """Send text; returns its client id. Queued while reconnecting."""
+        return await self._send(SendText(text), "text", text[:80])
+
+    async def send_json(self, value: JsonValue) -> str:
+        """Send any JSON value; a value JSON cannot hold raises :class:`SendError`."""
+        try:
+            summary = dumps(value)
+        except ProtocolError as exc:
+            raise SendError(str(exc)) from exc
+        return await self._send(SendJson(value), "json", summary[:80])
+
+    async def send_json_text(self, text: str) -> str:
+        """Parse ``text`` as JSON and send it; invalid JSON raises :class:`SendError`."""
+        try:
+            value = loads(text)
+        except ProtocolError as exc:
+            raise SendError(str(exc)) from exc
+        return await self.send_json(value)
+
+    async def send_binary(
+        self, payload: bytes, *, name: str = "", mime: str = "application/octet-stream"
+    ) -> str:
+        """Send bytes with a file name and MIME type; large payloads report progress."""
+        if len(payload) > self._max_size:
+            raise SendError(f"{len(payload)} bytes is over the limit of {self._max_size}")
+        summary = f"{name or 'bytes'} ({len(payload)} bytes)"
+        return await self._send(SendBinary(payload, name, mime), "binary", summary)
+
+    async def send_file(self, path: str | Path) -> str:
+        """Send a file's bytes with its name and guessed MIME type (``~`` is expanded)."""
+        path = Path(path)
+        try:
+            payload = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
+        except OSError as exc:
+            raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return await self.send_binary(payload, name=path.name, mime=mime)
+
+    async def _send(self, event: Sendable, kind: str, summary: str) -> str:
+        if self._closing or self._task is None or self.state is SessionState.CLOSED:
+            raise SendError("not in a room")
+        pending = self.outbox.add(event)
+        self._emit(Queued(pending.cid, kind, summary))
+        ws = self._ws
+        if ws is not None and self.state is SessionState.OPEN:
+            # A failed send stays in the outbox and goes again after the reconnect.
+            with contextlib.suppress(ConnectionClosed):
+                await self._transmit(ws, pending)
+        return pending.cid
+
+    async def _transmit(self, ws: ClientConnection, pending: Pending) -> None:
+        frame = encode_client(pending.event)
+        if isinstance(frame, str) or len(frame) <= self._chunk_size:
+            await ws.send(frame)
+            return
+        await ws.send(self._chunks(pending.cid, frame))
+
+    async def _chunks(self, cid: str, frame: bytes) -> AsyncIterator[bytes]:
+        view = memoryview(frame)
+        for start in range(0, len(frame), self._chunk_size):
+            yield bytes(view[start : start + self._chunk_size])
+            self._emit(Progress(cid, min(start + self._chunk_size, len(frame)), len(frame)))

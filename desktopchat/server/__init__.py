@@ -1,0 +1,10 @@
+"""The room server: the Starlette app, its rooms and members, history, and the uvicorn runner.
+
+It knows no Qt and no client code; the window and ``desktopchat serve`` both host it.
+"""
+
+from desktopchat.server.app import create_app
+from desktopchat.server.runner import HostedServer
+from desktopchat.server.settings import Settings
+
+__all__ = ["HostedServer", "Settings", "create_app"]
