@@ -1,0 +1,148 @@
+"""The rows of a pane: a thin ``QAbstractListModel`` over a plain list, appends batched per frame.
+
+A busy room delivers messages far faster than a screen refreshes; inserting rows one by one
+would make the view lay out thousands of times a second. Rows wait in a buffer and enter the
+model together, at most once per frame (~16 ms).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
+"""``index.data(ROW_ROLE)`` is the :class:`MessageRow` itself."""
+
+FRAME_MS = 16
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One message as the window shows it (plain data: no Qt, no protocol objects)."""
+
+    time: int
+    sender: str
+    kind: str
+    text: str = ""
+    data: Any = None
+    payload: bytes = b""
+    name: str = ""
+    mime: str = ""
+    id: int | None = None
+    cid: str | None = None
+    own: bool = False
+    delivered: bool = True
+
+    @property
+    def clock(self) -> str:
+        """``HH:MM:SS`` in local time."""
+        return time.strftime("%H:%M:%S", time.localtime(self.time / 1000))
+
+    def summary(self) -> str:
+        """One line describing the message (for lists, filters and tooltips)."""
+        if self.kind == "binary":
+            size = human_size(len(self.payload))
+            return f"{self.name or 'bytes'} · {self.mime or 'unknown type'} · {size}"
+        return self.text
+
+
+def human_size(size: int) -> str:
+    """``1.5 KiB``-style sizes."""
+    value = float(size)
+    for unit in ("bytes", "KiB", "MiB"):
+        if value < 1024 or unit == "MiB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+class MessageListModel(QAbstractListModel):
+    """The messages of one pane. ``rowsAppended(count)`` fires after each batch enters."""
+
+    rowsAppended = Signal(int)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[MessageRow] = []
+        self._incoming: list[MessageRow] = []
+        self._by_cid: dict[str, int] = {}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(FRAME_MS)
+        self._flush_timer.timeout.connect(self.flush)
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{row.sender}: {row.summary()}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{row.clock} · {row.sender}" + ("" if row.delivered else " · sending…")
+        return None
+
+    def row_at(self, index: int) -> MessageRow:
+        """The row at ``index`` (after a flush)."""
+        return self._rows[index]
+
+    def append(self, row: MessageRow) -> None:
+        """Add a row at the end; it appears with the next batch, within a frame."""
+        self._incoming.append(row)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flush(self) -> None:
+        """Move the buffered rows into the model now, in one insert."""
+        self._flush_timer.stop()
+        if not self._incoming:
+            return
+        batch, self._incoming = self._incoming, []
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
+        for offset, row in enumerate(batch):
+            if row.cid is not None:
+                self._by_cid[row.cid] = first + offset
+        self._rows.extend(batch)
+        self.endInsertRows()
+        self.rowsAppended.emit(len(batch))
+
+    def mark_delivered(self, cid: str, message_id: int) -> bool:
+        """Mark our own message ``cid`` as stored by the server under ``message_id``."""
+        self.flush()
+        position = self._by_cid.get(cid)
+        if position is None:
+            return False
+        self._rows[position] = replace(self._rows[position], id=message_id, delivered=True)
+        index = self.index(position)
+        self.dataChanged.emit(index, index)
+        return True
+
+    def has_cid(self, cid: str) -> bool:
+        """Whether a row for our message ``cid`` is already shown (pending or delivered)."""
+        return cid in self._by_cid or any(row.cid == cid for row in self._incoming)
+
+    def clear(self) -> None:
+        """Forget every row (leaving a room)."""
+        self.beginResetModel()
+        self._rows.clear()
+        self._incoming.clear()
+        self._by_cid.clear()
+        self.endResetModel()
