@@ -6,7 +6,16 @@ import enum
 from dataclasses import dataclass
 
 from desktopchat.client.errors import JoinError
-from desktopchat.protocol import ChatMessage, ErrorEvent, Presence, Welcome, describe_close
+from desktopchat.protocol import (
+    ChatMessage,
+    ErrorEvent,
+    Presence,
+    SendBinary,
+    SendJson,
+    SendText,
+    Welcome,
+    describe_close,
+)
 
 
 class SessionState(enum.Enum):
@@ -67,11 +76,15 @@ class PresenceChanged:
 
 @dataclass(frozen=True, slots=True)
 class Queued:
-    """A message of ours waits in the outbox for the server's acknowledgement."""
+    """A message of ours waits in the outbox for the server's acknowledgement.
+
+    ``message`` is what was sent (text, JSON value or bytes), for showing it as pending.
+    """
 
     cid: str
     kind: str
     summary: str
+    message: SendText | SendJson | SendBinary | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -379,7 +379,7 @@ class Session:
         if self._closing or self._task is None or self.state is SessionState.CLOSED:
             raise SendError("not in a room")
         pending = self.outbox.add(event)
-        self._emit(Queued(pending.cid, kind, summary))
+        self._emit(Queued(pending.cid, kind, summary, pending.event))
         ws = self._ws
         if ws is not None and self.state is SessionState.OPEN:
             # A failed send stays in the outbox and goes again after the reconnect.

@@ -1,0 +1,262 @@
+"""The one bridge between asyncio and Qt: session events become signals, slots become tasks.
+
+Widgets call plain methods here (``join``, ``host``, ``send_text`` …) and listen to signals;
+they never see a coroutine. Every task started here is kept, reports its own failure as a
+signal, and is cancelled and awaited by :meth:`ChatController.shutdown`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktopchat.client import (
+    AddressError,
+    Delivered,
+    Joined,
+    JoinError,
+    NotDesktopchat,
+    PresenceChanged,
+    Progress,
+    Queued,
+    Received,
+    SendError,
+    ServerError,
+    Session,
+    SessionEvent,
+    SessionState,
+    StateChanged,
+    TokenRefused,
+    Unreachable,
+)
+from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
+from desktopchat.gui.message_model import MessageRow
+from desktopchat.protocol import ChatMessage, SendBinary, SendJson, SendText, dumps
+
+logger = logging.getLogger("desktopchat.gui")
+
+SessionFactory = Callable[..., Session]
+
+
+def row_of(message: ChatMessage) -> MessageRow:
+    """The window's view of a room message."""
+    text = dumps(message.data) if message.kind == "json" else message.text
+    return MessageRow(
+        time=message.time,
+        sender=message.sender,
+        kind=message.kind.value,
+        text=text,
+        data=message.data,
+        payload=message.payload,
+        name=message.name,
+        mime=message.mime,
+        id=message.id,
+    )
+
+
+def pending_row(cid: str, sent: SendText | SendJson | SendBinary, sender: str) -> MessageRow:
+    """Our own message as shown while it waits for the server's acknowledgement."""
+    now = time.time_ns() // 1_000_000
+    if isinstance(sent, SendText):
+        return MessageRow(now, sender, "text", text=sent.text, cid=cid, own=True, delivered=False)
+    if isinstance(sent, SendJson):
+        return MessageRow(
+            now, sender, "json", dumps(sent.data), sent.data, cid=cid, own=True, delivered=False
+        )
+    return MessageRow(
+        now,
+        sender,
+        "binary",
+        payload=sent.payload,
+        name=sent.name,
+        mime=sent.mime,
+        cid=cid,
+        own=True,
+        delivered=False,
+    )
+
+
+def field_of(error: JoinError) -> str:
+    """Which Join form field a join error belongs next to."""
+    if isinstance(error, AddressError | Unreachable | NotDesktopchat):
+        return "address"
+    if isinstance(error, TokenRefused):
+        return "token"
+    return ""
+
+
+class ChatController(QObject):
+    """Owns the session (and, when hosting, the server through a :class:`Hoster`)."""
+
+    stateChanged = Signal(str, str)  # SessionState value, a sentence for the status line
+    joined = Signal(str, str, list)  # room, our name, members
+    membersChanged = Signal(list)
+    presenceChanged = Signal(str, str)  # "join" | "leave", name
+    messageArrived = Signal(object)  # MessageRow
+    messageDelivered = Signal(str, int)  # cid, id
+    progress = Signal(int, int)  # sent, total
+    sendFailed = Signal(str, str)  # kind, message
+    joinFailed = Signal(str, str)  # form field ("address" | "token" | ""), message
+    hostStarted = Signal(object)  # HostInfo
+    hostFailed = Signal(str, int)  # message, suggested port (0: none)
+    hostStopped = Signal()
+    busy = Signal(bool)  # a long operation (joining, starting) is under way
+    problem = Signal(str)  # anything else worth a line in the status bar
+
+    def __init__(
+        self,
+        hoster: Hoster,
+        session_factory: SessionFactory = Session,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.hoster = hoster
+        self._session_factory = session_factory
+        self.session: Session | None = None
+        self.host_info: HostInfo | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # -- commands from the widgets ---------------------------------------------------------
+
+    def join(self, address: str, name: str, token: str) -> None:
+        """Join a room somebody hosts."""
+        self._spawn(self._join(address, name, token or None), "joining")
+
+    def host(self, options: HostOptions) -> None:
+        """Start hosting, then join our own room like any other member."""
+        self._spawn(self._host(options), "hosting")
+
+    def leave(self) -> None:
+        """Leave the room (and stop hosting, if we host)."""
+        self._spawn(self._leave(), "leaving")
+
+    def send_text(self, text: str) -> None:
+        """Send a text message."""
+        self._send("text", lambda session: session.send_text(text))
+
+    def send_json_text(self, text: str) -> None:
+        """Send JSON typed by the user (validated again by the session)."""
+        self._send("json", lambda session: session.send_json_text(text))
+
+    def send_file(self, path: str) -> None:
+        """Send a file's bytes."""
+        self._send("binary", lambda session: session.send_file(path))
+
+    @property
+    def hosting(self) -> bool:
+        """Whether this window runs the room's server."""
+        return self.hoster.running
+
+    async def shutdown(self) -> None:
+        """Leave, stop hosting, and finish every task (the window is closing)."""
+        await self._leave()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- the tasks ----------------------------------------------------------------------------
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], what: str) -> None:
+        task = asyncio.get_event_loop().create_task(coroutine, name=what)
+        self._tasks.add(task)
+        task.add_done_callback(lambda done: self._finished(done, what))
+
+    def _finished(self, task: asyncio.Task[None], what: str) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is not None:
+            logger.error("%s failed", what, exc_info=error)
+            self.problem.emit(f"{what} failed: {error}")
+
+    def _send(self, kind: str, send: Callable[[Session], Coroutine[Any, Any, str]]) -> None:
+        session = self.session
+        if session is None:
+            self.sendFailed.emit(kind, "not in a room")
+            return
+
+        async def attempt() -> None:
+            try:
+                await send(session)
+            except SendError as exc:
+                self.sendFailed.emit(kind, str(exc))
+
+        self._spawn(attempt(), f"sending {kind}")
+
+    async def _join(self, address: str, name: str, token: str | None) -> None:
+        await self._close_session()
+        self.busy.emit(True)
+        try:
+            session = self._session_factory(address, name=name or None, token=token)
+            session.subscribe(self._on_event)
+            self.session = session
+            await session.start()
+        except JoinError as exc:
+            self.session = None
+            self.joinFailed.emit(field_of(exc), str(exc))
+        finally:
+            self.busy.emit(False)
+
+    async def _host(self, options: HostOptions) -> None:
+        self.busy.emit(True)
+        try:
+            info = await self.hoster.start(options)
+        except HostError as exc:
+            self.hostFailed.emit(str(exc), exc.suggested_port or 0)
+            return
+        finally:
+            self.busy.emit(False)
+        self.host_info = info
+        self.hostStarted.emit(info)
+        await self._join(info.own_url, options.name, options.token or "")
+
+    async def _leave(self) -> None:
+        await self._close_session()
+        if self.hoster.running:
+            await self.hoster.stop()
+            self.host_info = None
+            self.hostStopped.emit()
+
+    async def _close_session(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            await session.close()
+
+    # -- session events → signals -------------------------------------------------------------
+
+    def _on_event(self, event: SessionEvent) -> None:
+        session = self.session
+        if isinstance(event, StateChanged):
+            self.stateChanged.emit(event.state.value, event.describe())
+        elif isinstance(event, Joined):
+            welcome = event.welcome
+            self.joined.emit(welcome.room, welcome.name, list(welcome.members))
+        elif isinstance(event, Received):
+            if event.cid is None:
+                self.messageArrived.emit(row_of(event.message))
+            else:
+                # Our own message: its row went up as pending when queued; mark it stored.
+                self.messageDelivered.emit(event.cid, event.message.id)
+        elif isinstance(event, Queued) and event.message is not None:
+            sender = session.name if session is not None and session.name else "you"
+            self.messageArrived.emit(pending_row(event.cid, event.message, sender))
+        elif isinstance(event, Delivered):
+            self.messageDelivered.emit(event.cid, event.id)
+        elif isinstance(event, PresenceChanged):
+            self.presenceChanged.emit(event.presence.event.value, event.presence.name)
+            self.membersChanged.emit(list(event.presence.members))
+        elif isinstance(event, Progress):
+            self.progress.emit(event.sent, event.total)
+        elif isinstance(event, ServerError):
+            self.problem.emit(f"the room refused a message: {event.error.message}")
+
+    @property
+    def state(self) -> SessionState:
+        """The session's state (closed when there is none)."""
+        return self.session.state if self.session is not None else SessionState.CLOSED

@@ -1,0 +1,132 @@
+"""The Host form: room, name, port, who may join, token, history; Start shows progress."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktopchat.gui.hosting import HostOptions
+
+_ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+class HostPage(QWidget):
+    """Asks how to host; emits ``hostRequested(HostOptions)``."""
+
+    hostRequested = Signal(object)
+    back = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        heading = QLabel("Host a room")
+        heading.setObjectName("heading")
+
+        self.room = QLineEdit("chat")
+        self.room.setPlaceholderText("letters, digits, . _ -")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("How others see you")
+        self.port = QSpinBox()
+        self.port.setRange(1, 65535)
+        self.port.setValue(5042)
+        self.who = QComboBox()
+        self.who.addItem("Everyone on my network (LAN)", True)
+        self.who.addItem("This computer only", False)
+        self.token = QLineEdit()
+        self.token.setPlaceholderText("Optional: members must know it to join")
+        generate = QPushButton("Generate")
+        generate.setToolTip("Make a random token")
+        generate.clicked.connect(lambda: self.token.setText(secrets.token_urlsafe(9)))
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token, 1)
+        token_row.addWidget(generate)
+        self.history = QCheckBox("Keep the room's history on this computer")
+        self.history.setChecked(True)
+
+        form = QFormLayout()
+        form.addRow("Room name", self.room)
+        form.addRow("Your name", self.name)
+        form.addRow("Port", self.port)
+        form.addRow("Who may join", self.who)
+        form.addRow("Token", token_row)
+        form.addRow("", self.history)
+
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 0)
+        self.progress.setTextVisible(False)
+        self.progress.setMaximumHeight(6)
+        self.progress.hide()
+
+        back = QPushButton("Back")
+        back.clicked.connect(self.back)
+        self.start = QPushButton("Start hosting")
+        self.start.setObjectName("primary")
+        self.start.setDefault(True)
+        self.start.clicked.connect(self._submit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(back)
+        buttons.addStretch(1)
+        buttons.addWidget(self.start)
+
+        column = QVBoxLayout()
+        column.addStretch(1)
+        column.addWidget(heading)
+        column.addLayout(form)
+        column.addWidget(self.error)
+        column.addWidget(self.progress)
+        column.addLayout(buttons)
+        column.addStretch(2)
+        outer = QHBoxLayout(self)
+        outer.addStretch(1)
+        outer.addLayout(column, 2)
+        outer.addStretch(1)
+
+    def options(self) -> HostOptions:
+        """The form's answers."""
+        return HostOptions(
+            room=self.room.text().strip() or "chat",
+            name=self.name.text().strip(),
+            port=self.port.value(),
+            lan=bool(self.who.currentData()),
+            token=self.token.text().strip() or None,
+            history=self.history.isChecked(),
+        )
+
+    def set_busy(self, busy: bool) -> None:
+        """Show progress and lock the form while the server starts."""
+        self.progress.setVisible(busy)
+        self.start.setEnabled(not busy)
+
+    def show_error(self, message: str, suggested_port: int = 0) -> None:
+        """Show why hosting failed; offer a free port when the chosen one is taken."""
+        if suggested_port:
+            self.port.setValue(suggested_port)
+            message += f" — port {suggested_port} is free and has been filled in."
+        self.error.setText(message)
+        self.error.show()
+
+    def _submit(self) -> None:
+        options = self.options()
+        if not _ROOM_NAME.fullmatch(options.room):
+            self.show_error("Room names use letters, digits, '.', '_' and '-' (up to 64).")
+            return
+        self.error.hide()
+        self.hostRequested.emit(options)

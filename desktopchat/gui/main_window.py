@@ -1,0 +1,201 @@
+"""The main window: start, host, join and room pages, and the wiring to the controller."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QWidget
+
+from desktopchat.client import display_address
+from desktopchat.gui.controller import ChatController
+from desktopchat.gui.host_page import HostPage
+from desktopchat.gui.hosting import HostInfo, HostOptions
+from desktopchat.gui.join_page import JoinPage
+from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
+from desktopchat.gui.room_view import RoomView
+from desktopchat.gui.start_page import StartPage
+
+
+class MainWindow(QMainWindow):
+    """The desktopchat window. ``closed`` fires once the user has really closed it."""
+
+    closed = Signal()
+
+    def __init__(
+        self,
+        controller: ChatController,
+        store: SettingsStore,
+        icon: QIcon | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.store = store
+        self.remembered: Remembered = store.load()
+        self._close_confirmed = False
+        self._last_join: RecentRoom | None = None
+        self.setWindowTitle("desktopchat")
+        if icon is not None:
+            self.setWindowIcon(icon)
+        self.resize(1040, 700)
+
+        self.start_page = StartPage()
+        self.host_page = HostPage()
+        self.join_page = JoinPage()
+        self.room_view = RoomView()
+        self.pages = QStackedWidget()
+        for page in (self.start_page, self.host_page, self.join_page, self.room_view):
+            self.pages.addWidget(page)
+        self.setCentralWidget(self.pages)
+        self.status = QLabel("Not in a room")
+        self.statusBar().addPermanentWidget(self.status, 1)
+
+        self.host_page.name.setText(self.remembered.name)
+        self.host_page.port.setValue(self.remembered.port)
+        self.join_page.name.setText(self.remembered.name)
+        self.start_page.show_recent(self.remembered.recent)
+        self._wire_pages()
+        self._wire_controller()
+
+    # -- wiring -------------------------------------------------------------------------------
+
+    def _wire_pages(self) -> None:
+        self.start_page.hostChosen.connect(lambda: self.pages.setCurrentWidget(self.host_page))
+        self.start_page.joinChosen.connect(lambda: self.pages.setCurrentWidget(self.join_page))
+        self.start_page.recentChosen.connect(self._recent_chosen)
+        self.host_page.back.connect(self.show_start)
+        self.join_page.back.connect(self.show_start)
+        self.host_page.hostRequested.connect(self._host)
+        self.join_page.joinRequested.connect(self._join)
+        room = self.room_view
+        room.sendText.connect(self.controller.send_text)
+        room.sendJson.connect(self._send_json)
+        room.sendFile.connect(self.controller.send_file)
+        room.leaveRequested.connect(self.controller.leave)
+        room.stopHostingRequested.connect(self.controller.leave)
+
+    def _wire_controller(self) -> None:
+        c = self.controller
+        room = self.room_view
+        c.stateChanged.connect(self._state_changed)
+        c.joined.connect(self._joined)
+        c.membersChanged.connect(room.set_members)
+        c.messageArrived.connect(room.add_row)
+        c.messageDelivered.connect(room.mark_delivered)
+        c.progress.connect(room.binary_pane.show_progress)
+        c.sendFailed.connect(room.show_send_error)
+        c.joinFailed.connect(self._join_failed)
+        c.hostStarted.connect(self._host_started)
+        c.hostFailed.connect(self.host_page.show_error)
+        c.hostStopped.connect(lambda: room.show_hosting(None))
+        c.busy.connect(self.host_page.set_busy)
+        c.busy.connect(self.join_page.set_busy)
+        c.problem.connect(self.statusBar().showMessage)
+
+    # -- page flow ----------------------------------------------------------------------------
+
+    def show_start(self) -> None:
+        """Back to the first screen."""
+        self.start_page.show_recent(self.remembered.recent)
+        self.pages.setCurrentWidget(self.start_page)
+
+    def _recent_chosen(self, room: RecentRoom) -> None:
+        if room.hosted:
+            self.pages.setCurrentWidget(self.host_page)
+            return
+        self.join_page.fill(room.address, room.name or self.remembered.name)
+        self.pages.setCurrentWidget(self.join_page)
+
+    def _host(self, options: HostOptions) -> None:
+        self.remembered.name = options.name
+        self.remembered.port = options.port
+        self._last_join = None
+        self.controller.host(options)
+
+    def _join(self, address: str, name: str, token: str) -> None:
+        self.remembered.name = name
+        self._last_join = RecentRoom(address, name)
+        self.controller.join(address, name, token)
+
+    def _send_json(self, text: str) -> None:
+        self.controller.send_json_text(text)
+        self.room_view.json_pane.clear_editor()
+
+    def _host_started(self, info: HostInfo) -> None:
+        self.room_view.show_hosting(info)
+        self.remembered.remember(RecentRoom(display_address(info.own_url), hosted=True))
+        self._save()
+
+    def _joined(self, room: str, name: str, members: list[str]) -> None:
+        if self.pages.currentWidget() is not self.room_view:
+            self.room_view.reset()
+            if self.controller.host_info is not None:
+                self.room_view.show_hosting(self.controller.host_info)
+            self.pages.setCurrentWidget(self.room_view)
+        self.room_view.enter(room, name, members)
+        self.setWindowTitle(f"#{room} — desktopchat")
+        if self._last_join is not None:
+            self.remembered.remember(self._last_join)
+            self._last_join = None
+            self._save()
+
+    def _join_failed(self, field: str, message: str) -> None:
+        if self.pages.currentWidget() is self.host_page or self.controller.hosting:
+            self.host_page.show_error(f"Hosting started, but joining it failed: {message}")
+            return
+        self.join_page.show_error(field, message)
+        self.pages.setCurrentWidget(self.join_page)
+
+    def _state_changed(self, state: str, description: str) -> None:
+        self.status.setText(description[:1].upper() + description[1:])
+        self.room_view.set_state(state, description)
+        left = self.controller.session is None and not self.controller.hosting
+        if state == "closed" and left and self.pages.currentWidget() is self.room_view:
+            # We left on purpose; a room that closed on us stays on screen with its reason.
+            self.setWindowTitle("desktopchat")
+            self.show_start()
+
+    def _save(self) -> None:
+        try:
+            self.store.save(self.remembered)
+        except OSError as exc:
+            self.statusBar().showMessage(f"could not save settings: {exc}", 8000)
+
+    # -- closing ------------------------------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Ask first when hosting (everyone would be disconnected); then report ``closed``."""
+        if self.controller.hosting and not self._close_confirmed:
+            event.ignore()
+            self._confirm_close()
+            return
+        self._save()
+        event.accept()
+        self.closed.emit()
+
+    def _confirm_close(self) -> None:
+        members = self.controller.hoster.member_count()
+        others = max(0, members - 1)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Stop hosting?",
+            "You are hosting this room. Closing the window stops it"
+            + (
+                f" and disconnects {others} other member{'s' if others != 1 else ''}."
+                if others
+                else "."
+            ),
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        stop = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered() -> None:
+            if box.clickedButton() is stop:
+                self._close_confirmed = True
+                self.close()
+
+        # open(), not exec(): a nested event loop would stall the asyncio loop under qasync.
+        box.finished.connect(answered)
+        box.open()

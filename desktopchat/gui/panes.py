@@ -1,0 +1,51 @@
+"""What every pane shares: the filter proxy, and a list that follows new rows when at the end."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import (
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    QTimer,
+)
+from PySide6.QtWidgets import QAbstractItemView
+
+from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
+
+
+class FilterProxy(QSortFilterProxyModel):
+    """Filters a pane on sender and text, case-insensitively (Ctrl+F)."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+    def filterAcceptsRow(
+        self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
+    ) -> bool:
+        needle = self.filterRegularExpression().pattern()
+        if not needle:
+            return True
+        model = self.sourceModel()
+        row: MessageRow | None = model.index(source_row, 0, source_parent).data(ROW_ROLE)
+        if row is None:
+            return False
+        haystack = f"{row.sender}\n{row.summary()}".casefold()
+        return needle.casefold() in haystack
+
+    def setFilterFixedString(self, pattern: str) -> None:
+        """Filter on a plain substring (kept as the pattern, compared casefolded)."""
+        self.setFilterRegularExpression(pattern)
+
+
+def follow_tail(view: QAbstractItemView, model: MessageListModel) -> None:
+    """Keep ``view`` scrolled to the newest row while the user is already at the bottom."""
+
+    def appended(_count: int) -> None:
+        bar = view.verticalScrollBar()
+        if bar.value() >= bar.maximum() - 4:
+            QTimer.singleShot(0, view.scrollToBottom)
+
+    model.rowsAppended.connect(appended)

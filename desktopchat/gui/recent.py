@@ -1,0 +1,77 @@
+"""Remembered settings: recent rooms and the last name used, in the platform's config dir.
+
+Tokens are never written down: a token in a settings file is a token anybody with the
+laptop can read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+logger = logging.getLogger("desktopchat.gui")
+
+MAX_RECENT = 8
+
+
+def default_settings_path() -> Path:
+    """``…/desktopchat/settings.json`` in the user's config dir."""
+    return Path(platformdirs.user_config_dir("desktopchat", appauthor=False)) / "settings.json"
+
+
+@dataclass(frozen=True, slots=True)
+class RecentRoom:
+    """A room joined or hosted before."""
+
+    address: str
+    name: str = ""
+    hosted: bool = False
+
+
+@dataclass
+class Remembered:
+    """What the window remembers between runs."""
+
+    name: str = ""
+    port: int = 5042
+    recent: list[RecentRoom] = field(default_factory=list)
+
+    def remember(self, room: RecentRoom) -> None:
+        """Put ``room`` first in the recent list (once)."""
+        self.recent = [room] + [r for r in self.recent if r.address != room.address]
+        del self.recent[MAX_RECENT:]
+
+
+class SettingsStore:
+    """Loads and saves :class:`Remembered` as JSON; a broken file is reported, not fatal."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_settings_path()
+
+    def load(self) -> Remembered:
+        """The saved settings, or defaults when there are none (or they are unreadable)."""
+        try:
+            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            recent = [RecentRoom(**entry) for entry in raw.get("recent", [])]
+            return Remembered(str(raw.get("name", "")), int(raw.get("port", 5042)), recent)
+        except FileNotFoundError:
+            return Remembered()
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            logger.warning("ignoring unreadable settings %s: %s", self.path, exc)
+            return Remembered()
+
+    def save(self, remembered: Remembered) -> None:
+        """Write the settings (atomically: a crash never leaves half a file)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "name": remembered.name,
+            "port": remembered.port,
+            "recent": [asdict(room) for room in remembered.recent],
+        }
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
+        temporary.replace(self.path)
