@@ -1,4 +1,4 @@
-"""The command line: ``desktopchat serve`` (headless host), ``desktopchat join`` (terminal)."""
+"""The command line: the window by default, ``serve`` (headless host), ``join`` (terminal)."""
 
 from __future__ import annotations
 
@@ -121,9 +121,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "join":
         return _join(args)
-    if args.command != "serve":
-        parser.print_help()
-        return 2
+    if args.command is None:
+        # Imported here so that serve and join never load Qt.
+        from desktopchat.app.window import run_window
+
+        return run_window()
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,0 +1,79 @@
+"""The window's :class:`~desktopchat.gui.hosting.Hoster`: the embedded server on the app's loop."""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from desktopchat.gui.hosting import HostError, HostInfo, HostOptions
+from desktopchat.server import HostedServer, Settings
+from desktopchat.server.addresses import join_addresses
+from desktopchat.server.runner import bind_socket
+from desktopchat.server.settings import DEFAULT_ROOM, default_history_path
+
+logger = logging.getLogger("desktopchat.app")
+
+
+def free_port(host: str) -> int | None:
+    """A port that is free on ``host`` right now (for "try this one instead")."""
+    try:
+        sock = bind_socket(host, 0)
+    except OSError:
+        return None
+    with sock:
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class ServerHoster:
+    """Runs one :class:`~desktopchat.server.HostedServer` at a time for the window."""
+
+    def __init__(self) -> None:
+        self._server: HostedServer | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether a server is up."""
+        return self._server is not None
+
+    def member_count(self) -> int:
+        """Members in every hosted room."""
+        if self._server is None:
+            return 0
+        return sum(len(room) for room in self._server.hub.rooms.values())
+
+    async def start(self, options: HostOptions) -> HostInfo:
+        """Start serving ``options.room``; a busy port is a :class:`HostError` with a free one."""
+        if self._server is not None:
+            await self.stop()
+        host = "0.0.0.0" if options.lan else "127.0.0.1"  # noqa: S104 - the user chose "LAN"
+        settings = Settings(
+            host=host,
+            port=options.port,
+            token=options.token,
+            history=default_history_path() if options.history else None,
+        )
+        server = HostedServer(settings)
+        try:
+            await server.start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise HostError(f"Port {options.port} is already in use", free_port(host)) from exc
+            raise HostError(f"Cannot host on port {options.port}: {exc.strerror or exc}") from exc
+        self._server = server
+        room = options.room or DEFAULT_ROOM
+        path = "/chat" if room == DEFAULT_ROOM else f"/chat/{room}"
+        everyone = join_addresses(host, server.port, room)
+        logger.info("hosting #%s on port %d", room, server.port)
+        return HostInfo(
+            port=server.port,
+            own_url=f"ws://127.0.0.1:{server.port}{path}",
+            app_urls=tuple(address.app for address in everyone),
+            browser_urls=tuple(address.browser for address in everyone),
+        )
+
+    async def stop(self) -> None:
+        """Close every member with 1001 and free the port."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop()

@@ -1,0 +1,65 @@
+"""``desktopchat`` with no command: the window, on one asyncio loop driven by Qt (qasync)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+import qasync
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from desktopchat.app.hosting import ServerHoster
+from desktopchat.assets import resource
+from desktopchat.gui.controller import ChatController
+from desktopchat.gui.main_window import MainWindow
+from desktopchat.gui.recent import SettingsStore
+
+logger = logging.getLogger("desktopchat.app")
+
+
+def application() -> QApplication:
+    """The QApplication, styled, that never quits on its own: ``run`` decides when to end."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv)
+    app.setApplicationName("desktopchat")
+    app.setDesktopFileName("desktopchat")
+    # Quitting Qt mid-run would stop the loop before the server's shutdown ran.
+    app.setQuitOnLastWindowClosed(False)
+    app.setStyleSheet(resource("style.qss").read_text(encoding="utf-8"))
+    app.setWindowIcon(QIcon(str(resource("icons", "desktopchat.svg"))))
+    return app
+
+
+def build_window() -> MainWindow:
+    """The window with its controller and the real server hoster."""
+    controller = ChatController(ServerHoster())
+    return MainWindow(controller, SettingsStore(), QApplication.windowIcon())
+
+
+async def run_until_closed(window: MainWindow) -> None:
+    """Show ``window``, wait until it is closed (or SIGINT/SIGTERM), then shut down cleanly."""
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, closed.set)
+    window.show()
+    await closed.wait()
+    window.hide()
+    await window.controller.shutdown()
+
+
+def run_window() -> int:
+    """Entry point of the window; returns the exit status."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    application()
+    qasync.run(run_until_closed(build_window()))
+    return 0
