@@ -11,6 +11,7 @@ from pathlib import Path
 
 from desktopchat import __version__
 from desktopchat.client import AddressError, Session
+from desktopchat.client.discovery import find_rooms
 from desktopchat.client.terminal import HELP, run_terminal
 from desktopchat.server.headless import serve
 from desktopchat.server.settings import DEFAULT_PORT, Settings, default_history_path
@@ -75,6 +76,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="refuse permessage-deflate (less CPU per message)",
     )
+    server.add_argument("--room", default="chat", help="the room announced on the LAN")
+    server.add_argument(
+        "--name", dest="host_name", help="how the host appears in LAN room lists (hostname)"
+    )
+    server.add_argument(
+        "--no-advertise",
+        dest="advertise",
+        action="store_false",
+        help="do not announce the room on the LAN (mDNS)",
+    )
     server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
     join = commands.add_parser(
         "join",
@@ -84,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
     join.add_argument("--name", help="the name you wish to appear under")
     join.add_argument("--token", help="the room's token, if it has one")
+    rooms = commands.add_parser(
+        "rooms", help="list the rooms announced on the LAN", description="List LAN rooms."
+    )
+    rooms.add_argument("--timeout", type=float, default=3.0, help="seconds to listen")
     return parser
 
 
@@ -102,7 +117,21 @@ def settings_from(args: argparse.Namespace) -> Settings:
         rate=args.rate,
         burst=args.burst,
         compression=args.compression,
+        room=args.room,
+        advertise=args.advertise,
+        host_name=args.host_name,
     )
+
+
+def _rooms(listen: float) -> int:
+    found = asyncio.run(find_rooms(listen))
+    if not found:
+        print("No rooms found on the LAN.")
+    for room in found:
+        lock = " [token]" if room.token_required else ""
+        members = f", {room.members} members" if room.members is not None else ""
+        print(f"{room.room} on {room.host}{lock}{members}\t{room.url}")
+    return 0
 
 
 def _join(args: argparse.Namespace) -> int:
@@ -121,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "join":
         return _join(args)
+    if args.command == "rooms":
+        return _rooms(args.timeout)
     if args.command is None:
         # Imported here so that serve and join never load Qt.
         from desktopchat.app.window import run_window

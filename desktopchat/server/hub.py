@@ -39,7 +39,23 @@ class Hub:
         self.history = history
         self._clock = clock
         self._rooms: dict[str, Room] = {}
+        self._watchers: list[Callable[[], None]] = []
         self.closing = False
+
+    def watch(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever somebody joins or leaves any room."""
+        self._watchers.append(callback)
+
+    def member_count(self, room: str | None = None) -> int:
+        """Members of ``room``, or of every room."""
+        if room is not None:
+            found = self._rooms.get(room)
+            return len(found) if found is not None else 0
+        return sum(len(each) for each in self._rooms.values())
+
+    def _changed(self) -> None:
+        for callback in self._watchers:
+            callback()
 
     @property
     def rooms(self) -> dict[str, Room]:
@@ -67,6 +83,7 @@ class Hub:
                 self.history,
                 clock=self._clock,
                 settings=self.settings,
+                on_change=self._changed,
             )
         return room
 

@@ -60,11 +60,13 @@ class Room:
         *,
         clock: Callable[[], int],
         settings: Settings,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
         self._history = history
         self._clock = clock
         self._settings = settings
+        self._on_change = on_change
         self._members: list[Member] = []
 
     def __len__(self) -> int:
@@ -107,6 +109,7 @@ class Room:
         self._members.append(member)
         self._announce(PresenceEvent.JOIN, member, now)
         logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
+        self._on_change()
         return member
 
     def leave(self, member: Member) -> None:
@@ -116,6 +119,7 @@ class Room:
         self._members.remove(member)
         self._announce(PresenceEvent.LEAVE, member, self._clock())
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
+        self._on_change()
 
     def publish(self, sender: Member, event: Outgoing, *, raw_frame: Frame | None = None) -> None:
         """Store a message, acknowledge it to a structured sender, relay it to everybody.

@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 from collections.abc import Iterator
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
+from zeroconf import Error as ZeroconfError
 
 from desktopchat.protocol import CloseCode
 from desktopchat.server.addresses import JoinAddress, join_addresses
+from desktopchat.server.advertise import Advertiser
 from desktopchat.server.app import create_app
 from desktopchat.server.hub import Hub
 from desktopchat.server.logredact import install_redaction
@@ -146,6 +150,8 @@ class HostedServer:
         self._server: EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
+        self._advertiser: Advertiser | None = None
+        self._announce: asyncio.Task[None] | None = None
 
     @property
     def hub(self) -> Hub:
@@ -162,8 +168,13 @@ class HostedServer:
         return port
 
     def addresses(self) -> list[JoinAddress]:
-        """Where people can join this server."""
-        return join_addresses(self.settings.host, self.port)
+        """Where people can join this server's room."""
+        return join_addresses(self.settings.host, self.port, self.settings.room)
+
+    @property
+    def advertised_as(self) -> str | None:
+        """The mDNS instance name, while the room is announced on the LAN."""
+        return self._advertiser.name if self._advertiser is not None else None
 
     async def start(self) -> None:
         """Bind, start uvicorn, and return once it accepts connections."""
@@ -179,12 +190,58 @@ class HostedServer:
                 self._task.result()
                 raise RuntimeError("the server stopped while starting")
             await asyncio.sleep(_STARTUP_POLL)
+        await self._start_advertising()
+
+    async def _start_advertising(self) -> None:
+        settings = self.settings
+        lan = [a.ip for a in self.addresses() if not ipaddress.ip_address(a.ip).is_loopback]
+        if not settings.advertise or not lan:
+            return  # loopback-only hosts (or no network at all) stay quiet
+        path = urlsplit(self.addresses()[0].app).path
+        advertiser = Advertiser(
+            room=settings.room,
+            path=path,
+            port=self.port,
+            addresses=lan,
+            host_name=settings.host_name,
+            token_required=settings.token is not None,
+        )
+        try:
+            await advertiser.start()
+        except (OSError, ZeroconfError) as exc:
+            logger.warning("cannot advertise the room on the LAN: %s", exc)
+            return
+        self._advertiser = advertiser
+        self.hub.watch(self._members_changed)
+
+    def _members_changed(self) -> None:
+        if self._advertiser is not None and (self._announce is None or self._announce.done()):
+            self._announce = asyncio.get_running_loop().create_task(self._announce_members())
+
+    async def _announce_members(self) -> None:
+        # Joins come in bursts; one update a second is plenty for a list on a Join screen.
+        await asyncio.sleep(1.0)
+        if self._advertiser is not None:
+            await self._advertiser.update_members(self.hub.member_count(self.settings.room))
+
+    async def _stop_advertising(self) -> None:
+        advertiser, self._advertiser = self._advertiser, None
+        if self._announce is not None:
+            self._announce.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._announce
+        if advertiser is not None:
+            try:
+                await advertiser.stop()
+            except (OSError, ZeroconfError) as exc:
+                logger.warning("could not withdraw the LAN announcement: %s", exc)
 
     async def stop(self) -> None:
         """Close every member with 1001, then shut uvicorn down and free the port."""
         if self._server is None or self._task is None:
             return
         try:
+            await self._stop_advertising()
             await self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
         finally:
             self._server.should_exit = True

@@ -22,12 +22,17 @@ class Settings:
 
     ``history`` is the SQLite file, or ``None`` to keep history in memory only (``--history
     off``). ``origins`` are extra browser origins allowed besides the server's own host.
-    ``rate`` (messages per second, 0 = unlimited) and ``burst`` limit each member;
+    ``room`` is the room announced on the LAN (``advertise``; never from a loopback host)
+    under ``host_name`` (the machine's name by default). ``rate`` (messages per second,
+    0 = unlimited) and ``burst`` limit each member;
     ``send_queue`` and ``send_queue_bytes`` bound what may wait for a slow member.
     """
 
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
+    room: str = DEFAULT_ROOM
+    advertise: bool = True
+    host_name: str | None = None
     token: str | None = None
     origins: tuple[str, ...] = ()
     history: Path | None = field(default_factory=default_history_path)

@@ -1,0 +1,90 @@
+"""Announces a hosted room on the LAN with DNS-SD over mDNS (``_desktopchat._tcp.local.``).
+
+The TXT record carries what the Join screen shows before connecting: the room, the host's
+display name, the path, whether a token is needed, the protocol version and the member count.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from zeroconf import IPVersion
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
+from desktopchat.protocol import SUBPROTOCOL
+
+logger = logging.getLogger("desktopchat.server")
+
+SERVICE_TYPE = "_desktopchat._tcp.local."
+
+
+def service_name(room: str, host_name: str) -> str:
+    """The instance name people see: ``chat on alice-laptop``."""
+    label = f"{room} on {host_name}"[:63]
+    return f"{label}.{SERVICE_TYPE}"
+
+
+class Advertiser:
+    """Registers one room on the LAN for as long as it is hosted."""
+
+    def __init__(
+        self,
+        *,
+        room: str,
+        path: str,
+        port: int,
+        addresses: list[str],
+        host_name: str | None = None,
+        token_required: bool = False,
+    ) -> None:
+        self.host_name = host_name or socket.gethostname()
+        self._addresses = addresses
+        self._properties = {
+            "room": room,
+            "host": self.host_name,
+            "path": path,
+            "token": "1" if token_required else "0",
+            "v": SUBPROTOCOL,
+        }
+        self._port = port
+        self._info = self._make_info(service_name(room, self.host_name), members=0)
+        self._zeroconf: AsyncZeroconf | None = None
+
+    @property
+    def name(self) -> str:
+        """The registered instance name (mDNS may have renamed it to resolve a clash)."""
+        return self._info.name
+
+    def _make_info(self, name: str, members: int) -> AsyncServiceInfo:
+        return AsyncServiceInfo(
+            SERVICE_TYPE,
+            name,
+            addresses=[socket.inet_aton(ip) for ip in self._addresses],
+            port=self._port,
+            properties={**self._properties, "members": str(members)},
+            server=f"{socket.gethostname()}.local.",
+        )
+
+    async def start(self) -> None:
+        """Announce the room on the interfaces of its addresses (never on loopback)."""
+        self._zeroconf = AsyncZeroconf(interfaces=self._addresses, ip_version=IPVersion.V4Only)
+        await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+        logger.info("advertising %s on %s", self._info.name, ", ".join(self._addresses))
+
+    async def update_members(self, members: int) -> None:
+        """Refresh the member count in the TXT record."""
+        if self._zeroconf is None:
+            return
+        self._info = self._make_info(self._info.name, members)
+        await self._zeroconf.async_update_service(self._info)
+
+    async def stop(self) -> None:
+        """Withdraw the announcement (a goodbye packet, so browsers drop it at once)."""
+        zeroconf, self._zeroconf = self._zeroconf, None
+        if zeroconf is None:
+            return
+        try:
+            await zeroconf.async_unregister_service(self._info)
+        finally:
+            await zeroconf.async_close()
