@@ -34,6 +34,7 @@ from desktopchat.client import (
     TokenRefused,
     Unreachable,
 )
+from desktopchat.client.discovery import RoomBrowser
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
 from desktopchat.gui.message_model import MessageRow
 from desktopchat.protocol import ChatMessage, SendBinary, SendJson, SendText, dumps
@@ -105,6 +106,7 @@ class ChatController(QObject):
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
     hostStopped = Signal()
+    roomsFound = Signal(list)  # list[FoundRoom]: the LAN's rooms, whole, on every change
     busy = Signal(bool)  # a long operation (joining, starting) is under way
     problem = Signal(str)  # anything else worth a line in the status bar
 
@@ -120,6 +122,7 @@ class ChatController(QObject):
         self.session: Session | None = None
         self.host_info: HostInfo | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._browser: RoomBrowser | None = None
 
     # -- commands from the widgets ---------------------------------------------------------
 
@@ -147,6 +150,15 @@ class ChatController(QObject):
         """Send a file's bytes."""
         self._send("binary", lambda session: session.send_file(path))
 
+    def look_for_rooms(self, looking: bool) -> None:
+        """Start or stop watching the LAN for rooms (the Join screen is shown or hidden)."""
+        if looking and self._browser is None:
+            self._browser = RoomBrowser(self.roomsFound.emit)
+            self._spawn(self._browser.start(), "looking for rooms")
+        elif not looking and self._browser is not None:
+            browser, self._browser = self._browser, None
+            self._spawn(browser.stop(), "stopping the room search")
+
     @property
     def hosting(self) -> bool:
         """Whether this window runs the room's server."""
@@ -154,6 +166,9 @@ class ChatController(QObject):
 
     async def shutdown(self) -> None:
         """Leave, stop hosting, and finish every task (the window is closing)."""
+        browser, self._browser = self._browser, None
+        if browser is not None:
+            await browser.stop()
         await self._leave()
         for task in list(self._tasks):
             task.cancel()

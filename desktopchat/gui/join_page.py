@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListView,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
+
+from desktopchat.gui.found_rooms import FoundRoomsModel
 
 
 def _error_label() -> QLabel:
@@ -33,6 +36,18 @@ class JoinPage(QWidget):
         super().__init__(parent)
         heading = QLabel("Join a room")
         heading.setObjectName("heading")
+        self.found = FoundRoomsModel(self)
+        self.found_view = QListView()
+        self.found_view.setModel(self.found)
+        self.found_view.setMaximumHeight(150)
+        self.found_view.doubleClicked.connect(self._found_chosen)
+        self.found_hint = QLabel("Looking for rooms on your network…")
+        self.found_hint.setObjectName("hint")
+        self.found.modelReset.connect(self._found_changed)
+        found_label = QLabel("Rooms on your network")
+        found_label.setObjectName("section")
+        typed_label = QLabel("Or type the address")
+        typed_label.setObjectName("section")
         self.address = QLineEdit()
         self.address.setPlaceholderText("192.168.1.20, host:5042 or ws://host:5042/chat/room")
         self.name = QLineEdit()
@@ -69,6 +84,10 @@ class JoinPage(QWidget):
         column = QVBoxLayout()
         column.addStretch(1)
         column.addWidget(heading)
+        column.addWidget(found_label)
+        column.addWidget(self.found_view)
+        column.addWidget(self.found_hint)
+        column.addWidget(typed_label)
         column.addLayout(form)
         column.addWidget(self.errors[""])
         column.addWidget(self.progress)
@@ -78,6 +97,22 @@ class JoinPage(QWidget):
         outer.addStretch(1)
         outer.addLayout(column, 2)
         outer.addStretch(1)
+
+    def _found_changed(self) -> None:
+        empty = self.found.rowCount() == 0
+        self.found_view.setVisible(not empty)
+        self.found_hint.setText(
+            "No rooms announced on your network yet." if empty else "Double-click a room to join."
+        )
+
+    def _found_chosen(self, index: QModelIndex) -> None:
+        room = self.found.room_at(index.row())
+        self.address.setText(room.url)
+        if room.token_required and not self.token.text():
+            self.show_error("token", "This room needs a token: ask its host.")
+            self.token.setFocus()
+            return
+        self._submit()
 
     def fill(self, address: str, name: str) -> None:
         """Prefill the form (from a recent room)."""

@@ -91,6 +91,10 @@ class MainWindow(QMainWindow):
         c.busy.connect(self.host_page.set_busy)
         c.busy.connect(self.join_page.set_busy)
         c.problem.connect(self.statusBar().showMessage)
+        c.roomsFound.connect(self.join_page.found.set_rooms)
+        self.pages.currentChanged.connect(
+            lambda _index: c.look_for_rooms(self.pages.currentWidget() is self.join_page)
+        )
 
     # -- page flow ----------------------------------------------------------------------------
 
