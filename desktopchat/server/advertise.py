@@ -69,7 +69,11 @@ class Advertiser:
     async def start(self) -> None:
         """Announce the room on the interfaces of its addresses (never on loopback)."""
         self._zeroconf = AsyncZeroconf(interfaces=self._addresses, ip_version=IPVersion.V4Only)
-        await self._zeroconf.async_register_service(self._info, allow_name_change=True)
+        # zeroconf returns the announcing task; awaiting it means "announced", not "queued".
+        announcing = await self._zeroconf.async_register_service(
+            self._info, allow_name_change=True
+        )
+        await announcing
         logger.info("advertising %s on %s", self._info.name, ", ".join(self._addresses))
 
     async def update_members(self, members: int) -> None:
@@ -77,7 +81,8 @@ class Advertiser:
         if self._zeroconf is None:
             return
         self._info = self._make_info(self._info.name, members)
-        await self._zeroconf.async_update_service(self._info)
+        announcing = await self._zeroconf.async_update_service(self._info)
+        await announcing
 
     async def stop(self) -> None:
         """Withdraw the announcement (a goodbye packet, so browsers drop it at once)."""
@@ -85,6 +90,9 @@ class Advertiser:
         if zeroconf is None:
             return
         try:
-            await zeroconf.async_unregister_service(self._info)
+            # The goodbye packets go out from this task; closing before it ends drops them
+            # and browsers keep showing the room until its records expire.
+            goodbye = await zeroconf.async_unregister_service(self._info)
+            await goodbye
         finally:
             await zeroconf.async_close()

@@ -1,0 +1,97 @@
+"""Rooms are found on a LAN by mDNS: a real exchange between two network namespaces."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+from tests.integration.netns import Lan, private_lan
+
+WATCH = str(Path(__file__).with_name("discovery_watch.py"))
+ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def read_line(stream: IO[str], pattern: str, within: float) -> str:
+    """The first line of ``stream`` matching ``pattern`` within ``within`` seconds."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if not line:
+            break
+        if re.search(pattern, line):
+            return line
+    raise AssertionError(f"no line matching {pattern!r} within {within} s")
+
+
+def serve(lan: Lan, *flags: str) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", "desktopchat", "serve", "--port", "0", "--history", "off"]
+    return subprocess.Popen(
+        lan.command(lan.host, *argv, *flags),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+
+
+def rooms(lan: Lan, listen: str) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "desktopchat", "rooms", "--timeout", listen]
+    return subprocess.run(
+        lan.command(lan.guest, *argv), capture_output=True, text=True, timeout=30, cwd=ROOT
+    )
+
+
+def stop(host: subprocess.Popen[str]) -> None:
+    host.send_signal(signal.SIGTERM)
+    assert host.wait(timeout=10) == 0
+
+
+def test_a_room_hosted_in_one_namespace_is_listed_by_desktopchat_rooms_in_the_other() -> None:
+    flags = ("--host", "0.0.0.0", "--room", "lobby", "--name", "ada-laptop", "--token", "t")
+    with private_lan() as lan, serve(lan, *flags) as host:
+        assert host.stdout is not None
+        port = re.search(r"port (\d+)", read_line(host.stdout, r"serving on port", 15))
+        assert port is not None
+        found = rooms(lan, "3")
+        assert found.returncode == 0, found.stderr
+        assert "lobby on ada-laptop [token]" in found.stdout
+        assert f"ws://10.77.0.1:{port.group(1)}/chat/lobby" in found.stdout
+        stop(host)
+
+
+def test_the_join_screen_list_shows_a_room_and_drops_it_when_the_host_stops() -> None:
+    with (
+        private_lan() as lan,
+        subprocess.Popen(
+            lan.command(lan.guest, sys.executable, WATCH, "30"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            cwd=ROOT,
+        ) as watcher,
+    ):
+        assert watcher.stdout is not None
+        read_line(watcher.stdout, r'"ready"', 15)
+        with serve(lan, "--host", "0.0.0.0", "--name", "bob-desk") as host:
+            shown = json.loads(read_line(watcher.stdout, r"bob-desk", 15))
+            assert shown["shown"] == ["#chat on bob-desk · 0 here"]
+            stop(host)
+        stopped = time.monotonic()
+        gone = json.loads(read_line(watcher.stdout, r'"shown": \[\]', 10))
+        assert gone["urls"] == []
+        assert time.monotonic() - stopped < 5
+        watcher.kill()
+
+
+def test_a_host_bound_to_loopback_does_not_advertise() -> None:
+    with private_lan() as lan, serve(lan, "--host", "127.0.0.1") as host:
+        assert host.stdout is not None
+        read_line(host.stdout, r"serving on port", 15)
+        assert "No rooms found" in rooms(lan, "2").stdout
+        stop(host)
