@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
         c.joinFailed.connect(self._join_failed)
         c.hostStarted.connect(self._host_started)
         c.hostFailed.connect(self.host_page.show_error)
-        c.hostStopped.connect(lambda: room.show_hosting(None))
+        c.hostStopped.connect(self._host_stopped)
         c.busy.connect(self.host_page.set_busy)
         c.busy.connect(self.join_page.set_busy)
         c.problem.connect(self.statusBar().showMessage)
@@ -130,6 +130,15 @@ class MainWindow(QMainWindow):
         self.remembered.remember(RecentRoom(display_address(info.own_url), hosted=True))
         self._save()
 
+    def _host_stopped(self) -> None:
+        self.room_view.show_hosting(None)
+        if self.controller.session is None:
+            self._back_to_start()
+
+    def _back_to_start(self) -> None:
+        self.setWindowTitle("desktopchat")
+        self.show_start()
+
     def _joined(self, room: str, name: str, members: list[str]) -> None:
         if self.pages.currentWidget() is not self.room_view:
             self.room_view.reset()
@@ -156,8 +165,7 @@ class MainWindow(QMainWindow):
         left = self.controller.session is None and not self.controller.hosting
         if state == "closed" and left and self.pages.currentWidget() is self.room_view:
             # We left on purpose; a room that closed on us stays on screen with its reason.
-            self.setWindowTitle("desktopchat")
-            self.show_start()
+            self._back_to_start()
 
     def _save(self) -> None:
         try:

@@ -10,8 +10,9 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QAbstractItemView, QListView
 
+from desktopchat.gui.message_delegate import MessageDelegate
 from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
 
 
@@ -49,3 +50,21 @@ def follow_tail(view: QAbstractItemView, model: MessageListModel) -> None:
             QTimer.singleShot(0, view.scrollToBottom)
 
     model.rowsAppended.connect(appended)
+
+
+def message_list(model: MessageListModel, parent: QObject) -> tuple[QListView, FilterProxy]:
+    """A list of messages as every pane shows them: filterable, painted, following the tail."""
+    proxy = FilterProxy(parent)
+    proxy.setSourceModel(model)
+    view = QListView()
+    view.setModel(proxy)
+    view.setItemDelegate(MessageDelegate(view))
+    view.setWordWrap(True)
+    view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
+    # Rows have their own heights; laying them out in batches keeps 100 000 rows responsive.
+    view.setLayoutMode(QListView.LayoutMode.Batched)
+    view.setBatchSize(200)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setUniformItemSizes(False)
+    follow_tail(view, model)
+    return view, proxy

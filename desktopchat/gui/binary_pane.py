@@ -1,0 +1,178 @@
+"""The Binary pane: every file or blob, a hex + ASCII view, an image preview, Save as…,
+Send file… and drag and drop, with a progress bar for large payloads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelection, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontDatabase, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktopchat.gui.hex_model import HexModel
+from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
+from desktopchat.gui.panes import message_list
+
+
+class BinaryPane(QWidget):
+    """Binary messages; emits ``sendFileRequested(path)`` for files to send."""
+
+    sendFileRequested = Signal(str)
+
+    def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setAcceptDrops(True)
+        self.current: MessageRow | None = None
+        self.view, self.proxy = message_list(model, self)
+        self.view.selectionModel().selectionChanged.connect(self._selected)
+
+        self.hex_model = HexModel(self)
+        self.hex = QTableView()
+        self.hex.setModel(self.hex_model)
+        self.hex.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.hex.verticalHeader().hide()
+        header = self.hex.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.hex.verticalHeader().setDefaultSectionSize(20)
+
+        self.preview = QLabel("Select a message to see its bytes")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setObjectName("hint")
+        self.preview.setMinimumHeight(120)
+        self._pixmap: QPixmap | None = None
+
+        detail = QSplitter(Qt.Orientation.Vertical)
+        detail.addWidget(self.preview)
+        detail.addWidget(self.hex)
+        browse = QSplitter()
+        browse.addWidget(self.view)
+        browse.addWidget(detail)
+        browse.setSizes([320, 480])
+
+        self.save_button = QPushButton("Save as…")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self._ask_where_to_save)
+        send = QPushButton("Send file…")
+        send.clicked.connect(self._ask_what_to_send)
+        self.status = QLabel("Drop files here to send them")
+        self.status.setObjectName("hint")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.hide()
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.progress)
+        bottom.addWidget(self.save_button)
+        bottom.addWidget(send)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(browse, 1)
+        layout.addLayout(bottom)
+
+    def set_filter(self, text: str) -> None:
+        """Show only messages whose sender, name or type contains ``text``."""
+        self.proxy.setFilterFixedString(text)
+
+    def show_progress(self, sent: int, total: int) -> None:
+        """Progress of a file being sent; hidden once it is all out."""
+        done = total <= 0 or sent >= total
+        self.progress.setVisible(not done)
+        if not done:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(sent * 1000 / total))
+
+    def show_send_error(self, message: str) -> None:
+        """Say why a file was not sent."""
+        self.status.setText(f"Not sent: {message}")
+
+    def show_row(self, row: MessageRow) -> None:
+        """Show ``row``'s bytes, and the picture when they are one."""
+        self.current = row
+        self.save_button.setEnabled(True)
+        self.hex_model.set_bytes(row.payload)
+        pixmap = QPixmap()
+        if pixmap.loadFromData(row.payload):
+            self._pixmap = pixmap
+            self._fit_preview()
+        else:
+            self._pixmap = None
+            self.preview.setPixmap(QPixmap())
+            what = row.mime or "data"
+            self.preview.setText(f"{row.name or 'bytes'} — {what}, no preview")
+
+    def save_to(self, path: str) -> bool:
+        """Write the selected message's bytes to ``path``; report failure in the pane."""
+        if self.current is None or not path:
+            return False
+        try:
+            Path(path).write_bytes(self.current.payload)
+        except OSError as exc:
+            self.status.setText(f"Could not save {path}: {exc.strerror or exc}")
+            return False
+        self.status.setText(f"Saved {Path(path).name}")
+        return True
+
+    # -- dialogs: open(), never exec(): a nested loop would stall asyncio under qasync ----------
+
+    def _ask_where_to_save(self) -> None:
+        if self.current is None:
+            return
+        dialog = QFileDialog(self, "Save as", self.current.name or "message.bin")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.fileSelected.connect(self.save_to)
+        dialog.open()
+
+    def _ask_what_to_send(self) -> None:
+        dialog = QFileDialog(self, "Send file")
+        dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+        dialog.fileSelected.connect(self.sendFileRequested)
+        dialog.open()
+
+    # -- drag and drop ------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        for path in files:
+            self.sendFileRequested.emit(path)
+        if files:
+            event.acceptProposedAction()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if indexes:
+            row = indexes[0].data(ROW_ROLE)
+            if row is not None:
+                self.show_row(row)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_preview()
+
+    def _fit_preview(self) -> None:
+        if self._pixmap is None:
+            return
+        size = self.preview.size()
+        self.preview.setPixmap(
+            self._pixmap.scaled(
+                size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            )
+        )

@@ -1,0 +1,41 @@
+"""Colours for JSON text: keys, strings, numbers, literals."""
+
+from __future__ import annotations
+
+import re
+
+from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+
+_TOKENS = re.compile(
+    r'(?P<key>"(?:[^"\\]|\\.)*"(?=\s*:))'
+    r'|(?P<string>"(?:[^"\\]|\\.)*")'
+    r"|(?P<number>-?\b\d+(?:\.\d+)?(?:[eE][+-]?\d+)?\b)"
+    r"|(?P<literal>\b(?:true|false|null)\b)"
+)
+
+
+def _format(colour: str, bold: bool = False) -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(colour))
+    if bold:
+        fmt.setFontWeight(QFont.Weight.DemiBold)
+    return fmt
+
+
+class JsonHighlighter(QSyntaxHighlighter):
+    """Highlights a JSON document line by line (JSON strings never span lines)."""
+
+    def __init__(self, document: QTextDocument) -> None:
+        super().__init__(document)
+        self._formats = {
+            "key": _format("#1f4fb8", bold=True),
+            "string": _format("#1c7a45"),
+            "number": _format("#b35c00"),
+            "literal": _format("#8a3ab9"),
+        }
+
+    def highlightBlock(self, text: str) -> None:
+        for match in _TOKENS.finditer(text):
+            kind = match.lastgroup
+            if kind is not None:
+                self.setFormat(match.start(), match.end() - match.start(), self._formats[kind])

@@ -1,0 +1,163 @@
+"""The JSON pane: every JSON message, the selected one pretty-printed and as a tree, and an
+editor that validates as you type (Ctrl+Enter sends)."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtGui import QFontDatabase, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTreeView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktopchat.gui.json_highlight import JsonHighlighter
+from desktopchat.gui.json_tree import JsonTreeModel
+from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
+from desktopchat.gui.panes import message_list
+
+
+def json_problem(text: str) -> str | None:
+    """``None`` for valid JSON, else ``"line L, column C: what is wrong"``."""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    except (ValueError, RecursionError) as exc:
+        return str(exc)
+    return None
+
+
+class JsonEditor(QPlainTextEdit):
+    """A monospace editor whose Ctrl+Enter asks to send."""
+
+    submitted = Signal()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        ctrl = event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        if ctrl and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.submitted.emit()
+            return
+        super().keyPressEvent(event)
+
+
+class JsonPane(QWidget):
+    """JSON messages and the JSON editor; emits ``sendRequested(text)`` for valid JSON only."""
+
+    sendRequested = Signal(str)
+
+    def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        self.view, self.proxy = message_list(model, self)
+        self.view.selectionModel().selectionChanged.connect(self._selected)
+        model.rowsAppended.connect(self._select_newest)
+
+        self.pretty = QPlainTextEdit()
+        self.pretty.setReadOnly(True)
+        self.pretty.setFont(mono)
+        self.pretty.setPlaceholderText("Select a JSON message to see it here")
+        self._pretty_colours = JsonHighlighter(self.pretty.document())
+        self.tree_model = JsonTreeModel()
+        self.tree = QTreeView()
+        self.tree.setModel(self.tree_model)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+
+        detail = QSplitter(Qt.Orientation.Vertical)
+        detail.addWidget(self.pretty)
+        detail.addWidget(self.tree)
+        browse = QSplitter()
+        browse.addWidget(self.view)
+        browse.addWidget(detail)
+        browse.setSizes([320, 420])
+
+        self.editor = JsonEditor()
+        self.editor.setObjectName("jsonEditor")
+        self.editor.setFont(mono)
+        self.editor.setPlaceholderText('{"type": "update", "data": [1, 2, 3]}')
+        self.editor.setMaximumHeight(130)
+        self._editor_colours = JsonHighlighter(self.editor.document())
+        self.editor.textChanged.connect(self._validate)
+        self.editor.submitted.connect(self._submit)
+        self.status = QLabel("Type JSON; Ctrl+Enter sends")
+        self.status.setObjectName("hint")
+        self.send_button = QPushButton("Send JSON")
+        self.send_button.setEnabled(False)
+        self.send_button.clicked.connect(self._submit)
+        QShortcut(QKeySequence("Ctrl+Return"), self.editor, self._submit)
+
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.status, 1)
+        bottom.addWidget(self.send_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(browse, 1)
+        layout.addWidget(self.editor)
+        layout.addLayout(bottom)
+
+    def set_filter(self, text: str) -> None:
+        """Show only messages whose sender or JSON text contains ``text``."""
+        self.proxy.setFilterFixedString(text)
+
+    def clear_editor(self) -> None:
+        """Empty the editor after a send."""
+        self.editor.clear()
+
+    def show_send_error(self, message: str) -> None:
+        """Say why the last JSON was not sent."""
+        self.status.setText(f"Not sent: {message}")
+        self.status.setObjectName("error")
+        self._restyle()
+
+    def _validate(self) -> bool:
+        text = self.editor.toPlainText()
+        problem = json_problem(text) if text.strip() else "empty"
+        self.send_button.setEnabled(problem is None)
+        if not text.strip():
+            self.status.setText("Type JSON; Ctrl+Enter sends")
+            self.status.setObjectName("hint")
+        elif problem is None:
+            self.status.setText("Valid JSON — Ctrl+Enter sends")
+            self.status.setObjectName("hint")
+        else:
+            self.status.setText(f"Invalid JSON at {problem}")
+            self.status.setObjectName("error")
+        self._restyle()
+        return problem is None
+
+    def _restyle(self) -> None:
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
+
+    def _submit(self) -> None:
+        if self._validate():
+            self.sendRequested.emit(self.editor.toPlainText())
+
+    def _selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        indexes = selected.indexes()
+        if indexes:
+            self.show_row(indexes[0].data(ROW_ROLE))
+
+    def show_row(self, row: MessageRow | None) -> None:
+        """Show ``row`` pretty-printed and as a tree."""
+        if row is None:
+            return
+        self.pretty.setPlainText(json.dumps(row.data, indent=2, ensure_ascii=False))
+        self.tree_model.show_value(row.data)
+        self.tree.expandToDepth(1)
+        self.tree.resizeColumnToContents(0)
+
+    def _select_newest(self, _count: int) -> None:
+        # Follow new messages only while the user has not picked one to look at.
+        if self.view.selectionModel().hasSelection() or not self.proxy.rowCount():
+            return
+        last = self.proxy.index(self.proxy.rowCount() - 1, 0, QModelIndex())
+        self.show_row(last.data(ROW_ROLE))
