@@ -53,13 +53,16 @@ class BinaryPane(QWidget):
         self.preview.setMinimumHeight(120)
         self._pixmap: QPixmap | None = None
 
-        detail = QSplitter(Qt.Orientation.Vertical)
-        detail.addWidget(self.preview)
-        detail.addWidget(self.hex)
+        # The hex dump needs the full width (offset, 16 bytes, their ASCII); list and
+        # preview share the row above it.
         browse = QSplitter()
         browse.addWidget(self.view)
-        browse.addWidget(detail)
-        browse.setSizes([320, 480])
+        browse.addWidget(self.preview)
+        browse.setSizes([360, 360])
+        detail = QSplitter(Qt.Orientation.Vertical)
+        detail.addWidget(browse)
+        detail.addWidget(self.hex)
+        detail.setSizes([260, 300])
 
         self.save_button = QPushButton("Save as…")
         self.save_button.setEnabled(False)
@@ -79,7 +82,7 @@ class BinaryPane(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(browse, 1)
+        layout.addWidget(detail, 1)
         layout.addLayout(bottom)
 
     def set_filter(self, text: str) -> None:

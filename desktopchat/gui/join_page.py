@@ -38,6 +38,7 @@ class JoinPage(QWidget):
         heading.setObjectName("heading")
         self.found = FoundRoomsModel(self)
         self.found_view = QListView()
+        self.found_view.setObjectName("found")
         self.found_view.setModel(self.found)
         self.found_view.setMaximumHeight(150)
         self.found_view.doubleClicked.connect(self._found_chosen)

@@ -17,6 +17,12 @@ def sender_colour(name: str) -> QColor:
     return QColor(_SENDER_COLOURS[sum(map(ord, name)) % len(_SENDER_COLOURS)])
 
 
+def _wrap(row: MessageRow) -> int:
+    # Prose breaks between words; compact JSON and file names have no spaces to break at.
+    flag = Qt.TextFlag.TextWordWrap if row.kind == "text" else Qt.TextFlag.TextWrapAnywhere
+    return int(flag)
+
+
 class MessageDelegate(QStyledItemDelegate):
     """Paints a message as a header line (sender · time · mark) over its wrapped text."""
 
@@ -35,7 +41,7 @@ class MessageDelegate(QStyledItemDelegate):
         header, body = self._fonts(option)
         width = max(80, option.rect.width() - 2 * _PAD)
         text_rect = QFontMetrics(body).boundingRect(
-            QRect(0, 0, width, 100_000), int(Qt.TextFlag.TextWordWrap), row.summary()
+            QRect(0, 0, width, 100_000), _wrap(row), row.summary()
         )
         return QSize(width, QFontMetrics(header).height() + text_rect.height() + 2 * _PAD)
 
@@ -79,7 +85,7 @@ class MessageDelegate(QStyledItemDelegate):
                 inner.width(),
                 inner.height() - header_height,
             ),
-            int(Qt.TextFlag.TextWordWrap),
+            _wrap(row),
             row.summary(),
         )
         painter.restore()

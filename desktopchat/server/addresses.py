@@ -47,5 +47,6 @@ def join_addresses(host: str, port: int, room: str = DEFAULT_ROOM) -> list[JoinA
     result = []
     for ip in ips:
         netloc = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-        result.append(JoinAddress(ip, f"ws://{netloc}{path}", f"http://{netloc}/"))
+        page = "/" if room == DEFAULT_ROOM else f"/?room={room}"
+        result.append(JoinAddress(ip, f"ws://{netloc}{path}", f"http://{netloc}{page}"))
     return result
