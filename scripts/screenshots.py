@@ -102,8 +102,12 @@ async def main(workdir: Path) -> None:
     guest.start_page.join_button.click()
     guest.join_page.found.set_rooms(
         [
-            FoundRoom("a", "lobby", "ada-laptop", "192.168.1.23", 5042, "/chat/lobby", False, 3, "v1"),
-            FoundRoom("b", "design", "studio-mac", "192.168.1.40", 5042, "/chat/design", True, 7, "v1"),
+            FoundRoom(
+                "a", "lobby", "ada-laptop", "192.168.1.23", 5042, "/chat/lobby", False, 3, "v1"
+            ),
+            FoundRoom(
+                "b", "design", "studio-mac", "192.168.1.40", 5042, "/chat/design", True, 7, "v1"
+            ),
         ]
     )
     guest.join_page.name.setText("Grace")
@@ -130,9 +134,8 @@ async def main(workdir: Path) -> None:
     image = workdir / "dashboard.png"
     image.write_bytes(picture())
     guest.controller.send_file(str(image))
-    await until(lambda: host.room_view.models["binary"].rowCount() >= 1 or bool(
-        host.room_view.models["binary"].flush()
-    ), "the picture")
+    binary = host.room_view.models["binary"]
+    await until(lambda: binary.flush() is None and binary.rowCount() >= 1, "the picture")
     await settle()
     await shoot(host, "room-text")
 

@@ -64,11 +64,11 @@ def make_window(
         window.deleteLater()
 
 
-async def until(predicate: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+async def until(predicate: Callable[[], object], what: str, within: float = 10.0) -> None:
     """Wait (bounded) until ``predicate()`` is true, letting Qt and asyncio run meanwhile."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.02)
