@@ -72,10 +72,10 @@ def free_port() -> int:
         return port
 
 
-async def main(workdir: Path) -> None:
+def prepare(workdir: Path) -> Path:
+    """Settings with recent rooms for the start screen, and a picture to send."""
     OUT.mkdir(parents=True, exist_ok=True)
-    store = SettingsStore(workdir / "host.json")
-    store.save(
+    SettingsStore(workdir / "host.json").save(
         Remembered(
             name="Ada",
             recent=[
@@ -84,6 +84,13 @@ async def main(workdir: Path) -> None:
             ],
         )
     )
+    image = workdir / "dashboard.png"
+    image.write_bytes(picture())
+    return image
+
+
+async def main(workdir: Path, image: Path) -> None:
+    store = SettingsStore(workdir / "host.json")
     host = MainWindow(ChatController(ServerHoster()), store)
     guest = MainWindow(ChatController(ServerHoster()), SettingsStore(workdir / "guest.json"))
     for window in (host, guest):
@@ -131,8 +138,6 @@ async def main(workdir: Path) -> None:
         ' "durations_ms": [812, 640, 955], "green": true}'
     )
     guest.controller.send_json_text('{"type": "update", "data": [1, 2, 3]}')
-    image = workdir / "dashboard.png"
-    image.write_bytes(picture())
     guest.controller.send_file(str(image))
     binary = host.room_view.models["binary"]
     await until(lambda: binary.flush() is None and binary.rowCount() >= 1, "the picture")
@@ -157,7 +162,8 @@ async def main(workdir: Path) -> None:
 def run() -> None:
     application()
     with tempfile.TemporaryDirectory() as workdir:
-        qasync.run(main(Path(workdir)))
+        image = prepare(Path(workdir))
+        qasync.run(main(Path(workdir), image))
 
 
 if __name__ == "__main__":
