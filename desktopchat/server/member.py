@@ -113,7 +113,9 @@ class Member:
         """Flush the queue, send the close frame, and abort if the peer does not take it in time."""
         self.close_soon(code, reason)
         if self._closer is not None:
-            await asyncio.shield(self._closer)
+            # wait(), not await: the closer may already be cancelled by finish() (the member
+            # left meanwhile), which is done, not an error of ours.
+            await asyncio.wait({self._closer})
 
     async def finish(self) -> None:
         """Release the member's tasks once its connection is gone; safe to call twice."""

@@ -1,0 +1,131 @@
+"""Limits hold on real sockets: size, members, rooms, rate, bad UTF-8, slowloris, log noise."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+
+import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.integration.conftest import hosted, member, next_of, url
+from tests.integration.rawsocket import frame, handshake, read_close
+
+
+async def close_code_of(ws: ClientConnection, within: float = 5.0) -> tuple[int | None, str]:
+    """Read until the connection closes; the close code and reason received."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                await ws.recv()
+    except ConnectionClosed as closed:
+        rcvd = closed.rcvd
+        return (rcvd.code, rcvd.reason) if rcvd is not None else (None, "")
+
+
+async def test_an_oversized_message_closes_its_sender_with_1009_and_the_room_goes_on() -> None:
+    async with (
+        hosted(max_message_bytes=1000) as server,
+        connect(url(server), max_size=None, proxy=None) as big,
+        connect(url(server), proxy=None) as other,
+    ):
+        await big.send("x" * 2000)
+        assert (await close_code_of(big))[0] == 1009
+        await other.send("still here")
+        assert await asyncio.wait_for(other.recv(), 5) == "still here"
+
+
+async def test_a_compressed_bomb_is_measured_after_decompression() -> None:
+    async with (
+        hosted(max_message_bytes=10_000) as server,
+        connect(url(server), compression="deflate", max_size=None, proxy=None) as ws,
+    ):
+        await ws.send("a" * 1_000_000)  # compresses to a few kilobytes
+        assert (await close_code_of(ws))[0] == 1009
+
+
+async def test_one_member_too_many_is_refused_with_1013_before_anything_changes() -> None:
+    async with hosted(max_members=2) as server, member(server, "a") as a, member(server, "b"):
+        await next_of(a, "presence")  # b joined
+        async with connect(url(server), proxy=None) as third:
+            assert await close_code_of(third) == (1013, "room is full")
+        await a.send(json.dumps({"type": "text", "text": "ping"}))
+        event = json.loads(await asyncio.wait_for(a.recv(), 5))
+        assert event["type"] == "text", "no presence event for the refused member"
+        assert server.hub.member_count() == 2
+
+
+async def test_one_room_too_many_is_refused_with_1013() -> None:
+    async with (
+        hosted(max_rooms=1) as server,
+        connect(url(server, "/chat/one"), proxy=None),
+        connect(url(server, "/chat/two"), proxy=None) as second,
+    ):
+        assert await close_code_of(second) == (1013, "too many rooms")
+
+
+async def test_past_the_rate_messages_are_dropped_with_an_error_then_a_flood_is_closed() -> None:
+    async with hosted(rate=1, burst=3) as server, member(server, "fast") as ws:
+        for number in range(5):
+            await ws.send(json.dumps({"type": "text", "text": f"m{number}", "cid": str(number)}))
+        events = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(8)]
+        relayed = [e["text"] for e in events if e["type"] == "text"]
+        errors = [e for e in events if e["type"] == "error"]
+        assert relayed == ["m0", "m1", "m2"]
+        assert [(e["code"], e["cid"]) for e in errors] == [
+            ("rate-limited", "3"),
+            ("rate-limited", "4"),
+        ]
+        for number in range(5, 10):
+            await ws.send(json.dumps({"type": "text", "text": f"m{number}"}))
+        assert await close_code_of(ws) == (1008, "flooding: too many messages")
+
+
+async def test_invalid_utf8_in_a_text_frame_closes_with_1007() -> None:
+    async with hosted() as server:
+        sock = await asyncio.to_thread(handshake, server.port)
+        with sock:
+            sock.sendall(frame(0x1, b"\xff\xfe bad"))
+            assert await asyncio.to_thread(read_close, sock) == 1007
+
+
+async def test_a_slowloris_is_dropped_after_the_handshake_deadline() -> None:
+    async with hosted(handshake_timeout=0.5) as server:
+
+        def trickle() -> float:
+            started = time.monotonic()
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
+                sock.sendall(b"GET /chat HTTP/1.1\r\n")
+                for _ in range(40):
+                    try:
+                        sock.sendall(b"X")
+                        if sock.recv(1, socket.MSG_DONTWAIT) == b"":
+                            break
+                    except BlockingIOError:
+                        pass
+                    except OSError:
+                        break
+                    time.sleep(0.05)
+            return time.monotonic() - started
+
+        assert await asyncio.to_thread(trickle) < 1.8
+
+
+async def test_bad_frames_log_a_line_or_two_not_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with hosted() as server:
+        for _ in range(3):
+            sock = await asyncio.to_thread(handshake, server.port)
+            with sock:
+                sock.sendall(frame(0x1, b"\xff") + frame(0x3, b"reserved opcode"))
+                await asyncio.to_thread(read_close, sock)
+        await asyncio.sleep(0.1)
+    noisy = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert noisy == []
+    assert "Traceback" not in caplog.text
