@@ -14,11 +14,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 from desktopchat.protocol import SUBPROTOCOL
 from desktopchat.server import HostedServer, Settings
 
 ROOT = str(Path(__file__).resolve().parents[2])
+V1 = [Subprotocol(SUBPROTOCOL)]
 LOCAL = Settings(host="127.0.0.1", port=0, history=None, advertise=False)
 
 Serve = Callable[..., AbstractAsyncContextManager[HostedServer]]
@@ -40,7 +42,7 @@ async def member(
     server: HostedServer, name: str, path: str = "/chat", **hello: Any
 ) -> AsyncIterator[ClientConnection]:
     """A structured member that has said hello and read its welcome."""
-    async with connect(url(server, path), subprotocols=[SUBPROTOCOL], proxy=None) as ws:  # type: ignore[list-item]
+    async with connect(url(server, path), subprotocols=V1, proxy=None) as ws:
         await ws.send(json.dumps({"type": "hello", "name": name, **hello}))
         welcome = json.loads(await ws.recv())
         assert welcome["type"] == "welcome"

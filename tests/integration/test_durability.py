@@ -11,7 +11,6 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from desktopchat.protocol import SUBPROTOCOL
 from tests.integration.conftest import hosted, member, next_of, serve_process
 
 
@@ -60,8 +59,8 @@ async def test_kill_9_then_restart_keeps_every_acknowledged_message(tmp_path: Pa
     with serve_process("--history", str(path)) as (process, port):
         async with connect(
             f"ws://127.0.0.1:{port}/chat",
-            subprotocols=[SUBPROTOCOL],
-            proxy=None,  # type: ignore[list-item]
+            subprotocols=V1,
+            proxy=None,
         ) as ws:
             await ws.send(json.dumps({"type": "hello", "name": "a", "key": "k"}))
             await next_of(ws, "welcome")
@@ -72,8 +71,8 @@ async def test_kill_9_then_restart_keeps_every_acknowledged_message(tmp_path: Pa
     with serve_process("--history", str(path)) as (process, port):
         async with connect(
             f"ws://127.0.0.1:{port}/chat",
-            subprotocols=[SUBPROTOCOL],
-            proxy=None,  # type: ignore[list-item]
+            subprotocols=V1,
+            proxy=None,
         ) as ws:
             hello = {"type": "hello", "name": "a", "key": "k", "resume": acked[4]}
             await ws.send(json.dumps(hello))
