@@ -11,7 +11,7 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
-from tests.integration.conftest import hosted, member, next_of, serve_process
+from tests.integration.conftest import V1, hosted, member, next_of, serve_process
 
 
 async def send_acked(ws: Any, texts: list[str], prefix: str = "c") -> list[int]:
