@@ -108,6 +108,7 @@ class Session:
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
         open_timeout: float = 10.0,
+        close_timeout: float = 5.0,
         max_size: int = 16 * 1024 * 1024,
         outbox_size: int = 1000,
         chunk_size: int = 256 * 1024,
@@ -123,6 +124,7 @@ class Session:
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._open_timeout = open_timeout
+        self._close_timeout = close_timeout
         self._max_size = max_size
         self._chunk_size = chunk_size
         self._key = uuid.uuid4().hex
@@ -177,7 +179,8 @@ class Session:
         except JoinError as exc:
             self._set_state(SessionState.CLOSED, error=exc)
             raise
-        self._task = asyncio.get_running_loop().create_task(self._run(ws, welcome))
+        await self._joined(ws, welcome)
+        self._task = asyncio.get_running_loop().create_task(self._run(ws))
         return welcome
 
     async def close(self) -> None:
@@ -202,6 +205,9 @@ class Session:
                 self.url,
                 subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
                 open_timeout=self._open_timeout,
+                # A dead link swallows our close frame too: this bounds how long a lost
+                # connection takes to be noticed, on top of the keepalive timeout.
+                close_timeout=self._close_timeout,
                 ping_interval=self._ping_interval,
                 ping_timeout=self._ping_timeout,
                 max_size=self._max_size,
@@ -249,9 +255,8 @@ class Session:
             raise NotDesktopchat("the server did not start with a welcome")
         return welcome
 
-    async def _run(self, ws: ClientConnection, welcome: Welcome) -> None:
+    async def _run(self, ws: ClientConnection) -> None:
         while True:
-            await self._joined(ws, welcome)
             code, reason = await self._pump(ws)
             self._ws = None
             if self._closing or code in FINAL_CODES:
@@ -261,6 +266,7 @@ class Session:
             if reopened is None:
                 return
             ws, welcome = reopened
+            await self._joined(ws, welcome)
 
     async def _reconnect(
         self, code: int | None, reason: str

@@ -1,0 +1,82 @@
+"""The client's pure parts: addresses people type, backoff, the outbox, join errors."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from desktopchat.client import AddressError, Backoff, SendError, display_address, room_url
+from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal
+from desktopchat.client.outbox import Outbox
+from desktopchat.protocol import SendJson, SendText
+
+
+@pytest.mark.parametrize(
+    ("typed", "url"),
+    [
+        ("192.168.1.20", "ws://192.168.1.20:5042/chat"),
+        ("host:6000", "ws://host:6000/chat"),
+        ("  host  ", "ws://host:5042/chat"),
+        ("http://host:6000/", "ws://host:6000/chat"),
+        ("https://host/", "wss://host:5042/chat"),
+        ("ws://host:6000/chat/design", "ws://host:6000/chat/design"),
+        ("wss://host:443/chat", "wss://host:443/chat"),
+        ("[::1]:5042", "ws://[::1]:5042/chat"),
+        ("http://host:6000/?token=abc", "ws://host:6000/chat?token=abc"),
+    ],
+)
+def test_every_address_form_people_type_becomes_a_room_url(typed: str, url: str) -> None:
+    assert room_url(typed) == url
+
+
+def test_a_token_is_added_or_replaces_the_one_in_the_address() -> None:
+    assert room_url("host", token="s e") == "ws://host:5042/chat?token=s+e"
+    assert room_url("host/?token=old", token="new") == "ws://host:5042/chat?token=new"
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "ftp://host/", "ws://host:99999/", "ws:///chat", "host/other"]
+)
+def test_addresses_that_cannot_be_rooms_are_refused_with_a_reason(typed: str) -> None:
+    with pytest.raises(AddressError) as refused:
+        room_url(typed)
+    assert str(refused.value)
+
+
+def test_the_displayed_address_hides_the_token() -> None:
+    shown = display_address("ws://host:5042/chat?token=secret&name=a")
+    assert "secret" not in shown
+    assert "name=a" in shown
+
+
+def test_backoff_grows_is_capped_and_jitters_within_bounds() -> None:
+    backoff = Backoff(base=1.0, cap=8.0, rng=random.Random(7))
+    for attempt, ceiling in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = [backoff.delay(attempt) for _ in range(50)]
+        assert all(ceiling / 2 <= d <= ceiling for d in delays)
+        assert len(set(delays)) > 1
+
+
+def test_the_outbox_keeps_order_gives_unique_ids_and_is_bounded() -> None:
+    outbox = Outbox(limit=3)
+    sent = [outbox.add(SendText(str(n))) for n in range(3)]
+    assert len({p.cid for p in sent}) == 3
+    assert [p.event.cid for p in sent] == [p.cid for p in sent]
+    with pytest.raises(SendError):
+        outbox.add(SendJson([1]))
+    assert outbox.acknowledge(sent[1].cid) == sent[1]
+    assert outbox.acknowledge(sent[1].cid) is None
+    assert outbox.pending() == [sent[0], sent[2]]
+
+
+@pytest.mark.parametrize(
+    ("reason", "kind"),
+    [("invalid token", TokenRefused), ("origin not allowed", OriginRefused), ("other", Refused)],
+)
+def test_a_close_on_arrival_becomes_the_most_specific_refusal(
+    reason: str, kind: type[Refused]
+) -> None:
+    error = refusal(1008, reason)
+    assert type(error) is kind
+    assert reason in str(error)
