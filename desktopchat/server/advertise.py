@@ -70,9 +70,7 @@ class Advertiser:
         """Announce the room on the interfaces of its addresses (never on loopback)."""
         self._zeroconf = AsyncZeroconf(interfaces=self._addresses, ip_version=IPVersion.V4Only)
         # zeroconf returns the announcing task; awaiting it means "announced", not "queued".
-        announcing = await self._zeroconf.async_register_service(
-            self._info, allow_name_change=True
-        )
+        announcing = await self._zeroconf.async_register_service(self._info, allow_name_change=True)
         await announcing
         logger.info("advertising %s on %s", self._info.name, ", ".join(self._addresses))
 
