@@ -1,25 +1,364 @@
-// The seed's page, kept to its promise: join the room, show what arrives, send on Enter.
-// Every message is shown with textContent, so markup in a message is shown, never run.
+// desktopchat's browser client: joins a room with the desktopchat.v1 protocol, shows text,
+// JSON and files, and survives network loss (reconnect with backoff, resume by last id).
+// Every message is put on the page with textContent / createElement, never as HTML, so a
+// message holding markup shows as text and runs nothing. No inline script: the page's CSP
+// forbids it.
 "use strict";
+
+const PROTOCOL = "desktopchat.v1";
 const params = new URLSearchParams(location.search);
-const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-const query = params.has("token") ? "?token=" + encodeURIComponent(params.get("token")) : "";
-const ws = new WebSocket(`${scheme}//${location.host}/chat${query}`);
-const messages = document.getElementById("messages");
-const input = document.getElementById("input");
-const state = document.getElementById("state");
-ws.onopen = () => { state.textContent = "connected"; };
-ws.onclose = (event) => {
-  state.textContent = `closed (${event.code})${event.reason ? ": " + event.reason : ""}`;
+// The room comes from ?room=NAME (the address the host shows), else the default room.
+const room = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(params.get("room") || "") ? params.get("room") : "chat";
+const token = params.get("token");
+const storage = {
+  get(key) { try { return localStorage.getItem(key); } catch { return null; } },
+  set(key, value) { try { localStorage.setItem(key, value); } catch { /* private mode */ } },
 };
-ws.onmessage = (event) => {
-  const p = document.createElement("p");
-  p.textContent = typeof event.data === "string" ? event.data : "[binary message]";
-  messages.appendChild(p);
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  title: $("room-title"), state: $("state"), welcome: $("welcome"), nameForm: $("name-form"),
+  name: $("name"), room: $("room"), members: $("members"), memberList: $("member-list"),
+  membersToggle: $("members-toggle"), messages: $("messages"), composer: $("composer"),
+  text: $("text"), json: $("json"), file: $("file"), send: $("send"), status: $("composer-status"),
+  dropHint: $("drop-hint"), me: $("me"),
 };
-input.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && input.value) {
-    ws.send(input.value);
-    input.value = "";
+
+const session = {
+  ws: null, name: null, lastId: null, attempt: 0, timer: null, mode: "text",
+  key: storage.get("desktopchat.key") || randomKey(), seen: new Set(), pending: new Map(),
+  counter: 0,
+};
+storage.set("desktopchat.key", session.key);
+
+function randomKey() {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// -- connection ---------------------------------------------------------------------------
+
+function roomUrl() {
+  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+  const path = room === "chat" ? "/chat" : `/chat/${room}`;
+  return `${scheme}//${location.host}${path}` + (token ? `?token=${encodeURIComponent(token)}` : "");
+}
+
+const CLOSE_WORDS = {
+  1000: "closed normally", 1001: "the server is going away", 1002: "protocol error",
+  1006: "connection lost", 1007: "invalid data", 1008: "refused by the server's policy",
+  1009: "message too big", 1011: "server error", 1012: "the server is restarting",
+  1013: "the server is busy, try again later",
+};
+const FINAL = new Set([1000, 1002, 1003, 1007, 1008, 1009, 1010]);
+
+function describeClose(event) {
+  const words = CLOSE_WORDS[event.code] || "closed";
+  return `${words} (${event.code})${event.reason ? ": " + event.reason : ""}`;
+}
+
+function setState(state, text) {
+  ui.state.dataset.state = state;
+  ui.state.textContent = text || state;
+}
+
+function connect() {
+  clearTimeout(session.timer);
+  setState(session.attempt ? "reconnecting" : "connecting", session.attempt ? "reconnecting…" : "connecting…");
+  const ws = new WebSocket(roomUrl(), PROTOCOL);
+  ws.binaryType = "arraybuffer";
+  session.ws = ws;
+  ws.onopen = () => {
+    const hello = { type: "hello", name: session.name, key: session.key };
+    if (session.lastId !== null) hello.resume = session.lastId;
+    ws.send(JSON.stringify(hello));
+  };
+  ws.onmessage = (event) => {
+    try {
+      if (typeof event.data === "string") handle(JSON.parse(event.data));
+      else handle(decodeBinary(event.data));
+    } catch (error) {
+      console.warn("ignored a frame the page could not read", error);
+    }
+  };
+  ws.onclose = (event) => {
+    if (session.ws !== ws) return;
+    session.ws = null;
+    if (FINAL.has(event.code)) {
+      setState("closed", describeClose(event));
+      system(`Disconnected: ${describeClose(event)}`);
+      return;
+    }
+    session.attempt += 1;
+    const ceiling = Math.min(30, 0.5 * 2 ** (session.attempt - 1));
+    const delay = ceiling / 2 + Math.random() * ceiling / 2;
+    setState("reconnecting", `reconnecting in ${delay.toFixed(1)} s`);
+    session.timer = setTimeout(connect, delay * 1000);
+  };
+}
+
+function send(frame) {
+  if (session.ws && session.ws.readyState === WebSocket.OPEN) session.ws.send(frame);
+}
+
+// -- incoming -----------------------------------------------------------------------------
+
+function decodeBinary(buffer) {
+  const view = new DataView(buffer);
+  const length = view.getUint32(0);
+  const header = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length)));
+  header.payload = new Uint8Array(buffer, 4 + length);
+  return header;
+}
+
+function handle(event) {
+  switch (event.type) {
+    case "welcome":
+      session.name = event.name;
+      session.attempt = 0;
+      if (session.lastId === null) session.lastId = 0;
+      else if (event.last_id < session.lastId) session.lastId = event.last_id;
+      ui.title.textContent = `#${event.room}`;
+      setState("open", "open");
+      ui.me.textContent = `You are ${event.name}`;
+      showMembers(event.members);
+      for (const [cid, frame] of session.pending) send(frame.wire);
+      break;
+    case "text": case "json": case "binary":
+      if (event.id <= session.lastId || session.seen.has(event.id)) return;
+      session.lastId = event.id;
+      session.seen.add(event.id);
+      if (!settleOwn(event)) addMessage(event);
+      break;
+    case "ack": {
+      const own = session.pending.get(event.cid);
+      if (own) {
+        own.element.classList.remove("pending");
+        own.mark.textContent = "✓";
+        own.id = event.id;
+        session.pending.delete(event.cid);
+        session.acked.set(event.id, own);
+      }
+      break;
+    }
+    case "presence":
+      showMembers(event.members);
+      system(`${event.name} ${event.event === "join" ? "joined" : "left"}`);
+      break;
+    case "error":
+      status(`The room refused a message: ${event.message}`, true);
+      if (event.cid && session.pending.has(event.cid)) {
+        const own = session.pending.get(event.cid);
+        own.mark.textContent = "not sent";
+        session.pending.delete(event.cid);
+      }
+      break;
+  }
+}
+session.acked = new Map();
+
+// Our own messages are shown as pending when sent; the relayed copy only confirms them.
+function settleOwn(event) {
+  const own = session.acked.get(event.id);
+  if (!own) return false;
+  session.acked.delete(event.id);
+  own.time.textContent = clock(event.time);
+  return true;
+}
+
+// -- rendering: createElement + textContent only -------------------------------------------
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function clock(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+function humanSize(size) {
+  if (size < 1024) return `${size} bytes`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+function nearBottom() {
+  const list = ui.messages;
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
+function append(node) {
+  const follow = nearBottom();
+  ui.messages.appendChild(node);
+  if (follow) ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+function system(text) {
+  append(el("li", "message system", text));
+}
+
+function body(event) {
+  if (event.type === "text") return el("div", "body", event.text);
+  if (event.type === "json") {
+    const details = el("details");
+    details.appendChild(el("summary", null, JSON.stringify(event.data)));
+    details.appendChild(el("pre", null, JSON.stringify(event.data, null, 2)));
+    details.open = JSON.stringify(event.data).length < 200;
+    return details;
+  }
+  const box = el("div", "file");
+  const blob = new Blob([event.payload], { type: event.mime || "application/octet-stream" });
+  const url = URL.createObjectURL(blob);
+  const link = el("a", null, `${event.name || "download"} · ${humanSize(event.payload.length)}`);
+  link.href = url;
+  link.download = event.name || "download";
+  box.appendChild(link);
+  if ((event.mime || "").startsWith("image/")) {
+    const image = el("img");
+    image.alt = event.name || "image";
+    image.src = url;
+    box.appendChild(image);
+  }
+  return box;
+}
+
+function addMessage(event, pending) {
+  const item = el("li", "message" + (pending ? " pending" : ""));
+  const meta = el("div", "meta");
+  meta.appendChild(el("span", "sender", event.sender));
+  const time = el("span", "time", clock(event.time));
+  meta.appendChild(time);
+  const mark = el("span", "mark", pending ? "sending…" : "");
+  meta.appendChild(mark);
+  item.appendChild(meta);
+  item.appendChild(body(event));
+  append(item);
+  return { element: item, mark, time };
+}
+
+function showMembers(members) {
+  ui.memberList.replaceChildren(...members.map((name) => el("li", null, name)));
+  ui.membersToggle.textContent = `Members (${members.length})`;
+}
+
+function status(text, error) {
+  ui.status.textContent = text;
+  ui.status.classList.toggle("error", Boolean(error));
+}
+
+// -- sending ------------------------------------------------------------------------------
+
+function nextCid() {
+  session.counter += 1;
+  return `${session.key.slice(0, 8)}-${Date.now().toString(36)}-${session.counter}`;
+}
+
+function sendOwn(event, wire, cid) {
+  const own = addMessage({ ...event, sender: session.name || "you", time: Date.now() }, true);
+  own.wire = wire;
+  session.pending.set(cid, own);
+  send(wire);
+}
+
+function sendText(text) {
+  const cid = nextCid();
+  sendOwn({ type: "text", text }, JSON.stringify({ type: "text", text, cid }), cid);
+}
+
+function sendJson(source) {
+  let data;
+  try {
+    data = JSON.parse(source);
+  } catch (error) {
+    status(`Not sent — invalid JSON: ${error.message}`, true);
+    return false;
+  }
+  const cid = nextCid();
+  sendOwn({ type: "json", data }, JSON.stringify({ type: "json", data, cid }), cid);
+  return true;
+}
+
+async function sendFile(file) {
+  const payload = new Uint8Array(await file.arrayBuffer());
+  const cid = nextCid();
+  const header = new TextEncoder().encode(
+    JSON.stringify({ type: "binary", name: file.name, mime: file.type || "application/octet-stream", cid }));
+  const frame = new Uint8Array(4 + header.length + payload.length);
+  new DataView(frame.buffer).setUint32(0, header.length);
+  frame.set(header, 4);
+  frame.set(payload, 4 + header.length);
+  sendOwn({ type: "binary", name: file.name, mime: file.type, payload }, frame.buffer, cid);
+}
+
+function setMode(mode) {
+  session.mode = mode;
+  for (const tab of document.querySelectorAll(".tab[data-mode]")) {
+    tab.classList.toggle("active", tab.dataset.mode === mode);
+  }
+  ui.text.hidden = mode !== "text";
+  ui.json.hidden = mode !== "json";
+  (mode === "text" ? ui.text : ui.json).focus();
+  status(mode === "json" ? "Ctrl+Enter sends" : "");
+}
+
+// -- wiring -------------------------------------------------------------------------------
+
+ui.nameForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = ui.name.value.trim();
+  if (!name) return;
+  storage.set("desktopchat.name", name);
+  session.name = name;
+  ui.welcome.hidden = true;
+  ui.room.hidden = false;
+  ui.text.focus();
+  connect();
+});
+
+ui.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  if (session.mode === "json") {
+    if (ui.json.value.trim() && sendJson(ui.json.value)) {
+      ui.json.value = "";
+      status("Ctrl+Enter sends");
+    }
+  } else if (ui.text.value) {
+    sendText(ui.text.value);
+    ui.text.value = "";
   }
 });
+
+ui.json.addEventListener("input", () => {
+  if (!ui.json.value.trim()) { status("Ctrl+Enter sends"); return; }
+  try { JSON.parse(ui.json.value); status("Valid JSON — Ctrl+Enter sends"); }
+  catch (error) { status(`Invalid JSON: ${error.message}`, true); }
+});
+ui.json.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) ui.composer.requestSubmit();
+});
+for (const tab of document.querySelectorAll(".tab[data-mode]")) {
+  tab.addEventListener("click", () => setMode(tab.dataset.mode));
+}
+ui.file.addEventListener("change", () => {
+  for (const file of ui.file.files) sendFile(file);
+  ui.file.value = "";
+});
+ui.membersToggle.addEventListener("click", () => ui.members.classList.toggle("open"));
+
+const conversation = document.querySelector(".conversation");
+conversation.addEventListener("dragover", (event) => { event.preventDefault(); ui.dropHint.hidden = false; });
+conversation.addEventListener("dragleave", () => { ui.dropHint.hidden = true; });
+conversation.addEventListener("drop", (event) => {
+  event.preventDefault();
+  ui.dropHint.hidden = true;
+  for (const file of event.dataTransfer.files) sendFile(file);
+});
+
+ui.title.textContent = `#${room}`;
+ui.name.value = storage.get("desktopchat.name") || "";
+if (ui.name.value) ui.name.select();
+ui.name.focus();

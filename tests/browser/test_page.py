@@ -1,0 +1,200 @@
+"""The browser client in Chromium: all three formats, injection, restarts, the seed's page."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import http.server
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+from desktopchat.client import Received, Session, SessionEvent
+from desktopchat.protocol import Kind
+from desktopchat.server import HostedServer
+from tests.integration.conftest import LOCAL, hosted
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SEED_PAGE = Path(__file__).with_name("seed_page.html").read_text()
+
+
+async def open_page(browser: Browser, port: int, name: str, width: int = 1100) -> Page:
+    page = await browser.new_page(viewport={"width": width, "height": 760})
+    await page.goto(f"http://127.0.0.1:{port}/")
+    await page.fill("#name", name)
+    await page.click("#name-form button")
+    await expect(page.locator("#state")).to_have_attribute("data-state", "open")
+    return page
+
+
+def tiny_png() -> bytes:
+    """A valid 2x2 PNG (blue), built by hand so the test needs no image library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x2f\x6f\xde" * 2 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def test_two_pages_and_an_app_session_exchange_text_json_and_files(
+    browser: Browser, tmp_path: Path
+) -> None:
+    async with hosted() as server:
+        ada = await open_page(browser, server.port, "Ada")
+        bob = await open_page(browser, server.port, "Bob")
+        app = Session(f"127.0.0.1:{server.port}", name="App")
+        received: list[SessionEvent] = []
+        app.subscribe(received.append)
+        await app.start()
+        try:
+            await expect(ada.locator("#member-list li")).to_have_count(3)
+            await ada.fill("#text", "hello from the browser")
+            await ada.press("#text", "Enter")
+            await expect(bob.locator(".message .body").last).to_have_text("hello from the browser")
+            await ada.click(".tab[data-mode=json]")
+            await ada.fill("#json", "{bad")
+            await expect(ada.locator("#composer-status")).to_contain_text("Invalid JSON")
+            await ada.fill("#json", '{"type": "update", "data": [1, 2, 3]}')
+            await ada.press("#json", "Control+Enter")
+            await expect(bob.locator(".message details pre").last).to_contain_text('"update"')
+            picture = tmp_path / "dot.png"
+            picture.write_bytes(tiny_png())
+            await ada.set_input_files("#file", str(picture))
+            await expect(bob.locator(".message .file img")).to_have_count(1)
+            await expect(bob.locator(".message .file a")).to_contain_text("dot.png")
+            await app.send_text("hi from the app")
+            await app.send_json({"k": [True, None]})
+            await app.send_binary(b"\x00\x01", name="blob.bin")
+            await expect(ada.locator(".message .body").last).to_have_text("hi from the app")
+            await expect(ada.locator(".message details pre").last).to_contain_text('"k"')
+            await expect(ada.locator(".message .file a").last).to_contain_text("blob.bin")
+            await expect(ada.locator(".message.pending")).to_have_count(0)
+            kinds = [e.message.kind for e in received if isinstance(e, Received)]
+            assert kinds[:3] == [Kind.TEXT, Kind.JSON, Kind.BINARY]
+            await ada.screenshot(path=str(SCREENSHOTS / "browser-desktop.png"))
+            phone = await open_page(browser, server.port, "Grace", width=360)
+            await phone.fill("#text", "from my phone")
+            await phone.press("#text", "Enter")
+            await expect(phone.locator(".message.pending")).to_have_count(0)
+            overflow = await phone.evaluate("document.documentElement.scrollWidth")
+            assert overflow <= 360, "no horizontal scrolling at phone width"
+            await phone.screenshot(path=str(SCREENSHOTS / "browser-phone.png"))
+        finally:
+            await app.close()
+
+
+async def test_markup_in_a_message_shows_as_text_and_runs_nothing(browser: Browser) -> None:
+    async with hosted() as server:
+        page = await open_page(browser, server.port, "Ada")
+        dialogs: list[str] = []
+        page.on("dialog", lambda dialog: dialogs.append(dialog.message))
+        app = Session(f"127.0.0.1:{server.port}", name="<b>mallory</b>")
+        await app.start()
+        try:
+            attack = "<img src=x onerror=alert(1)>"
+            await app.send_text(attack)
+            await app.send_json({"html": "<script>alert(2)</script>"})
+            await app.send_binary(b"x", name="<img src=x onerror=alert(3)>.png", mime="image/png")
+            await expect(page.locator(".message .body").last).to_have_text(attack)
+            await expect(page.locator(".message .sender").last).to_have_text("<b>mallory</b>")
+            await expect(page.locator(".message .file a")).to_have_count(1)
+            assert await page.locator(".messages img:not(.file img)").count() == 0
+            await asyncio.sleep(0.3)  # give any injected handler the chance to fire
+            assert dialogs == []
+        finally:
+            await app.close()
+
+
+async def test_a_page_survives_a_server_restart_and_shows_what_it_missed_once(
+    browser: Browser, tmp_path: Path
+) -> None:
+    settings = replace(LOCAL, history=tmp_path / "h.sqlite3")
+    first = HostedServer(settings)
+    await first.start()
+    port = first.port
+    page = await open_page(browser, port, "Ada")
+    app = Session(f"127.0.0.1:{port}", name="App")
+    await app.start()
+    await app.send_text("before")
+    await expect(page.locator(".message .body")).to_have_text(["before"])
+    await app.close()
+    await first.stop()
+    await expect(page.locator("#state")).to_have_attribute("data-state", "reconnecting")
+    second = HostedServer(replace(settings, port=port))
+    await second.start()
+    try:
+        # Messages sent while the page was away arrive with the resume, once each.
+        writer = Session(f"127.0.0.1:{port}", name="App")
+        await writer.start()
+        await writer.send_text("missed 1")
+        await writer.send_text("missed 2")
+        await writer.close()
+        await expect(page.locator("#state")).to_have_attribute("data-state", "open", timeout=15000)
+        await expect(page.locator(".message .body")).to_have_text(
+            ["before", "missed 1", "missed 2"]
+        )
+    finally:
+        await second.stop()
+
+
+@contextmanager
+def static_site(page_html: str, directory: Path) -> Iterator[int]:
+    """Serve ``page_html`` as /index.html from another port (another origin)."""
+    (directory / "index.html").write_text(page_html)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+async def test_the_seeds_own_page_chats_with_the_app_from_an_allowed_origin(
+    browser: Browser, tmp_path: Path
+) -> None:
+    with static_site("", tmp_path) as site_port:
+        async with hosted(origins=(f"http://localhost:{site_port}",)) as server:
+            # The only change to the tutorial's page: the port of the test server.
+            html = SEED_PAGE.replace(
+                "ws://localhost:5042/chat", f"ws://localhost:{server.port}/chat"
+            )
+            (tmp_path / "index.html").write_text(html)
+            page = await browser.new_page()
+            await page.goto(f"http://localhost:{site_port}/index.html")
+            app = Session(f"127.0.0.1:{server.port}", name="App")
+            received: list[SessionEvent] = []
+            app.subscribe(received.append)
+            await app.start()
+            try:
+                for _ in range(100):  # the seed page connects on load; wait for it, bounded
+                    if server.hub.member_count() == 2:
+                        break
+                    await asyncio.sleep(0.05)
+                assert server.hub.member_count() == 2
+                await page.fill("#input", "hello from the seed page")
+                await page.press("#input", "Enter")
+                await expect(page.locator("#messages p")).to_have_text(["hello from the seed page"])
+                await app.send_text("hello seed")
+                await expect(page.locator("#messages p").last).to_have_text("hello seed")
+                texts = [e.message.text for e in received if isinstance(e, Received)]
+                assert "hello from the seed page" in texts
+            finally:
+                await app.close()
