@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import asyncio
 import logging
 import sys
@@ -95,6 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
     join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
     join.add_argument("--name", help="the name you wish to appear under")
     join.add_argument("--token", help="the room's token, if it has one")
+    host = commands.add_parser(
+        "host", help="open the window and host a room at once", description="Host in the window."
+    )
+    host.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    host.add_argument("--room", default="chat", help="the room to host")
+    host.add_argument("--name", default=getpass.getuser(), help="your name in the room")
+    host.add_argument("--token", help="members must pass ?token=TOKEN to join")
+    host.add_argument(
+        "--local", action="store_true", help="only this computer may join (not the LAN)"
+    )
+    host.add_argument("--no-history", action="store_true", help="keep no history on disk")
     rooms = commands.add_parser(
         "rooms", help="list the rooms announced on the LAN", description="List LAN rooms."
     )
@@ -152,11 +164,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _join(args)
     if args.command == "rooms":
         return _rooms(args.timeout)
-    if args.command is None:
+    if args.command in (None, "host"):
         # Imported here so that serve and join never load Qt.
         from desktopchat.app.window import run_window
+        from desktopchat.gui.hosting import HostOptions
 
-        return run_window()
+        if args.command is None:
+            return run_window()
+        options = HostOptions(
+            room=args.room,
+            name=args.name,
+            port=args.port,
+            lan=not args.local,
+            token=args.token,
+            history=not args.no_history,
+        )
+        return run_window(options)
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QApplication
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.assets import resource
 from desktopchat.gui.controller import ChatController
+from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import SettingsStore
 
@@ -41,8 +42,9 @@ def build_window() -> MainWindow:
     return MainWindow(controller, SettingsStore(), QApplication.windowIcon())
 
 
-async def run_until_closed(window: MainWindow) -> None:
-    """Show ``window``, wait until it is closed (or SIGINT/SIGTERM), then shut down cleanly."""
+async def run_until_closed(window: MainWindow, host: HostOptions | None = None) -> None:
+    """Show ``window`` (hosting at once with ``host``), wait until it is closed or SIGINT /
+    SIGTERM arrives, then shut down cleanly: members get 1001, the port is freed."""
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     loop = asyncio.get_running_loop()
@@ -50,16 +52,18 @@ async def run_until_closed(window: MainWindow) -> None:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, closed.set)
     window.show()
+    if host is not None:
+        window.host_now(host)
     await closed.wait()
     window.hide()
     await window.controller.shutdown()
 
 
-def run_window() -> int:
+def run_window(host: HostOptions | None = None) -> int:
     """Entry point of the window; returns the exit status."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     application()
-    qasync.run(run_until_closed(build_window()))
+    qasync.run(run_until_closed(build_window(), host))
     return 0

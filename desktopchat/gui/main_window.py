@@ -110,9 +110,16 @@ class MainWindow(QMainWindow):
         self.join_page.fill(room.address, room.name or self.remembered.name)
         self.pages.setCurrentWidget(self.join_page)
 
+    def host_now(self, options: HostOptions) -> None:
+        """Start hosting straight away (``desktopchat host``), as if the form was sent."""
+        self.pages.setCurrentWidget(self.host_page)
+        if options.port:
+            self.host_page.port.setValue(options.port)
+        self._host(options)
+
     def _host(self, options: HostOptions) -> None:
         self.remembered.name = options.name
-        self.remembered.port = options.port
+        self.remembered.port = options.port or self.remembered.port
         self._last_join = None
         self.controller.host(options)
 
