@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import asyncio
+import getpass
 import logging
 import sys
 from collections.abc import Sequence

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from desktopchat.protocol import CloseCode
+from desktopchat.server.framing import Outgoing
 from desktopchat.server.ratelimit import RateLimiter
 
 logger = logging.getLogger("desktopchat.server")
@@ -24,6 +25,10 @@ Frame = str | bytes
 
 ABORT_EXTENSION = "desktopchat.abort"
 """ASGI scope extension holding a callable that aborts the connection's transport."""
+
+WRITE_EXTENSION = "desktopchat.write"
+"""ASGI scope extension holding ``write(frame) -> bool``: put an already framed message on
+the transport now if it can take it without waiting (``False`` otherwise)."""
 
 
 class Mode(enum.Enum):
@@ -67,6 +72,11 @@ class Member:
         self._queue: asyncio.Queue[Frame | _Close] = asyncio.Queue(queue_size)
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
+        extensions = websocket.scope.get("extensions") or {}
+        self._write_now: Callable[[bytes], bool] | None = extensions.get(WRITE_EXTENSION)
+        # While the writer works (the prelude, or a send that is waiting) frames must queue
+        # behind it; only an idle writer with an empty queue lets frames go straight out.
+        self._writing = True
         self._close_timeout = close_timeout
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -79,14 +89,20 @@ class Member:
         """Whether a close has been asked for; such a member gets nothing more."""
         return self._closing
 
-    def deliver(self, frame: Frame) -> None:
-        """Queue ``frame`` without waiting; a member that cannot keep up is closed with 1013.
+    def deliver(self, outgoing: Outgoing | Frame) -> None:
+        """Send without waiting: straight to the transport when it can take the frame now,
+        else through the bounded queue; a member that cannot keep up is closed with 1013.
 
         The queue is bounded in frames and in bytes; one frame larger than the byte bound
         still goes through when nothing else is waiting.
         """
         if self._closing:
             return
+        if not isinstance(outgoing, Outgoing):
+            outgoing = Outgoing(outgoing)
+        if not self._writing and self._write_now is not None and self._write_now(outgoing.wire):
+            return
+        frame = outgoing.payload
         size = len(frame)
         over = self._queued_bytes and self._queued_bytes + size > self._queue_bytes
         if over or self._queue.full():
@@ -153,7 +169,10 @@ class Member:
             for frame in prelude:
                 await self._send(frame)
             while True:
+                if self._queue.empty():
+                    self._writing = False
                 item = await self._queue.get()
+                self._writing = True
                 if isinstance(item, _Close):
                     await self._websocket.close(item.code, item.reason)
                     return

@@ -28,6 +28,7 @@ from desktopchat.protocol import (
     encode_server,
     unique_name,
 )
+from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import History
 from desktopchat.server.member import Frame, Member, Mode
 from desktopchat.server.ratelimit import RateLimiter
@@ -37,10 +38,10 @@ logger = logging.getLogger("desktopchat.server")
 
 _BACKLOG_PAGE = 200
 
-Outgoing = SendText | SendJson | SendBinary
+Sendable = SendText | SendJson | SendBinary
 
 
-def _as_message(event: Outgoing, sender: str, now: int) -> ChatMessage:
+def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
     if isinstance(event, SendText):
         return ChatMessage(0, now, sender, Kind.TEXT, text=event.text)
     if isinstance(event, SendJson):
@@ -121,7 +122,7 @@ class Room:
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
 
-    def publish(self, sender: Member, event: Outgoing, *, raw_frame: Frame | None = None) -> None:
+    def publish(self, sender: Member, event: Sendable, *, raw_frame: Frame | None = None) -> None:
         """Store a message, acknowledge it to a structured sender, relay it to everybody.
 
         ``raw_frame`` is the frame exactly as a raw sender sent it, relayed verbatim to raw
@@ -139,8 +140,8 @@ class Room:
         )
         if cid is not None:
             sender.deliver(encode_server(Ack(cid, message.id, message.time)))
-        structured = encode_server(message)
-        raw = raw_frame if raw_frame is not None else encode_raw(message)
+        structured = Outgoing(encode_server(message))
+        raw = Outgoing(raw_frame if raw_frame is not None else encode_raw(message))
         for member in self._members:
             member.deliver(structured if member.mode is Mode.STRUCTURED else raw)
 
@@ -149,7 +150,7 @@ class Room:
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
     def _announce(self, event: PresenceEvent, subject: Member, now: int) -> None:
-        frame = encode_server(Presence(event, subject.name, self.names, now))
+        frame = Outgoing(encode_server(Presence(event, subject.name, self.names, now)))
         for member in self._members:
             if member is not subject and member.mode is Mode.STRUCTURED:
                 member.deliver(frame)

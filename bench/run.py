@@ -1,0 +1,255 @@
+"""Benchmarks desktopchat against its peers, alternating servers (A B C D A B C D …) and
+printing medians and ratios to ``websockets.broadcast`` measured in the same run.
+
+    python bench/run.py [--reps 3] [--scenarios throughput,latency,slow,idle,structured]
+                        [--quick]
+
+Server CPU time and peak RSS come from /proc/<pid>; every run is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+PY = sys.executable
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Peer:
+    name: str
+    path: str
+    compression_capable: bool = True
+    structured: bool = False
+
+    def argv(self, port: int, compression: bool) -> list[str]:
+        if self.name == "desktopchat":
+            argv = [
+                PY,
+                "-m",
+                "desktopchat",
+                "serve",
+                "--port",
+                str(port),
+                "--history",
+                "off",
+                "--rate",
+                "0",
+                "--no-advertise",
+                "--max-members",
+                "10000",
+            ]
+            return argv if compression else [*argv, "--no-compression"]
+        script = {
+            "broadcast": "websockets_broadcast.py",
+            "seed": "seed_room.py",
+            "relay": "bare_relay.py",
+        }[self.name]
+        return [PY, str(HERE / "peers" / script), str(port), "on" if compression else "off"]
+
+
+PEERS = [
+    Peer("broadcast", "/chat"),
+    Peer("desktopchat", "/chat", structured=True),
+    Peer("seed", "/chat"),
+    Peer("relay", "/chat", compression_capable=False),
+]
+BASELINE = "broadcast"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def memory_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def wait_listening(port: int, within: float = 15.0) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@contextmanager
+def running(peer: Peer, compression: bool) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    process = subprocess.Popen(
+        peer.argv(port, compression),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=HERE.parent,
+    )
+    try:
+        wait_listening(port)
+        yield process.pid, port
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def load(url: str, *flags: str, timeout: float = 90) -> dict[str, Any]:
+    out = subprocess.run(
+        [PY, str(HERE / "load.py"), *flags[:1], url, *flags[1:]],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure(peer: Peer, compression: bool, mode: str, *flags: str) -> dict[str, Any]:
+    with running(peer, compression) as (pid, port):
+        url = f"ws://127.0.0.1:{port}{peer.path}"
+        cpu0, rss0 = cpu_seconds(pid), memory_kib(pid, "VmRSS")
+        comp = ["--compression"] if compression else []
+        result = load(url, mode, *flags, *comp)
+        cpu = cpu_seconds(pid) - cpu0
+        result["cpu_s"] = cpu
+        deliveries = result.get("deliveries") or result.get("delivered") or 1
+        result["cpu_us_per_delivery"] = cpu * 1e6 / deliveries
+        result["rss_growth_kib"] = memory_kib(pid, "VmHWM") - rss0
+        return result
+
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "throughput": {"mode": "flow", "flags": ["--receivers", "50", "--messages", "1000"]},
+    "throughput-binary": {
+        "mode": "flow",
+        "flags": ["--receivers", "50", "--messages", "300", "--size", "16384", "--binary"],
+    },
+    "latency": {
+        "mode": "flow",
+        "flags": ["--receivers", "50", "--messages", "1500", "--rate", "500"],
+    },
+    "slow": {
+        "mode": "flow",
+        "flags": [
+            "--receivers",
+            "20",
+            "--messages",
+            "1500",
+            "--rate",
+            "500",
+            "--size",
+            "4096",
+            "--stall",
+        ],
+    },
+    "idle": {"mode": "idle", "flags": ["--connections", "1000"]},
+    "structured": {
+        "mode": "flow",
+        "flags": ["--receivers", "50", "--messages", "1000", "--structured"],
+        "structured": True,
+    },
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--compression", choices=["off", "on", "both"], default="off")
+    parser.add_argument("--connections", type=int, default=1000)
+    args = parser.parse_args()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    SCENARIOS["idle"]["flags"] = ["--connections", str(args.connections)]
+    compressions = {"off": [False], "on": [True], "both": [False, True]}[args.compression]
+    print(
+        f"# {os.uname().nodename} {os.cpu_count()} cpus, python {sys.version.split()[0]},"
+        f" reps={args.reps}"
+    )
+    for name in args.scenarios.split(","):
+        spec = SCENARIOS[name]
+        for compression in compressions:
+            results: dict[str, list[dict[str, Any]]] = {}
+            for _ in range(args.reps):
+                for peer in PEERS:
+                    if spec.get("structured") and peer.name != "desktopchat":
+                        flags = [f for f in spec["flags"] if f != "--structured"]
+                        if peer.name != BASELINE:
+                            continue
+                    else:
+                        flags = spec["flags"]
+                    if compression and not peer.compression_capable:
+                        continue
+                    try:
+                        results.setdefault(peer.name, []).append(
+                            measure(peer, compression, spec["mode"], *flags)
+                        )
+                    except (subprocess.SubprocessError, TimeoutError, ValueError) as exc:
+                        print(f"  {peer.name}: failed ({exc.__class__.__name__})", file=sys.stderr)
+            report(name, compression, results)
+
+
+def median(runs: list[dict[str, Any]], key: str) -> float:
+    values = [run[key] for run in runs if key in run and run[key] == run[key]]
+    return statistics.median(values) if values else float("nan")
+
+
+def report(name: str, compression: bool, results: dict[str, list[dict[str, Any]]]) -> None:
+    print(f"\n## {name}, compression {'on' if compression else 'off'}")
+    base = results.get(BASELINE, [])
+    keys = (
+        ["connect_rate", "fanout_s", "rss_growth_kib", "lost"]
+        if name == "idle"
+        else [
+            "rate",
+            "cpu_us_per_delivery",
+            "p50_ms",
+            "p99_ms",
+            "on_time",
+            "max_gap_ms",
+            "rss_growth_kib",
+            "lost",
+            "reordered",
+        ]
+    )
+    print("| server | " + " | ".join(keys) + " | CPU/delivery ratio | rate ratio |")
+    print("|---" * (len(keys) + 3) + "|")
+    for peer, runs in results.items():
+        cells = [f"{median(runs, k):.4g}" for k in keys]
+        cpu_ratio = median(runs, "cpu_us_per_delivery") / median(base, "cpu_us_per_delivery")
+        rate_ratio = median(runs, "rate") / median(base, "rate") if name != "idle" else float("nan")
+        print(f"| {peer} | " + " | ".join(cells) + f" | {cpu_ratio:.2f}x | {rate_ratio:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()
