@@ -41,15 +41,25 @@ class FilterProxy(QSortFilterProxyModel):
         self.setFilterRegularExpression(pattern)
 
 
+class _TailFollower(QObject):
+    """Scrolls its view to the newest row after appends, while it is at the bottom.
+
+    A QObject child of the view, so Qt drops the connection when the view goes away.
+    """
+
+    def __init__(self, view: QAbstractItemView) -> None:
+        super().__init__(view)
+        self._view = view
+
+    def appended(self, _count: int) -> None:
+        bar = self._view.verticalScrollBar()
+        if bar.value() >= bar.maximum() - 4:
+            QTimer.singleShot(0, self._view, self._view.scrollToBottom)
+
+
 def follow_tail(view: QAbstractItemView, model: MessageListModel) -> None:
     """Keep ``view`` scrolled to the newest row while the user is already at the bottom."""
-
-    def appended(_count: int) -> None:
-        bar = view.verticalScrollBar()
-        if bar.value() >= bar.maximum() - 4:
-            QTimer.singleShot(0, view.scrollToBottom)
-
-    model.rowsAppended.connect(appended)
+    model.rowsAppended.connect(_TailFollower(view).appended)
 
 
 def message_list(model: MessageListModel, parent: QObject) -> tuple[QListView, FilterProxy]:
