@@ -13,13 +13,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
+from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label
 from desktopchat.gui.hosting import HostOptions
 
 _ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -65,39 +64,10 @@ class HostPage(QWidget):
         form.addRow("Token", token_row)
         form.addRow("", self.history)
 
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(6)
-        self.progress.hide()
-
-        back = QPushButton("Back")
-        back.clicked.connect(self.back)
-        self.start = QPushButton("Start hosting")
-        self.start.setObjectName("primary")
-        self.start.setDefault(True)
-        self.start.clicked.connect(self._submit)
-        buttons = QHBoxLayout()
-        buttons.addWidget(back)
-        buttons.addStretch(1)
-        buttons.addWidget(self.start)
-
-        column = QVBoxLayout()
-        column.addStretch(1)
-        column.addWidget(heading)
-        column.addLayout(form)
-        column.addWidget(self.error)
-        column.addWidget(self.progress)
-        column.addLayout(buttons)
-        column.addStretch(2)
-        outer = QHBoxLayout(self)
-        outer.addStretch(1)
-        outer.addLayout(column, 2)
-        outer.addStretch(1)
+        self.error = error_label()
+        self.progress = busy_bar()
+        buttons, self.start = button_row(self.back.emit, "Start hosting", self._submit)
+        centred_column(self, heading, form, self.error, self.progress, buttons)
 
     def options(self) -> HostOptions:
         """The form's answers."""

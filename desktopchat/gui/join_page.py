@@ -5,25 +5,14 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
+from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label
 from desktopchat.gui.found_rooms import FoundRoomsModel
-
-
-def _error_label() -> QLabel:
-    label = QLabel()
-    label.setObjectName("error")
-    label.setWordWrap(True)
-    label.hide()
-    return label
 
 
 class JoinPage(QWidget):
@@ -56,7 +45,7 @@ class JoinPage(QWidget):
         self.token = QLineEdit()
         self.token.setPlaceholderText("Only if the room has one")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.errors = {"address": _error_label(), "token": _error_label(), "": _error_label()}
+        self.errors = {"address": error_label(), "token": error_label(), "": error_label()}
 
         form = QFormLayout()
         form.addRow("Address", self.address)
@@ -65,39 +54,21 @@ class JoinPage(QWidget):
         form.addRow("Token", self.token)
         form.addRow("", self.errors["token"])
 
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 0)
-        self.progress.setTextVisible(False)
-        self.progress.setMaximumHeight(6)
-        self.progress.hide()
-        back = QPushButton("Back")
-        back.clicked.connect(self.back)
-        self.join = QPushButton("Join")
-        self.join.setObjectName("primary")
-        self.join.setDefault(True)
-        self.join.clicked.connect(self._submit)
+        self.progress = busy_bar()
+        buttons, self.join = button_row(self.back.emit, "Join", self._submit)
         self.address.returnPressed.connect(self._submit)
-        buttons = QHBoxLayout()
-        buttons.addWidget(back)
-        buttons.addStretch(1)
-        buttons.addWidget(self.join)
-
-        column = QVBoxLayout()
-        column.addStretch(1)
-        column.addWidget(heading)
-        column.addWidget(found_label)
-        column.addWidget(self.found_view)
-        column.addWidget(self.found_hint)
-        column.addWidget(typed_label)
-        column.addLayout(form)
-        column.addWidget(self.errors[""])
-        column.addWidget(self.progress)
-        column.addLayout(buttons)
-        column.addStretch(2)
-        outer = QHBoxLayout(self)
-        outer.addStretch(1)
-        outer.addLayout(column, 2)
-        outer.addStretch(1)
+        centred_column(
+            self,
+            heading,
+            found_label,
+            self.found_view,
+            self.found_hint,
+            typed_label,
+            form,
+            self.errors[""],
+            self.progress,
+            buttons,
+        )
 
     def _found_changed(self) -> None:
         empty = self.found.rowCount() == 0

@@ -9,24 +9,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO
 
+from tests.integration.conftest import ROOT, read_line
 from tests.integration.netns import Lan, private_lan
 
 WATCH = str(Path(__file__).with_name("discovery_watch.py"))
-ROOT = str(Path(__file__).resolve().parents[2])
-
-
-def read_line(stream: IO[str], pattern: str, within: float) -> str:
-    """The first line of ``stream`` matching ``pattern`` within ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        line = stream.readline()
-        if not line:
-            break
-        if re.search(pattern, line):
-            return line
-    raise AssertionError(f"no line matching {pattern!r} within {within} s")
 
 
 def serve(lan: Lan, *flags: str) -> subprocess.Popen[str]:

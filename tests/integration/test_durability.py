@@ -23,6 +23,11 @@ async def send_acked(ws: Any, texts: list[str], prefix: str = "c") -> list[int]:
     return ids
 
 
+def structured(port: int) -> connect:
+    """A ``desktopchat.v1`` connection to a server process on ``port``."""
+    return connect(f"ws://127.0.0.1:{port}/chat", subprotocols=V1, proxy=None)
+
+
 def stored(path: Path) -> list[tuple[int, str]]:
     with sqlite3.connect(path) as db:
         return [(i, body.decode()) for i, body in db.execute("SELECT id, body FROM messages")]
@@ -57,11 +62,7 @@ async def test_resume_gets_exactly_what_was_missed_in_order_then_live_traffic(
 async def test_kill_9_then_restart_keeps_every_acknowledged_message(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     with serve_process("--history", str(path)) as (process, port):
-        async with connect(
-            f"ws://127.0.0.1:{port}/chat",
-            subprotocols=V1,
-            proxy=None,
-        ) as ws:
+        async with structured(port) as ws:
             await ws.send(json.dumps({"type": "hello", "name": "a", "key": "k"}))
             await next_of(ws, "welcome")
             acked = await send_acked(ws, [f"m{n}" for n in range(20)])
@@ -69,11 +70,7 @@ async def test_kill_9_then_restart_keeps_every_acknowledged_message(tmp_path: Pa
             assert await asyncio.to_thread(process.wait, 5) == -signal.SIGKILL
     assert [i for i, _ in stored(path)] == acked
     with serve_process("--history", str(path)) as (process, port):
-        async with connect(
-            f"ws://127.0.0.1:{port}/chat",
-            subprotocols=V1,
-            proxy=None,
-        ) as ws:
+        async with structured(port) as ws:
             hello = {"type": "hello", "name": "a", "key": "k", "resume": acked[4]}
             await ws.send(json.dumps(hello))
             welcome = await next_of(ws, "welcome")
