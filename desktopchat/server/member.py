@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -45,10 +46,12 @@ class _Close:
 
 
 class Member:
-    """A member of a room, owning the task that writes its frames in order.
+    """A member of a room: its name, its mode, and the frames on their way to it.
 
-    The writer first sends ``prelude`` (the welcome and the backlog, produced lazily so a long
-    backlog is read from history page by page), then whatever the room delivers.
+    Frames go straight onto the transport while it can take them. Otherwise they wait in a
+    bounded queue that a writer task drains in order; the task exists only while there is
+    something to write (the welcome and backlog ``prelude``, read from history page by page,
+    or frames a busy transport could not take), so an idle member costs no task.
     """
 
     def __init__(
@@ -67,22 +70,21 @@ class Member:
         self.name = name
         self.mode = mode
         self.key = key
-        self._websocket = websocket
         self.limiter = limiter
-        self._queue: asyncio.Queue[Frame | _Close] = asyncio.Queue(queue_size)
+        self._websocket = websocket
+        self._pending: deque[Frame | _Close] = deque()
+        self._queue_size = queue_size
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
         extensions = websocket.scope.get("extensions") or {}
         self._write_now: Callable[[bytes], bool] | None = extensions.get(WRITE_EXTENSION)
-        # While the writer works (the prelude, or a send that is waiting) frames must queue
-        # behind it; only an idle writer with an empty queue lets frames go straight out.
-        self._writing = True
         self._close_timeout = close_timeout
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
-        self._writer = asyncio.get_running_loop().create_task(
-            self._write(prelude), name=f"writer for {name}"
-        )
+        self._prelude: Iterator[Frame] | None = iter(prelude)
+        # While a writer runs, frames queue behind it so that they stay in order.
+        self._writer: asyncio.Task[None] | None = None
+        self._start_writer()
 
     @property
     def closing(self) -> bool:
@@ -100,26 +102,27 @@ class Member:
             return
         if not isinstance(outgoing, Outgoing):
             outgoing = Outgoing(outgoing)
-        if not self._writing and self._write_now is not None and self._write_now(outgoing.wire):
+        write_now = self._write_now
+        if self._writer is None and write_now is not None and write_now(outgoing.wire):
             return
         frame = outgoing.payload
         size = len(frame)
         over = self._queued_bytes and self._queued_bytes + size > self._queue_bytes
-        if over or self._queue.full():
+        if over or len(self._pending) >= self._queue_size:
             logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
             self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: send queue full", urgent=True)
             return
         self._queued_bytes += size
-        self._queue.put_nowait(frame)
+        self._pending.append(frame)
+        self._start_writer()
 
     def close_soon(self, code: int, reason: str, *, urgent: bool = False) -> None:
         """Start closing in the background; ``urgent`` drops what is still queued."""
         if self._closing:
             return
         self._closing = True
-        if urgent or self._queue.full():
-            while not self._queue.empty():
-                self._queue.get_nowait()
+        if urgent:
+            self._pending.clear()
             self._queued_bytes = 0
         self._closer = asyncio.get_running_loop().create_task(
             self._close(code, reason), name=f"closer for {self.name}"
@@ -136,24 +139,24 @@ class Member:
     async def finish(self) -> None:
         """Release the member's tasks once its connection is gone; safe to call twice."""
         self._closing = True
-        for task in (self._writer, self._closer):
-            if task is not None and not task.done():
-                task.cancel()
-        for task in (self._writer, self._closer):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        tasks = [task for task in (self._writer, self._closer) if task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _close(self, code: int, reason: str) -> None:
-        # The writer may sit in a send that never completes (the peer stopped reading); the
-        # close frame goes through the same writer so it follows queued frames, and the
-        # deadline is what frees a stalled connection.
-        self._queue.put_nowait(_Close(code, reason))
+        # The close frame follows the queued frames through the writer; the writer may sit in
+        # a send that never completes (the peer stopped reading), and this deadline is what
+        # frees such a connection.
+        self._pending.append(_Close(code, reason))
+        writer = self._start_writer()
         try:
-            await asyncio.wait_for(asyncio.shield(self._writer), self._close_timeout)
+            await asyncio.wait_for(asyncio.shield(writer), self._close_timeout)
         except TimeoutError:
             logger.info("%s did not take its close in time; aborting the connection", self.name)
-            self._writer.cancel()
+            writer.cancel()
             self.abort()
 
     def abort(self) -> None:
@@ -164,15 +167,21 @@ class Member:
         if abort is not None:
             abort()
 
-    async def _write(self, prelude: Iterable[Frame]) -> None:
+    def _start_writer(self) -> asyncio.Task[None]:
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write(), name=f"writer for {self.name}"
+            )
+        return self._writer
+
+    async def _write(self) -> None:
         try:
-            for frame in prelude:
-                await self._send(frame)
-            while True:
-                if self._queue.empty():
-                    self._writing = False
-                item = await self._queue.get()
-                self._writing = True
+            if self._prelude is not None:
+                for frame in self._prelude:
+                    await self._send(frame)
+                self._prelude = None
+            while self._pending:
+                item = self._pending.popleft()
                 if isinstance(item, _Close):
                     await self._websocket.close(item.code, item.reason)
                     return
@@ -182,6 +191,10 @@ class Member:
             # The peer is gone (or already closed); the endpoint's receive loop sees the
             # disconnect and removes the member, so there is nothing to report here.
             logger.debug("writer for %s stopped: %r", self.name, exc)
+        finally:
+            # No await since the queue was last seen empty: a frame delivered from now on
+            # may go straight out again.
+            self._writer = None
 
     async def _send(self, frame: Frame) -> None:
         if isinstance(frame, str):

@@ -140,8 +140,12 @@ class Room:
         )
         if cid is not None:
             sender.deliver(encode_server(Ack(cid, message.id, message.time)))
-        structured = Outgoing(encode_server(message))
-        raw = Outgoing(raw_frame if raw_frame is not None else encode_raw(message))
+        # Encoded once per mode, and only for a mode somebody in the room speaks.
+        modes = {member.mode for member in self._members}
+        if Mode.STRUCTURED in modes:
+            structured = Outgoing(encode_server(message))
+        if Mode.RAW in modes:
+            raw = Outgoing(raw_frame if raw_frame is not None else encode_raw(message))
         for member in self._members:
             member.deliver(structured if member.mode is Mode.STRUCTURED else raw)
 
