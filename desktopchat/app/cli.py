@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,6 +136,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
 
 
+def _has_display() -> bool:
+    """Whether Qt can open a window (it aborts the process when it cannot)."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _rooms(listen: float) -> int:
     found = asyncio.run(find_rooms(listen))
     if not found:
@@ -165,6 +173,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "rooms":
         return _rooms(args.timeout)
     if args.command in (None, "host"):
+        if not _has_display():
+            print(
+                "desktopchat: no display to open the window on; "
+                "use `desktopchat serve` to host or `desktopchat join ADDRESS` to chat here.",
+                file=sys.stderr,
+            )
+            return 2
         # Imported here so that serve and join never load Qt.
         from desktopchat.app.window import run_window
         from desktopchat.gui.hosting import HostOptions
