@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from dataclasses import replace
 
 from desktopchat.gui.hosting import HostError, HostInfo, HostOptions
 from desktopchat.server import HostedServer, Settings
@@ -26,9 +27,14 @@ def free_port(host: str) -> int | None:
 
 
 class ServerHoster:
-    """Runs one :class:`~desktopchat.server.HostedServer` at a time for the window."""
+    """Runs one :class:`~desktopchat.server.HostedServer` at a time for the window.
 
-    def __init__(self) -> None:
+    ``base`` holds the settings the Host form does not ask about (limits, timeouts); the
+    form's answers replace its host, port, room, token and history.
+    """
+
+    def __init__(self, base: Settings | None = None) -> None:
+        self._base = base or Settings()
         self._server: HostedServer | None = None
 
     @property
@@ -47,9 +53,11 @@ class ServerHoster:
         if self._server is not None:
             await self.stop()
         host = "0.0.0.0" if options.lan else "127.0.0.1"  # noqa: S104 - the user chose "LAN"
-        settings = Settings(
+        settings = replace(
+            self._base,
             host=host,
             port=options.port,
+            room=options.room or DEFAULT_ROOM,
             token=options.token,
             history=default_history_path() if options.history else None,
         )
