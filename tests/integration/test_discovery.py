@@ -82,3 +82,23 @@ def test_a_host_bound_to_loopback_does_not_advertise() -> None:
         read_line(host.stdout, r"serving on port", 15)
         assert "No rooms found" in rooms(lan, "2").stdout
         stop(host)
+
+
+def test_with_no_network_at_all_the_room_list_is_quietly_empty() -> None:
+    with private_lan() as lan:
+        subprocess.run(["ip", "-n", lan.guest, "link", "set", "lo", "down"], check=True, timeout=10)
+        # Only the loopback interface exists (and it is down): nothing to listen on.
+        found = subprocess.run(
+            ["ip", "netns", "exec", lan.guest, "ip", "-o", "link"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        veths = [line.split(":")[1].strip().split("@")[0] for line in found.stdout.splitlines()]
+        for name in veths:
+            if name != "lo":
+                subprocess.run(["ip", "-n", lan.guest, "link", "del", name], check=True, timeout=10)
+        result = rooms(lan, "1")
+        assert result.returncode == 0
+        assert "No rooms found" in result.stdout
+        assert "Traceback" not in result.stderr
