@@ -41,7 +41,7 @@ from desktopchat.protocol.messages import (
     ServerEvent,
     Welcome,
 )
-from desktopchat.protocol.names import clean_name, unique_name
+from desktopchat.protocol.names import clean_name, name_key, unique_name
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -77,6 +77,7 @@ __all__ = [
     "encode_raw",
     "encode_server",
     "loads",
+    "name_key",
     "parse_raw",
     "unique_name",
 ]

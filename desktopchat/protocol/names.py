@@ -6,7 +6,7 @@ Pure rules, shared by the server (which assigns names) and clients (which show t
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Container
 
 MAX_NAME_CHARS = 32
 DEFAULT_NAME = "guest"
@@ -30,19 +30,24 @@ def clean_name(wish: str | None) -> str:
     return name or DEFAULT_NAME
 
 
-def unique_name(wish: str | None, taken: Collection[str]) -> str:
-    """The cleaned wish, or the first of ``wish 2``, ``wish 3`` … that nobody in ``taken`` has.
+def unique_name(wish: str | None, taken: Container[str]) -> str:
+    """The cleaned wish, or the first of ``wish 2``, ``wish 3`` … not in ``taken``.
 
-    Names compare case-insensitively, so ``Alice`` and ``alice`` never share a room.
+    ``taken`` holds the names in use, casefolded (see :func:`name_key`), so ``Alice`` and
+    ``alice`` never share a room; a set makes each check O(1) in rooms of thousands.
     """
     base = clean_name(wish)
-    folded = {name.casefold() for name in taken}
-    if base.casefold() not in folded:
+    if name_key(base) not in taken:
         return base
     number = 2
     while True:
         suffix = f" {number}"
         candidate = base[: MAX_NAME_CHARS - len(suffix)] + suffix
-        if candidate.casefold() not in folded:
+        if name_key(candidate) not in taken:
             return candidate
         number += 1
+
+
+def name_key(name: str) -> str:
+    """The form in which names are compared (case-insensitive)."""
+    return name.casefold()

@@ -26,6 +26,7 @@ from desktopchat.protocol import (
     Welcome,
     encode_raw,
     encode_server,
+    name_key,
     unique_name,
 )
 from desktopchat.server.framing import Outgoing
@@ -69,6 +70,7 @@ class Room:
         self._settings = settings
         self._on_change = on_change
         self._members: list[Member] = []
+        self._taken: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._members)
@@ -80,7 +82,7 @@ class Room:
 
     def join(self, websocket: WebSocket, mode: Mode, hello: Hello) -> Member:
         """Admit a connection: name it, greet it with the backlog, and tell the others."""
-        name = unique_name(hello.name, self.names)
+        name = unique_name(hello.name, self._taken)
         now = self._clock()
         prelude: Iterator[Frame] = iter(())
         if mode is Mode.STRUCTURED:
@@ -108,6 +110,7 @@ class Room:
             prelude=prelude,
         )
         self._members.append(member)
+        self._taken.add(name_key(name))
         self._announce(PresenceEvent.JOIN, member, now)
         logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
         self._on_change()
@@ -118,6 +121,7 @@ class Room:
         if member not in self._members:
             return
         self._members.remove(member)
+        self._taken.discard(name_key(member.name))
         self._announce(PresenceEvent.LEAVE, member, self._clock())
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
@@ -154,6 +158,9 @@ class Room:
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
     def _announce(self, event: PresenceEvent, subject: Member, now: int) -> None:
+        # Raw members hear no presence; with none else structured, skip listing everybody.
+        if not any(m.mode is Mode.STRUCTURED and m is not subject for m in self._members):
+            return
         frame = Outgoing(encode_server(Presence(event, subject.name, self.names, now)))
         for member in self._members:
             if member is not subject and member.mode is Mode.STRUCTURED:

@@ -37,6 +37,7 @@ from desktopchat.protocol import (
     encode_client,
     encode_raw,
     encode_server,
+    name_key,
     parse_raw,
     unique_name,
 )
@@ -210,10 +211,10 @@ def test_wished_names_are_cleaned(wish: str | None, name: str) -> None:
 
 
 def test_names_are_unique_case_insensitively_with_a_number() -> None:
-    assert unique_name("ada", []) == "ada"
-    assert unique_name("Ada", ["ada"]) == "Ada 2"
-    assert unique_name("ada", ["ada", "ADA 2"]) == "ada 3"
-    assert len(unique_name("y" * 40, ["y" * 32])) == 32
+    assert unique_name("ada", set()) == "ada"
+    assert unique_name("Ada", {name_key("ada")}) == "Ada 2"
+    assert unique_name("ada", {name_key("ada"), name_key("ADA 2")}) == "ada 3"
+    assert len(unique_name("y" * 40, {"y" * 32})) == 32
 
 
 @pytest.mark.parametrize(
