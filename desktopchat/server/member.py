@@ -65,7 +65,7 @@ class Member:
         queue_bytes: int,
         close_timeout: float,
         limiter: RateLimiter,
-        prelude: Iterable[Frame] = (),
+        prelude: Iterable[Frame] | None = None,
     ) -> None:
         self.name = name
         self.mode = mode
@@ -81,10 +81,12 @@ class Member:
         self._close_timeout = close_timeout
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
-        self._prelude: Iterator[Frame] | None = iter(prelude)
+        self._prelude: Iterator[Frame] | None = None
         # While a writer runs, frames queue behind it so that they stay in order.
         self._writer: asyncio.Task[None] | None = None
-        self._start_writer()
+        if prelude is not None:
+            self._prelude = iter(prelude)
+            self._start_writer()
 
     @property
     def closing(self) -> bool:

@@ -71,6 +71,7 @@ class Room:
         self._on_change = on_change
         self._members: list[Member] = []
         self._taken: set[str] = set()
+        self._structured = 0
 
     def __len__(self) -> int:
         return len(self._members)
@@ -84,7 +85,7 @@ class Room:
         """Admit a connection: name it, greet it with the backlog, and tell the others."""
         name = unique_name(hello.name, self._taken)
         now = self._clock()
-        prelude: Iterator[Frame] = iter(())
+        prelude: Iterator[Frame] | None = None
         if mode is Mode.STRUCTURED:
             last_id = self._history.last_id(self.name)
             welcome = Welcome(
@@ -111,6 +112,7 @@ class Room:
         )
         self._members.append(member)
         self._taken.add(name_key(name))
+        self._structured += mode is Mode.STRUCTURED
         self._announce(PresenceEvent.JOIN, member, now)
         logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
         self._on_change()
@@ -122,6 +124,7 @@ class Room:
             return
         self._members.remove(member)
         self._taken.discard(name_key(member.name))
+        self._structured -= member.mode is Mode.STRUCTURED
         self._announce(PresenceEvent.LEAVE, member, self._clock())
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
@@ -158,8 +161,10 @@ class Room:
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
     def _announce(self, event: PresenceEvent, subject: Member, now: int) -> None:
-        # Raw members hear no presence; with none else structured, skip listing everybody.
-        if not any(m.mode is Mode.STRUCTURED and m is not subject for m in self._members):
+        # Raw members hear no presence; with no other structured member, skip listing everybody.
+        counted = subject.mode is Mode.STRUCTURED and event is PresenceEvent.JOIN
+        others = self._structured - counted
+        if others <= 0:
             return
         frame = Outgoing(encode_server(Presence(event, subject.name, self.names, now)))
         for member in self._members:
