@@ -200,7 +200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("uvicorn.access").setLevel(logging.INFO if args.verbose else logging.WARNING)
+    # uvicorn logs two lines for every connection ("[accepted]", "connection open") that
+    # our own join/leave lines already say; keep them for -v.
+    chatty = logging.INFO if args.verbose else logging.WARNING
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logging.getLogger(name).setLevel(chatty)
     try:
         asyncio.run(serve(settings_from(args), sys.stdout))
     except OSError as exc:
