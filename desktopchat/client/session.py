@@ -17,24 +17,17 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import (
     ConnectionClosed,
-    InvalidHandshake,
-    InvalidStatus,
-    InvalidURI,
 )
 
-from desktopchat import __version__
 from desktopchat.client.address import room_url
 from desktopchat.client.backoff import Backoff
 from desktopchat.client.errors import (
     JoinError,
-    NotDesktopchat,
     Refused,
     SendError,
-    Unreachable,
-    refusal,
 )
 from desktopchat.client.events import (
     Delivered,
@@ -48,9 +41,9 @@ from desktopchat.client.events import (
     SessionState,
     StateChanged,
 )
+from desktopchat.client.handshake import Timing, open_room
 from desktopchat.client.outbox import Outbox, Pending, Sendable
 from desktopchat.protocol import (
-    SUBPROTOCOL,
     Ack,
     ChatMessage,
     CloseCode,
@@ -121,10 +114,7 @@ class Session:
         self.last_id: int | None = None
         self.outbox = Outbox(outbox_size)
         self._backoff = backoff or Backoff()
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
-        self._open_timeout = open_timeout
-        self._close_timeout = close_timeout
+        self._timing = Timing(open_timeout, close_timeout, ping_interval, ping_timeout)
         self._max_size = max_size
         self._chunk_size = chunk_size
         self._key = uuid.uuid4().hex
@@ -200,60 +190,8 @@ class Session:
             self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
 
     async def _open(self) -> tuple[ClientConnection, Welcome]:
-        try:
-            ws = await connect(
-                self.url,
-                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-                open_timeout=self._open_timeout,
-                # A dead link swallows our close frame too: this bounds how long a lost
-                # connection takes to be noticed, on top of the keepalive timeout.
-                close_timeout=self._close_timeout,
-                ping_interval=self._ping_interval,
-                ping_timeout=self._ping_timeout,
-                max_size=self._max_size,
-                proxy=None,
-                user_agent_header=f"desktopchat/{__version__}",
-            )
-        except InvalidURI as exc:
-            raise NotDesktopchat(f"'{self.url}' is not a valid address: {exc}") from exc
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            raise NotDesktopchat(
-                f"the server at this address answered HTTP {status}, not a desktopchat room"
-            ) from exc
-        except InvalidHandshake as exc:
-            raise NotDesktopchat(
-                f"the server at this address is not a desktopchat room ({exc})"
-            ) from exc
-        except (OSError, TimeoutError) as exc:
-            raise Unreachable(f"could not reach {self.url.split('?')[0]}: {exc}") from exc
-        try:
-            return ws, await self._greet(ws)
-        except BaseException:
-            await ws.close()
-            raise
-
-    async def _greet(self, ws: ClientConnection) -> Welcome:
-        if ws.subprotocol != SUBPROTOCOL:
-            raise NotDesktopchat("the server at this address does not speak desktopchat.v1")
         hello = Hello(name=self.wish, resume=self.last_id, key=self._key)
-        try:
-            await ws.send(encode_client(hello))
-            async with asyncio.timeout(self._open_timeout):
-                first = await ws.recv()
-        except ConnectionClosed as exc:
-            if exc.rcvd is not None:
-                raise refusal(exc.rcvd.code, exc.rcvd.reason) from exc
-            raise Unreachable("the connection was lost while joining") from exc
-        except TimeoutError as exc:
-            raise NotDesktopchat("the server did not welcome us in time") from exc
-        try:
-            welcome = decode_server(first, Limits(self._max_size))
-        except ProtocolError as exc:
-            raise NotDesktopchat(f"the server sent something unexpected: {exc}") from exc
-        if not isinstance(welcome, Welcome):
-            raise NotDesktopchat("the server did not start with a welcome")
-        return welcome
+        return await open_room(self.url, hello, self._timing, self._max_size)
 
     async def _run(self, ws: ClientConnection) -> None:
         while True:

@@ -1,0 +1,96 @@
+"""Opening a connection to a room and being welcomed, with every failure named by its cause."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.typing import Subprotocol
+
+from desktopchat import __version__
+from desktopchat.client.errors import NotDesktopchat, Unreachable, refusal
+from desktopchat.protocol import (
+    SUBPROTOCOL,
+    Hello,
+    Limits,
+    ProtocolError,
+    Welcome,
+    decode_server,
+    encode_client,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The connection's clocks: handshake, close and keepalive (seconds; None = off)."""
+
+    open_timeout: float = 10.0
+    close_timeout: float = 5.0
+    ping_interval: float | None = 20.0
+    ping_timeout: float | None = 20.0
+
+
+async def open_room(
+    url: str, hello: Hello, timing: Timing, max_size: int
+) -> tuple[ClientConnection, Welcome]:
+    """Connect to ``url``, say ``hello`` and return the connection with the room's welcome.
+
+    Raises :class:`~desktopchat.client.errors.Unreachable`, ``NotDesktopchat`` or a
+    ``Refused`` subclass; never leaves a connection open behind an exception.
+    """
+    try:
+        ws = await connect(
+            url,
+            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            open_timeout=timing.open_timeout,
+            # A dead link swallows our close frame too: this bounds how long a lost
+            # connection takes to be noticed, on top of the keepalive timeout.
+            close_timeout=timing.close_timeout,
+            ping_interval=timing.ping_interval,
+            ping_timeout=timing.ping_timeout,
+            max_size=max_size,
+            proxy=None,
+            user_agent_header=f"desktopchat/{__version__}",
+        )
+    except InvalidURI as exc:
+        raise NotDesktopchat(f"'{url}' is not a valid address: {exc}") from exc
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        raise NotDesktopchat(
+            f"the server at this address answered HTTP {status}, not a desktopchat room"
+        ) from exc
+    except InvalidHandshake as exc:
+        raise NotDesktopchat(
+            f"the server at this address is not a desktopchat room ({exc})"
+        ) from exc
+    except (OSError, TimeoutError) as exc:
+        raise Unreachable(f"could not reach {url.split('?')[0]}: {exc}") from exc
+    try:
+        return ws, await _greet(ws, hello, timing.open_timeout, max_size)
+    except BaseException:
+        await ws.close()
+        raise
+
+
+async def _greet(ws: ClientConnection, hello: Hello, within: float, max_size: int) -> Welcome:
+    if ws.subprotocol != SUBPROTOCOL:
+        raise NotDesktopchat("the server at this address does not speak desktopchat.v1")
+    try:
+        await ws.send(encode_client(hello))
+        async with asyncio.timeout(within):
+            first = await ws.recv()
+    except ConnectionClosed as exc:
+        if exc.rcvd is not None:
+            raise refusal(exc.rcvd.code, exc.rcvd.reason) from exc
+        raise Unreachable("the connection was lost while joining") from exc
+    except TimeoutError as exc:
+        raise NotDesktopchat("the server did not welcome us in time") from exc
+    try:
+        welcome = decode_server(first, Limits(max_size))
+    except ProtocolError as exc:
+        raise NotDesktopchat(f"the server sent something unexpected: {exc}") from exc
+    if not isinstance(welcome, Welcome):
+        raise NotDesktopchat("the server did not start with a welcome")
+    return welcome
