@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from desktopchat.protocol.errors import (
     InvalidEnvelope,
@@ -190,6 +190,10 @@ def _message_header(message: ChatMessage) -> dict[str, Any]:
     }
 
 
+@overload
+def encode_server(event: Welcome | Presence | Ack | ErrorEvent) -> str: ...
+@overload
+def encode_server(event: ServerEvent) -> str | bytes: ...
 def encode_server(event: ServerEvent) -> str | bytes:
     """Encode one server event as the frame to send (binary messages as binary frames)."""
     if isinstance(event, ChatMessage):

@@ -88,7 +88,7 @@ async def chat(websocket: WebSocket) -> None:
         await member.finish()
 
 
-def _error(exc: RemoteProtocolError) -> str | bytes:
+def _error(exc: RemoteProtocolError) -> str:
     return encode_server(ErrorEvent(exc.code, str(exc), field=getattr(exc, "field", None)))
 
 
@@ -102,11 +102,11 @@ async def _receive_hello(
                 try:
                     event = decode_client(frame, limits)
                 except RemoteProtocolError as exc:
-                    await websocket.send_text(str(_error(exc)))
+                    await websocket.send_text(_error(exc))
                     continue
                 if isinstance(event, Hello):
                     return Hello(name=event.name or wish.name, resume=event.resume, key=event.key)
-                await websocket.send_text(str(_HELLO_FIRST))
+                await websocket.send_text(_HELLO_FIRST)
     except TimeoutError:
         await websocket.close(CloseCode.POLICY, "no hello in time")
     except WebSocketDisconnect:
@@ -150,7 +150,7 @@ async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limit
             room.publish(member, event)
 
 
-def _rate_limited(cid: str | None) -> str | bytes:
+def _rate_limited(cid: str | None) -> str:
     return encode_server(
         ErrorEvent("rate-limited", "too many messages: this one was dropped", cid=cid)
     )
