@@ -194,7 +194,12 @@ function nearBottom() {
 function append(node) {
   const follow = nearBottom();
   ui.messages.appendChild(node);
-  if (follow) ui.messages.scrollTop = ui.messages.scrollHeight;
+  if (!follow) return;
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  // A picture grows the list when it has loaded; stay at the bottom then too.
+  for (const image of node.querySelectorAll("img")) {
+    image.addEventListener("load", () => { ui.messages.scrollTop = ui.messages.scrollHeight; });
+  }
 }
 
 function system(text) {
