@@ -9,42 +9,129 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
+from typing import NoReturn
 
 from desktopchat import __version__
+from desktopchat.app import arguments
 from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
 from desktopchat.client.terminal import HELP, run_terminal
+from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
 from desktopchat.server.headless import serve
-from desktopchat.server.settings import DEFAULT_PORT, Settings, default_history_path
+from desktopchat.server.settings import Settings, default_history_path
+
+TOKEN_VARIABLE = "DESKTOPCHAT_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
-def _history(value: str) -> Path | None:
-    return None if value.lower() == "off" else Path(value).expanduser()
+class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults after each flag that has one, and descriptions and examples kept as written."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, []):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, with errors as one line and a pointer to ``--help``."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help'.\n")
+
+
+def _command(
+    commands: argparse._SubParsersAction[_Parser],
+    name: str,
+    summary: str,
+    description: str,
+    examples: str,
+) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog="examples:\n" + examples,
+        formatter_class=_Help,
+    )
+
+
+def _token_flag(parser: argparse.ArgumentParser, help: str) -> None:
+    parser.add_argument(
+        "--token",
+        type=arguments.token,
+        help=f"{help}; better in ${TOKEN_VARIABLE} (other users see argv in ps)",
+    )
+
+
+def _token_from_environment(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Fill ``args.token`` from ``$DESKTOPCHAT_TOKEN`` when ``--token`` was not given."""
+    if getattr(args, "token", "absent") is not None:
+        return
+    value = os.environ.get(TOKEN_VARIABLE)
+    if value:
+        try:
+            args.token = arguments.token(value)
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"${TOKEN_VARIABLE}: {exc}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``desktopchat`` argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="desktopchat", description="Host or join a chat room on your LAN."
+    """The ``desktopchat`` argument parser; every value is checked when it is parsed."""
+    parser = _Parser(
+        prog="desktopchat",
+        description="Host or join a chat room on your LAN. "
+        "With no command, desktopchat opens its window.",
+        epilog="examples:\n"
+        "  desktopchat                          open the window\n"
+        "  desktopchat serve --host 0.0.0.0     host a room on the LAN, no window\n"
+        "  desktopchat join 192.168.1.20        chat in a room from this terminal\n"
+        "  desktopchat COMMAND --help           the flags of a command",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"desktopchat {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    server = commands.add_parser(
-        "serve", help="host a chat room with no window", description="Host a chat room."
+    _serve_parser(commands)
+    _join_parser(commands)
+    _host_parser(commands)
+    rooms = _command(
+        commands,
+        "rooms",
+        "list the rooms announced on the LAN",
+        "List the rooms hosts announce on the LAN (mDNS), then exit.",
+        "  desktopchat rooms --timeout 5",
     )
-    server.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: LAN)")
-    server.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    server.add_argument("--token", help="members must pass ?token=TOKEN to join")
+    rooms.add_argument("--timeout", type=arguments.seconds, default=3.0, help="seconds to listen")
+    return parser
+
+
+def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    server = _command(
+        commands,
+        "serve",
+        "host a chat room with no window",
+        "Host chat rooms with no window, until Ctrl-C or SIGTERM (members then get 1001).",
+        "  desktopchat serve                                  this computer only\n"
+        "  desktopchat serve --host 0.0.0.0 --room team       the LAN, room 'team'\n"
+        "  DESKTOPCHAT_TOKEN=s3cret desktopchat serve --host 0.0.0.0 --history off",
+    )
+    server.add_argument(
+        "--host",
+        type=arguments.host,
+        default="127.0.0.1",
+        help="address to listen on (0.0.0.0: the LAN)",
+    )
+    server.add_argument("--port", type=arguments.port, default=DEFAULT_PORT, help="0: a free port")
+    _token_flag(server, "members must pass ?token=TOKEN to join")
     server.add_argument(
         "--history",
-        type=_history,
+        type=arguments.history,
         default=default_history_path(),
         metavar="PATH|off",
-        help=f"SQLite history file, or 'off' for memory only (default {default_history_path()})",
+        help="SQLite history file, or 'off' for memory only",
     )
     server.add_argument(
         "--origin",
+        type=arguments.origin,
         action="append",
         default=[],
         metavar="URL",
@@ -52,25 +139,40 @@ def build_parser() -> argparse.ArgumentParser:
     )
     limits = Settings()
     server.add_argument(
-        "--history-size", type=int, default=limits.history_size, help="messages new members get"
+        "--history-size",
+        type=arguments.count,
+        default=limits.history_size,
+        help="recent messages a new member gets",
     )
     server.add_argument(
         "--max-message-bytes",
-        type=int,
+        type=arguments.positive_int,
         default=limits.max_message_bytes,
         help="bigger messages close their sender with 1009 (after decompression)",
     )
     server.add_argument(
-        "--max-members", type=int, default=limits.max_members, help="members per room (then 1013)"
+        "--max-members",
+        type=arguments.positive_int,
+        default=limits.max_members,
+        help="members per room (then 1013)",
     )
     server.add_argument(
-        "--max-rooms", type=int, default=limits.max_rooms, help="rooms at once (then 1013)"
+        "--max-rooms",
+        type=arguments.positive_int,
+        default=limits.max_rooms,
+        help="rooms at once (then 1013)",
     )
     server.add_argument(
-        "--rate", type=float, default=limits.rate, help="messages per second per member (0: off)"
+        "--rate",
+        type=arguments.rate,
+        default=limits.rate,
+        help="messages per second per member (0: off)",
     )
     server.add_argument(
-        "--burst", type=int, default=limits.burst, help="messages a member may send at once"
+        "--burst",
+        type=arguments.positive_int,
+        default=limits.burst,
+        help="messages a member may send at once",
     )
     server.add_argument(
         "--no-compression",
@@ -78,7 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="refuse permessage-deflate (less CPU per message)",
     )
-    server.add_argument("--room", default="chat", help="the room announced on the LAN")
+    server.add_argument(
+        "--room", type=arguments.room, default=DEFAULT_ROOM, help="the room announced on the LAN"
+    )
     server.add_argument(
         "--name", dest="host_name", help="how the host appears in LAN room lists (hostname)"
     )
@@ -89,30 +193,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not announce the room on the LAN (mDNS)",
     )
     server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
-    join = commands.add_parser(
+
+
+def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    join = _command(
+        commands,
         "join",
-        help="join a room in the terminal",
-        description="Join a room in the terminal. " + HELP,
+        "join a room in the terminal",
+        "Join a room in the terminal: "
+        + HELP
+        + ".\nMessages go to stdout, status lines to stderr; with stdin from a file or a pipe,"
+        "\nevery line is sent and acknowledged, then the command exits 0.",
+        "  desktopchat join 192.168.1.20 --name ada\n"
+        "  desktopchat join http://192.168.1.20:5042/?room=team\n"
+        "  echo 'build finished' | desktopchat join ws://host:5042/chat/ci --name bot",
     )
     join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
     join.add_argument("--name", help="the name you wish to appear under")
-    join.add_argument("--token", help="the room's token, if it has one")
-    host = commands.add_parser(
-        "host", help="open the window and host a room at once", description="Host in the window."
+    _token_flag(join, "the room's token, if it has one")
+    join.add_argument(
+        "--save-dir",
+        type=arguments.folder,
+        metavar="DIR",
+        help="save the files members send into DIR",
     )
-    host.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    host.add_argument("--room", default="chat", help="the room to host")
+
+
+def _host_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    host = _command(
+        commands,
+        "host",
+        "open the window and host a room at once",
+        "Open the window and host a room in it at once.",
+        "  desktopchat host --room team --name ada\n  desktopchat host --local --no-history",
+    )
+    host.add_argument("--port", type=arguments.port, default=DEFAULT_PORT, help="0: a free port")
+    host.add_argument("--room", type=arguments.room, default=DEFAULT_ROOM, help="the room to host")
     host.add_argument("--name", default=getpass.getuser(), help="your name in the room")
-    host.add_argument("--token", help="members must pass ?token=TOKEN to join")
+    _token_flag(host, "members must pass ?token=TOKEN to join")
     host.add_argument(
         "--local", action="store_true", help="only this computer may join (not the LAN)"
     )
     host.add_argument("--no-history", action="store_true", help="keep no history on disk")
-    rooms = commands.add_parser(
-        "rooms", help="list the rooms announced on the LAN", description="List LAN rooms."
-    )
-    rooms.add_argument("--timeout", type=float, default=3.0, help="seconds to listen")
-    return parser
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -168,6 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``desktopchat`` command; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    _token_from_environment(parser, args)
     if args.command == "join":
         return _join(args)
     if args.command == "rooms":

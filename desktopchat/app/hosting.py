@@ -7,10 +7,11 @@ import logging
 from dataclasses import replace
 
 from desktopchat.gui.hosting import HostError, HostInfo, HostOptions
+from desktopchat.protocol import DEFAULT_ROOM, room_path
 from desktopchat.server import HostedServer, Settings
 from desktopchat.server.addresses import join_addresses
 from desktopchat.server.runner import bind_socket
-from desktopchat.server.settings import DEFAULT_ROOM, default_history_path
+from desktopchat.server.settings import default_history_path
 
 logger = logging.getLogger("desktopchat.app")
 
@@ -70,7 +71,7 @@ class ServerHoster:
             raise HostError(f"Cannot host on port {options.port}: {exc.strerror or exc}") from exc
         self._server = server
         room = options.room or DEFAULT_ROOM
-        path = "/chat" if room == DEFAULT_ROOM else f"/chat/{room}"
+        path = room_path(room)
         everyone = join_addresses(host, server.port, room)
         logger.info("hosting #%s on port %d", room, server.port)
         return HostInfo(

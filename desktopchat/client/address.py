@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from desktopchat.client.errors import AddressError
-
-DEFAULT_PORT = 5042
+from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM, room_of_path, room_path
 
 _SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
 
@@ -36,12 +35,16 @@ def room_url(typed: str, *, token: str | None = None) -> str:
         port = parts.port or DEFAULT_PORT
     except ValueError as exc:
         raise AddressError(f"'{typed.strip()}' has an invalid port") from exc
+    query = parse_qsl(parts.query)
     path = parts.path.rstrip("/")
     if path in ("", "/index.html"):
-        path = "/chat"
-    if path != "/chat" and not path.startswith("/chat/"):
+        # The browser page's address: its room, if any, is in ``?room=``.
+        path = room_path(dict(query).get("room") or DEFAULT_ROOM)
+        query = [(k, v) for k, v in query if k != "room"]
+    room = room_of_path(path)
+    if room is None:
         raise AddressError(f"'{parts.path}' is not a room path; rooms live at /chat or /chat/NAME")
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "token" or token is None]
+    query = [(k, v) for k, v in query if k != "token" or token is None]
     if token:
         query.append(("token", token))
     netloc = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 from PySide6.QtCore import Signal
@@ -20,8 +19,7 @@ from PySide6.QtWidgets import (
 
 from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label
 from desktopchat.gui.hosting import HostOptions
-
-_ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+from desktopchat.protocol import DEFAULT_PORT, ROOM_NAME_RULE, valid_room_name
 
 
 class HostPage(QWidget):
@@ -41,7 +39,7 @@ class HostPage(QWidget):
         self.name.setPlaceholderText("How others see you")
         self.port = QSpinBox()
         self.port.setRange(1, 65535)
-        self.port.setValue(5042)
+        self.port.setValue(DEFAULT_PORT)
         self.who = QComboBox()
         self.who.addItem("Everyone on my network (LAN)", True)
         self.who.addItem("This computer only", False)
@@ -95,8 +93,8 @@ class HostPage(QWidget):
 
     def _submit(self) -> None:
         options = self.options()
-        if not _ROOM_NAME.fullmatch(options.room):
-            self.show_error("Room names use letters, digits, '.', '_' and '-' (up to 64).")
+        if not valid_room_name(options.room):
+            self.show_error(f"Room names use {ROOM_NAME_RULE}.")
             return
         self.error.hide()
         self.hostRequested.emit(options)

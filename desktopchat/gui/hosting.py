@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from desktopchat.protocol import DEFAULT_PORT
+
 
 @dataclass(frozen=True, slots=True)
 class HostOptions:
@@ -16,7 +18,7 @@ class HostOptions:
 
     room: str = "chat"
     name: str = ""
-    port: int = 5042
+    port: int = DEFAULT_PORT
     lan: bool = True
     token: str | None = None
     history: bool = True

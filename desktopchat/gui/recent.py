@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from desktopchat.protocol import DEFAULT_PORT
+
 logger = logging.getLogger("desktopchat.gui")
 
 MAX_RECENT = 8
@@ -37,7 +39,7 @@ class Remembered:
     """What the window remembers between runs."""
 
     name: str = ""
-    port: int = 5042
+    port: int = DEFAULT_PORT
     recent: list[RecentRoom] = field(default_factory=list)
 
     def remember(self, room: RecentRoom) -> None:
@@ -57,7 +59,7 @@ class SettingsStore:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             recent = [RecentRoom(**entry) for entry in raw.get("recent", [])]
-            return Remembered(str(raw.get("name", "")), int(raw.get("port", 5042)), recent)
+            return Remembered(str(raw.get("name", "")), int(raw.get("port", DEFAULT_PORT)), recent)
         except FileNotFoundError:
             return Remembered()
         except (OSError, ValueError, TypeError, AttributeError) as exc:

@@ -42,9 +42,21 @@ from desktopchat.protocol.messages import (
     Welcome,
 )
 from desktopchat.protocol.names import clean_name, name_key, unique_name
+from desktopchat.protocol.rooms import (
+    DEFAULT_PORT,
+    DEFAULT_ROOM,
+    ROOM_NAME_RULE,
+    page_path,
+    room_of_path,
+    room_path,
+    valid_room_name,
+)
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "DEFAULT_PORT",
+    "DEFAULT_ROOM",
+    "ROOM_NAME_RULE",
     "SUBPROTOCOL",
     "Ack",
     "ChatMessage",
@@ -78,6 +90,10 @@ __all__ = [
     "encode_server",
     "loads",
     "name_key",
+    "page_path",
     "parse_raw",
+    "room_of_path",
+    "room_path",
     "unique_name",
+    "valid_room_name",
 ]

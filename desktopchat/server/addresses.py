@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import ifaddr
 
-from desktopchat.server.settings import DEFAULT_ROOM
+from desktopchat.protocol import DEFAULT_ROOM, page_path, room_path
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,10 @@ def join_addresses(host: str, port: int, room: str = DEFAULT_ROOM) -> list[JoinA
     """
     wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 - naming the wildcard, not binding it
     ips = (lan_ipv4_addresses() or ["127.0.0.1"]) if wildcard else [host]
-    path = "/chat" if room == DEFAULT_ROOM else f"/chat/{room}"
+    path = room_path(room)
     result = []
     for ip in ips:
         netloc = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-        page = "/" if room == DEFAULT_ROOM else f"/?room={room}"
+        page = page_path(room)
         result.append(JoinAddress(ip, f"ws://{netloc}{path}", f"http://{netloc}{page}"))
     return result

@@ -9,6 +9,7 @@ from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from desktopchat.protocol import (
+    DEFAULT_ROOM,
     CloseCode,
     ErrorEvent,
     Hello,
@@ -23,7 +24,6 @@ from desktopchat.server.hub import Hub, Refused
 from desktopchat.server.member import Frame, Member, Mode
 from desktopchat.server.ratelimit import Verdict
 from desktopchat.server.room import Room
-from desktopchat.server.settings import DEFAULT_ROOM
 
 logger = logging.getLogger("desktopchat.server")
 

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable
 
-from desktopchat.protocol import CloseCode
+from desktopchat.protocol import CloseCode, valid_room_name
 from desktopchat.server.history import History
 from desktopchat.server.room import Room
 from desktopchat.server.settings import Settings
-
-_ROOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 
 
 def wall_clock_ms() -> int:
@@ -66,7 +63,7 @@ class Hub:
         """Raise :class:`Refused` if a new member of room ``name`` cannot be taken now."""
         if self.closing:
             raise Refused(CloseCode.GOING_AWAY, "server shutting down")
-        if not _ROOM_NAME.fullmatch(name):
+        if not valid_room_name(name):
             raise Refused(CloseCode.POLICY, "invalid room name")
         room = self._rooms.get(name)
         if room is None and len(self._rooms) >= self.settings.max_rooms:

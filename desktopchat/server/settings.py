@@ -7,8 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-DEFAULT_PORT = 5042
-DEFAULT_ROOM = "chat"
+from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
 
 
 def default_history_path() -> Path:

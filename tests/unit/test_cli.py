@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from desktopchat.app.cli import build_parser, main, settings_from
+from desktopchat.app.cli import _token_from_environment, build_parser, main, settings_from
 
 
 def test_serve_flags_become_settings() -> None:
@@ -66,3 +66,77 @@ def test_a_bad_address_for_join_is_a_message_not_a_traceback(
 ) -> None:
     assert main(["join", "ftp://nowhere/"]) == 2
     assert "not rooms" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "reason"),
+    [
+        (["serve", "--port", "70000"], "argument --port: '70000' is not a port"),
+        (["serve", "--port", "-5"], "argument --port: '-5' is not a port"),
+        (["host", "--port", "65536"], "argument --port: '65536' is not a port"),
+        (["rooms", "--timeout", "-1"], "argument --timeout: '-1' is not a number of seconds"),
+        (["rooms", "--timeout", "nan"], "argument --timeout: 'nan' is not a number of seconds"),
+        (["serve", "--room", "dev team"], "argument --room: 'dev team' is not a room name"),
+        (["host", "--room", "../etc"], "argument --room: '../etc' is not a room name"),
+        (["serve", "--max-members", "0"], "argument --max-members: '0' is not a whole number"),
+        (["serve", "--rate", "-1"], "argument --rate: '-1' is not a rate"),
+        (["serve", "--burst", "0"], "argument --burst: '0' is not a whole number"),
+        (["serve", "--history-size", "-3"], "argument --history-size: '-3' is not a whole"),
+        (["serve", "--max-message-bytes", "1e6"], "'1e6' is not a whole number"),
+        (["serve", "--origin", "example.com"], "argument --origin: 'example.com' is not an origin"),
+        (["serve", "--host", "my host"], "argument --host: 'my host' is not an IP address"),
+        (["serve", "--token", ""], "argument --token: a token must be non-empty"),
+        (["serve", "--history", "/"], "argument --history: '/' is a folder"),
+        (["join", "h", "--save-dir", "/nonexistent-dir"], "'/nonexistent-dir' is not a folder"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line_naming_the_rule_before_anything_starts(
+    argv: list[str], reason: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    first, hint = err.splitlines()
+    assert reason in first
+    assert first.startswith(f"desktopchat {argv[0]}: error: ")
+    assert hint == f"Try 'desktopchat {argv[0]} --help'."
+
+
+def test_the_help_says_no_command_opens_the_window_and_gives_examples(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "With no command, desktopchat opens its window." in out
+    assert "examples:" in out
+
+
+@pytest.mark.parametrize("command", ["serve", "join", "host", "rooms"])
+def test_every_command_help_shows_defaults_and_examples(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert "examples:\n  desktopchat " + command in out
+    if command != "join":
+        assert "(default: " in out
+
+
+def test_the_token_comes_from_the_environment_and_never_shows_in_help(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DESKTOPCHAT_TOKEN", "s3cret-from-env")
+    parser = build_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--help"])
+    assert "s3cret-from-env" not in capsys.readouterr().out
+    args = parser.parse_args(["serve"])
+
+    _token_from_environment(parser, args)
+    assert settings_from(args).token == "s3cret-from-env"
+    args = parser.parse_args(["serve", "--token", "given"])
+    _token_from_environment(parser, args)
+    assert args.token == "given"

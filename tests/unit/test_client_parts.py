@@ -24,6 +24,9 @@ from desktopchat.protocol import SendJson, SendText
         ("wss://host:443/chat", "wss://host:443/chat"),
         ("[::1]:5042", "ws://[::1]:5042/chat"),
         ("http://host:6000/?token=abc", "ws://host:6000/chat?token=abc"),
+        # The browser page's address, as the host's Copy button gives it.
+        ("http://host:6000/?room=team", "ws://host:6000/chat/team"),
+        ("http://host:6000/?room=team&token=abc", "ws://host:6000/chat/team?token=abc"),
     ],
 )
 def test_every_address_form_people_type_becomes_a_room_url(typed: str, url: str) -> None:
@@ -36,7 +39,7 @@ def test_a_token_is_added_or_replaces_the_one_in_the_address() -> None:
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "ftp://host/", "ws://host:99999/", "ws:///chat", "host/other"]
+    "typed", ["", "ftp://host/", "ws://host:99999/", "ws:///chat", "host/other", "host/chat/a/b"]
 )
 def test_addresses_that_cannot_be_rooms_are_refused_with_a_reason(typed: str) -> None:
     with pytest.raises(AddressError) as refused:
