@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import io
 import logging
 import os
 import sys
@@ -15,7 +16,7 @@ from desktopchat import __version__
 from desktopchat.app import arguments
 from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
-from desktopchat.client.terminal import HELP, run_terminal
+from desktopchat.client.terminal import EXIT_INTERRUPTED, HELP, run_terminal
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
 from desktopchat.server.headless import serve
 from desktopchat.server.settings import Settings, default_history_path
@@ -278,12 +279,20 @@ def _rooms(listen: float) -> int:
 
 def _join(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # A terminal or pipe that cannot show a character gets an escape, not a traceback.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     try:
         session = Session(args.address, name=args.name, token=args.token)
     except AddressError as exc:
         print(f"desktopchat: {exc}", file=sys.stderr)
         return 2
-    return asyncio.run(run_terminal(session, sys.stdout))
+    try:
+        return asyncio.run(run_terminal(session, sys.stdout, sys.stderr, save_dir=args.save_dir))
+    except KeyboardInterrupt:
+        # Only where the loop cannot take the signal itself (Windows).
+        return EXIT_INTERRUPTED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from desktopchat.client.errors import (
 )
 from desktopchat.client.events import (
     Delivered,
+    Failed,
     Joined,
     PresenceChanged,
     Progress,
@@ -30,6 +31,7 @@ __all__ = [
     "AddressError",
     "Backoff",
     "Delivered",
+    "Failed",
     "JoinError",
     "Joined",
     "NotDesktopchat",

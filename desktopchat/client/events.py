@@ -97,6 +97,18 @@ class Delivered:
 
 
 @dataclass(frozen=True, slots=True)
+class Failed:
+    """Our message ``cid`` was given up on and left the outbox: ``reason`` says why.
+
+    The server refused it (an error event, or a close for its size), or the connection died
+    under it on every attempt. It will not be sent again.
+    """
+
+    cid: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Progress:
     """Bytes of a large message handed to the network so far."""
 
@@ -113,5 +125,13 @@ class ServerError:
 
 
 SessionEvent = (
-    StateChanged | Joined | Received | PresenceChanged | Queued | Delivered | Progress | ServerError
+    StateChanged
+    | Joined
+    | Received
+    | PresenceChanged
+    | Queued
+    | Delivered
+    | Failed
+    | Progress
+    | ServerError
 )

@@ -21,15 +21,26 @@ class Pending:
     event: Sendable
 
 
+MAX_ATTEMPTS = 3
+"""Times a message is handed to the network before it is given up on.
+
+A message that the connection dies under again and again (too big for a server that cuts
+the link before saying so, a proxy that drops it) would otherwise be re-sent forever.
+"""
+
+
 class Outbox:
     """A bounded, ordered set of pending messages keyed by client id.
 
     Client ids are unique per outbox (a random prefix and a counter), so a resend after a
-    reconnect carries the same id and the server can drop the duplicate.
+    reconnect carries the same id and the server can drop the duplicate. Each message may
+    be sent ``max_attempts`` times; :meth:`attempt` says when it has had its last chance.
     """
 
-    def __init__(self, limit: int = 1000) -> None:
+    def __init__(self, limit: int = 1000, max_attempts: int = MAX_ATTEMPTS) -> None:
         self._limit = limit
+        self._max_attempts = max_attempts
+        self._attempts: dict[str, int] = {}
         self._pending: OrderedDict[str, Pending] = OrderedDict()
         self._prefix = uuid.uuid4().hex[:8]
         self._counter = itertools.count(1)
@@ -47,8 +58,21 @@ class Outbox:
         return pending
 
     def acknowledge(self, cid: str) -> Pending | None:
-        """Forget ``cid``: the server has it. Returns what was pending, if anything."""
+        """Forget ``cid``: the server has it (or refused it). Returns what was pending."""
+        self._attempts.pop(cid, None)
         return self._pending.pop(cid, None)
+
+    def attempt(self, cid: str) -> bool:
+        """Count one more send of ``cid``; ``False`` when it has used up its attempts."""
+        count = self._attempts.get(cid, 0)
+        if count >= self._max_attempts:
+            return False
+        self._attempts[cid] = count + 1
+        return True
+
+    def attempts(self, cid: str) -> int:
+        """How many times ``cid`` has been sent so far."""
+        return self._attempts.get(cid, 0)
 
     def pending(self) -> list[Pending]:
         """Everything unacknowledged, oldest first."""

@@ -31,6 +31,7 @@ from desktopchat.client.errors import (
 )
 from desktopchat.client.events import (
     Delivered,
+    Failed,
     Joined,
     PresenceChanged,
     Progress,
@@ -42,7 +43,8 @@ from desktopchat.client.events import (
     StateChanged,
 )
 from desktopchat.client.handshake import Timing, open_room
-from desktopchat.client.outbox import Outbox, Pending, Sendable
+from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending, Sendable
+from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
     Ack,
     ChatMessage,
@@ -53,6 +55,7 @@ from desktopchat.protocol import (
     Limits,
     Presence,
     ProtocolError,
+    RoomLimits,
     SendBinary,
     SendJson,
     SendText,
@@ -112,6 +115,7 @@ class Session:
         self.name: str | None = None
         self.members: tuple[str, ...] = ()
         self.last_id: int | None = None
+        self.limits: RoomLimits | None = None
         self.outbox = Outbox(outbox_size)
         self._backoff = backoff or Backoff()
         self._timing = Timing(open_timeout, close_timeout, ping_interval, ping_timeout)
@@ -121,6 +125,8 @@ class Session:
         self._listeners: list[Listener] = []
         self._acked: dict[int, str] = {}
         self._ws: ClientConnection | None = None
+        # The message being written when the connection closed is the one a 1009 blames.
+        self._in_flight: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
@@ -197,7 +203,15 @@ class Session:
         while True:
             code, reason = await self._pump(ws)
             self._ws = None
-            if self._closing or code in FINAL_CODES:
+            if (
+                not self._closing
+                and code == CloseCode.TOO_BIG
+                and self._in_flight is not None
+                and self._give_up(self._in_flight, f"too big for the room ({reason or 1009})")
+            ):
+                # The culprit is out of the outbox: the rest may go once we are back.
+                code = CloseCode.ABNORMAL
+            elif self._closing or code in FINAL_CODES:
                 self._set_state(SessionState.CLOSED, code=code, reason=reason)
                 return
             reopened = await self._reconnect(code, reason)
@@ -233,6 +247,7 @@ class Session:
         self._ws = ws
         self.name = welcome.name
         self.members = welcome.members
+        self.limits = welcome.limits
         if self.last_id is None:
             # A new member starts after the recent history the server replays.
             self.last_id = 0
@@ -274,9 +289,19 @@ class Session:
             self.members = event.members
             self._emit(PresenceChanged(event))
         elif isinstance(event, ErrorEvent):
-            if event.cid is not None:
-                self.outbox.acknowledge(event.cid)
-            self._emit(ServerError(event))
+            refused = event.cid is not None and self._give_up(
+                event.cid, f"refused by the room: {event.message}"
+            )
+            if not refused:
+                self._emit(ServerError(event))
+
+    def _give_up(self, cid: str, reason: str) -> bool:
+        """Drop ``cid`` from the outbox for good and say why; ``False`` if it was not there."""
+        if self.outbox.acknowledge(cid) is None:
+            return False
+        logger.info("gave up on message %s: %s", cid, reason)
+        self._emit(Failed(cid, reason))
+        return True
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -304,8 +329,6 @@ class Session:
         self, payload: bytes, *, name: str = "", mime: str = "application/octet-stream"
     ) -> str:
         """Send bytes with a file name and MIME type; large payloads report progress."""
-        if len(payload) > self._max_size:
-            raise SendError(f"{len(payload)} bytes is over the limit of {self._max_size}")
         summary = f"{name or 'bytes'} ({len(payload)} bytes)"
         return await self._send(SendBinary(payload, name, mime), "binary", summary)
 
@@ -323,6 +346,13 @@ class Session:
         if self._closing or self._task is None or self.state is SessionState.CLOSED:
             raise SendError("not in a room")
         pending = self.outbox.add(event)
+        limit = self.limits.max_message_bytes if self.limits is not None else self._max_size
+        size = len(encode_client(pending.event))
+        if size > limit:
+            self.outbox.acknowledge(pending.cid)
+            raise SendError(
+                f"{summary} is {human_size(size)}, over this room's limit of {human_size(limit)}"
+            )
         self._emit(Queued(pending.cid, kind, summary, pending.event))
         ws = self._ws
         if ws is not None and self.state is SessionState.OPEN:
@@ -332,6 +362,14 @@ class Session:
         return pending.cid
 
     async def _transmit(self, ws: ClientConnection, pending: Pending) -> None:
+        if not self.outbox.attempt(pending.cid):
+            self._give_up(
+                pending.cid,
+                f"not delivered: the connection was lost each of the {MAX_ATTEMPTS} times "
+                "it was sent",
+            )
+            return
+        self._in_flight = pending.cid
         frame = encode_client(pending.event)
         if isinstance(frame, str) or len(frame) <= self._chunk_size:
             await ws.send(frame)

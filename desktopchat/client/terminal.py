@@ -1,23 +1,35 @@
 """``desktopchat join``: a room in the terminal, on the same session as the window.
 
 Lines typed are sent as text; ``/json {…}`` sends JSON, ``/file PATH`` a file, ``/quit``
-leaves with 1000. Incoming messages print with time and sender, state changes as one line.
+leaves with 1000. It behaves like a Unix tool: messages go to stdout as one line each, with
+every control character a member could use against the terminal escaped; status lines go to
+stderr; stdin may be a terminal, a pipe or a file, and at its end the command waits until
+every line is acknowledged, then exits 0 (1 if any was refused). Ctrl-C leaves the room and
+exits 130, SIGTERM 143.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import sys
+import threading
 import time
-from typing import TextIO
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
 
+from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import JoinError, SendError
 from desktopchat.client.events import (
     Delivered,
+    Failed,
     Joined,
     PresenceChanged,
     Progress,
-    Queued,
     Received,
     ServerError,
     SessionEvent,
@@ -25,9 +37,40 @@ from desktopchat.client.events import (
     StateChanged,
 )
 from desktopchat.client.session import Session
+from desktopchat.client.sizes import human_size
 from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps
 
 HELP = "type to chat; /json VALUE sends JSON, /file PATH sends a file, /quit leaves"
+
+SETTLE_TIMEOUT = 30.0
+"""Seconds at the end of input with no acknowledgement or progress before giving up."""
+
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def printable(text: str) -> str:
+    """``text`` safe for a terminal line: control, format and lone surrogate characters
+    (ESC, BEL, newlines, bidi overrides, zero-width joiners …) become visible escapes.
+
+    A member could otherwise retitle or clear the reader's terminal (``ESC ] 0 ;``,
+    ``ESC [ 2 J``), forge a line from somebody else with a newline, or crash ``print``
+    with a lone surrogate.
+    """
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(_escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if unicodedata.category(char)[0] != "C" and unicodedata.category(char) not in ("Zl", "Zp"):
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def format_message(message: ChatMessage) -> str:
@@ -38,90 +81,240 @@ def format_message(message: ChatMessage) -> str:
     elif message.kind is Kind.JSON:
         body = "(json) " + dumps(message.data)
     else:
-        body = f"(file) {message.name or 'bytes'} [{message.mime}, {len(message.payload)} bytes]"
-    return f"[{stamp}] {message.sender}: {body}"
+        size = f"{len(message.payload)} bytes"
+        body = f"(file) {message.name or 'bytes'} [{message.mime}, {size}]"
+    return printable(f"[{stamp}] {message.sender}: {body}")
 
 
 def format_event(event: SessionEvent) -> str | None:
-    """The line to print for a session event, or ``None`` to stay quiet."""
-    if isinstance(event, Received):
-        return format_message(event.message)
+    """The status line (for stderr) for a session event, or ``None`` to stay quiet."""
     if isinstance(event, StateChanged):
         return f"-- {event.describe()}"
     if isinstance(event, Joined):
         welcome = event.welcome
-        return f"-- you are {welcome.name} in #{welcome.room}; here: {', '.join(welcome.members)}"
+        return printable(
+            f"-- you are {welcome.name} in #{welcome.room}; here: {', '.join(welcome.members)}"
+        )
     if isinstance(event, PresenceChanged):
-        return f"-- {event.presence.name} {'joined' if event.presence.event == 'join' else 'left'}"
+        what = "joined" if event.presence.event == "join" else "left"
+        return printable(f"-- {event.presence.name} {what}")
     if isinstance(event, ServerError):
-        return f"!! {event.error.message} ({event.error.code})"
-    if isinstance(event, Progress) and event.sent == event.total:
-        return f"-- sent {event.total} bytes"
-    if isinstance(event, Delivered | Queued | Progress):
-        return None
+        return printable(f"!! {event.error.message} ({event.error.code})")
+    if isinstance(event, Failed):
+        return printable(f"!! not sent: {event.reason}")
     return None
 
 
-async def _stdin_lines() -> asyncio.StreamReader:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
+class _StdinLines:
+    """Lines of a file descriptor, read by a daemon thread into the loop.
+
+    ``loop.connect_read_pipe`` takes pipes and terminals but not regular files
+    (``join HOST < file.txt``); a thread reads all three. It is a daemon so that a read
+    blocked on a terminal never holds up the exit, and it uses ``os.read`` rather than
+    ``sys.stdin.buffer``: a daemon thread holding a buffered reader's lock at exit makes
+    the interpreter abort.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
+        self._buffer = b""
+        self._ended = False
+        loop = asyncio.get_running_loop()
+
+        def pump() -> None:
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    chunk = b""
+                loop.call_soon_threadsafe(self._chunks.put_nowait, chunk)
+                if not chunk:
+                    return
+
+        threading.Thread(target=pump, name="stdin", daemon=True).start()
+
+    async def readline(self) -> bytes:
+        """The next line with its end, or ``b""`` at the end of input."""
+        while b"\n" not in self._buffer and not self._ended:
+            chunk = await self._chunks.get()
+            self._ended = not chunk
+            self._buffer += chunk
+        line, newline, self._buffer = self._buffer.partition(b"\n")
+        return line + newline
 
 
-async def _send_line(session: Session, line: str, out: TextIO) -> None:
+@dataclass
+class _Watch:
+    """What the terminal tracks from the session's events."""
+
+    out: TextIO
+    err: TextIO
+    save_dir: Path | None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    final: StateChanged | None = None
+    failures: int = 0
+    progress_shown: bool = False
+
+    def __call__(self, event: SessionEvent) -> None:
+        if isinstance(event, Received):
+            if event.cid is None:
+                print(format_message(event.message), file=self.out, flush=True)
+                self._save(event.message)
+        elif isinstance(event, Progress):
+            self._progress(event)
+        else:
+            line = format_event(event)
+            if line is not None:
+                self.status(line)
+        if isinstance(event, Failed):
+            self.failures += 1
+        if isinstance(event, StateChanged) and event.state is SessionState.CLOSED:
+            self.final = event
+            self.closed.set()
+        if isinstance(event, Delivered | Failed | Progress | StateChanged):
+            self.changed.set()
+
+    def status(self, line: str) -> None:
+        """Print a status line on stderr (after an unfinished progress line)."""
+        if self.progress_shown:
+            self.err.write("\n")
+            self.progress_shown = False
+        print(line, file=self.err, flush=True)
+
+    def _progress(self, event: Progress) -> None:
+        done = event.sent == event.total
+        if self.err.isatty():
+            percent = 100 * event.sent // max(1, event.total)
+            self.err.write(
+                f"\r-- sending: {percent}% ({human_size(event.sent)} of {human_size(event.total)})"
+            )
+            self.err.flush()
+            self.progress_shown = not done
+            if done:
+                self.err.write("\n")
+        if done:
+            self.status(f"-- sent {human_size(event.total)}")
+
+    def _save(self, message: ChatMessage) -> None:
+        if self.save_dir is None or message.kind is not Kind.BINARY:
+            return
+        try:
+            path = save_file(self.save_dir, message.name or "file", message.payload)
+        except OSError as exc:
+            self.status(printable(f"!! cannot save {message.name}: {exc.strerror or exc}"))
+            return
+        self.status(printable(f"-- saved {path}"))
+
+
+async def _send_line(session: Session, line: str, watch: _Watch) -> None:
     try:
         if line.startswith("/json "):
             await session.send_json_text(line[len("/json ") :])
         elif line.startswith("/file "):
             await session.send_file(line[len("/file ") :].strip())
         elif line.startswith("/"):
-            print(f"!! unknown command; {HELP}", file=out, flush=True)
+            watch.status(f"!! unknown command; {HELP}")
         else:
             await session.send_text(line)
     except SendError as exc:
-        print(f"!! not sent: {exc}", file=out, flush=True)
+        watch.failures += 1
+        watch.status(printable(f"!! not sent: {exc}"))
 
 
-async def run_terminal(session: Session, out: TextIO) -> int:
-    """Join, then relay stdin to the room and the room to ``out``; returns the exit status.
+async def _settle(session: Session, watch: _Watch) -> bool:
+    """Wait until every sent line is acknowledged or given up on; ``False`` if it stalls."""
+    while session.outbox.pending() and not watch.closed.is_set():
+        watch.changed.clear()
+        try:
+            async with asyncio.timeout(SETTLE_TIMEOUT):
+                await watch.changed.wait()
+        except TimeoutError:
+            count = len(session.outbox.pending())
+            watch.status(f"!! {count} message(s) not acknowledged after {SETTLE_TIMEOUT:.0f} s")
+            return False
+    return not session.outbox.pending()
 
-    0 when the user leaves (``/quit`` or end of input), 1 when joining fails or the room
-    closes us for good.
+
+def _stop_signals(stop: asyncio.Future[int]) -> list[signal.Signals]:
+    """Ctrl-C and SIGTERM leave the room cleanly instead of dying mid-frame."""
+    loop = asyncio.get_running_loop()
+
+    def stop_with(status: int) -> None:
+        if not stop.done():
+            stop.set_result(status)
+
+    installed = []
+    for sig, status in ((signal.SIGINT, EXIT_INTERRUPTED), (signal.SIGTERM, EXIT_TERMINATED)):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop_with, status)
+            installed.append(sig)
+    return installed
+
+
+async def run_terminal(
+    session: Session,
+    out: TextIO,
+    err: TextIO | None = None,
+    stdin: int | None = None,
+    save_dir: Path | None = None,
+) -> int:
+    """Join, then relay ``stdin`` (a file descriptor) to the room and the room to ``out``.
+
+    Returns the exit status: 0 when the user leaves (``/quit``, or end of input with every
+    line acknowledged); 1 when joining fails, the room closes us for good, or a line was
+    refused; 130 / 143 after SIGINT / SIGTERM.
     """
-    closed = asyncio.Event()
-    final: list[StateChanged] = []
-
-    def show(event: SessionEvent) -> None:
-        line = format_event(event)
-        if line is not None:
-            print(line, file=out, flush=True)
-        if isinstance(event, StateChanged) and event.state is SessionState.CLOSED:
-            final.append(event)
-            closed.set()
-
-    session.subscribe(show)
+    err = err if err is not None else sys.stderr
+    watch = _Watch(out, err, save_dir)
+    session.subscribe(watch)
+    stop: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+    installed = _stop_signals(stop)
     try:
-        await session.start()
-    except JoinError as exc:
-        print(f"desktopchat: cannot join: {exc}", file=sys.stderr)
-        return 1
-    print(f"-- {HELP}", file=out, flush=True)
-    reader = await _stdin_lines()
-    closing = asyncio.ensure_future(closed.wait())
+        try:
+            await session.start()
+        except JoinError as exc:
+            print(printable(f"desktopchat: cannot join: {exc}"), file=err)
+            return 1
+        watch.status(f"-- {HELP}")
+        return await _relay(
+            session, watch, _StdinLines(sys.stdin.fileno() if stdin is None else stdin), stop
+        )
+    finally:
+        for sig in installed:
+            asyncio.get_running_loop().remove_signal_handler(sig)
+        await session.close()
+
+
+async def _relay(
+    session: Session, watch: _Watch, lines: _StdinLines, stop: asyncio.Future[int]
+) -> int:
+    closing: asyncio.Future[Any] = asyncio.ensure_future(watch.closed.wait())
     try:
         while True:
-            reading = asyncio.ensure_future(reader.readline())
-            done, _ = await asyncio.wait({reading, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if closing in done:
+            reading: asyncio.Future[Any] = asyncio.ensure_future(lines.readline())
+            waiting: set[asyncio.Future[Any]] = {reading, closing, stop}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            if not reading.done():
                 reading.cancel()
-                return 0 if final and final[-1].code == CloseCode.NORMAL else 1
-            raw = reading.result()
+            if stop.done():
+                return stop.result()
+            if closing.done():
+                final = watch.final
+                return 0 if final is not None and final.code == CloseCode.NORMAL else 1
+            raw = await reading
+            assert isinstance(raw, bytes)
             line = raw.decode(errors="replace").rstrip("\r\n")
-            if not raw or line == "/quit":
-                await session.close()
+            if line == "/quit":
                 return 0
+            if not raw:
+                settling: asyncio.Future[Any] = asyncio.ensure_future(_settle(session, watch))
+                await asyncio.wait({settling, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if stop.done():
+                    settling.cancel()
+                    return stop.result()
+                return 0 if await settling and not watch.failures else 1
             if line:
-                await _send_line(session, line, out)
+                await _send_line(session, line, watch)
     finally:
         closing.cancel()

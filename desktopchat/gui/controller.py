@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from desktopchat.client import (
     AddressError,
     Delivered,
+    Failed,
     Joined,
     JoinError,
     NotDesktopchat,
@@ -100,6 +101,7 @@ class ChatController(QObject):
     presenceChanged = Signal(str, str)  # "join" | "leave", name
     messageArrived = Signal(object)  # MessageRow
     messageDelivered = Signal(str, int)  # cid, id
+    messageFailed = Signal(str, str)  # cid, why it was given up on
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(str, str)  # kind, message
     joinFailed = Signal(str, str)  # form field ("address" | "token" | ""), message
@@ -263,6 +265,9 @@ class ChatController(QObject):
             self.messageArrived.emit(pending_row(event.cid, event.message, sender))
         elif isinstance(event, Delivered):
             self.messageDelivered.emit(event.cid, event.id)
+        elif isinstance(event, Failed):
+            self.messageFailed.emit(event.cid, event.reason)
+            self.problem.emit(f"a message was not sent: {event.reason}")
         elif isinstance(event, PresenceChanged):
             self.presenceChanged.emit(event.presence.event.value, event.presence.name)
             self.membersChanged.emit(list(event.presence.members))

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         c.membersChanged.connect(room.set_members)
         c.messageArrived.connect(room.add_row)
         c.messageDelivered.connect(room.mark_delivered)
+        c.messageFailed.connect(room.mark_failed)
         c.progress.connect(room.binary_pane.show_progress)
         c.sendFailed.connect(room.show_send_error)
         c.joinFailed.connect(self._join_failed)

@@ -71,7 +71,9 @@ class MessageDelegate(QStyledItemDelegate):
         )
         painter.setFont(body)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        mark = "" if not row.own else ("  ✓" if row.delivered else "  … sending")
+        mark = ""
+        if row.own:
+            mark = "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
         painter.drawText(
             QRect(inner.left() + name_width + _PAD, inner.top(), inner.width(), header_height),
             0,

@@ -21,6 +21,8 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from desktopchat.client.sizes import human_size
+
 ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """``index.data(ROW_ROLE)`` is the :class:`MessageRow` itself."""
 
@@ -45,6 +47,8 @@ class MessageRow:
     cid: str | None = None
     own: bool = False
     delivered: bool = True
+    failure: str = ""
+    """Why our message was given up on (empty while it is pending or once delivered)."""
 
     @property
     def clock(self) -> str:
@@ -57,16 +61,6 @@ class MessageRow:
             size = human_size(len(self.payload))
             return f"{self.name or 'bytes'} · {self.mime or 'unknown type'} · {size}"
         return self.text
-
-
-def human_size(size: int) -> str:
-    """``1.5 KiB``-style sizes."""
-    value = float(size)
-    for unit in ("bytes", "KiB", "MiB"):
-        if value < 1024 or unit == "MiB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"
 
 
 class MessageListModel(QAbstractListModel):
@@ -96,7 +90,10 @@ class MessageListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{row.sender}: {row.summary()}"
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{row.clock} · {row.sender}" + ("" if row.delivered else " · sending…")
+            state = f" · not sent: {row.failure}" if row.failure else ""
+            if not state and not row.delivered:
+                state = " · sending…"
+            return f"{row.clock} · {row.sender}{state}"
         return None
 
     def row_at(self, index: int) -> MessageRow:
@@ -126,11 +123,18 @@ class MessageListModel(QAbstractListModel):
 
     def mark_delivered(self, cid: str, message_id: int) -> bool:
         """Mark our own message ``cid`` as stored by the server under ``message_id``."""
+        return self._change(cid, id=message_id, delivered=True)
+
+    def mark_failed(self, cid: str, reason: str) -> bool:
+        """Mark our own message ``cid`` as given up on, for ``reason``."""
+        return self._change(cid, failure=reason)
+
+    def _change(self, cid: str, **changes: Any) -> bool:
         self.flush()
         position = self._by_cid.get(cid)
         if position is None:
             return False
-        self._rows[position] = replace(self._rows[position], id=message_id, delivered=True)
+        self._rows[position] = replace(self._rows[position], **changes)
         index = self.index(position)
         self.dataChanged.emit(index, index)
         return True

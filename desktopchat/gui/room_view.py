@@ -186,6 +186,12 @@ class RoomView(QWidget):
             if model.mark_delivered(cid, message_id):
                 return
 
+    def mark_failed(self, cid: str, reason: str) -> None:
+        """Our message ``cid`` was given up on."""
+        for model in self.models.values():
+            if model.mark_failed(cid, reason):
+                return
+
     def set_state(self, state: str, description: str) -> None:
         """Show the connection state (colour by state via the ``state`` property)."""
         self.state.setText(description)

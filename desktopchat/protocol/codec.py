@@ -36,6 +36,7 @@ from desktopchat.protocol.messages import (
     Kind,
     Presence,
     PresenceEvent,
+    RoomLimits,
     SendBinary,
     SendJson,
     SendText,
@@ -207,17 +208,23 @@ def encode_server(event: ServerEvent) -> str | bytes:
             obj["data"] = event.data
         return dumps(obj)
     if isinstance(event, Welcome):
-        return dumps(
-            {
-                "type": "welcome",
-                "room": event.room,
-                "name": event.name,
-                "members": list(event.members),
-                "last_id": event.last_id,
-                "time": event.time,
-                "resumed": event.resumed,
+        welcome: dict[str, Any] = {
+            "type": "welcome",
+            "room": event.room,
+            "name": event.name,
+            "members": list(event.members),
+            "last_id": event.last_id,
+            "time": event.time,
+            "resumed": event.resumed,
+        }
+        if event.limits is not None:
+            welcome["limits"] = {
+                "max_message_bytes": event.limits.max_message_bytes,
+                "rate": event.limits.rate,
+                "burst": event.limits.burst,
+                "history_size": event.limits.history_size,
             }
-        )
+        return dumps(welcome)
     if isinstance(event, Presence):
         return dumps(
             {
@@ -265,6 +272,17 @@ def _decode_message(fields: Fields, kind: Kind, payload: bytes = b"") -> ChatMes
     )
 
 
+def _decode_limits(fields: Fields) -> RoomLimits:
+    limits = RoomLimits(
+        max_message_bytes=fields.integer("max_message_bytes", minimum=1),
+        rate=fields.number("rate"),
+        burst=fields.integer("burst"),
+        history_size=fields.integer("history_size"),
+    )
+    fields.finish()
+    return limits
+
+
 def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> ServerEvent:
     """Decode one frame a desktopchat server sent."""
     _check_size(frame, limits)
@@ -285,6 +303,7 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
             last_id=fields.integer("last_id"),
             time=fields.integer("time"),
             resumed=fields.boolean("resumed"),
+            limits=_decode_limits(fields.sub("limits")) if fields.has("limits") else None,
         )
     elif kind == "presence":
         event_name = fields.text("event")

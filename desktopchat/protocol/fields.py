@@ -74,6 +74,21 @@ class Fields:
             )
         return value
 
+    def number(self, key: str, *, minimum: float = 0.0) -> float:
+        """A required finite number field, integer or not (booleans are not numbers)."""
+        value = self.raw(key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidEnvelope(
+                f"'{key}' of {self._what} must be a number, not {type_name(value)}", key
+            )
+        if not value >= minimum:
+            raise InvalidEnvelope(f"'{key}' of {self._what} must be at least {minimum}", key)
+        return float(value)
+
+    def sub(self, key: str) -> Fields:
+        """A required field holding an object, read strictly in its turn."""
+        return Fields(self.raw(key), f"'{key}' of {self._what}")
+
     def names(self, key: str) -> tuple[str, ...]:
         """A required list of strings."""
         value = self.raw(key)

@@ -96,11 +96,27 @@ class ChatMessage:
 
 
 @dataclass(frozen=True, slots=True)
+class RoomLimits:
+    """The room's rules, as the welcome states them, so a client can keep to them.
+
+    ``max_message_bytes`` is the largest frame the server takes (a bigger one closes the
+    sender with 1009); ``rate`` messages per second (0: no limit) with bursts of ``burst``;
+    ``history_size`` recent messages reach a newcomer.
+    """
+
+    max_message_bytes: int
+    rate: float
+    burst: int
+    history_size: int
+
+
+@dataclass(frozen=True, slots=True)
 class Welcome:
     """The server's answer to :class:`Hello`: the member's assigned name and the room's state.
 
     ``last_id`` is the newest id in the room when the member joined; the backlog (missed or
     recent messages) follows as ordinary :class:`ChatMessage` events, then live traffic.
+    ``limits`` is absent from servers older than the field.
     """
 
     room: str
@@ -109,6 +125,7 @@ class Welcome:
     last_id: int
     time: int
     resumed: bool = False
+    limits: RoomLimits | None = None
 
 
 @dataclass(frozen=True, slots=True)

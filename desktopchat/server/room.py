@@ -20,6 +20,7 @@ from desktopchat.protocol import (
     Kind,
     Presence,
     PresenceEvent,
+    RoomLimits,
     SendBinary,
     SendJson,
     SendText,
@@ -72,6 +73,12 @@ class Room:
         self._members: list[Member] = []
         self._taken: set[str] = set()
         self._structured = 0
+        self._limits = RoomLimits(
+            max_message_bytes=settings.max_message_bytes,
+            rate=settings.rate,
+            burst=settings.burst,
+            history_size=settings.history_size,
+        )
 
     def __len__(self) -> int:
         return len(self._members)
@@ -95,6 +102,7 @@ class Room:
                 last_id=last_id,
                 time=now,
                 resumed=hello.resume is not None,
+                limits=self._limits,
             )
             prelude = self._prelude(welcome, hello.resume)
         member = Member(

@@ -27,8 +27,10 @@ const ui = {
 const session = {
   ws: null, name: null, lastId: null, attempt: 0, timer: null, mode: "text",
   key: storage.get("desktopchat.key") || randomKey(), seen: new Set(), pending: new Map(),
-  counter: 0,
+  counter: 0, limits: null,
 };
+// A message the connection died under this many times is given up on, never resent forever.
+const MAX_ATTEMPTS = 3;
 storage.set("desktopchat.key", session.key);
 
 function randomKey() {
@@ -123,7 +125,14 @@ function handle(event) {
       setState("open", "open");
       ui.me.textContent = `You are ${event.name}`;
       showMembers(event.members);
-      for (const [cid, frame] of session.pending) send(frame.wire);
+      session.limits = event.limits || null;
+      for (const [cid, own] of session.pending) {
+        if (own.attempts >= MAX_ATTEMPTS) {
+          giveUp(cid, `the connection was lost each of the ${MAX_ATTEMPTS} times it was sent`);
+        } else {
+          transmit(own);
+        }
+      }
       break;
     case "text": case "json": case "binary":
       if (event.id <= session.lastId || session.seen.has(event.id)) return;
@@ -148,11 +157,7 @@ function handle(event) {
       break;
     case "error":
       status(`The room refused a message: ${event.message}`, true);
-      if (event.cid && session.pending.has(event.cid)) {
-        const own = session.pending.get(event.cid);
-        own.mark.textContent = "not sent";
-        session.pending.delete(event.cid);
-      }
+      if (event.cid && session.pending.has(event.cid)) giveUp(event.cid, event.message);
       break;
   }
 }
@@ -262,16 +267,57 @@ function nextCid() {
   return `${session.key.slice(0, 8)}-${Date.now().toString(36)}-${session.counter}`;
 }
 
-function sendOwn(event, wire, cid) {
+function giveUp(cid, reason) {
+  const own = session.pending.get(cid);
+  session.pending.delete(cid);
+  own.mark.textContent = "not sent";
+  own.mark.title = reason;
+  own.element.classList.add("failed");
+  status(`Not sent: ${reason}`, true);
+}
+
+function transmit(own) {
+  if (session.ws && session.ws.readyState === WebSocket.OPEN) {
+    own.attempts += 1;
+    send(own.wire);
+  }
+}
+
+function frameBytes(wire) {
+  return typeof wire === "string" ? new TextEncoder().encode(wire).length : wire.byteLength;
+}
+
+function humanSize(size) {
+  if (size < 1024) return `${size} bytes`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+// Refuses, before anything is shown or sent, a message bigger than the room takes: the
+// server would close the connection (1009) and the message would be lost anyway.
+function fits(wire, what) {
+  const limit = session.limits && session.limits.max_message_bytes;
+  const size = frameBytes(wire);
+  if (limit && size > limit) {
+    status(`Not sent — ${what} is ${humanSize(size)}, over this room's limit of ${humanSize(limit)}`, true);
+    return false;
+  }
+  return true;
+}
+
+function sendOwn(event, wire, cid, what) {
+  if (!fits(wire, what)) return false;
   const own = addMessage({ ...event, sender: session.name || "you", time: Date.now() }, true);
   own.wire = wire;
+  own.attempts = 0;
   session.pending.set(cid, own);
-  send(wire);
+  transmit(own);
+  return true;
 }
 
 function sendText(text) {
   const cid = nextCid();
-  sendOwn({ type: "text", text }, JSON.stringify({ type: "text", text, cid }), cid);
+  return sendOwn({ type: "text", text }, JSON.stringify({ type: "text", text, cid }), cid, "this message");
 }
 
 function sendJson(source) {
@@ -283,11 +329,16 @@ function sendJson(source) {
     return false;
   }
   const cid = nextCid();
-  sendOwn({ type: "json", data }, JSON.stringify({ type: "json", data, cid }), cid);
-  return true;
+  return sendOwn({ type: "json", data }, JSON.stringify({ type: "json", data, cid }), cid, "this JSON");
 }
 
 async function sendFile(file) {
+  const limit = session.limits && session.limits.max_message_bytes;
+  if (limit && file.size > limit) {
+    // Checked before reading: the browser would hold a huge file in memory for nothing.
+    status(`Not sent — ${file.name} is ${humanSize(file.size)}, over this room's limit of ${humanSize(limit)}`, true);
+    return;
+  }
   const payload = new Uint8Array(await file.arrayBuffer());
   const cid = nextCid();
   const header = new TextEncoder().encode(
@@ -296,7 +347,7 @@ async function sendFile(file) {
   new DataView(frame.buffer).setUint32(0, header.length);
   frame.set(header, 4);
   frame.set(payload, 4 + header.length);
-  sendOwn({ type: "binary", name: file.name, mime: file.type, payload }, frame.buffer, cid);
+  sendOwn({ type: "binary", name: file.name, mime: file.type, payload }, frame.buffer, cid, file.name);
 }
 
 function setMode(mode) {
@@ -331,8 +382,7 @@ ui.composer.addEventListener("submit", (event) => {
       ui.json.value = "";
       status("Ctrl+Enter sends");
     }
-  } else if (ui.text.value) {
-    sendText(ui.text.value);
+  } else if (ui.text.value && sendText(ui.text.value)) {
     ui.text.value = "";
   }
 });

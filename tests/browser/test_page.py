@@ -198,3 +198,25 @@ async def test_the_seeds_own_page_chats_with_the_app_from_an_allowed_origin(
                 assert "hello from the seed page" in texts
             finally:
                 await app.close()
+
+
+async def test_a_file_over_the_rooms_limit_is_refused_on_the_page_before_sending(
+    browser: Browser, tmp_path: Path
+) -> None:
+    async with hosted(max_message_bytes=4000) as server:
+        ada = await open_page(browser, server.port, "Ada")
+        big = tmp_path / "big.bin"
+        big.write_bytes(b"x" * 5000)
+        await ada.set_input_files("#file", str(big))
+        await expect(ada.locator("#composer-status")).to_contain_text(
+            "big.bin is 4.9 KiB, over this room's limit of 3.9 KiB"
+        )
+        await ada.fill("#text", "y" * 4500)
+        await ada.press("#text", "Enter")
+        await expect(ada.locator("#composer-status")).to_contain_text("over this room's limit")
+        await expect(ada.locator("#text")).to_have_value("y" * 4500)  # kept, to shorten
+        await ada.fill("#text", "short")
+        await ada.press("#text", "Enter")
+        await expect(ada.locator(".message .mark").last).to_have_text("✓")
+        assert await ada.locator(".message").count() == 1
+        await expect(ada.locator("#state")).to_have_attribute("data-state", "open")

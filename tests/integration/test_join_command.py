@@ -1,67 +1,226 @@
-"""``desktopchat join`` end to end, driven through a pipe."""
+"""``desktopchat join`` end to end, as a Unix tool: pipes, files, signals, hostile peers."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from tests.integration.conftest import ROOT, hosted
+from tests.integration.conftest import ROOT, hosted, member, next_of
 
-
-def join(port: int, stdin: str, *flags: str) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "desktopchat", "join", f"127.0.0.1:{port}", *flags]
-    return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30, cwd=ROOT)
+JOIN = [sys.executable, "-m", "desktopchat", "join"]
 
 
-async def test_lines_json_and_files_go_out_and_come_back_with_time_and_sender(
-    tmp_path: Path,
-) -> None:
+def join(
+    port: int, stdin: str | Path, *flags: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    argv = [*JOIN, f"127.0.0.1:{port}", *flags]
+    options: dict[str, Any] = {"capture_output": True, "text": True, "timeout": 60, "cwd": ROOT}
+    if env is not None:
+        options["env"] = {**os.environ, **env}
+    if isinstance(stdin, Path):
+        with stdin.open() as file:
+            return subprocess.run(argv, stdin=file, check=False, **options)
+    return subprocess.run(argv, input=stdin, check=False, **options)
+
+
+async def run_join(port: int, stdin: str | Path, *flags: str, **kw: Any) -> Any:
+    return await asyncio.to_thread(join, port, stdin, *flags, **kw)
+
+
+class Lines:
+    """Lines of a child's stream, awaited by pattern."""
+
+    def __init__(self, stream: asyncio.StreamReader) -> None:
+        self.stream = stream
+        self.seen: list[str] = []
+
+    async def expect(self, pattern: str, within: float = 10) -> str:
+        async with asyncio.timeout(within):
+            while True:
+                for line in self.seen:
+                    if re.fullmatch(pattern, line):
+                        return line
+                raw = await self.stream.readline()
+                if not raw:
+                    raise AssertionError(f"{pattern!r} never came; saw {self.seen}")
+                self.seen.append(raw.decode().rstrip("\n"))
+
+
+async def test_messages_go_to_stdout_and_status_lines_to_stderr(tmp_path: Path) -> None:
     attachment = tmp_path / "notes.txt"
     attachment.write_text("hi there")
     stamp = r"\[\d\d:\d\d:\d\d\] term: "
     async with hosted() as server:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "desktopchat",
-            "join",
+            *JOIN,
             f"127.0.0.1:{server.port}",
             "--name",
             "term",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             cwd=ROOT,
         )
         assert process.stdin is not None
         assert process.stdout is not None
-        output = process.stdout
-        lines: list[str] = []
-
-        async def expect(pattern: str) -> None:
+        assert process.stderr is not None
+        out, err = Lines(process.stdout), Lines(process.stderr)
+        await err.expect("-- you are term in #chat; here: term")
+        async with member(server, "obs") as observer:
+            await err.expect("-- obs joined")
+            await observer.send(json.dumps({"type": "text", "text": "from obs"}))
+            await out.expect(r"\[\d\d:\d\d:\d\d\] obs: from obs")
+            process.stdin.write(b'/json {"a": 1}\n')
+            assert (await next_of(observer, "json"))["data"] == {"a": 1}
+            process.stdin.write(f"/file {attachment}\n".encode())
             async with asyncio.timeout(10):
-                while not any(re.fullmatch(pattern, line) for line in lines):
-                    lines.append((await output.readline()).decode().rstrip("\n"))
-
-        await expect("-- you are term in #chat; here: term")
-        for typed, echo in [
-            ("hello room", stamp + "hello room"),
-            ('/json {"a": 1}', stamp + r'\(json\) \{"a":1\}'),
-            ("/json {bad", r"!! not sent: not valid JSON.*"),
-            (f"/file {attachment}", stamp + r"\(file\) notes\.txt \[text/plain, 8 bytes\]"),
-        ]:
-            process.stdin.write(typed.encode() + b"\n")
-            await expect(echo)
+                while isinstance(frame := await observer.recv(), str):
+                    pass
+            assert frame.endswith(b"hi there")
+            process.stdin.write(b"/json {bad\n")
+            await err.expect(r"!! not sent: not valid JSON.*")
         process.stdin.write(b"/quit\n")
-        await expect(r"-- closed: closed normally \(1000\): bye")
+        await err.expect(r"-- closed: closed normally \(1000\): bye")
         assert await asyncio.wait_for(process.wait(), 10) == 0
+        assert all(re.match(stamp.replace("term", "obs"), line) for line in out.seen)
+
+
+async def test_stdin_from_a_file_sends_every_line_waits_for_acks_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "lines.txt"
+    script.write_text("".join(f"line {n}\n" for n in range(20)))
+    async with hosted() as server, member(server, "obs") as observer:
+        result = await run_join(server.port, script, "--name", "bot")
+        got = [(await next_of(observer, "text"))["text"] for _ in range(20)]
+    assert result.returncode == 0, result.stderr
+    assert got == [f"line {n}" for n in range(20)]
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+async def test_a_members_terminal_escapes_are_shown_escaped_not_obeyed() -> None:
+    hostile = "\x1b]0;pwned\x07\x1b[2Jhi\nforged: line\u202e"
+    async with hosted() as server:
+        process = await asyncio.create_subprocess_exec(
+            *JOIN,
+            f"127.0.0.1:{server.port}",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        err = Lines(process.stderr)
+        await err.expect("-- you are guest.*")
+        async with member(server, "evil\x1b[31m") as evil:
+            await evil.send(json.dumps({"type": "text", "text": hostile}))
+            line = (await asyncio.wait_for(process.stdout.readline(), 10)).decode()
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 10) == 130
+    assert "\x1b" not in line
+    assert "\x07" not in line
+    assert line.count("\n") == 1
+    assert line.endswith(r"\x1b]0;pwned\x07\x1b[2Jhi\nforged: line\u202e" + "\n")
+
+
+async def test_ctrl_c_leaves_the_room_and_exits_130_without_a_traceback() -> None:
+    async with hosted() as server, member(server, "obs") as observer:
+        process = await asyncio.create_subprocess_exec(
+            *JOIN,
+            f"127.0.0.1:{server.port}",
+            "--name",
+            "term",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert process.stderr is not None
+        err = Lines(process.stderr)
+        await err.expect("-- you are term.*")
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 10) == 130
+        left = await next_of(observer, "presence")
+        while left["event"] != "leave":
+            left = await next_of(observer, "presence")
+        assert left["name"] == "term"
+        rest = (await process.stderr.read()).decode()
+    assert "Traceback" not in rest + "\n".join(err.seen)
+
+
+async def test_the_token_can_come_from_the_environment() -> None:
+    async with hosted(token="s3cret") as server:
+        result = await run_join(server.port, "hi\n", env={"DESKTOPCHAT_TOKEN": "s3cret"})
+    assert result.returncode == 0, result.stderr
+
+
+async def test_files_members_send_are_saved_under_a_safe_name_in_the_save_dir(
+    tmp_path: Path,
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    async with hosted() as server:
+        process = await asyncio.create_subprocess_exec(
+            *JOIN,
+            f"127.0.0.1:{server.port}",
+            "--save-dir",
+            str(inbox),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
+        assert process.stderr is not None
+        err = Lines(process.stderr)
+        await err.expect("-- you are guest.*")
+        async with member(server, "sender") as sender:
+            for name in ("../../evil.sh", "../../evil.sh"):
+                header = json.dumps({"type": "binary", "name": name, "mime": "text/plain"})
+                frame = len(header).to_bytes(4, "big") + header.encode() + b"echo owned"
+                await sender.send(frame)
+            await err.expect(r"-- saved .*evil \(2\)\.sh")
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 143
+    assert sorted(path.name for path in inbox.iterdir()) == ["evil (2).sh", "evil.sh"]
+    assert not (tmp_path / "evil.sh").exists()
+    assert (inbox / "evil.sh").read_bytes() == b"echo owned"
+
+
+async def test_sending_a_large_file_reports_on_stderr(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(1024 * 1024))
+    async with hosted() as server:
+        result = await run_join(server.port, f"/file {big}\n")
+    assert result.returncode == 0, result.stderr
+    assert "-- sent 1.0 MiB" in result.stderr
+
+
+async def test_a_file_over_the_rooms_limit_is_refused_once_and_the_exit_status_says_so(
+    tmp_path: Path,
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 3_000_000)
+    async with hosted(max_message_bytes=1_000_000) as server:
+        result = await run_join(server.port, f"/file {big}\nafter\n")
+    assert result.returncode == 1
+    assert "!! not sent: big.bin (3000000 bytes) is 2.9 MiB, over this room's limit" in (
+        result.stderr
+    )
+    assert "reconnecting" not in result.stderr
 
 
 async def test_a_refused_token_exits_1_with_a_readable_message() -> None:
     async with hosted(token="right") as server:
-        result = await asyncio.to_thread(join, server.port, "", "--token", "wrong")
+        result = await run_join(server.port, "", "--token", "wrong")
     assert result.returncode == 1
     assert "cannot join" in result.stderr
     assert "invalid token" in result.stderr

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 import websockets.asyncio.server
+import websockets.typing
 
 from desktopchat.client import (
     Backoff,
     Delivered,
+    Failed,
     NotDesktopchat,
     Progress,
     Queued,
@@ -269,3 +271,71 @@ async def test_a_stalled_network_is_detected_and_recovered() -> None:
         await ada.send_text("back")
         await events.wait(lambda: any(r.message.text == "back" for r in events.received()))
         assert SessionState.RECONNECTING in events.states()
+
+
+async def test_a_message_over_the_rooms_limit_is_refused_before_it_is_sent() -> None:
+    async with (
+        hosted(max_message_bytes=100_000) as server,
+        joined(f"127.0.0.1:{server.port}", "ada") as (ada, events),
+    ):
+        assert ada.limits is not None
+        assert ada.limits.max_message_bytes == 100_000
+        with pytest.raises(SendError, match=r"over this room's limit of 97\.7 KiB"):
+            await ada.send_binary(b"x" * 300_000, name="big.bin")
+        assert not ada.outbox.pending()
+        assert not any(isinstance(e, Queued) for e in events.events)
+        await ada.send_text("still here")
+        await events.wait(lambda: any(isinstance(e, Delivered) for e in events.events))
+        assert SessionState.RECONNECTING not in events.states()
+
+
+async def test_a_message_the_server_closes_1009_for_is_dropped_once_not_resent() -> None:
+    # A server that does not state its limit (older than the welcome's limits field).
+    async with hosted(max_message_bytes=100_000) as server:
+        for room in [server.hub.room("chat")]:
+            room._limits = None  # type: ignore[assignment]
+        async with joined(f"127.0.0.1:{server.port}", "ada") as (ada, events):
+            assert ada.limits is None
+            await ada.send_binary(b"x" * 300_000, name="big.bin")
+            await events.wait(lambda: any(isinstance(e, Failed) for e in events.events))
+            failed = next(e for e in events.events if isinstance(e, Failed))
+            assert "too big for the room" in failed.reason
+            await events.wait(lambda: ada.state is SessionState.OPEN)
+            assert not ada.outbox.pending()
+            await ada.send_text("after")
+            await events.wait(lambda: any(isinstance(e, Delivered) for e in events.events))
+            assert sum(isinstance(e, Failed) for e in events.events) == 1
+
+
+async def test_a_message_the_link_dies_under_every_time_is_given_up_after_3_tries() -> None:
+    sends = 0
+
+    async def welcome_then_die_on_every_message(
+        ws: websockets.asyncio.server.ServerConnection,
+    ) -> None:
+        nonlocal sends
+        await ws.recv()  # hello
+        await ws.send(
+            '{"type":"welcome","room":"chat","name":"ada","members":["ada"],'
+            '"last_id":0,"time":0,"resumed":false}'
+        )
+        await ws.recv()
+        sends += 1
+        ws.transport.abort()  # as a crashing proxy or server would: no close frame
+
+    async with websockets.asyncio.server.serve(
+        welcome_then_die_on_every_message,
+        "127.0.0.1",
+        0,
+        subprotocols=[websockets.typing.Subprotocol("desktopchat.v1")],
+    ) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with joined(f"127.0.0.1:{port}", "ada") as (ada, events):
+            await ada.send_text("doomed")
+            await events.wait(lambda: any(isinstance(e, Failed) for e in events.events))
+            failed = next(e for e in events.events if isinstance(e, Failed))
+            assert "lost each of the 3 times" in failed.reason
+            await events.wait(lambda: ada.state is SessionState.OPEN)
+            await asyncio.sleep(0.3)  # room for a fourth attempt, which must not come
+            assert sends == 3
+            assert not ada.outbox.pending()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
 from desktopchat.client import AddressError, Backoff, SendError, display_address, room_url
+from desktopchat.client.downloads import safe_file_name, save_file
 from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal
 from desktopchat.client.outbox import Outbox
+from desktopchat.client.terminal import printable
 from desktopchat.protocol import SendJson, SendText
 
 
@@ -83,3 +86,59 @@ def test_a_close_on_arrival_becomes_the_most_specific_refusal(
     error = refusal(1008, reason)
     assert type(error) is kind
     assert reason in str(error)
+
+
+def test_the_outbox_gives_each_message_three_attempts() -> None:
+    outbox = Outbox()
+    pending = outbox.add(SendText("x"))
+    assert [outbox.attempt(pending.cid) for _ in range(4)] == [True, True, True, False]
+    assert outbox.attempts(pending.cid) == 3
+    outbox.acknowledge(pending.cid)
+    assert outbox.attempts(pending.cid) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain text, ünïcode, 表情 😀", "plain text, ünïcode, 表情 😀"),
+        ("\x1b]0;title\x07", r"\x1b]0;title\x07"),
+        ("\x1b[2J", r"\x1b[2J"),
+        ("two\nlines\r", r"two\nlines\r"),
+        ("tab\there", r"tab\there"),
+        ("back\\slash", r"back\\slash"),
+        ("rtl \u202eevil", r"rtl \u202eevil"),
+        ("zero\u200bwidth", r"zero\u200bwidth"),
+        ("c1 \x9b", r"c1 \x9b"),
+        ("lone \ud800 surrogate", r"lone \ud800 surrogate"),
+        ("line\u2028sep", r"line\u2028sep"),
+    ],
+)
+def test_printable_escapes_whatever_a_terminal_would_obey(text: str, shown: str) -> None:
+    assert printable(text) == shown
+    printable(text).encode("utf-8")  # never a lone surrogate left to crash print()
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("photo.png", "photo.png"),
+        ("../../.bashrc", "bashrc"),
+        ("/etc/passwd", "passwd"),
+        ("..\\..\\windows\\evil.exe", "evil.exe"),
+        ("a\x1b[2Jb.txt", "a[2Jb.txt"),
+        ("CON.txt", "_CON.txt"),
+        ('what?<>|".txt', "what.txt"),
+        ("..", "file"),
+        ("", "file"),
+        ("x" * 300 + ".tar", "x" * 196 + ".tar"),
+    ],
+)
+def test_a_file_name_a_peer_chose_never_leaves_the_folder(name: str, safe: str) -> None:
+    assert safe_file_name(name) == safe
+
+
+def test_saving_never_overwrites(tmp_path: Path) -> None:
+    first = save_file(tmp_path, "../a.txt", b"1")
+    second = save_file(tmp_path, "a.txt", b"2")
+    assert (first.name, second.name) == ("a.txt", "a (2).txt")
+    assert first.read_bytes() == b"1"

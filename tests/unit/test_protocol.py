@@ -25,6 +25,7 @@ from desktopchat.protocol import (
     Presence,
     PresenceEvent,
     ProtocolError,
+    RoomLimits,
     SendBinary,
     SendJson,
     SendText,
@@ -66,7 +67,23 @@ client_events = st.one_of(
 )
 names = st.lists(small_text, max_size=4).map(tuple)
 server_events = st.one_of(
-    st.builds(Welcome, small_text, small_text, names, ids, ids, st.booleans()),
+    st.builds(
+        Welcome,
+        small_text,
+        small_text,
+        names,
+        ids,
+        ids,
+        st.booleans(),
+        st.none()
+        | st.builds(
+            RoomLimits,
+            st.integers(1, 2**40),
+            st.floats(0, 1e6, allow_nan=False),
+            ids,
+            ids,
+        ),
+    ),
     st.builds(ChatMessage, ids, ids, small_text, st.just(Kind.TEXT), text=st.text()),
     st.builds(ChatMessage, ids, ids, small_text, st.just(Kind.JSON), data=json_values),
     st.builds(
