@@ -26,6 +26,8 @@ from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
+# "-dark" when run under a dark desktop theme (scripts/screenshots runs both).
+SUFFIX = sys.argv[2] if len(sys.argv) > 2 else ""
 
 
 async def until(predicate: Callable[[], object], what: str, within: float = 15.0) -> None:
@@ -44,8 +46,9 @@ async def settle() -> None:
 
 async def shoot(widget: QWidget, name: str) -> None:
     await settle()
-    widget.grab().save(str(OUT / f"{name}.png"))
-    print(f"wrote {OUT / name}.png")
+    path = OUT / f"{name}{SUFFIX}.png"
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
 
 
 def picture() -> bytes:

@@ -9,7 +9,7 @@ from dataclasses import replace
 from desktopchat.gui.hosting import HostError, HostInfo, HostOptions
 from desktopchat.protocol import DEFAULT_ROOM, room_path
 from desktopchat.server import HostedServer, Settings
-from desktopchat.server.addresses import join_addresses
+from desktopchat.server.addresses import join_addresses, lan_warning
 from desktopchat.server.runner import bind_socket
 from desktopchat.server.settings import default_history_path
 
@@ -79,6 +79,7 @@ class ServerHoster:
             own_url=f"ws://127.0.0.1:{server.port}{path}",
             app_urls=tuple(address.app for address in everyone),
             browser_urls=tuple(address.browser for address in everyone),
+            warning=lan_warning(host),
         )
 
     async def stop(self) -> None:

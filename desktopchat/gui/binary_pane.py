@@ -20,9 +20,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopchat.client.downloads import safe_file_name
 from desktopchat.gui.hex_model import HexModel
 from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.panes import message_list
+
+_NOTHING_SELECTED = "Select a message to see its bytes"
 
 
 class BinaryPane(QWidget):
@@ -36,6 +39,7 @@ class BinaryPane(QWidget):
         self.current: MessageRow | None = None
         self.view, self.proxy = message_list(model, self)
         self.view.selectionModel().selectionChanged.connect(self._selected)
+        model.modelReset.connect(self.clear_detail)
 
         self.hex_model = HexModel(self)
         self.hex = QTableView()
@@ -47,7 +51,7 @@ class BinaryPane(QWidget):
         header.setStretchLastSection(True)
         self.hex.verticalHeader().setDefaultSectionSize(20)
 
-        self.preview = QLabel("Select a message to see its bytes")
+        self.preview = QLabel(_NOTHING_SELECTED)
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setObjectName("hint")
         self.preview.setMinimumHeight(120)
@@ -116,6 +120,15 @@ class BinaryPane(QWidget):
             what = row.mime or "data"
             self.preview.setText(f"{row.name or 'bytes'} — {what}, no preview")
 
+    def clear_detail(self) -> None:
+        """Show no message (the list was emptied: we left the room)."""
+        self.current = None
+        self._pixmap = None
+        self.save_button.setEnabled(False)
+        self.hex_model.set_bytes(b"")
+        self.preview.setPixmap(QPixmap())
+        self.preview.setText(_NOTHING_SELECTED)
+
     def save_to(self, path: str) -> bool:
         """Write the selected message's bytes to ``path``; report failure in the pane."""
         if self.current is None or not path:
@@ -133,7 +146,8 @@ class BinaryPane(QWidget):
     def _ask_where_to_save(self) -> None:
         if self.current is None:
             return
-        dialog = QFileDialog(self, "Save as", self.current.name or "message.bin")
+        # The sender chose the name: only a cleaned last component may suggest where to save.
+        dialog = QFileDialog(self, "Save as", safe_file_name(self.current.name, "message.bin"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.fileSelected.connect(self.save_to)
         dialog.open()

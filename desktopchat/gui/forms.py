@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -49,6 +51,16 @@ def button_row(
     row.addStretch(1)
     row.addWidget(primary)
     return row, primary
+
+
+def is_enter(event: QKeyEvent) -> bool:
+    """Whether ``event`` is Enter or Return with no modifier but the keypad's.
+
+    Line edits and spin boxes pass Enter on to their page (Qt ignores it there so that a
+    default button can act), so a form page submits from any of its fields by catching it.
+    """
+    modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+    return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not modifiers
 
 
 def centred_column(page: QWidget, *parts: QWidget | QLayout) -> None:

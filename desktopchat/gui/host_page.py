@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label
+from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label, is_enter
 from desktopchat.gui.hosting import HostOptions
 from desktopchat.protocol import DEFAULT_PORT, ROOM_NAME_RULE, valid_room_name
 
@@ -90,6 +91,13 @@ class HostPage(QWidget):
             message += f" — port {suggested_port} is free and has been filled in."
         self.error.setText(message)
         self.error.show()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter in any field starts hosting."""
+        if is_enter(event) and self.start.isEnabled():
+            self._submit()
+            return
+        super().keyPressEvent(event)
 
     def _submit(self) -> None:
         options = self.options()

@@ -26,12 +26,16 @@ class HostOptions:
 
 @dataclass(frozen=True, slots=True)
 class HostInfo:
-    """A running room: where we join it ourselves, and where others can."""
+    """A running room: where we join it ourselves, and where others can.
+
+    ``warning`` says why others may not be able to join (e.g. no network), or is empty.
+    """
 
     port: int
     own_url: str
     app_urls: tuple[str, ...] = ()
     browser_urls: tuple[str, ...] = field(default=())
+    warning: str = ""
 
 
 class HostError(Exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Signal
+from PySide6.QtCore import QModelIndex, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -11,8 +12,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label
+from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label, is_enter
 from desktopchat.gui.found_rooms import FoundRoomsModel
+
+LOOKING = "Looking for rooms on your network…"
+NONE_FOUND = "No rooms found on your network. Type the address the host gave you below."
+SEARCH_MS = 4000
 
 
 class JoinPage(QWidget):
@@ -31,9 +36,14 @@ class JoinPage(QWidget):
         self.found_view.setModel(self.found)
         self.found_view.setMaximumHeight(150)
         self.found_view.doubleClicked.connect(self._found_chosen)
-        self.found_hint = QLabel("Looking for rooms on your network…")
+        self.found_hint = QLabel(LOOKING)
         self.found_hint.setObjectName("hint")
         self.found.modelReset.connect(self._found_changed)
+        # Rooms answer within a second or two; after this long, "looking" means "none".
+        self.search_timer = QTimer(self)
+        self.search_timer.setSingleShot(True)
+        self.search_timer.setInterval(SEARCH_MS)
+        self.search_timer.timeout.connect(self._found_changed)
         found_label = QLabel("Rooms on your network")
         found_label.setObjectName("section")
         typed_label = QLabel("Or type the address")
@@ -56,7 +66,6 @@ class JoinPage(QWidget):
 
         self.progress = busy_bar()
         buttons, self.join = button_row(self.back.emit, "Join", self._submit)
-        self.address.returnPressed.connect(self._submit)
         centred_column(
             self,
             heading,
@@ -70,12 +79,28 @@ class JoinPage(QWidget):
             buttons,
         )
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter in any field joins."""
+        if is_enter(event) and self.join.isEnabled():
+            self._submit()
+            return
+        super().keyPressEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        """Each visit looks afresh: "looking…" until rooms answer or the search times out."""
+        super().showEvent(event)
+        self.search_timer.start()
+        self._found_changed()
+
     def _found_changed(self) -> None:
         empty = self.found.rowCount() == 0
         self.found_view.setVisible(not empty)
-        self.found_hint.setText(
-            "No rooms announced on your network yet." if empty else "Double-click a room to join."
-        )
+        if not empty:
+            self.found_hint.setText("Double-click a room to join.")
+        elif self.search_timer.isActive():
+            self.found_hint.setText(LOOKING)
+        else:
+            self.found_hint.setText(NONE_FOUND)
 
     def _found_chosen(self, index: QModelIndex) -> None:
         room = self.found.room_at(index.row())

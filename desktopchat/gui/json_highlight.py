@@ -14,24 +14,28 @@ _TOKENS = re.compile(
 )
 
 
-def _format(colour: str, bold: bool = False) -> QTextCharFormat:
+def _format(colour: str, dark: bool, bold: bool = False) -> QTextCharFormat:
     fmt = QTextCharFormat()
-    fmt.setForeground(QColor(colour))
+    fmt.setForeground(QColor(colour).lighter(170) if dark else QColor(colour))
     if bold:
         fmt.setFontWeight(QFont.Weight.DemiBold)
     return fmt
 
 
 class JsonHighlighter(QSyntaxHighlighter):
-    """Highlights a JSON document line by line (JSON strings never span lines)."""
+    """Highlights a JSON document line by line (JSON strings never span lines).
 
-    def __init__(self, document: QTextDocument) -> None:
+    ``background`` is the colour the text sits on: on a dark one the colours are lightened.
+    """
+
+    def __init__(self, document: QTextDocument, background: QColor) -> None:
         super().__init__(document)
+        dark = background.lightness() < 128
         self._formats = {
-            "key": _format("#1f4fb8", bold=True),
-            "string": _format("#1c7a45"),
-            "number": _format("#b35c00"),
-            "literal": _format("#8a3ab9"),
+            "key": _format("#1f4fb8", dark, bold=True),
+            "string": _format("#1c7a45", dark),
+            "number": _format("#b35c00", dark),
+            "literal": _format("#8a3ab9", dark),
         }
 
     def highlightBlock(self, text: str) -> None:

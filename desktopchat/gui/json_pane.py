@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
-from PySide6.QtGui import QFontDatabase, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QFontDatabase, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,16 +22,23 @@ from desktopchat.gui.json_highlight import JsonHighlighter
 from desktopchat.gui.json_tree import JsonTreeModel
 from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.panes import message_list
+from desktopchat.protocol import ProtocolError, loads
 
 
 def json_problem(text: str) -> str | None:
-    """``None`` for valid JSON, else ``"line L, column C: what is wrong"``."""
+    """``None`` when the protocol would send ``text`` as JSON, else where and what is wrong
+    (``"line L, column C: what is wrong"`` for syntax errors).
+
+    The rule is the protocol's (:func:`desktopchat.protocol.loads`): no NaN or Infinity,
+    no nesting too deep to parse, so nothing the editor accepts is refused on sending.
+    """
     try:
-        json.loads(text)
-    except json.JSONDecodeError as exc:
-        return f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
-    except (ValueError, RecursionError) as exc:
-        return str(exc)
+        loads(text)
+    except ProtocolError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            return f"line {cause.lineno}, column {cause.colno}: {cause.msg}"
+        return str(cause or exc)
     return None
 
 
@@ -59,12 +66,14 @@ class JsonPane(QWidget):
         self.view, self.proxy = message_list(model, self)
         self.view.selectionModel().selectionChanged.connect(self._selected)
         model.rowsAppended.connect(self._select_newest)
+        model.modelReset.connect(self.clear_detail)
 
         self.pretty = QPlainTextEdit()
         self.pretty.setReadOnly(True)
         self.pretty.setFont(mono)
         self.pretty.setPlaceholderText("Select a JSON message to see it here")
-        self._pretty_colours = JsonHighlighter(self.pretty.document())
+        base = self.palette().color(QPalette.ColorRole.Base)
+        self._pretty_colours = JsonHighlighter(self.pretty.document(), base)
         self.tree_model = JsonTreeModel()
         self.tree = QTreeView()
         self.tree.setModel(self.tree_model)
@@ -84,7 +93,7 @@ class JsonPane(QWidget):
         self.editor.setFont(mono)
         self.editor.setPlaceholderText('{"type": "update", "data": [1, 2, 3]}')
         self.editor.setMaximumHeight(130)
-        self._editor_colours = JsonHighlighter(self.editor.document())
+        self._editor_colours = JsonHighlighter(self.editor.document(), base)
         self.editor.textChanged.connect(self._validate)
         self.editor.submitted.connect(self._submit)
         self.status = QLabel("Type JSON; Ctrl+Enter sends")
@@ -154,6 +163,11 @@ class JsonPane(QWidget):
         self.tree_model.show_value(row.data)
         self.tree.expandToDepth(1)
         self.tree.resizeColumnToContents(0)
+
+    def clear_detail(self) -> None:
+        """Show no message (the list was emptied: we left the room)."""
+        self.pretty.clear()
+        self.tree_model.clear_value()
 
     def _select_newest(self, _count: int) -> None:
         # Follow new messages only while the user has not picked one to look at.

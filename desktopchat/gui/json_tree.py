@@ -43,10 +43,14 @@ class JsonTreeModel(QStandardItemModel):
         self.setHorizontalHeaderLabels(["Key", "Value", "Type"])
         self.truncated = False
 
-    def show_value(self, value: Any) -> None:
-        """Replace the tree with ``value``."""
+    def clear_value(self) -> None:
+        """Show nothing (no message selected)."""
         self.removeRows(0, self.rowCount())
         self.truncated = False
+
+    def show_value(self, value: Any) -> None:
+        """Replace the tree with ``value``."""
+        self.clear_value()
         budget = [MAX_NODES]
         self._add(self.invisibleRootItem(), "(root)", value, budget)
 

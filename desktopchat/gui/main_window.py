@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QWidget
@@ -33,6 +35,7 @@ class MainWindow(QMainWindow):
         self.store = store
         self.remembered: Remembered = store.load()
         self._close_confirmed = False
+        self.confirmation: QMessageBox | None = None
         self._last_join: RecentRoom | None = None
         self.setWindowTitle("desktopchat")
         if icon is not None:
@@ -71,8 +74,12 @@ class MainWindow(QMainWindow):
         room.sendText.connect(self.controller.send_text)
         room.sendJson.connect(self._send_json)
         room.sendFile.connect(self.controller.send_file)
-        room.leaveRequested.connect(self.controller.leave)
-        room.stopHostingRequested.connect(self.controller.leave)
+        room.leaveRequested.connect(
+            lambda: self._leave_asking("Leave the room?", "Leaving", "Stop and leave")
+        )
+        room.stopHostingRequested.connect(
+            lambda: self._leave_asking("Stop hosting?", "Stopping", "Stop hosting")
+        )
 
     def _wire_controller(self) -> None:
         c = self.controller
@@ -187,35 +194,48 @@ class MainWindow(QMainWindow):
         """Ask first when hosting (everyone would be disconnected); then report ``closed``."""
         if self.controller.hosting and not self._close_confirmed:
             event.ignore()
-            self._confirm_close()
+            self._ask_to_stop("Stop hosting?", "Closing the window", "Stop and close", self._close)
             return
         self._save()
         event.accept()
         self.closed.emit()
 
-    def _confirm_close(self) -> None:
-        members = self.controller.hoster.member_count()
-        others = max(0, members - 1)
+    def _close(self) -> None:
+        self._close_confirmed = True
+        self.close()
+
+    def _leave_asking(self, title: str, doing: str, button: str) -> None:
+        """Leave the room; while hosting, only once the user agrees to stop it for everyone."""
+        if self.controller.hosting:
+            self._ask_to_stop(title, doing, button, self.controller.leave)
+        else:
+            self.controller.leave()
+
+    def _ask_to_stop(self, title: str, doing: str, button: str, then: Callable[[], None]) -> None:
+        """Ask whether to stop the hosted room, naming who would be disconnected; ``then``
+        runs if the user agrees."""
+        others = max(0, self.controller.hoster.member_count() - 1)
+        who = (
+            f" and disconnects {others} other member{'s' if others != 1 else ''}"
+            if others
+            else "; nobody else is in it right now"
+        )
         box = QMessageBox(
             QMessageBox.Icon.Question,
-            "Stop hosting?",
-            "You are hosting this room. Closing the window stops it"
-            + (
-                f" and disconnects {others} other member{'s' if others != 1 else ''}."
-                if others
-                else "."
-            ),
+            title,
+            f"You are hosting this room. {doing} stops it{who}.",
             QMessageBox.StandardButton.Cancel,
             self,
         )
-        stop = box.addButton("Stop and close", QMessageBox.ButtonRole.DestructiveRole)
+        stop = box.addButton(button, QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
         def answered() -> None:
+            self.confirmation = None
             if box.clickedButton() is stop:
-                self._close_confirmed = True
-                self.close()
+                then()
 
         # open(), not exec(): a nested event loop would stall the asyncio loop under qasync.
         box.finished.connect(answered)
+        self.confirmation = box
         box.open()

@@ -12,9 +12,13 @@ _PAD = 8
 _SENDER_COLOURS = ("#2f6fde", "#b5418c", "#1c8a5a", "#c0612b", "#6a4fc7", "#0f8696", "#a23b3b")
 
 
-def sender_colour(name: str) -> QColor:
-    """A stable colour per sender, so a conversation is easy to follow."""
-    return QColor(_SENDER_COLOURS[sum(map(ord, name)) % len(_SENDER_COLOURS)])
+def sender_colour(name: str, background: QColor | None = None) -> QColor:
+    """A stable colour per sender, so a conversation is easy to follow; lightened on a
+    dark ``background`` so that it stays readable there."""
+    colour = QColor(_SENDER_COLOURS[sum(map(ord, name)) % len(_SENDER_COLOURS)])
+    if background is not None and background.lightness() < 128:
+        colour = colour.lighter(165)
+    return colour
 
 
 def _wrap(row: MessageRow) -> int:
@@ -41,7 +45,7 @@ class MessageDelegate(QStyledItemDelegate):
         header, body = self._fonts(option)
         width = max(80, option.rect.width() - 2 * _PAD)
         text_rect = QFontMetrics(body).boundingRect(
-            QRect(0, 0, width, 100_000), _wrap(row), row.summary()
+            QRect(0, 0, width, 100_000), _wrap(row), row.preview()
         )
         return QSize(width, QFontMetrics(header).height() + text_rect.height() + 2 * _PAD)
 
@@ -59,12 +63,16 @@ class MessageDelegate(QStyledItemDelegate):
         palette: QPalette = option.palette
         painter.save()
         if option.state & QStyle.StateFlag.State_Selected:
-            painter.fillRect(rect, palette.highlight().color().lighter(170))
+            # A tint, not the solid highlight: the text keeps the Text role's colour, which
+            # reads on a tint of either a light or a dark theme.
+            tint = QColor(palette.color(QPalette.ColorRole.Highlight))
+            tint.setAlpha(70)
+            painter.fillRect(rect, tint)
         header, body = self._fonts(option)
         inner = rect.adjusted(_PAD, _PAD // 2, -_PAD, -_PAD // 2)
         header_height = QFontMetrics(header).height()
         painter.setFont(header)
-        painter.setPen(sender_colour(row.sender))
+        painter.setPen(sender_colour(row.sender, palette.color(QPalette.ColorRole.Base)))
         name_width = QFontMetrics(header).horizontalAdvance(row.sender)
         painter.drawText(
             QRect(inner.left(), inner.top(), name_width + 2, header_height), 0, row.sender
@@ -88,6 +96,6 @@ class MessageDelegate(QStyledItemDelegate):
                 inner.height() - header_height,
             ),
             _wrap(row),
-            row.summary(),
+            row.preview(),
         )
         painter.restore()

@@ -27,6 +27,8 @@ ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """``index.data(ROW_ROLE)`` is the :class:`MessageRow` itself."""
 
 FRAME_MS = 16
+PREVIEW_LINES = 10
+PREVIEW_CHARS = 1200
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -61,6 +63,24 @@ class MessageRow:
             size = human_size(len(self.payload))
             return f"{self.name or 'bytes'} · {self.mime or 'unknown type'} · {size}"
         return self.text
+
+    def preview(self) -> str:
+        """What a list row shows: the summary cut to ``PREVIEW_LINES`` lines and
+        ``PREVIEW_CHARS`` characters, ending in "… N more lines" when cut.
+
+        A 1 MB message would otherwise be one row 100 000 pixels tall; the detail views
+        (JSON, hex) show the whole value.
+        """
+        text = self.summary()
+        if len(text) <= PREVIEW_CHARS and text.count("\n") < PREVIEW_LINES:
+            return text
+        kept = "\n".join(text.split("\n", PREVIEW_LINES)[:PREVIEW_LINES])[:PREVIEW_CHARS]
+        hidden_lines = text.count("\n") - kept.count("\n")
+        if hidden_lines > 0:
+            more = f"… {hidden_lines} more line{'s' if hidden_lines != 1 else ''}"
+        else:
+            more = f"… {len(text) - len(kept)} more characters"
+        return f"{kept}\n{more}"
 
 
 class MessageListModel(QAbstractListModel):

@@ -1,8 +1,9 @@
-"""What every pane shares: the filter proxy, and a list that follows new rows when at the end."""
+"""What every pane shares: the filter proxy, and a list that follows new rows while at the end."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -10,7 +11,7 @@ from PySide6.QtCore import (
     Qt,
     QTimer,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView
+from PySide6.QtWidgets import QAbstractItemView, QListView, QToolButton
 
 from desktopchat.gui.message_delegate import MessageDelegate
 from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
@@ -41,32 +42,116 @@ class FilterProxy(QSortFilterProxyModel):
         self.setFilterRegularExpression(pattern)
 
 
-class _TailFollower(QObject):
-    """Scrolls its view to the newest row after appends, while it is at the bottom.
+class TailFollower(QObject):
+    """Keeps a message list at its newest row while the user is there, and otherwise offers a
+    "new messages ↓" button with the count of rows that arrived out of sight.
 
-    A QObject child of the view, so Qt drops the connection when the view goes away.
+    Following is a state, not a guess made at each append: it starts on, the user's own
+    scrolling turns it off or (back at the bottom) on, and every growth of the list while
+    following scrolls to the end. Checking "am I at the bottom?" when rows arrive fails when
+    a batch of history is still being laid out, or while the pane is a hidden tab.
+    Our own messages always bring the list to the end.
     """
 
-    def __init__(self, view: QAbstractItemView) -> None:
+    AT_END_SLACK = 4  # pixels: rounding in the layout must not count as "scrolled up"
+
+    def __init__(self, view: QAbstractItemView, model: MessageListModel) -> None:
         super().__init__(view)
         self._view = view
+        self._model = model
+        self.following = True
+        self.unseen = 0
+        self._scrolling = False
+        self.jump = QToolButton(view)
+        self.jump.setObjectName("jumpToNewest")
+        self.jump.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.jump.clicked.connect(self.follow)
+        self.jump.hide()
+        bar = view.verticalScrollBar()
+        bar.rangeChanged.connect(self._range_changed)
+        bar.valueChanged.connect(self._value_changed)
+        model.rowsAppended.connect(self._appended)
+        model.modelReset.connect(self.follow)
+        view.installEventFilter(self)
 
-    def appended(self, _count: int) -> None:
+    def follow(self) -> None:
+        """Go to the newest row and stay there."""
+        self.following = True
+        self.unseen = 0
+        self._update_jump()
+        self._to_end()
+
+    def _to_end(self) -> None:
+        self._scrolling = True
+        try:
+            self._view.scrollToBottom()
+        finally:
+            self._scrolling = False
+
+    def _at_end(self) -> bool:
         bar = self._view.verticalScrollBar()
-        if bar.value() >= bar.maximum() - 4:
-            QTimer.singleShot(0, self._view, self._view.scrollToBottom)
+        return bar.value() >= bar.maximum() - self.AT_END_SLACK
+
+    def _range_changed(self, _low: int, _high: int) -> None:
+        if self.following:
+            self._to_end()
+
+    def _value_changed(self, _value: int) -> None:
+        if self._scrolling:
+            return
+        self.following = self._at_end()
+        if self.following:
+            self.unseen = 0
+            self._update_jump()
+
+    def _appended(self, count: int) -> None:
+        rows = self._model.rowCount()
+        if any(self._model.row_at(index).own for index in range(rows - count, rows)):
+            self.follow()
+        elif self.following:
+            # Layout may lag (batched mode): scroll again once this batch is placed.
+            QTimer.singleShot(0, self._view, self._to_end)
+        else:
+            self.unseen += count
+            self._update_jump()
+
+    def _update_jump(self) -> None:
+        if self.following or not self.unseen:
+            self.jump.hide()
+            return
+        plural = "s" if self.unseen != 1 else ""
+        self.jump.setText(f"{self.unseen} new message{plural} ↓")
+        self.jump.adjustSize()
+        self._place_jump()
+        self.jump.show()
+        self.jump.raise_()
+
+    def _place_jump(self) -> None:
+        viewport = self._view.viewport().geometry()
+        size = self.jump.sizeHint()
+        self.jump.move(viewport.right() - size.width() - 12, viewport.bottom() - size.height() - 10)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Re-place the button on resize; catch up on a tab that filled while hidden."""
+        if watched is self._view:
+            if event.type() == QEvent.Type.Resize:
+                self._place_jump()
+            elif event.type() == QEvent.Type.Show and self.following:
+                QTimer.singleShot(0, self._view, self._to_end)
+        return False
 
 
-def follow_tail(view: QAbstractItemView, model: MessageListModel) -> None:
-    """Keep ``view`` scrolled to the newest row while the user is already at the bottom."""
-    model.rowsAppended.connect(_TailFollower(view).appended)
+class MessageListView(QListView):
+    """A pane's list of messages; ``follower`` keeps it at the newest row."""
+
+    follower: TailFollower
 
 
-def message_list(model: MessageListModel, parent: QObject) -> tuple[QListView, FilterProxy]:
+def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListView, FilterProxy]:
     """A list of messages as every pane shows them: filterable, painted, following the tail."""
     proxy = FilterProxy(parent)
     proxy.setSourceModel(model)
-    view = QListView()
+    view = MessageListView()
     view.setModel(proxy)
     view.setItemDelegate(MessageDelegate(view))
     view.setWordWrap(True)
@@ -76,5 +161,5 @@ def message_list(model: MessageListModel, parent: QObject) -> tuple[QListView, F
     view.setBatchSize(200)
     view.setResizeMode(QListView.ResizeMode.Adjust)
     view.setUniformItemSizes(False)
-    follow_tail(view, model)
+    view.follower = TailFollower(view, model)
     return view, proxy

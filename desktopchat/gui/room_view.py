@@ -48,8 +48,13 @@ class HostingBox(QFrame):
         stop.clicked.connect(self.stopRequested)
         title = QLabel("You are hosting")
         title.setObjectName("section")
+        self.warning = QLabel()
+        self.warning.setObjectName("error")
+        self.warning.setWordWrap(True)
+        self.warning.hide()
         layout = QVBoxLayout(self)
         layout.addWidget(title)
+        layout.addWidget(self.warning)
         layout.addLayout(self._grid)
         layout.addWidget(self.qr)
         layout.addWidget(stop)
@@ -73,7 +78,10 @@ class HostingBox(QFrame):
             copy.clicked.connect(lambda _checked=False, text=url: copy_text(text))
             self._grid.addWidget(label, number, 0)
             self._grid.addWidget(copy, number, 1)
-        browser = info.browser_urls[0] if info.browser_urls else ""
+        self.warning.setText(info.warning[:1].upper() + info.warning[1:])
+        self.warning.setVisible(bool(info.warning))
+        # A loopback address is no use to a phone: no QR code when nobody else can join.
+        browser = info.browser_urls[0] if info.browser_urls and not info.warning else ""
         self.qr.setVisible(bool(browser))
         if browser:
             self.qr.setPixmap(qr_pixmap(browser, 150))

@@ -35,14 +35,32 @@ def lan_ipv4_addresses() -> list[str]:
     return found
 
 
+NO_LAN_WARNING = (
+    "no network address found: only this computer can join. Connect to a network, then host again."
+)
+
+
+def is_wildcard(host: str) -> bool:
+    """Whether ``host`` means every address of the machine."""
+    return host in ("", "0.0.0.0", "::")  # noqa: S104 - naming the wildcard, not binding it
+
+
+def lan_warning(host: str) -> str:
+    """Why a server on ``host`` cannot be joined from the LAN, or ``""`` when it can.
+
+    A wildcard host with no LAN address (no Wi-Fi, no cable) falls back to loopback, which
+    nobody else can reach: say so rather than offer ``127.0.0.1`` to share.
+    """
+    return NO_LAN_WARNING if is_wildcard(host) and not lan_ipv4_addresses() else ""
+
+
 def join_addresses(host: str, port: int, room: str = DEFAULT_ROOM) -> list[JoinAddress]:
     """The addresses a server bound to ``host``:``port`` can be reached at.
 
     A wildcard host (``0.0.0.0``, ``::``, empty) means every LAN address; loopback stays
     loopback (nobody else can join); a specific address is itself.
     """
-    wildcard = host in ("", "0.0.0.0", "::")  # noqa: S104 - naming the wildcard, not binding it
-    ips = (lan_ipv4_addresses() or ["127.0.0.1"]) if wildcard else [host]
+    ips = (lan_ipv4_addresses() or ["127.0.0.1"]) if is_wildcard(host) else [host]
     path = room_path(room)
     result = []
     for ip in ips:

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from typing import TextIO
 
+from desktopchat.server.addresses import lan_warning
 from desktopchat.server.runner import HostedServer
 from desktopchat.server.settings import Settings
 
@@ -21,6 +22,9 @@ def print_addresses(server: HostedServer, out: TextIO) -> None:
     for address in server.addresses():
         print(f"  app:     {address.app}", file=out)
         print(f"  browser: {address.browser}", file=out)
+    warning = lan_warning(server.settings.host)
+    if warning:
+        print(f"  warning: {warning}", file=out)
     if server.settings.token is not None:
         print("  (a token is required: add ?token=<your token> to these addresses)", file=out)
     print("Press Ctrl-C to stop.", file=out, flush=True)

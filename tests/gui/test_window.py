@@ -48,6 +48,11 @@ async def join_room(window: MainWindow, address: str, name: str, token: str = ""
     window.join_page.join.click()
 
 
+def answer(box: QMessageBox, button: str) -> None:
+    """Click ``button`` of an open question."""
+    next(b for b in box.findChildren(QPushButton) if b.text() == button).click()
+
+
 def count(model: MessageListModel) -> int:
     model.flush()
     return model.rowCount()
@@ -113,6 +118,11 @@ def test_stopping_the_host_shows_reconnecting_and_starting_again_resumes_without
         await until(lambda: "before the restart" in texts(guest), "the first message")
 
         host.room_view.stopHostingRequested.emit()
+        await until(lambda: host.confirmation is not None, "the question")
+        assert host.confirmation is not None
+        assert "disconnects 1 other member." in host.confirmation.text()
+        assert host.controller.hosting, "nothing stops before the user answers"
+        answer(host.confirmation, "Stop hosting")
         await until(
             lambda: guest.controller.state is SessionState.RECONNECTING,
             "the guest to notice the host left",
@@ -231,3 +241,103 @@ def test_void_qt_calls_do_not_leak_references_to_none(make_window: WindowFactory
     for _ in range(100):
         window.update()
     assert sys.getrefcount(None) >= before - 5
+
+
+def test_leaving_a_hosted_room_asks_and_cancel_keeps_it_running(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        window = make_window()
+        await host_room(window, free_port())
+        window.room_view.leave.click()
+        await until(lambda: window.confirmation is not None, "the question")
+        assert window.confirmation is not None
+        assert "nobody else is in it right now" in window.confirmation.text()
+        answer(window.confirmation, "Cancel")
+        await until(lambda: window.confirmation is None, "the answer")
+        assert window.controller.hosting
+        assert window.controller.state is SessionState.OPEN
+        window.room_view.leave.click()
+        await until(lambda: window.confirmation is not None, "the question again")
+        assert window.confirmation is not None
+        answer(window.confirmation, "Stop and leave")
+        await until(lambda: not window.controller.hosting, "hosting to stop")
+        await until(lambda: window.pages.currentWidget() is window.start_page, "the start page")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_guest_leaves_without_being_asked(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        port = free_port()
+        host, guest = make_window(), make_window()
+        await host_room(host, port)
+        await join_room(guest, f"127.0.0.1:{port}", "guest")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest to join")
+        guest.room_view.leave.click()
+        await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
+        assert guest.confirmation is None
+
+    qloop.run_until_complete(scenario())
+
+
+def test_enter_in_any_field_submits_the_host_and_join_forms(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        port = free_port()
+        host = make_window()
+        host.start_page.host_button.click()
+        host.host_page.port.setValue(port)
+        host.host_page.who.setCurrentIndex(1)
+        host.host_page.name.setFocus()
+        QTest.keyClicks(host.host_page.name, "ada")
+        QTest.keyClick(host.host_page.name, Qt.Key.Key_Return)
+        await until(lambda: host.controller.state is SessionState.OPEN, "hosting from Enter")
+
+        for field in ("name", "token"):
+            guest = make_window()
+            guest.start_page.join_button.click()
+            guest.join_page.address.setText(f"127.0.0.1:{port}")
+            line = getattr(guest.join_page, field)
+            QTest.keyClicks(line, "x")
+            QTest.keyClick(line, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
+            await until(
+                lambda guest=guest: guest.controller.session is not None,
+                f"joining from Enter in {field}",
+            )
+
+    qloop.run_until_complete(scenario())
+
+
+def test_leaving_clears_every_detail_view(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        port = free_port()
+        host, guest = make_window(), make_window()
+        await host_room(host, port)
+        await join_room(guest, f"127.0.0.1:{port}", "guest")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest to join")
+        host.room_view.sendJson.emit('{"secret": 1}')
+        host.controller.send_file(__file__)
+        view = guest.room_view
+        await until(lambda: view.json_pane.pretty.toPlainText(), "the JSON detail")
+        await until(lambda: count(view.models["binary"]) == 1, "the file")
+        view.binary_pane.show_row(view.models["binary"].row_at(0))
+        assert view.binary_pane.hex_model.rowCount() > 0
+        guest.room_view.leave.click()
+        await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
+        await join_room(guest, f"ws://127.0.0.1:{port}/chat/other", "guest")
+        await until(lambda: guest.pages.currentWidget() is view, "the other room")
+        assert view.title.text() == "#other"
+        assert view.json_pane.pretty.toPlainText() == ""
+        assert view.json_pane.tree_model.rowCount() == 0
+        assert view.binary_pane.hex_model.rowCount() == 0
+        assert view.binary_pane.current is None
+        assert not view.binary_pane.save_button.isEnabled()
+        assert view.binary_pane.preview.pixmap().isNull()
+
+    qloop.run_until_complete(scenario())

@@ -1,0 +1,265 @@
+"""Reading a room: the list follows new messages, rows stay a sane height, and both light and
+dark desktop themes are readable."""
+
+from __future__ import annotations
+
+
+import pytest
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktopchat.assets import resource
+from desktopchat.gui.hosting import HostInfo
+from desktopchat.gui.join_page import NONE_FOUND, JoinPage
+from desktopchat.gui.json_pane import json_problem
+from desktopchat.gui.message_delegate import sender_colour
+from desktopchat.gui.message_model import PREVIEW_LINES, MessageListModel, MessageRow
+from desktopchat.gui.panes import MessageListView
+from desktopchat.gui.room_view import RoomView
+from desktopchat.gui.text_pane import TextPane
+
+
+def row(n: int, **fields: object) -> MessageRow:
+    base: dict[str, object] = {"time": 1_795_000_000_000 + n, "sender": "ada", "kind": "text"}
+    base.update({"text": f"message {n}"})
+    base.update(fields)
+    return MessageRow(**base)  # type: ignore[arg-type]
+
+
+def fill(model: MessageListModel, first: int, count: int, **fields: object) -> None:
+    for n in range(first, first + count):
+        model.append(row(n, **fields))
+    model.flush()
+
+
+def at_end(view: MessageListView) -> bool:
+    bar = view.verticalScrollBar()
+    return bar.maximum() > 0 and bar.value() == bar.maximum()
+
+
+@pytest.fixture
+def pane(qtbot: QtBot) -> tuple[TextPane, MessageListModel]:
+    model = MessageListModel()
+    pane = TextPane(model)
+    qtbot.addWidget(pane)
+    pane.resize(500, 400)
+    pane.show()
+    qtbot.waitExposed(pane)
+    return pane, model
+
+
+def test_joining_with_history_then_new_messages_keeps_the_list_at_the_newest(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    view = text_pane.view
+    fill(model, 0, 200)  # the backlog a newcomer gets
+    qtbot.waitUntil(lambda: at_end(view))
+    for n in range(200, 205):
+        fill(model, n, 1)
+        qtbot.waitUntil(lambda: at_end(view))
+    assert not view.follower.jump.isVisible()
+
+
+def test_scrolled_up_new_messages_show_a_button_with_their_count(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    view = text_pane.view
+    fill(model, 0, 100)
+    qtbot.waitUntil(lambda: at_end(view))
+    view.verticalScrollBar().setValue(0)  # the user scrolls up to read
+    fill(model, 100, 3)
+    qtbot.waitUntil(lambda: view.follower.jump.isVisible())
+    assert view.follower.jump.text() == "3 new messages ↓"
+    assert view.verticalScrollBar().value() == 0, "reading is not interrupted"
+    view.follower.jump.click()
+    qtbot.waitUntil(lambda: at_end(view))
+    assert not view.follower.jump.isVisible()
+    fill(model, 103, 1)
+    qtbot.waitUntil(lambda: at_end(view))
+
+
+def test_our_own_message_is_brought_into_view_even_when_scrolled_up(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    view = text_pane.view
+    fill(model, 0, 100)
+    qtbot.waitUntil(lambda: at_end(view))
+    view.verticalScrollBar().setValue(0)
+    fill(model, 100, 1, own=True, cid="c1", delivered=False)
+    qtbot.waitUntil(lambda: at_end(view))
+    assert not view.follower.jump.isVisible()
+
+
+def test_a_tab_that_filled_while_hidden_opens_at_the_newest(qtbot: QtBot) -> None:
+    room = RoomView()
+    qtbot.addWidget(room)
+    room.resize(900, 600)
+    room.show()
+    qtbot.waitExposed(room)
+    room.tabs.setCurrentIndex(0)
+    for n in range(150):
+        room.add_row(row(n, kind="json", text=f'{{"n":{n}}}', data={"n": n}))
+    room.models["json"].flush()
+    room.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: at_end(room.json_pane.view))
+
+
+def test_a_huge_message_is_a_row_of_a_few_lines_with_the_rest_counted() -> None:
+    big = "\n".join(f"line {n}" for n in range(50_000))
+    preview = row(0, text=big).preview()
+    assert preview.count("\n") == PREVIEW_LINES
+    assert preview.endswith("… 49990 more lines")
+    one_line = row(1, kind="json", text="[" + "1," * 500_000 + "1]").preview()
+    assert len(one_line) < 1300
+    assert one_line.endswith("more characters")
+    assert row(2, text="short").preview() == "short"
+
+
+def test_a_huge_message_row_is_no_taller_than_its_preview(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    model.append(row(0, kind="json", text="[" + "1," * 500_000 + "1]"))
+    model.flush()
+    view = text_pane.view
+    index = view.model().index(0, 0)
+    qtbot.waitUntil(lambda: view.visualRect(index).height() > 0)
+    assert view.visualRect(index).height() < 600
+
+
+def test_the_json_editor_refuses_what_the_protocol_refuses() -> None:
+    assert json_problem("[NaN]") == "NaN is not valid JSON"
+    assert json_problem("[Infinity]") == "Infinity is not valid JSON"
+    assert json_problem('{"a": 1}') is None
+    assert json_problem("{bad") == (
+        "line 1, column 2: Expecting property name enclosed in double quotes"
+    )
+
+
+def test_the_join_screen_stops_looking_and_says_none_were_found(qtbot: QtBot) -> None:
+    page = JoinPage()
+    qtbot.addWidget(page)
+    page.search_timer.setInterval(50)
+    page.show()
+    assert "Looking" in page.found_hint.text()
+    qtbot.waitUntil(lambda: page.found_hint.text() == NONE_FOUND)
+
+
+def test_hosting_with_no_network_warns_and_offers_no_qr_code(qtbot: QtBot) -> None:
+    room = RoomView()
+    qtbot.addWidget(room)
+    room.show()
+    room.show_hosting(
+        HostInfo(
+            port=5042,
+            own_url="ws://127.0.0.1:5042/chat",
+            app_urls=("ws://127.0.0.1:5042/chat",),
+            browser_urls=("http://127.0.0.1:5042/",),
+            warning="no network address found: only this computer can join.",
+        )
+    )
+    assert room.hosting.warning.isVisible()
+    assert room.hosting.warning.text().startswith("No network address found")
+    assert not room.hosting.qr.isVisible()
+
+
+# -- themes --------------------------------------------------------------------------------------
+
+
+def dark_palette() -> QPalette:
+    """What a dark desktop theme (e.g. GTK's Adwaita:dark) hands Qt."""
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: "#242424",
+        QPalette.ColorRole.WindowText: "#ffffff",
+        QPalette.ColorRole.Base: "#1e1e1e",
+        QPalette.ColorRole.AlternateBase: "#2a2a2a",
+        QPalette.ColorRole.Text: "#ffffff",
+        QPalette.ColorRole.Button: "#303030",
+        QPalette.ColorRole.ButtonText: "#ffffff",
+        QPalette.ColorRole.Mid: "#4a4a4a",
+        QPalette.ColorRole.Highlight: "#3584e4",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    return palette
+
+
+def luminance(colour: QColor) -> float:
+    def channel(value: float) -> float:
+        return value / 12.92 if value <= 0.03928 else ((value + 0.055) / 1.055) ** 2.4
+
+    return (
+        0.2126 * channel(colour.redF())
+        + 0.7152 * channel(colour.greenF())
+        + 0.0722 * channel(colour.blueF())
+    )
+
+
+def contrast(a: QColor, b: QColor) -> float:
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def best_contrast(widget: QWidget) -> float:
+    """The contrast between a widget's background (its commonest colour) and the pixel
+    furthest from it: text drawn in the background's own colour scores 1."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    counts: dict[int, int] = {}
+    pixels = [
+        image.pixel(x, y)
+        for y in range(0, image.height(), 2)
+        for x in range(0, image.width(), 2)
+    ]
+    for pixel in pixels:
+        counts[pixel] = counts.get(pixel, 0) + 1
+    background = QColor(max(counts, key=lambda key: counts[key]))
+    return max(contrast(background, QColor(pixel)) for pixel in set(pixels))
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes(
+    qtbot: QtBot, theme: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    saved_palette, saved_sheet = app.palette(), app.styleSheet()
+    app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
+    app.setStyleSheet(resource("style.qss").read_text(encoding="utf-8"))
+    try:
+        room = RoomView()
+        qtbot.addWidget(room)
+        room.resize(900, 500)
+        room.show()
+        qtbot.waitExposed(room)
+        room.enter("chat", "ada", ["ada", "bob"])
+        room.set_state("open", "open")
+        for n in range(5):
+            room.add_row(row(n, sender="bob" if n % 2 else "ada", text="readable text " * 3))
+        room.models["text"].flush()
+        qtbot.wait(50)
+        shot = tmp_path_factory.mktemp("themes") / f"room-{theme}.png"
+        room.grab().save(str(shot))
+        list_view = room.text_pane.view
+        parts = {
+            "messages": list_view.viewport(),
+            "members": room.findChild(QWidget, "members"),
+            "state": room.state,
+            "title": room.title,
+        }
+        for name, widget in parts.items():
+            assert widget is not None, name
+            assert best_contrast(widget) >= 4.5, f"{name} unreadable in the {theme} theme"
+        # The delegate paints names on the list's base colour: each must stand out from it.
+        base = list_view.palette().color(QPalette.ColorRole.Base)
+        for sender in ("ada", "bob", "carol", "dave", "eve", "frank", "grace"):
+            assert contrast(sender_colour(sender, base), base) >= 3.0, (sender, theme)
+    finally:
+        app.setPalette(saved_palette)
+        app.setStyleSheet(saved_sheet)
