@@ -3,7 +3,6 @@ dark desktop themes are readable."""
 
 from __future__ import annotations
 
-
 import pytest
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
@@ -213,9 +212,7 @@ def best_contrast(widget: QWidget) -> float:
     image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
     counts: dict[int, int] = {}
     pixels = [
-        image.pixel(x, y)
-        for y in range(0, image.height(), 2)
-        for x in range(0, image.width(), 2)
+        image.pixel(x, y) for y in range(0, image.height(), 2) for x in range(0, image.width(), 2)
     ]
     for pixel in pixels:
         counts[pixel] = counts.get(pixel, 0) + 1
