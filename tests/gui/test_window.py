@@ -299,13 +299,14 @@ def test_enter_in_any_field_submits_the_host_and_join_forms(
 
         for field in ("name", "token"):
             guest = make_window()
+            controller = guest.controller
             guest.start_page.join_button.click()
             guest.join_page.address.setText(f"127.0.0.1:{port}")
             line = getattr(guest.join_page, field)
             QTest.keyClicks(line, "x")
             QTest.keyClick(line, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
             await until(
-                lambda guest=guest: guest.controller.session is not None,
+                lambda: controller.session is not None,  # noqa: B023 - awaited at once
                 f"joining from Enter in {field}",
             )
 
