@@ -17,6 +17,9 @@ from desktopchat.protocol import (
     describe_close,
 )
 
+HISTORY_RESET = "the room's history started over: messages from before are not in it"
+"""What to tell the user when a welcome says ``reset``."""
+
 
 class SessionState(enum.Enum):
     """The one state machine of a session: connecting → open → closing → closed, or

@@ -248,12 +248,13 @@ class Session:
         self.name = welcome.name
         self.members = welcome.members
         self.limits = welcome.limits
-        if self.last_id is None:
-            # A new member starts after the recent history the server replays.
+        if self.last_id is None or welcome.reset:
+            # A new member, or one whose position the room no longer knows: every message
+            # of the backlog that follows is new to us.
             self.last_id = 0
         elif welcome.last_id < self.last_id:
-            # The room came back without its history (``--history off``): its ids start
-            # over, and keeping ours would hide every new message as "already seen".
+            # A server older than ``reset`` that came back without its history: its ids
+            # start over, and keeping ours would hide every new message as "already seen".
             self.last_id = welcome.last_id
         self._set_state(SessionState.OPEN)
         self._emit(Joined(welcome))

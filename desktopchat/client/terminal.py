@@ -17,7 +17,6 @@ import signal
 import sys
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,6 +24,7 @@ from typing import Any, TextIO
 from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import JoinError, SendError
 from desktopchat.client.events import (
+    HISTORY_RESET,
     Delivered,
     Failed,
     Joined,
@@ -38,7 +38,7 @@ from desktopchat.client.events import (
 )
 from desktopchat.client.session import Session
 from desktopchat.client.sizes import human_size
-from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps
+from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps, printable
 
 HELP = "type to chat; /json VALUE sends JSON, /file PATH sends a file, /quit leaves"
 
@@ -47,30 +47,6 @@ SETTLE_TIMEOUT = 30.0
 
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
-
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
-
-
-def printable(text: str) -> str:
-    """``text`` safe for a terminal line: control, format and lone surrogate characters
-    (ESC, BEL, newlines, bidi overrides, zero-width joiners …) become visible escapes.
-
-    A member could otherwise retitle or clear the reader's terminal (``ESC ] 0 ;``,
-    ``ESC [ 2 J``), forge a line from somebody else with a newline, or crash ``print``
-    with a lone surrogate.
-    """
-    if text.isprintable() and "\\" not in text:
-        return text
-    return "".join(_escape(char) for char in text)
-
-
-def _escape(char: str) -> str:
-    if char in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[char]
-    if unicodedata.category(char)[0] != "C" and unicodedata.category(char) not in ("Zl", "Zp"):
-        return char
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def format_message(message: ChatMessage) -> str:
@@ -92,9 +68,10 @@ def format_event(event: SessionEvent) -> str | None:
         return f"-- {event.describe()}"
     if isinstance(event, Joined):
         welcome = event.welcome
-        return printable(
+        line = printable(
             f"-- you are {welcome.name} in #{welcome.room}; here: {', '.join(welcome.members)}"
         )
+        return line + f"\n-- {HISTORY_RESET}" if welcome.reset else line
     if isinstance(event, PresenceChanged):
         what = "joined" if event.presence.event == "join" else "left"
         return printable(f"-- {event.presence.name} {what}")

@@ -36,6 +36,7 @@ from desktopchat.client import (
     Unreachable,
 )
 from desktopchat.client.discovery import RoomBrowser
+from desktopchat.client.events import HISTORY_RESET
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
 from desktopchat.gui.message_model import MessageRow
 from desktopchat.protocol import ChatMessage, SendBinary, SendJson, SendText, dumps
@@ -254,6 +255,8 @@ class ChatController(QObject):
         elif isinstance(event, Joined):
             welcome = event.welcome
             self.joined.emit(welcome.room, welcome.name, list(welcome.members))
+            if welcome.reset:
+                self.problem.emit(HISTORY_RESET)
         elif isinstance(event, Received):
             if event.cid is None:
                 self.messageArrived.emit(row_of(event.message))

@@ -43,6 +43,7 @@ from desktopchat.protocol.messages import (
     Welcome,
 )
 from desktopchat.protocol.names import clean_name, name_key, unique_name
+from desktopchat.protocol.printable import printable
 from desktopchat.protocol.rooms import (
     DEFAULT_PORT,
     DEFAULT_ROOM,
@@ -94,6 +95,7 @@ __all__ = [
     "name_key",
     "page_path",
     "parse_raw",
+    "printable",
     "room_of_path",
     "room_path",
     "unique_name",

@@ -14,6 +14,8 @@ be sent (e.g. a JSON value with NaN or a set inside).
 from __future__ import annotations
 
 import json
+import math
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any, overload
@@ -79,12 +81,54 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e999 parses as infinity, which no JSON encoder may write back out.
+        raise ValueError(f"{text} is too large for a JSON number")
+    return value
+
+
+# A \uD800-\uDFFF escape: only then can a parsed string hold a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _check_unicode(value: JsonValue) -> None:
+    """Refuse strings (keys included) that hold a lone surrogate: valid JSON, but not text,
+    and nothing can encode them back to UTF-8 for the other members."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings: list[str] = [item]
+        elif isinstance(item, dict):
+            strings = list(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+            continue
+        else:
+            continue
+        for string in strings:
+            try:
+                string.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidFrame(
+                    "not valid JSON: a string holds a lone surrogate escape (\\ud800-\\udfff)"
+                ) from None
+
+
 def loads(text: str | bytes) -> JsonValue:
-    """Parse JSON; every failure (syntax, NaN, nesting depth, huge numbers) is an InvalidFrame."""
+    """Parse JSON; every failure (syntax, NaN, 1e999, nesting depth, huge numbers, strings
+    that are not Unicode) is an InvalidFrame. What it returns :func:`dumps` can encode."""
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
         raise InvalidFrame(f"not valid JSON: {exc}") from exc
+    raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
+    if _SURROGATE_ESCAPE.search(raw):
+        _check_unicode(value)
+    return value
 
 
 def _check_size(frame: str | bytes, limits: Limits) -> None:
@@ -217,6 +261,8 @@ def encode_server(event: ServerEvent) -> str | bytes:
             "time": event.time,
             "resumed": event.resumed,
         }
+        if event.reset:
+            welcome["reset"] = True
         if event.limits is not None:
             welcome["limits"] = {
                 "max_message_bytes": event.limits.max_message_bytes,
@@ -304,6 +350,7 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
             time=fields.integer("time"),
             resumed=fields.boolean("resumed"),
             limits=_decode_limits(fields.sub("limits")) if fields.has("limits") else None,
+            reset=fields.boolean("reset"),
         )
     elif kind == "presence":
         event_name = fields.text("event")

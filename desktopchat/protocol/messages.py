@@ -116,7 +116,10 @@ class Welcome:
 
     ``last_id`` is the newest id in the room when the member joined; the backlog (missed or
     recent messages) follows as ordinary :class:`ChatMessage` events, then live traffic.
-    ``limits`` is absent from servers older than the field.
+    ``limits`` is absent from servers older than the field. ``reset`` says the ``resume``
+    id the client sent is beyond this room's history (the server restarted without it, or
+    the id is from another room): the client's position means nothing here, and the backlog
+    that follows is the recent history, as for a newcomer.
     """
 
     room: str
@@ -126,6 +129,7 @@ class Welcome:
     time: int
     resumed: bool = False
     limits: RoomLimits | None = None
+    reset: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ Pure rules, shared by the server (which assigns names) and clients (which show t
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Container
 
@@ -15,7 +16,8 @@ DEFAULT_NAME = "guest"
 def clean_name(wish: str | None) -> str:
     """Turn a wished-for name into a displayable one.
 
-    Control and format characters go (they could spoof other names or break layouts),
+    Control, format and invisible filler characters go (they could spoof other names or
+    break layouts),
     runs of whitespace become one space, and the result is cut to ``MAX_NAME_CHARS``.
     An empty result becomes ``"guest"``.
     """
@@ -23,8 +25,8 @@ def clean_name(wish: str | None) -> str:
         return DEFAULT_NAME
     kept = "".join(
         " " if char.isspace() else char
-        for char in unicodedata.normalize("NFC", wish)
-        if char.isspace() or unicodedata.category(char)[0] != "C"
+        for char in unicodedata.normalize("NFKC", wish)
+        if char.isspace() or not (unicodedata.category(char)[0] == "C" or _invisible(char))
     )
     name = " ".join(kept.split())[:MAX_NAME_CHARS].strip()
     return name or DEFAULT_NAME
@@ -48,6 +50,49 @@ def unique_name(wish: str | None, taken: Container[str]) -> str:
         number += 1
 
 
+# Characters that draw nothing yet are not spaces: Unicode's default-ignorable fillers and
+# the blank braille pattern, which let "Ada\u3164" pass for "Ada".
+_INVISIBLE = frozenset(
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0x180B, 0x1810)))
+    + "".join(map(chr, range(0x200B, 0x2010)))
+    + "".join(map(chr, range(0x2060, 0x2070)))
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
+
+
+def _invisible(char: str) -> bool:
+    return char in _INVISIBLE or 0xE0000 <= ord(char) <= 0xE0FFF
+
+
+@functools.cache
+def _ascii_lookalikes() -> dict[str, str]:
+    """Each non-ASCII character that Unicode's confusables data (UTS #39) lists as looking
+    like an ASCII character, mapped to it: Cyrillic ``\u0410`` → ``A``, Greek ``\u03bf`` →
+    ``o``."""
+    from confusable_homoglyphs.confusables import confusables_data
+
+    table: dict[str, str] = {}
+    for char, glyphs in confusables_data.items():
+        ascii_glyphs = [g["c"] for g in glyphs if len(g["c"]) == 1 and g["c"].isascii()]
+        if ascii_glyphs and not char.isascii():
+            table[char] = min(ascii_glyphs)
+    return table
+
+
 def name_key(name: str) -> str:
-    """The form in which names are compared (case-insensitive)."""
-    return name.casefold()
+    """The form in which names are compared: ``Ada``, ``ada``, ``Ada`` in full-width
+    letters, with a Cyrillic ``\u0410``, in mathematical bold, or followed by an invisible
+    filler are one name.
+
+    NFKC folds compatibility forms, invisible characters go, case is folded, and non-ASCII
+    look-alikes of ASCII letters become those letters. ASCII itself is left alone: ``l``
+    and ``I`` stay different names, as people type them.
+    """
+    key = "".join(
+        char for char in unicodedata.normalize("NFKC", name) if not _invisible(char)
+    ).casefold()
+    if key.isascii():
+        return key
+    lookalikes = _ascii_lookalikes()
+    return "".join(lookalikes.get(char, char) for char in key).casefold()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import functools
 import hmac
+import ipaddress
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
@@ -49,6 +51,43 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     return any(key == _origin_key(entry) for entry in allowed)
 
 
+def allowed_host_names(settings: Settings) -> frozenset[str]:
+    """The host names (not addresses) this server answers to, casefolded: ``localhost``, the
+    machine's name and its mDNS ``.local`` name, the name it is told to advertise, its
+    ``--host`` if that is a name, the hosts of ``--origin`` entries, and ``--allow-host``."""
+    machine = socket.gethostname()
+    # "testserver" is the host Starlette's TestClient sends: the seed's tests use it as is.
+    names = {"localhost", "testserver", machine, f"{machine}.local", settings.host}
+    names |= set(settings.allowed_hosts)
+    if settings.host_name:
+        names |= {settings.host_name, f"{settings.host_name}.local"}
+    names |= {urlsplit(origin).hostname or "" for origin in settings.origins}
+    return frozenset(name.casefold().rstrip(".") for name in names if name)
+
+
+def host_allowed(host: str | None, names: frozenset[str]) -> bool:
+    """Whether a request's ``Host`` header names this server.
+
+    An IP address is always fine: a page cannot make a browser send another site's address
+    as its own. A name must be one of ``names``: DNS rebinding points an attacker's name at
+    a LAN address, and its page, being same-origin with that name, would pass the Origin
+    check. No Host at all (HTTP/1.0 tools) is no browser, and passes.
+    """
+    if host is None:
+        return True
+    try:
+        hostname = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    if not hostname:
+        return False
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return hostname.rstrip(".") in names
+    return True
+
+
 def token_valid(given: str | None, expected: str | None) -> bool:
     """Constant-time token check; no token configured means everybody is welcome."""
     if expected is None:
@@ -65,6 +104,8 @@ def check_admission(websocket: WebSocket, settings: Settings) -> None:
         websocket.headers.get("origin"), websocket.headers.get("host"), settings.origins
     ):
         raise Refused(CloseCode.POLICY, "origin not allowed")
+    if not host_allowed(websocket.headers.get("host"), websocket.app.state.allowed_hosts):
+        raise Refused(CloseCode.POLICY, "host not allowed")
 
 
 def offered_subprotocol(websocket: WebSocket) -> str | None:

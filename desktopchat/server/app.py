@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -13,26 +14,17 @@ from starlette.staticfiles import StaticFiles
 
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode
-from desktopchat.server.admission import guarded
+from desktopchat.server.admission import allowed_host_names, guarded
 from desktopchat.server.endpoints import chat, echo
 from desktopchat.server.history import History, open_history
+from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
 from desktopchat.server.settings import Settings
 
-# The page's script and styles are files of its own origin; nothing inline may run, so a
-# message that smuggles markup in can at worst show as text.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-    "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
-)
-
 
 async def index(request: Request) -> Response:
-    """The browser client."""
-    return FileResponse(
-        resource("static", "index.html"),
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Cache-Control": "no-cache"},
-    )
+    """The browser client (its security headers come from :class:`HttpGuard`)."""
+    return FileResponse(resource("static", "index.html"), headers={"Cache-Control": "no-cache"})
 
 
 def create_app(
@@ -69,7 +61,9 @@ def create_app(
             Mount("/static", StaticFiles(directory=resource("static")), name="static"),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(HttpGuard, allowed_names=allowed_host_names(settings))],
     )
     app.state.settings = settings
+    app.state.allowed_hosts = allowed_host_names(settings)
     app.state.hub = hub
     return app

@@ -95,16 +95,20 @@ class Room:
         prelude: Iterator[Frame] | None = None
         if mode is Mode.STRUCTURED:
             last_id = self._history.last_id(self.name)
+            # An id beyond what this room holds is a position from elsewhere: start over.
+            reset = hello.resume is not None and hello.resume > last_id
+            resume = None if reset else hello.resume
             welcome = Welcome(
                 room=self.name,
                 name=name,
                 members=(*self.names, name),
                 last_id=last_id,
                 time=now,
-                resumed=hello.resume is not None,
+                resumed=resume is not None,
                 limits=self._limits,
+                reset=reset,
             )
-            prelude = self._prelude(welcome, hello.resume)
+            prelude = self._prelude(welcome, resume)
         member = Member(
             websocket,
             name=name,

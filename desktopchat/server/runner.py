@@ -39,14 +39,55 @@ _STARTUP_POLL = 0.005
 logger = logging.getLogger("desktopchat.server")
 
 
+_BAD_HEAD = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 25\r\n"
+    b"Connection: close\r\n\r\nInvalid WebSocket request"
+)
+
+
 class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's ``websockets-sansio`` protocol with two doors for the room (ASGI extensions).
+    """uvicorn's ``websockets-sansio`` protocol with two doors for the room (ASGI extensions),
+    and a handshake that cannot hang.
 
     ``abort``: a member that stops reading leaves a send waiting on a buffer that never
     drains, and closing the transport waits for that buffer too; only an abort frees it.
     ``write``: a frame the room has already serialized goes straight onto the transport when
     it is writable, sparing a task switch, an ASGI message and a framing per member.
+
+    uvicorn hands an upgrade request over to this protocol after h11 has read it; a head
+    that h11 took but ``websockets`` refuses (over 128 headers, a line over 8 KiB) left the
+    socket open with no answer. It now gets a 4xx and a close, and the deadline for the
+    request head (``handshake_timeout``) holds until the WebSocket is open.
     """
+
+    handshake_timeout = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._deadline = self.loop.call_later(self.handshake_timeout, self._expire)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)
+
+    def _expire(self) -> None:
+        if not self.handshake_complete:
+            logger.info(
+                "dropped %s: no WebSocket handshake within %ss", self.client, self.handshake_timeout
+            )
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if not self.handshake_initiated and self.conn.handshake_exc is not None:
+            # websockets refused the head; uvicorn never sends what it answered.
+            answer = b"".join(self.conn.data_to_send()) or _BAD_HEAD
+            logger.info("refused %s: %s", self.client, self.conn.handshake_exc)
+            self.transport.write(answer)
+            self.handshake_complete = self.close_sent = True
+            self.transport.close()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)
@@ -54,6 +95,8 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][ABORT_EXTENSION] = self.transport.abort
             scope["extensions"][WRITE_EXTENSION] = self.write_now
+        if self.handshake_complete and self._deadline is not None:
+            self._deadline.cancel()
 
     def write_now(self, frame: bytes) -> bool:
         """Write ``frame`` if the connection is open and its buffer below the high mark."""
@@ -72,6 +115,15 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         # that a dead peer never drains: the member's pending send would never wake.
         super().keepalive_timeout()
         self.transport.abort()
+
+
+def room_websockets(handshake_timeout: float) -> type[RoomWebSocketProtocol]:
+    """:class:`RoomWebSocketProtocol` with the server's deadline for the handshake."""
+    return type(
+        "TimedRoomWebSocketProtocol",
+        (RoomWebSocketProtocol,),
+        {"handshake_timeout": handshake_timeout},
+    )
 
 
 def guarded_h11(handshake_timeout: float) -> type[H11Protocol]:
@@ -138,7 +190,7 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         http=guarded_h11(settings.handshake_timeout),
-        ws=RoomWebSocketProtocol,
+        ws=room_websockets(settings.handshake_timeout),
         ws_per_message_deflate=settings.compression,
         lifespan="on",
         loop="none",

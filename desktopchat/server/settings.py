@@ -19,6 +19,8 @@ def default_history_path() -> Path:
 class Settings:
     """Everything the server can be told. Defaults are what ``desktopchat serve`` uses.
 
+    ``allowed_hosts`` are extra host names (beyond the machine's own and ``localhost``)
+    that requests may address the server by, e.g. behind a reverse proxy.
     ``history`` is the SQLite file, or ``None`` to keep history in memory only (``--history
     off``). ``origins`` are extra browser origins allowed besides the server's own host.
     ``room`` is the room announced on the LAN (``advertise``; never from a loopback host)
@@ -34,6 +36,7 @@ class Settings:
     host_name: str | None = None
     token: str | None = None
     origins: tuple[str, ...] = ()
+    allowed_hosts: tuple[str, ...] = ()
     history: Path | None = field(default_factory=default_history_path)
     history_size: int = 200
     max_message_bytes: int = 16 * 1024 * 1024

@@ -119,8 +119,12 @@ function handle(event) {
     case "welcome":
       session.name = event.name;
       session.attempt = 0;
-      if (session.lastId === null) session.lastId = 0;
-      else if (event.last_id < session.lastId) session.lastId = event.last_id;
+      if (session.lastId === null || event.reset) {
+        // New here, or our position is beyond this room's history: the backlog is all new.
+        if (event.reset) system("The room's history started over: messages from before are not in it.");
+        session.lastId = 0;
+        session.seen.clear();
+      } else if (event.last_id < session.lastId) session.lastId = event.last_id;
       ui.title.textContent = `#${event.room}`;
       setState("open", "open");
       ui.me.textContent = `You are ${event.name}`;

@@ -11,8 +11,7 @@ from desktopchat.client import AddressError, Backoff, SendError, display_address
 from desktopchat.client.downloads import safe_file_name, save_file
 from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal
 from desktopchat.client.outbox import Outbox
-from desktopchat.client.terminal import printable
-from desktopchat.protocol import SendJson, SendText
+from desktopchat.protocol import SendJson, SendText, printable
 
 
 @pytest.mark.parametrize(
