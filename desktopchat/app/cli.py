@@ -138,6 +138,15 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="URL",
         help="also allow browser pages from this origin (repeatable)",
     )
+    server.add_argument(
+        "--allow-host",
+        type=arguments.host,
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests addressed to this host name, e.g. behind a reverse proxy "
+        "(repeatable; the machine's own names, localhost and IP addresses always work)",
+    )
     limits = Settings()
     server.add_argument(
         "--history-size",
@@ -245,6 +254,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         port=args.port,
         token=args.token,
         origins=tuple(args.origin),
+        allowed_hosts=tuple(args.allow_host),
         history=args.history,
         history_size=args.history_size,
         max_message_bytes=args.max_message_bytes,

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 
 from desktopchat.protocol import CloseCode, valid_room_name
+from desktopchat.server.budget import Budget
 from desktopchat.server.history import History
 from desktopchat.server.room import Room
 from desktopchat.server.settings import Settings
+
+SWEEP_INTERVAL = 1.0
 
 
 def wall_clock_ms() -> int:
@@ -37,6 +41,8 @@ class Hub:
         self._clock = clock
         self._rooms: dict[str, Room] = {}
         self._watchers: list[Callable[[], None]] = []
+        self.budget = Budget(settings.memory_budget)
+        self._sweeper: asyncio.Task[None] | None = None
         self.closing = False
 
     def watch(self, callback: Callable[[], None]) -> None:
@@ -80,9 +86,22 @@ class Hub:
                 self.history,
                 clock=self._clock,
                 settings=self.settings,
+                budget=self.budget,
                 on_change=self._changed,
             )
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="sweeper")
         return room
+
+    async def _sweep(self) -> None:
+        """Once a second, close members that stopped reading while bytes wait for them."""
+        loop = asyncio.get_running_loop()
+        while self._rooms:
+            await asyncio.sleep(SWEEP_INTERVAL)
+            now = loop.time()
+            for room in list(self._rooms.values()):
+                for member in room.members:
+                    member.check_stalled(now)
 
     def release(self, room: Room) -> None:
         """Forget ``room`` once its last member has left (its history stays stored)."""
@@ -92,4 +111,9 @@ class Hub:
     async def close_all(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
         """Refuse newcomers and close every member of every room."""
         self.closing = True
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         await asyncio.gather(*(room.close_all(code, reason) for room in list(self._rooms.values())))

@@ -2,6 +2,9 @@
 
 The room hands a member frames with :meth:`Member.deliver`, which never waits: a member whose
 queue is full is too slow for the room and is closed with 1013, so nobody else waits for it.
+What a member holds is counted in bytes: its queue and its transport's write buffer together
+stay under ``queue_bytes``; big frames also take a share of the server's :class:`Budget`;
+and a member whose buffered bytes do not shrink for ``stall_timeout`` is closed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from desktopchat.protocol import CloseCode
+from desktopchat.server.budget import Budget
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.ratelimit import RateLimiter
 
@@ -30,6 +34,16 @@ ABORT_EXTENSION = "desktopchat.abort"
 WRITE_EXTENSION = "desktopchat.write"
 """ASGI scope extension holding ``write(frame) -> bool``: put an already framed message on
 the transport now if it can take it without waiting (``False`` otherwise)."""
+
+BUFFERED_EXTENSION = "desktopchat.buffered"
+"""ASGI scope extension holding ``buffered() -> int``: bytes in the transport's write buffer."""
+
+WRITABLE_EXTENSION = "desktopchat.writable"
+"""ASGI scope extension holding the ``asyncio.Event`` set while the transport takes writes."""
+
+DIRECT_WRITE_MAX = 256 * 1024
+"""Frames up to this size go straight onto a writable transport; a bigger one goes through
+the writer, which first takes its size from the server's :class:`Budget`."""
 
 
 class Mode(enum.Enum):
@@ -65,6 +79,8 @@ class Member:
         queue_bytes: int,
         close_timeout: float,
         limiter: RateLimiter,
+        budget: Budget,
+        stall_timeout: float,
         prelude: Iterable[Frame] | None = None,
     ) -> None:
         self.name = name
@@ -78,6 +94,12 @@ class Member:
         self._queued_bytes = 0
         extensions = websocket.scope.get("extensions") or {}
         self._write_now: Callable[[bytes], bool] | None = extensions.get(WRITE_EXTENSION)
+        self._buffered: Callable[[], int] = extensions.get(BUFFERED_EXTENSION) or _nothing
+        self._writable: asyncio.Event | None = extensions.get(WRITABLE_EXTENSION)
+        self._budget = budget
+        self._stall_timeout = stall_timeout
+        self._last_held = 0
+        self._last_progress = 0.0
         self._close_timeout = close_timeout
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -93,30 +115,59 @@ class Member:
         """Whether a close has been asked for; such a member gets nothing more."""
         return self._closing
 
+    def held(self) -> int:
+        """Bytes on their way to this member: its queue and its transport's write buffer."""
+        return self._queued_bytes + self._buffered()
+
     def deliver(self, outgoing: Outgoing | Frame) -> None:
         """Send without waiting: straight to the transport when it can take the frame now,
         else through the bounded queue; a member that cannot keep up is closed with 1013.
 
-        The queue is bounded in frames and in bytes; one frame larger than the byte bound
-        still goes through when nothing else is waiting.
+        The member's bytes (queue and transport buffer) are bounded, and so is its queue in
+        frames; one frame larger than the byte bound still goes when nothing else waits.
         """
         if self._closing:
             return
         if not isinstance(outgoing, Outgoing):
             outgoing = Outgoing(outgoing)
-        write_now = self._write_now
-        if self._writer is None and write_now is not None and write_now(outgoing.wire):
-            return
         frame = outgoing.payload
         size = len(frame)
-        over = self._queued_bytes and self._queued_bytes + size > self._queue_bytes
+        held = self.held()
+        over = held and held + size > self._queue_bytes
         if over or len(self._pending) >= self._queue_size:
             logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
             self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: send queue full", urgent=True)
             return
+        write_now = self._write_now
+        if (
+            self._writer is None
+            and write_now is not None
+            and size <= DIRECT_WRITE_MAX
+            and write_now(outgoing.wire)
+        ):
+            return
         self._queued_bytes += size
         self._pending.append(frame)
         self._start_writer()
+
+    def check_stalled(self, now: float) -> bool:
+        """Close the member (1013) if bytes wait for it and none has left for
+        ``stall_timeout`` seconds: a peer that stopped reading must not hold memory until
+        keepalive notices. Called about once a second; returns whether it closed."""
+        held = self.held()
+        if not held or held < self._last_held or not self._last_progress:
+            self._last_progress = now
+        self._last_held = held
+        if self._closing or not held or now - self._last_progress < self._stall_timeout:
+            return False
+        logger.warning(
+            "%s has not read for %.0f s (%d bytes waiting); closing with 1013",
+            self.name,
+            now - self._last_progress,
+            held,
+        )
+        self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: not reading", urgent=True)
+        return True
 
     def close_soon(self, code: int, reason: str, *, urgent: bool = False) -> None:
         """Start closing in the background; ``urgent`` drops what is still queued."""
@@ -199,7 +250,21 @@ class Member:
             self._writer = None
 
     async def _send(self, frame: Frame) -> None:
+        if len(frame) <= DIRECT_WRITE_MAX or self._writable is None:
+            await self._send_frame(frame)
+            return
+        # A big frame is copied into the transport's buffer: only with a share of the
+        # server's budget, given back once the buffer has drained.
+        async with self._budget.reserve(len(frame)):
+            await self._send_frame(frame)
+            await self._writable.wait()
+
+    async def _send_frame(self, frame: Frame) -> None:
         if isinstance(frame, str):
             await self._websocket.send_text(frame)
         else:
             await self._websocket.send_bytes(frame)
+
+
+def _nothing() -> int:
+    return 0

@@ -30,6 +30,7 @@ from desktopchat.protocol import (
     name_key,
     unique_name,
 )
+from desktopchat.server.budget import Budget
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import History
 from desktopchat.server.member import Frame, Member, Mode
@@ -63,9 +64,11 @@ class Room:
         *,
         clock: Callable[[], int],
         settings: Settings,
+        budget: Budget,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
+        self._budget = budget
         self._history = history
         self._clock = clock
         self._settings = settings
@@ -82,6 +85,11 @@ class Room:
 
     def __len__(self) -> int:
         return len(self._members)
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        """The members, in order of joining."""
+        return tuple(self._members)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -120,6 +128,8 @@ class Room:
             limiter=RateLimiter(
                 self._settings.rate, self._settings.burst, asyncio.get_running_loop().time()
             ),
+            budget=self._budget,
+            stall_timeout=self._settings.stall_timeout,
             prelude=prelude,
         )
         self._members.append(member)

@@ -31,7 +31,12 @@ from desktopchat.server.advertise import Advertiser
 from desktopchat.server.app import create_app
 from desktopchat.server.hub import Hub
 from desktopchat.server.logredact import install_redaction
-from desktopchat.server.member import ABORT_EXTENSION, WRITE_EXTENSION
+from desktopchat.server.member import (
+    ABORT_EXTENSION,
+    BUFFERED_EXTENSION,
+    WRITABLE_EXTENSION,
+    WRITE_EXTENSION,
+)
 from desktopchat.server.settings import Settings
 
 _STARTUP_POLL = 0.005
@@ -95,6 +100,8 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         if scope is not None:
             scope["extensions"][ABORT_EXTENSION] = self.transport.abort
             scope["extensions"][WRITE_EXTENSION] = self.write_now
+            scope["extensions"][BUFFERED_EXTENSION] = self.transport.get_write_buffer_size
+            scope["extensions"][WRITABLE_EXTENSION] = self.writable
         if self.handshake_complete and self._deadline is not None:
             self._deadline.cancel()
 

@@ -160,7 +160,7 @@ async def test_sigterm_closes_members_with_1001_and_exits_0_without_logging_the_
 async def test_the_page_is_served_at_the_root() -> None:
     async with hosted() as server:
         reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         response = await asyncio.wait_for(reader.read(), 5)
         writer.close()
         await writer.wait_closed()

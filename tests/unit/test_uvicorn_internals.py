@@ -60,6 +60,14 @@ async def test_uvicorns_protocol_internals_that_the_runner_uses_exist(
     )
 
 
+def test_uvicorns_websocket_protocol_has_write_flow_control() -> None:
+    # Before 0.52.1 the writable event was never cleared: the room kept writing to members
+    # that had stopped reading, into an unbounded transport buffer.
+    own = vars(WebSocketsSansIOProtocol)
+    for method in ("pause_writing", "resume_writing"):
+        assert method in own, f"uvicorn {uvicorn.__version__}: no {method} (write flow control)"
+
+
 def test_uvicorns_server_still_has_the_signal_capture_we_turn_off() -> None:
     assert hasattr(uvicorn.Server, "capture_signals"), (
         f"uvicorn {uvicorn.__version__}: Server.capture_signals is gone; "
