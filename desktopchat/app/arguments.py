@@ -42,6 +42,28 @@ rate = _number(float, 0.0, 1e9, "a rate of 0 or more (0: no limit)")
 seconds = _number(float, 0.1, 3600.0, "a number of seconds from 0.1 to 3600")
 
 
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def size(text: str) -> int:
+    """A size in bytes, with an optional K, M or G (binary units): ``512M``."""
+    number, unit = text.strip().upper().rstrip("IB"), ""
+    if number[-1:] in _UNITS:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = int(number) * _UNITS[unit]
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a size like 4096, 64K, 512M or 2G"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size of 1 byte or more")
+    return value
+
+
+days = _number(float, 0.0, 36500.0, "a number of days (0: no age limit)")
+
+
 def room(text: str) -> str:
     """A room name by the server's rule."""
     if not valid_room_name(text):

@@ -128,7 +128,8 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         type=arguments.history,
         default=default_history_path(),
         metavar="PATH|off",
-        help="SQLite history file, or 'off' for memory only",
+        help="SQLite history file, or 'off' for memory only (the newest messages, within "
+        "--history-keep and 256 MiB in all rooms)",
     )
     server.add_argument(
         "--origin",
@@ -153,6 +154,27 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         type=arguments.count,
         default=limits.history_size,
         help="recent messages a new member gets",
+    )
+    server.add_argument(
+        "--history-keep",
+        type=arguments.positive_int,
+        default=limits.history_keep,
+        metavar="N",
+        help="messages kept per room (older ones are deleted)",
+    )
+    server.add_argument(
+        "--history-keep-days",
+        type=arguments.days,
+        default=limits.history_keep_days,
+        metavar="DAYS",
+        help="delete messages older than this (0: keep them)",
+    )
+    server.add_argument(
+        "--history-keep-bytes",
+        type=arguments.size,
+        default=limits.history_keep_bytes,
+        metavar="SIZE",
+        help="message bodies kept on disk in all rooms (e.g. 512M, 2G)",
     )
     server.add_argument(
         "--max-message-bytes",
@@ -257,6 +279,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         allowed_hosts=tuple(args.allow_host),
         history=args.history,
         history_size=args.history_size,
+        history_keep=args.history_keep,
+        history_keep_days=args.history_keep_days,
+        history_keep_bytes=args.history_keep_bytes,
         max_message_bytes=args.max_message_bytes,
         max_members=args.max_members,
         max_rooms=args.max_rooms,

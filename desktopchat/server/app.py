@@ -40,7 +40,7 @@ def create_app(
     """
     settings = settings or Settings()
     owned = history is None
-    store = open_history(settings.history, settings.history_size) if history is None else history
+    store = open_history(settings.history, settings.retention()) if history is None else history
     hub = Hub(settings, store, clock)
 
     @contextlib.asynccontextmanager

@@ -1,21 +1,33 @@
 """The room history: every message stored, with its id, before anybody hears of it.
 
-Two stores share one interface: :class:`SqliteHistory` (the default; a WAL database that
-survives ``kill -9``) and :class:`MemoryHistory` (``--history off``; the recent messages of
-each room, gone with the process). Calls are synchronous on purpose: one INSERT + COMMIT
-costs tens of microseconds, and doing it inline keeps ids, storage and relay in one order.
+Two stores share one interface: :class:`~desktopchat.server.sqlite_history.SqliteHistory`
+(the default; a WAL database that survives ``kill -9``) and :class:`MemoryHistory`
+(``--history off``; recent messages, gone with the process). Both are bounded: in messages
+per room and in bytes (and, on disk, in age), so what a peer sends cannot grow them forever.
+Calls are synchronous on purpose: one INSERT + COMMIT costs tens of microseconds, and doing
+it inline keeps ids, storage and relay in one order.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import deque
-from collections.abc import Iterator
-from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from desktopchat.protocol import ChatMessage, Kind, dumps, loads
+from desktopchat.protocol import ChatMessage, Kind, dumps
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Retention:
+    """How much history is kept: the newest ``messages`` per room, none older than ``days``
+    (on disk; 0 = no age limit), and at most ``total_bytes`` of message bodies in all."""
+
+    messages: int = 10_000
+    days: float = 90.0
+    total_bytes: int = 1024 * MiB
 
 
 class History(Protocol):
@@ -32,17 +44,41 @@ class History(Protocol):
     def find(self, room: str, key: str, cid: str) -> ChatMessage | None:
         """The message a member stored earlier under the same client id, if any."""
 
-    def since(self, room: str, after: int, limit: int) -> list[ChatMessage]:
-        """Up to ``limit`` messages with ids above ``after``, oldest first."""
+    def since(
+        self, room: str, after: int, limit: int, max_bytes: int | None = None
+    ) -> list[ChatMessage]:
+        """Up to ``limit`` messages with ids above ``after``, oldest first, stopping once
+        their bodies pass ``max_bytes`` (always at least one message, if there is one)."""
+
+    def start_of_recent(self, room: str, count: int) -> int:
+        """The id after which the newest ``count`` messages of ``room`` begin."""
 
     def recent(self, room: str, count: int) -> list[ChatMessage]:
         """The newest ``count`` messages, oldest first."""
+
+    def forget(self, room: str) -> None:
+        """``room`` has no members any more: a store may release what only they needed."""
 
     def close(self) -> None:
         """Flush and release the store."""
 
 
-def _with_id(message: ChatMessage, new_id: int) -> ChatMessage:
+def body_size(message: ChatMessage) -> int:
+    """The bytes a message's body takes (text as UTF-8, JSON compact, or the payload)."""
+    return len(message_body(message))
+
+
+def message_body(message: ChatMessage) -> bytes:
+    """A message's body as stored."""
+    if message.kind is Kind.BINARY:
+        return message.payload
+    if message.kind is Kind.JSON:
+        return dumps(message.data).encode()
+    return message.text.encode()
+
+
+def with_id(message: ChatMessage, new_id: int) -> ChatMessage:
+    """``message`` under id ``new_id``."""
     return ChatMessage(
         id=new_id,
         time=message.time,
@@ -56,172 +92,115 @@ def _with_id(message: ChatMessage, new_id: int) -> ChatMessage:
     )
 
 
-class MemoryHistory:
-    """History kept in memory, the newest ``keep`` messages per room."""
+_Entry = tuple[ChatMessage, int, tuple[str, str, str] | None]  # message, size, cid key
 
-    def __init__(self, keep: int = 1000) -> None:
-        self._keep = keep
-        self._rooms: dict[str, deque[tuple[ChatMessage, tuple[str, str, str] | None]]] = {}
+
+class MemoryHistory:
+    """History kept in memory: the newest ``retention.messages`` per room, and at most
+    ``retention.total_bytes`` in all rooms together (the oldest messages anywhere go first).
+
+    A room whose messages are all gone and that has no members is forgotten entirely, so
+    room names used once cannot pile up; its ids then start over, which a resuming client
+    learns from the welcome's ``reset``.
+    """
+
+    def __init__(self, retention: Retention | None = None) -> None:
+        self._retention = retention or Retention()
+        self._rooms: dict[str, deque[_Entry]] = {}
         self._last: dict[str, int] = {}
         self._cids: dict[tuple[str, str, str], ChatMessage] = {}
+        self._order: deque[tuple[str, int]] = deque()  # (room, id), oldest first
+        self._idle: set[str] = set()
+        self.bytes = 0
 
     def last_id(self, room: str) -> int:
+        self._idle.discard(room)  # asked on joining: the room is in use
         return self._last.get(room, 0)
 
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
-        stored = _with_id(message, self.last_id(room) + 1)
+        self._idle.discard(room)
+        stored = with_id(message, self._last.get(room, 0) + 1)
         self._last[room] = stored.id
-        log = self._rooms.setdefault(room, deque(maxlen=self._keep))
-        if len(log) == log.maxlen:
-            _, evicted = log[0]
-            if evicted is not None:
-                self._cids.pop(evicted, None)
+        log = self._rooms.setdefault(room, deque())
         cid_key = (room, key, cid) if key is not None and cid is not None else None
-        log.append((stored, cid_key))
+        size = body_size(stored)
+        log.append((stored, size, cid_key))
+        self._order.append((room, stored.id))
+        self.bytes += size
         if cid_key is not None:
             self._cids[cid_key] = stored
+        while len(log) > self._retention.messages:
+            self._evict_oldest_of(room)
+        while self.bytes > self._retention.total_bytes and len(self._order) > 1:
+            self._evict_oldest()
         return stored
+
+    def _evict_oldest(self) -> None:
+        room, ident = self._order.popleft()
+        log = self._rooms.get(room)
+        if log and log[0][0].id == ident:  # else already gone with its room's count limit
+            self._evict_oldest_of(room)
+
+    def _evict_oldest_of(self, room: str) -> None:
+        log = self._rooms[room]
+        _, size, cid_key = log.popleft()
+        self.bytes -= size
+        if cid_key is not None:
+            self._cids.pop(cid_key, None)
+        if not log:
+            del self._rooms[room]
+            if room in self._idle:
+                self._drop(room)
+
+    def _drop(self, room: str) -> None:
+        self._idle.discard(room)
+        self._last.pop(room, None)
 
     def find(self, room: str, key: str, cid: str) -> ChatMessage | None:
         return self._cids.get((room, key, cid))
 
-    def since(self, room: str, after: int, limit: int) -> list[ChatMessage]:
-        found = [m for m, _ in self._rooms.get(room, ()) if m.id > after]
-        return found[:limit]
+    def since(
+        self, room: str, after: int, limit: int, max_bytes: int | None = None
+    ) -> list[ChatMessage]:
+        found: list[ChatMessage] = []
+        total = 0
+        for message, size, _ in self._rooms.get(room, ()):
+            if message.id <= after:
+                continue
+            if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
+                break
+            found.append(message)
+            total += size
+        return found
+
+    def start_of_recent(self, room: str, count: int) -> int:
+        log = self._rooms.get(room)
+        if not log or count <= 0:
+            return self._last.get(room, 0)
+        return log[max(0, len(log) - count)][0].id - 1
 
     def recent(self, room: str, count: int) -> list[ChatMessage]:
         log = self._rooms.get(room, deque())
-        return [m for m, _ in log][-count:] if count > 0 else []
+        return [m for m, _, _ in log][-count:] if count > 0 else []
+
+    def forget(self, room: str) -> None:
+        self._idle.add(room)
+        if room not in self._rooms:
+            self._drop(room)
 
     def close(self) -> None:
         self._rooms.clear()
         self._cids.clear()
+        self._order.clear()
+        self.bytes = 0
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS messages (
-    room TEXT NOT NULL,
-    id INTEGER NOT NULL,
-    time INTEGER NOT NULL,
-    sender TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    body BLOB NOT NULL,
-    name TEXT NOT NULL DEFAULT '',
-    mime TEXT NOT NULL DEFAULT '',
-    member_key TEXT,
-    cid TEXT,
-    PRIMARY KEY (room, id)
-) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_cid
-    ON messages (room, member_key, cid) WHERE cid IS NOT NULL;
-"""
-
-_COLUMNS = "id, time, sender, kind, body, name, mime"
-_Row = tuple[int, int, str, str, bytes, str, str]
-
-
-def _body(message: ChatMessage) -> bytes:
-    if message.kind is Kind.BINARY:
-        return message.payload
-    if message.kind is Kind.JSON:
-        return dumps(message.data).encode()
-    return message.text.encode()
-
-
-def _from_row(row: _Row) -> ChatMessage:
-    ident, time, sender, kind_name, body, name, mime = row
-    kind = Kind(kind_name)
-    if kind is Kind.BINARY:
-        return ChatMessage(ident, time, sender, kind, payload=bytes(body), name=name, mime=mime)
-    if kind is Kind.JSON:
-        return ChatMessage(ident, time, sender, kind, data=loads(bytes(body)))
-    return ChatMessage(ident, time, sender, kind, text=bytes(body).decode())
-
-
-class SqliteHistory:
-    """History in an SQLite file (WAL): committed before the server acknowledges a message.
-
-    ``synchronous=NORMAL`` with WAL survives a crash of the process (``kill -9``); only a
-    power loss can take the last transactions, which a LAN chat accepts for the speed.
-    """
-
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
-        self._last: dict[str, int] = {}
-
-    def last_id(self, room: str) -> int:
-        if room not in self._last:
-            row = self._db.execute(
-                "SELECT MAX(id) FROM messages WHERE room = ?", (room,)
-            ).fetchone()
-            self._last[room] = int(row[0] or 0)
-        return self._last[room]
-
-    def append(
-        self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
-    ) -> ChatMessage:
-        stored = _with_id(message, self.last_id(room) + 1)
-        # Autocommit mode: the INSERT is its own transaction, durable when execute() returns.
-        self._db.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                room,
-                stored.id,
-                stored.time,
-                stored.sender,
-                stored.kind.value,
-                _body(stored),
-                stored.name,
-                stored.mime,
-                key,
-                cid,
-            ),
-        )
-        self._last[room] = stored.id
-        return stored
-
-    def find(self, room: str, key: str, cid: str) -> ChatMessage | None:
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND member_key = ? AND cid = ?",  # noqa: S608
-            (room, key, cid),
-        ).fetchone()
-        return _from_row(row) if row else None
-
-    def since(self, room: str, after: int, limit: int) -> list[ChatMessage]:
-        return list(
-            self._rows(
-                f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id > ? "  # noqa: S608
-                "ORDER BY id LIMIT ?",
-                (room, after, limit),
-            )
-        )
-
-    def recent(self, room: str, count: int) -> list[ChatMessage]:
-        newest = list(
-            self._rows(
-                f"SELECT {_COLUMNS} FROM messages WHERE room = ? "  # noqa: S608
-                "ORDER BY id DESC LIMIT ?",
-                (room, count),
-            )
-        )
-        return newest[::-1]
-
-    def close(self) -> None:
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._db.close()
-
-    def _rows(self, query: str, params: tuple[object, ...]) -> Iterator[ChatMessage]:
-        with closing(self._db.execute(query, params)) as cursor:
-            for row in cursor:
-                yield _from_row(row)
-
-
-def open_history(path: Path | None, keep: int) -> History:
+def open_history(path: Path | None, retention: Retention) -> History:
     """The store for ``--history PATH`` (SQLite) or ``--history off`` (``None``: memory)."""
-    return MemoryHistory(keep=max(keep, 1000)) if path is None else SqliteHistory(path)
+    if path is None:
+        return MemoryHistory(retention)
+    from desktopchat.server.sqlite_history import SqliteHistory
+
+    return SqliteHistory(path, retention)

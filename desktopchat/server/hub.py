@@ -104,9 +104,11 @@ class Hub:
                     member.check_stalled(now)
 
     def release(self, room: Room) -> None:
-        """Forget ``room`` once its last member has left (its history stays stored)."""
+        """Forget ``room`` once its last member has left (its history stays, within the
+        store's retention)."""
         if not len(room) and self._rooms.get(room.name) is room:
             del self._rooms[room.name]
+            self.history.forget(room.name)
 
     async def close_all(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
         """Refuse newcomers and close every member of every room."""

@@ -40,6 +40,7 @@ from desktopchat.server.settings import Settings
 logger = logging.getLogger("desktopchat.server")
 
 _BACKLOG_PAGE = 200
+_BACKLOG_PAGE_BYTES = 1024 * 1024
 
 Sendable = SendText | SendJson | SendBinary
 
@@ -194,14 +195,15 @@ class Room:
                 member.deliver(frame)
 
     def _prelude(self, welcome: Welcome, resume: int | None) -> Iterator[Frame]:
+        # Read page by page as the member takes it: a page holds at most _BACKLOG_PAGE
+        # messages and, past the first, _BACKLOG_PAGE_BYTES of bodies, so a newcomer that
+        # never reads holds one page, not the room's whole history.
         yield encode_server(welcome)
-        if resume is None:
-            for message in self._history.recent(self.name, self._settings.history_size):
-                yield encode_server(message)
-            return
         after = resume
+        if after is None:
+            after = self._history.start_of_recent(self.name, self._settings.history_size)
         while after < welcome.last_id:
-            page = self._history.since(self.name, after, _BACKLOG_PAGE)
+            page = self._history.since(self.name, after, _BACKLOG_PAGE, _BACKLOG_PAGE_BYTES)
             for message in page:
                 if message.id > welcome.last_id:
                     return

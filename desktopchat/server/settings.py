@@ -8,6 +8,7 @@ from pathlib import Path
 import platformdirs
 
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
+from desktopchat.server.history import Retention
 
 
 def default_history_path() -> Path:
@@ -21,6 +22,9 @@ class Settings:
 
     ``allowed_hosts`` are extra host names (beyond the machine's own and ``localhost``)
     that requests may address the server by, e.g. behind a reverse proxy.
+    History is kept within ``history_keep`` messages per room, ``history_keep_days`` (on
+    disk; 0 = forever) and ``history_keep_bytes`` of bodies in all (``history_memory_bytes``
+    with ``--history off``).
     ``history`` is the SQLite file, or ``None`` to keep history in memory only (``--history
     off``). ``origins`` are extra browser origins allowed besides the server's own host.
     ``room`` is the room announced on the LAN (``advertise``; never from a loopback host)
@@ -42,6 +46,10 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()
     history: Path | None = field(default_factory=default_history_path)
     history_size: int = 200
+    history_keep: int = 10_000
+    history_keep_days: float = 90.0
+    history_keep_bytes: int = 1024 * 1024 * 1024
+    history_memory_bytes: int = 256 * 1024 * 1024
     max_message_bytes: int = 16 * 1024 * 1024
     max_members: int = 500
     max_rooms: int = 100
@@ -57,3 +65,8 @@ class Settings:
     close_timeout: float = 2.0
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
+
+    def retention(self) -> Retention:
+        """What the history store keeps (in memory, the smaller byte bound applies)."""
+        total = self.history_keep_bytes if self.history is not None else self.history_memory_bytes
+        return Retention(self.history_keep, self.history_keep_days, total)

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from desktopchat.protocol import ChatMessage, Kind
-from desktopchat.server.history import History, MemoryHistory, SqliteHistory
+from desktopchat.server.history import History, MemoryHistory, Retention
+from desktopchat.server.sqlite_history import SCHEMA_VERSION, HistoryFileError, SqliteHistory
+
+NOW_MS = int(time.time() * 1000)
+DAY_MS = 86_400_000
 
 
-def text(body: str) -> ChatMessage:
-    return ChatMessage(0, 1000, "ada", Kind.TEXT, text=body)
+def text(body: str, when: int = NOW_MS) -> ChatMessage:
+    return ChatMessage(0, when, "ada", Kind.TEXT, text=body)
+
+
+def blob(size: int, when: int = NOW_MS) -> ChatMessage:
+    return ChatMessage(0, when, "ada", Kind.BINARY, payload=b"x" * size, name="b", mime="x/y")
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -69,9 +79,96 @@ def test_sqlite_history_survives_a_reopen(tmp_path: Path) -> None:
 
 
 def test_memory_history_forgets_old_messages_and_their_client_ids() -> None:
-    history = MemoryHistory(keep=2)
+    history = MemoryHistory(Retention(messages=2))
     history.append("r", text("old"), key="k", cid="old")
     history.append("r", text("b"))
     history.append("r", text("c"))
     assert history.find("r", "k", "old") is None
     assert [m.text for m in history.since("r", 0, 10)] == ["b", "c"]
+
+
+def test_pages_stop_at_their_byte_bound_but_always_hold_one_message(history: History) -> None:
+    for _ in range(10):
+        history.append("r", blob(1000))
+    assert [m.id for m in history.since("r", 0, 100, max_bytes=2500)] == [1, 2, 3]
+    assert [m.id for m in history.since("r", 0, 100, max_bytes=10)] == [1]
+    assert history.start_of_recent("r", 4) == 6
+    assert history.start_of_recent("r", 50) == 0
+
+
+def test_memory_history_is_bounded_in_bytes_across_rooms_oldest_first() -> None:
+    history = MemoryHistory(Retention(messages=1000, total_bytes=10_000))
+    for room in ("a", "b", "c"):
+        for _ in range(10):
+            history.append(room, blob(1000))
+    assert history.bytes <= 10_000
+    assert history.since("a", 0, 100) == []  # the oldest room's messages went first
+    assert [m.id for m in history.since("c", 0, 100)] == list(range(1, 11))
+    assert history.last_id("a") == 10  # ids go on while the room may be in use
+
+
+def test_memory_history_forgets_an_empty_room_with_nobody_in_it() -> None:
+    history = MemoryHistory(Retention(messages=1000, total_bytes=3000))
+    history.append("gone", blob(1000))
+    history.forget("gone")  # its last member left
+    for _ in range(5):
+        history.append("busy", blob(1000))
+    assert history.last_id("gone") == 0  # nothing kept for a room name used once
+
+
+def test_sqlite_history_keeps_the_newest_per_room_and_drops_old_ones(tmp_path: Path) -> None:
+    history = SqliteHistory(tmp_path / "h.sqlite3", Retention(messages=5, days=1))
+    history.append("r", text("ancient", NOW_MS - 3 * DAY_MS))
+    for n in range(12):
+        history.append("r", text(str(n)))
+    history.prune()
+    assert [m.text for m in history.since("r", 0, 100)] == ["7", "8", "9", "10", "11"]
+    assert history.append("r", text("next")).id == 14  # ids never go back
+    history.close()
+
+
+def test_sqlite_history_is_bounded_in_bytes_and_the_file_stops_growing(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    history = SqliteHistory(path, Retention(total_bytes=2 * 1024 * 1024))
+    for _ in range(100):
+        history.append("r", blob(64 * 1024))
+    assert history.bytes <= 2 * 1024 * 1024
+    size = path.stat().st_size
+    for _ in range(100):
+        history.append("r", blob(64 * 1024))
+    assert history.bytes <= 2 * 1024 * 1024
+    history.close()
+    assert path.stat().st_size <= size * 1.5 + 1024 * 1024
+
+
+def test_a_history_file_without_a_version_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as db:  # the layout desktopchat 0.1 wrote, unversioned
+        db.executescript(
+            "CREATE TABLE messages (room TEXT NOT NULL, id INTEGER NOT NULL, time INTEGER NOT"
+            " NULL, sender TEXT NOT NULL, kind TEXT NOT NULL, body BLOB NOT NULL, name TEXT NOT"
+            " NULL DEFAULT '', mime TEXT NOT NULL DEFAULT '', member_key TEXT, cid TEXT,"
+            " PRIMARY KEY (room, id)) WITHOUT ROWID;"
+        )
+        db.execute(
+            "INSERT INTO messages VALUES ('r', 1, ?, 'ada', 'text', ?, '', '', NULL, NULL)",
+            (NOW_MS, b"kept"),
+        )
+    db.close()
+    history = SqliteHistory(path)
+    assert [m.text for m in history.since("r", 0, 5)] == ["kept"]
+    history.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        indexes = {row[1] for row in db.execute("PRAGMA index_list(messages)")}
+    db.close()
+    assert "messages_by_time" in indexes
+
+
+def test_a_history_file_from_a_newer_version_is_refused_in_words(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(HistoryFileError, match="newer desktopchat"):
+        SqliteHistory(path)
