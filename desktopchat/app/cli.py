@@ -174,13 +174,36 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         type=arguments.size,
         default=limits.history_keep_bytes,
         metavar="SIZE",
-        help="message bodies kept on disk in all rooms (e.g. 512M, 2G)",
+        help="message bodies kept in all rooms (e.g. 512M, 2G; in memory at most 256M)",
     )
     server.add_argument(
         "--max-message-bytes",
         type=arguments.positive_int,
         default=limits.max_message_bytes,
         help="bigger messages close their sender with 1009 (after decompression)",
+    )
+    server.add_argument(
+        "--member-bytes",
+        type=arguments.size,
+        default=limits.send_queue_bytes,
+        metavar="SIZE",
+        help="bytes that may wait for one member (its queue and socket buffer); "
+        "a member over it is closed with 1013",
+    )
+    server.add_argument(
+        "--memory-budget",
+        type=arguments.size,
+        default=limits.memory_budget,
+        metavar="SIZE",
+        help="bytes of large messages in flight to all members together; beyond it, "
+        "large messages wait for a member to catch up",
+    )
+    server.add_argument(
+        "--stall-timeout",
+        type=arguments.seconds,
+        default=limits.stall_timeout,
+        metavar="SECONDS",
+        help="close (1013) a member that reads nothing this long while messages wait for it",
     )
     server.add_argument(
         "--max-members",
@@ -284,6 +307,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         history_keep_bytes=args.history_keep_bytes,
         max_message_bytes=args.max_message_bytes,
         max_members=args.max_members,
+        send_queue_bytes=args.member_bytes,
+        memory_budget=args.memory_budget,
+        stall_timeout=args.stall_timeout,
         max_rooms=args.max_rooms,
         rate=args.rate,
         burst=args.burst,

@@ -68,5 +68,7 @@ class Settings:
 
     def retention(self) -> Retention:
         """What the history store keeps (in memory, the smaller byte bound applies)."""
-        total = self.history_keep_bytes if self.history is not None else self.history_memory_bytes
+        total = self.history_keep_bytes
+        if self.history is None:
+            total = min(total, self.history_memory_bytes)
         return Retention(self.history_keep, self.history_keep_days, total)
