@@ -191,14 +191,6 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "a member over it is closed with 1013",
     )
     server.add_argument(
-        "--memory-budget",
-        type=arguments.size,
-        default=limits.memory_budget,
-        metavar="SIZE",
-        help="bytes of large messages in flight to all members together; beyond it, "
-        "large messages wait for a member to catch up",
-    )
-    server.add_argument(
         "--stall-timeout",
         type=arguments.seconds,
         default=limits.stall_timeout,
@@ -308,7 +300,6 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_message_bytes=args.max_message_bytes,
         max_members=args.max_members,
         send_queue_bytes=args.member_bytes,
-        memory_budget=args.memory_budget,
         stall_timeout=args.stall_timeout,
         max_rooms=args.max_rooms,
         rate=args.rate,

@@ -4,6 +4,11 @@ A relayed message reaches most members through their transport directly (see
 ``Member.deliver``); framing it once instead of once per member is most of the cost of a
 fan-out. Frames go out uncompressed: RFC 7692 lets a sender skip compression for any
 message, and on a LAN the CPU is worth more than the bytes.
+
+A big message goes out as fragments of ``FRAGMENT_BYTES``, each written only when the
+member's transport has drained: a transport copies whatever it cannot send at once into its
+own buffer, and one 16 MiB message to 500 members that do not read would otherwise be held
+500 times. Control frames (pings, a close) may come between fragments (RFC 6455 §5.4).
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 from websockets.frames import Frame, Opcode
 
 Payload = str | bytes
+
+FRAGMENT_BYTES = 256 * 1024
 
 
 def frame_of(payload: Payload) -> bytes:
@@ -20,14 +27,40 @@ def frame_of(payload: Payload) -> bytes:
     return Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
 
 
-class Outgoing:
-    """A payload and, made on first use, its frame."""
+def fragments_of(payload: Payload) -> list[bytes]:
+    """The frames carrying ``payload`` as one message: a single frame up to
+    ``FRAGMENT_BYTES``, else a first frame and continuations of that size."""
+    data = payload.encode() if isinstance(payload, str) else payload
+    if len(data) <= FRAGMENT_BYTES:
+        return [frame_of(payload)]
+    first = Opcode.TEXT if isinstance(payload, str) else Opcode.BINARY
+    view = memoryview(data)
+    return [
+        Frame(
+            first if start == 0 else Opcode.CONT,
+            bytes(view[start : start + FRAGMENT_BYTES]),
+            fin=start + FRAGMENT_BYTES >= len(data),
+        ).serialize(mask=False, extensions=[])
+        for start in range(0, len(data), FRAGMENT_BYTES)
+    ]
 
-    __slots__ = ("_wire", "payload")
+
+class Outgoing:
+    """A payload and, made on first use, its frame (or its fragments)."""
+
+    __slots__ = ("_fragments", "_wire", "payload")
 
     def __init__(self, payload: Payload) -> None:
         self.payload = payload
         self._wire: bytes | None = None
+        self._fragments: list[bytes] | None = None
+
+    @property
+    def fragments(self) -> list[bytes]:
+        """The frames to write one after the other (see :func:`fragments_of`), made once."""
+        if self._fragments is None:
+            self._fragments = fragments_of(self.payload)
+        return self._fragments
 
     @property
     def wire(self) -> bytes:

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 
 from desktopchat.protocol import CloseCode, valid_room_name
-from desktopchat.server.budget import Budget
 from desktopchat.server.history import History
 from desktopchat.server.room import Room
 from desktopchat.server.settings import Settings
@@ -41,7 +40,6 @@ class Hub:
         self._clock = clock
         self._rooms: dict[str, Room] = {}
         self._watchers: list[Callable[[], None]] = []
-        self.budget = Budget(settings.memory_budget)
         self._sweeper: asyncio.Task[None] | None = None
         self.closing = False
 
@@ -86,7 +84,6 @@ class Hub:
                 self.history,
                 clock=self._clock,
                 settings=self.settings,
-                budget=self.budget,
                 on_change=self._changed,
             )
         if self._sweeper is None or self._sweeper.done():

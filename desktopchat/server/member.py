@@ -3,8 +3,9 @@
 The room hands a member frames with :meth:`Member.deliver`, which never waits: a member whose
 queue is full is too slow for the room and is closed with 1013, so nobody else waits for it.
 What a member holds is counted in bytes: its queue and its transport's write buffer together
-stay under ``queue_bytes``; big frames also take a share of the server's :class:`Budget`;
-and a member whose buffered bytes do not shrink for ``stall_timeout`` is closed.
+stay under ``queue_bytes``; a big message is written fragment by fragment, each only once the
+transport has drained (so a transport never holds more than one fragment beyond its high
+mark); and a member whose buffered bytes do not shrink for ``stall_timeout`` is closed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from dataclasses import dataclass
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from desktopchat.protocol import CloseCode
-from desktopchat.server.budget import Budget
-from desktopchat.server.framing import Outgoing
+from desktopchat.server.framing import FRAGMENT_BYTES, Outgoing
 from desktopchat.server.ratelimit import RateLimiter
 
 logger = logging.getLogger("desktopchat.server")
@@ -40,10 +40,6 @@ BUFFERED_EXTENSION = "desktopchat.buffered"
 
 WRITABLE_EXTENSION = "desktopchat.writable"
 """ASGI scope extension holding the ``asyncio.Event`` set while the transport takes writes."""
-
-DIRECT_WRITE_MAX = 256 * 1024
-"""Frames up to this size go straight onto a writable transport; a bigger one goes through
-the writer, which first takes its size from the server's :class:`Budget`."""
 
 
 class Mode(enum.Enum):
@@ -79,7 +75,6 @@ class Member:
         queue_bytes: int,
         close_timeout: float,
         limiter: RateLimiter,
-        budget: Budget,
         stall_timeout: float,
         prelude: Iterable[Frame] | None = None,
     ) -> None:
@@ -88,7 +83,7 @@ class Member:
         self.key = key
         self.limiter = limiter
         self._websocket = websocket
-        self._pending: deque[Frame | _Close] = deque()
+        self._pending: deque[Outgoing | _Close] = deque()
         self._queue_size = queue_size
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
@@ -96,7 +91,6 @@ class Member:
         self._write_now: Callable[[bytes], bool] | None = extensions.get(WRITE_EXTENSION)
         self._buffered: Callable[[], int] = extensions.get(BUFFERED_EXTENSION) or _nothing
         self._writable: asyncio.Event | None = extensions.get(WRITABLE_EXTENSION)
-        self._budget = budget
         self._stall_timeout = stall_timeout
         self._last_held = 0
         self._last_progress = 0.0
@@ -142,12 +136,12 @@ class Member:
         if (
             self._writer is None
             and write_now is not None
-            and size <= DIRECT_WRITE_MAX
+            and size <= FRAGMENT_BYTES
             and write_now(outgoing.wire)
         ):
             return
         self._queued_bytes += size
-        self._pending.append(frame)
+        self._pending.append(outgoing)
         self._start_writer()
 
     def check_stalled(self, now: float) -> bool:
@@ -231,15 +225,17 @@ class Member:
         try:
             if self._prelude is not None:
                 for frame in self._prelude:
-                    await self._send(frame)
+                    if not await self._send(Outgoing(frame)):
+                        return
                 self._prelude = None
             while self._pending:
                 item = self._pending.popleft()
                 if isinstance(item, _Close):
                     await self._websocket.close(item.code, item.reason)
                     return
-                self._queued_bytes -= len(item)
-                await self._send(item)
+                self._queued_bytes -= len(item.payload)
+                if not await self._send(item):
+                    return
         except (WebSocketDisconnect, RuntimeError, OSError) as exc:
             # The peer is gone (or already closed); the endpoint's receive loop sees the
             # disconnect and removes the member, so there is nothing to report here.
@@ -249,21 +245,22 @@ class Member:
             # may go straight out again.
             self._writer = None
 
-    async def _send(self, frame: Frame) -> None:
-        if len(frame) <= DIRECT_WRITE_MAX or self._writable is None:
-            await self._send_frame(frame)
-            return
-        # A big frame is copied into the transport's buffer: only with a share of the
-        # server's budget, given back once the buffer has drained.
-        async with self._budget.reserve(len(frame)):
-            await self._send_frame(frame)
-            await self._writable.wait()
-
-    async def _send_frame(self, frame: Frame) -> None:
-        if isinstance(frame, str):
-            await self._websocket.send_text(frame)
-        else:
-            await self._websocket.send_bytes(frame)
+    async def _send(self, outgoing: Outgoing) -> bool:
+        """Write one message, fragment by fragment as the transport drains; ``False`` once
+        the connection is closing and takes nothing more."""
+        write_now, writable = self._write_now, self._writable
+        if write_now is None or writable is None:
+            # A server without our doors (Starlette's TestClient): the ASGI way.
+            if isinstance(outgoing.payload, str):
+                await self._websocket.send_text(outgoing.payload)
+            else:
+                await self._websocket.send_bytes(outgoing.payload)
+            return True
+        for fragment in outgoing.fragments:
+            await writable.wait()
+            if not write_now(fragment):
+                return False
+        return True
 
 
 def _nothing() -> int:

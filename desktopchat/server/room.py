@@ -30,7 +30,6 @@ from desktopchat.protocol import (
     name_key,
     unique_name,
 )
-from desktopchat.server.budget import Budget
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import History
 from desktopchat.server.member import Frame, Member, Mode
@@ -65,11 +64,9 @@ class Room:
         *,
         clock: Callable[[], int],
         settings: Settings,
-        budget: Budget,
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         self.name = name
-        self._budget = budget
         self._history = history
         self._clock = clock
         self._settings = settings
@@ -129,7 +126,6 @@ class Room:
             limiter=RateLimiter(
                 self._settings.rate, self._settings.burst, asyncio.get_running_loop().time()
             ),
-            budget=self._budget,
             stall_timeout=self._settings.stall_timeout,
             prelude=prelude,
         )

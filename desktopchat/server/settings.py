@@ -31,9 +31,8 @@ class Settings:
     under ``host_name`` (the machine's name by default). ``rate`` (messages per second,
     0 = unlimited) and ``burst`` limit each member;
     ``send_queue`` and ``send_queue_bytes`` bound what may wait for a slow member (its
-    transport's buffer included); ``memory_budget`` bounds the big frames in flight to all
-    members together; a member that reads nothing for ``stall_timeout`` seconds while
-    bytes wait for it is closed.
+    transport's buffer included); a member that reads nothing for ``stall_timeout``
+    seconds while bytes wait for it is closed.
     """
 
     host: str = "127.0.0.1"
@@ -57,7 +56,6 @@ class Settings:
     burst: int = 200
     send_queue: int = 1000
     send_queue_bytes: int = 64 * 1024 * 1024
-    memory_budget: int = 512 * 1024 * 1024
     stall_timeout: float = 15.0
     compression: bool = True
     handshake_timeout: float = 10.0

@@ -10,7 +10,11 @@ import struct
 
 
 def handshake(
-    port: int, path: str = "/chat", *, receive_buffer: int | None = None
+    port: int,
+    path: str = "/chat",
+    *,
+    receive_buffer: int | None = None,
+    subprotocol: str | None = None,
 ) -> socket.socket:
     """Open ``path`` on 127.0.0.1 and complete the upgrade; returns the connected socket."""
     sock = socket.socket()
@@ -23,7 +27,9 @@ def handshake(
     sock.sendall(
         (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            + (f"Sec-WebSocket-Protocol: {subprotocol}\r\n" if subprotocol else "")
+            + "\r\n"
         ).encode()
     )
     response = b""
