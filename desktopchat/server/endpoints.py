@@ -135,7 +135,7 @@ async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limit
             continue
         if member.mode is Mode.RAW:
             if verdict is Verdict.ALLOW:
-                room.publish(member, parse_raw(frame), raw_frame=frame)
+                await room.publish(member, parse_raw(frame), raw_frame=frame)
             continue
         try:
             event = decode_client(frame, limits)
@@ -147,7 +147,7 @@ async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limit
         elif verdict is Verdict.DROP:
             member.deliver(_rate_limited(event.cid))
         else:
-            room.publish(member, event)
+            await room.publish(member, event)
 
 
 def _rate_limited(cid: str | None) -> str:

@@ -31,7 +31,14 @@ class Retention:
 
 
 class History(Protocol):
-    """What a room needs of its history store."""
+    """What a room needs of its history store.
+
+    ``slow_writes`` says an append may block for a while (a disk write): the room then
+    stores big messages from a worker thread. Such a store must take calls from one
+    thread at a time or be safe across threads (SQLite's serialized mode is).
+    """
+
+    slow_writes: bool
 
     def last_id(self, room: str) -> int:
         """The newest id in ``room`` (0 when empty)."""
@@ -103,6 +110,8 @@ class MemoryHistory:
     room names used once cannot pile up; its ids then start over, which a resuming client
     learns from the welcome's ``reset``.
     """
+
+    slow_writes = False
 
     def __init__(self, retention: Retention | None = None) -> None:
         self._retention = retention or Retention()

@@ -39,9 +39,17 @@ from desktopchat.server.settings import Settings
 logger = logging.getLogger("desktopchat.server")
 
 _BACKLOG_PAGE = 200
+OFFLOAD_BYTES = 1024 * 1024
+"""Messages from this size on are written to a disk store from a worker thread."""
 _BACKLOG_PAGE_BYTES = 1024 * 1024
 
 Sendable = SendText | SendJson | SendBinary
+
+
+def _size(event: Sendable) -> int:
+    if isinstance(event, SendBinary):
+        return len(event.payload)
+    return len(event.text) if isinstance(event, SendText) else 0
 
 
 def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
@@ -55,7 +63,8 @@ def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
 
 
 class Room:
-    """The members and history of one room; all methods run on the event loop, none awaits."""
+    """The members and history of one room; all methods run on the event loop, and only
+    :meth:`publish` awaits (a big message being stored)."""
 
     def __init__(
         self,
@@ -74,6 +83,7 @@ class Room:
         self._members: list[Member] = []
         self._taken: set[str] = set()
         self._structured = 0
+        self._in_order = asyncio.Lock()
         self._limits = RoomLimits(
             max_message_bytes=settings.max_message_bytes,
             rate=settings.rate,
@@ -148,22 +158,41 @@ class Room:
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
 
-    def publish(self, sender: Member, event: Sendable, *, raw_frame: Frame | None = None) -> None:
+    async def publish(
+        self, sender: Member, event: Sendable, *, raw_frame: Frame | None = None
+    ) -> None:
         """Store a message, acknowledge it to a structured sender, relay it to everybody.
 
         ``raw_frame`` is the frame exactly as a raw sender sent it, relayed verbatim to raw
         members. A structured resend with a client id already stored is acknowledged again
-        (``duplicate``) and not stored or relayed twice.
+        (``duplicate``) and not stored or relayed twice. The room's messages pass one at a
+        time, so ids, storage and relay keep one order; a big one is stored on a worker
+        thread when the store writes to disk, so the loop (other rooms, the window) runs on.
         """
+        async with self._in_order:
+            self._publish_stored(sender, event, raw_frame, await self._store(sender, event))
+
+    async def _store(self, sender: Member, event: Sendable) -> ChatMessage | Ack:
         cid = event.cid
         if cid is not None and sender.key is not None:
             known = self._history.find(self.name, sender.key, cid)
             if known is not None:
-                sender.deliver(encode_server(Ack(cid, known.id, self._clock(), duplicate=True)))
-                return
-        message = self._history.append(
-            self.name, _as_message(event, sender.name, self._clock()), sender.key, cid
-        )
+                return Ack(cid, known.id, self._clock(), duplicate=True)
+        message = _as_message(event, sender.name, self._clock())
+        if self._history.slow_writes and _size(event) >= OFFLOAD_BYTES:
+            return await asyncio.to_thread(
+                self._history.append, self.name, message, sender.key, cid
+            )
+        return self._history.append(self.name, message, sender.key, cid)
+
+    def _publish_stored(
+        self, sender: Member, event: Sendable, raw_frame: Frame | None, stored: ChatMessage | Ack
+    ) -> None:
+        cid = event.cid
+        if isinstance(stored, Ack):
+            sender.deliver(encode_server(stored))
+            return
+        message = stored
         if cid is not None:
             sender.deliver(encode_server(Ack(cid, message.id, message.time)))
         # Encoded once per mode, and only for a mode somebody in the room speaks.

@@ -9,6 +9,7 @@ bodies in all (the oldest go first), with freed pages handed back to the file sy
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import closing
@@ -73,7 +74,11 @@ class SqliteHistory:
 
     ``synchronous=NORMAL`` with WAL survives a crash of the process (``kill -9``); only a
     power loss can take the last transactions, which a LAN chat accepts for the speed.
+    The connection is used from the loop and, for big messages, from a worker thread:
+    SQLite serializes the two (``sqlite3.threadsafety == 3``).
     """
+
+    slow_writes = True
 
     def __init__(
         self,
@@ -89,6 +94,8 @@ class SqliteHistory:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._last: dict[str, int] = {}
+        # Appends come from the loop and from a worker thread (big messages): one at a time.
+        self._writing = threading.Lock()
         row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages").fetchone()
         self.bytes = int(row[0])
         self._since_prune = (0, 0)  # messages, bytes
@@ -128,6 +135,12 @@ class SqliteHistory:
 
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
+    ) -> ChatMessage:
+        with self._writing:
+            return self._append(room, message, key, cid)
+
+    def _append(
+        self, room: str, message: ChatMessage, key: str | None, cid: str | None
     ) -> ChatMessage:
         stored = with_id(message, self.last_id(room) + 1)
         body = message_body(stored)

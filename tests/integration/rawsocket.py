@@ -15,6 +15,7 @@ def handshake(
     *,
     receive_buffer: int | None = None,
     subprotocol: str | None = None,
+    headers: str = "",
 ) -> socket.socket:
     """Open ``path`` on 127.0.0.1 and complete the upgrade; returns the connected socket."""
     sock = socket.socket()
@@ -26,7 +27,9 @@ def handshake(
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+            f"GET {path} HTTP/1.1\r\n"
+            + (headers or f"Host: 127.0.0.1:{port}\r\n")
+            + "Upgrade: websocket\r\n"
             f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
             + (f"Sec-WebSocket-Protocol: {subprotocol}\r\n" if subprotocol else "")
             + "\r\n"

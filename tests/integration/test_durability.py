@@ -6,11 +6,13 @@ import asyncio
 import json
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
 
+from desktopchat.protocol import ChatMessage
 from tests.integration.conftest import V1, hosted, member, next_of, serve_process
 
 
@@ -99,3 +101,30 @@ async def test_a_duplicate_resend_on_a_new_connection_is_acknowledged_not_stored
             ack = await next_of(second, "ack")
             assert (ack["id"], ack["duplicate"]) == (original, True)
     assert stored(path) == [(original, "hello")]
+
+
+async def test_a_big_message_is_stored_off_the_event_loop_and_keeps_its_order(
+    tmp_path: Path,
+) -> None:
+    async with hosted(history=tmp_path / "h.sqlite3", rate=0) as server:
+        history = server.hub.history
+        threads: dict[int, str] = {}
+        append = history.append
+
+        def recording(room: str, message: ChatMessage, *args: Any) -> ChatMessage:
+            stored = append(room, message, *args)
+            threads[stored.id] = threading.current_thread().name
+            return stored
+
+        history.append = recording  # type: ignore[method-assign, assignment]
+        async with connect(
+            f"ws://127.0.0.1:{server.port}/chat", subprotocols=V1, proxy=None, max_size=None
+        ) as ws:
+            await ws.send(json.dumps({"type": "hello", "name": "ada"}))
+            header = b'{"type":"binary","name":"big.bin","mime":"x/y","cid":"big"}'
+            await ws.send(len(header).to_bytes(4, "big") + header + b"\0" * (2 * 1024 * 1024))
+            await ws.send(json.dumps({"type": "text", "text": "after", "cid": "small"}))
+            acks = [(await next_of(ws, "ack"))["cid"] for _ in range(2)]
+    assert acks == ["big", "small"], "ids, acks and relay keep the order of sending"
+    assert threads[1] != threading.main_thread().name
+    assert threads[2] == threading.main_thread().name
