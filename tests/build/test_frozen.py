@@ -55,47 +55,38 @@ def frozen_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path)}
 
 
-def _port_of(line: str) -> int:
-    found = re.search(r"port (\d+)", line)
-    assert found is not None, line
-    return int(found.group(1))
-
-
-def test_the_frozen_serve_answers_the_seeds_echo(frozen: Path, frozen_env: dict[str, str]) -> None:
-    argv = [str(frozen), "serve", "--port", "0", "--no-advertise", "--history", "off"]
+def _round_trip(
+    argv: list[str], env: dict[str, str], ready: str, path: str, sent: str, expected: str
+) -> None:
+    """Start ``argv``; once its stdout or stderr says ``ready`` (with the port), send ``sent``
+    on ``path`` and expect ``expected`` back; then SIGTERM must end it with status 0."""
     with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=frozen_env
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     ) as process:
         try:
             assert process.stdout is not None
-            port = _port_of(read_line(process.stdout, "serving on port", 30))
-            ws = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=10)
-            ws.send("hello")
-            assert ws.recv() == "Echo: hello"
-            ws.close()
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=15) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-
-
-def test_the_frozen_window_hosts_a_room_that_a_client_joins(
-    frozen: Path, frozen_env: dict[str, str]
-) -> None:
-    argv = [str(frozen), "host", "--port", "0", "--local", "--no-history", "--name", "ada"]
-    with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=frozen_env
-    ) as process:
-        try:
-            assert process.stderr is not None
-            port = _port_of(read_line(process.stderr, r"hosting #chat on port", 60))
-            ws = websocket.create_connection(f"ws://127.0.0.1:{port}/chat", timeout=10)
-            ws.send("hello from outside")
-            assert ws.recv() == "hello from outside"
+            found = re.search(r"port (\d+)", read_line(process.stdout, ready, 60))
+            assert found is not None
+            ws = websocket.create_connection(f"ws://127.0.0.1:{found.group(1)}{path}", timeout=10)
+            ws.send(sent)
+            assert ws.recv() == expected
             ws.close()
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=20) == 0
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def test_the_frozen_serve_answers_the_seeds_echo(frozen: Path, frozen_env: dict[str, str]) -> None:
+    argv = [str(frozen), "serve", "--port", "0", "--no-advertise", "--history", "off"]
+    _round_trip(argv, frozen_env, "serving on port", "/ws", "hello", "Echo: hello")
+
+
+def test_the_frozen_window_hosts_a_room_that_a_client_joins(
+    frozen: Path, frozen_env: dict[str, str]
+) -> None:
+    argv = [str(frozen), "host", "--port", "0", "--local", "--no-history", "--name", "ada"]
+    _round_trip(
+        argv, frozen_env, "hosting #chat on port", "/chat", "hi from outside", "hi from outside"
+    )

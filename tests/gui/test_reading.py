@@ -32,6 +32,15 @@ def fill(model: MessageListModel, first: int, count: int, **fields: object) -> N
     model.flush()
 
 
+def scrolled_up(qtbot: QtBot, pane: tuple[TextPane, MessageListModel]) -> MessageListView:
+    """100 messages, followed to the end, then the user scrolls to the top to read."""
+    text_pane, model = pane
+    fill(model, 0, 100)
+    qtbot.waitUntil(lambda: at_end(text_pane.view))
+    text_pane.view.verticalScrollBar().setValue(0)
+    return text_pane.view
+
+
 def at_end(view: MessageListView) -> bool:
     bar = view.verticalScrollBar()
     return bar.maximum() > 0 and bar.value() == bar.maximum()
@@ -64,11 +73,7 @@ def test_joining_with_history_then_new_messages_keeps_the_list_at_the_newest(
 def test_scrolled_up_new_messages_show_a_button_with_their_count(
     qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
 ) -> None:
-    text_pane, model = pane
-    view = text_pane.view
-    fill(model, 0, 100)
-    qtbot.waitUntil(lambda: at_end(view))
-    view.verticalScrollBar().setValue(0)  # the user scrolls up to read
+    view, model = scrolled_up(qtbot, pane), pane[1]
     fill(model, 100, 3)
     qtbot.waitUntil(lambda: view.follower.jump.isVisible())
     assert view.follower.jump.text() == "3 new messages ↓"
@@ -83,11 +88,7 @@ def test_scrolled_up_new_messages_show_a_button_with_their_count(
 def test_our_own_message_is_brought_into_view_even_when_scrolled_up(
     qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
 ) -> None:
-    text_pane, model = pane
-    view = text_pane.view
-    fill(model, 0, 100)
-    qtbot.waitUntil(lambda: at_end(view))
-    view.verticalScrollBar().setValue(0)
+    view, model = scrolled_up(qtbot, pane), pane[1]
     fill(model, 100, 1, own=True, cid="c1", delivered=False)
     qtbot.waitUntil(lambda: at_end(view))
     assert not view.follower.jump.isVisible()

@@ -48,6 +48,16 @@ async def join_room(window: MainWindow, address: str, name: str, token: str = ""
     window.join_page.join.click()
 
 
+async def host_and_guest(make_window: WindowFactory) -> tuple[MainWindow, MainWindow, int]:
+    """Two windows: one hosting on a free port, one joined to it as "guest"."""
+    port = free_port()
+    host, guest = make_window(), make_window()
+    await host_room(host, port)
+    await join_room(guest, f"127.0.0.1:{port}", "guest")
+    await until(lambda: guest.controller.state is SessionState.OPEN, "the guest to join")
+    return host, guest, port
+
+
 def answer(box: QMessageBox, button: str) -> None:
     """Click ``button`` of an open question."""
     next(b for b in box.findChildren(QPushButton) if b.text() == button).click()
@@ -109,11 +119,7 @@ def test_stopping_the_host_shows_reconnecting_and_starting_again_resumes_without
     qloop: qasync.QEventLoop, make_window: WindowFactory
 ) -> None:
     async def scenario() -> None:
-        port = free_port()
-        host, guest = make_window(), make_window()
-        await host_room(host, port)
-        await join_room(guest, f"ws://127.0.0.1:{port}/chat", "guest")
-        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest to join")
+        host, guest, port = await host_and_guest(make_window)
         host.room_view.sendText.emit("before the restart")
         await until(lambda: "before the restart" in texts(guest), "the first message")
 
@@ -271,11 +277,7 @@ def test_a_guest_leaves_without_being_asked(
     qloop: qasync.QEventLoop, make_window: WindowFactory
 ) -> None:
     async def scenario() -> None:
-        port = free_port()
-        host, guest = make_window(), make_window()
-        await host_room(host, port)
-        await join_room(guest, f"127.0.0.1:{port}", "guest")
-        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest to join")
+        _, guest, _ = await host_and_guest(make_window)
         guest.room_view.leave.click()
         await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
         assert guest.confirmation is None
@@ -317,11 +319,7 @@ def test_leaving_clears_every_detail_view(
     qloop: qasync.QEventLoop, make_window: WindowFactory
 ) -> None:
     async def scenario() -> None:
-        port = free_port()
-        host, guest = make_window(), make_window()
-        await host_room(host, port)
-        await join_room(guest, f"127.0.0.1:{port}", "guest")
-        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest to join")
+        host, guest, port = await host_and_guest(make_window)
         host.room_view.sendJson.emit('{"secret": 1}')
         host.controller.send_file(__file__)
         view = guest.room_view

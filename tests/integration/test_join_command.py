@@ -34,6 +34,19 @@ async def run_join(port: int, stdin: str | Path, *flags: str, **kw: Any) -> Any:
     return await asyncio.to_thread(join, port, stdin, *flags, **kw)
 
 
+async def spawn_join(port: int, *flags: str) -> asyncio.subprocess.Process:
+    """``desktopchat join`` on ``port`` with every stream a pipe."""
+    return await asyncio.create_subprocess_exec(
+        *JOIN,
+        f"127.0.0.1:{port}",
+        *flags,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
+
+
 class Lines:
     """Lines of a child's stream, awaited by pattern."""
 
@@ -58,16 +71,7 @@ async def test_messages_go_to_stdout_and_status_lines_to_stderr(tmp_path: Path) 
     attachment.write_text("hi there")
     stamp = r"\[\d\d:\d\d:\d\d\] term: "
     async with hosted() as server:
-        process = await asyncio.create_subprocess_exec(
-            *JOIN,
-            f"127.0.0.1:{server.port}",
-            "--name",
-            "term",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
+        process = await spawn_join(server.port, "--name", "term")
         assert process.stdin is not None
         assert process.stdout is not None
         assert process.stderr is not None
@@ -109,14 +113,7 @@ async def test_stdin_from_a_file_sends_every_line_waits_for_acks_and_exits_0(
 async def test_a_members_terminal_escapes_are_shown_escaped_not_obeyed() -> None:
     hostile = "\x1b]0;pwned\x07\x1b[2Jhi\nforged: line\u202e"
     async with hosted() as server:
-        process = await asyncio.create_subprocess_exec(
-            *JOIN,
-            f"127.0.0.1:{server.port}",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
+        process = await spawn_join(server.port)
         assert process.stdout is not None
         assert process.stderr is not None
         err = Lines(process.stderr)
@@ -134,16 +131,7 @@ async def test_a_members_terminal_escapes_are_shown_escaped_not_obeyed() -> None
 
 async def test_ctrl_c_leaves_the_room_and_exits_130_without_a_traceback() -> None:
     async with hosted() as server, member(server, "obs") as observer:
-        process = await asyncio.create_subprocess_exec(
-            *JOIN,
-            f"127.0.0.1:{server.port}",
-            "--name",
-            "term",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
+        process = await spawn_join(server.port, "--name", "term")
         assert process.stderr is not None
         err = Lines(process.stderr)
         await err.expect("-- you are term.*")
@@ -169,16 +157,7 @@ async def test_files_members_send_are_saved_under_a_safe_name_in_the_save_dir(
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     async with hosted() as server:
-        process = await asyncio.create_subprocess_exec(
-            *JOIN,
-            f"127.0.0.1:{server.port}",
-            "--save-dir",
-            str(inbox),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-        )
+        process = await spawn_join(server.port, "--save-dir", str(inbox))
         assert process.stderr is not None
         err = Lines(process.stderr)
         await err.expect("-- you are guest.*")
