@@ -16,9 +16,10 @@ from zeroconf import Error as ZeroconfError
 from zeroconf import IPVersion, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from desktopchat.protocol.discovery import SERVICE_TYPE, decode_record
+
 logger = logging.getLogger("desktopchat.client")
 
-SERVICE_TYPE = "_desktopchat._tcp.local."
 _RESOLVE_MS = 3000
 
 
@@ -42,28 +43,22 @@ class FoundRoom:
         return f"ws://{self.ip}:{self.port}{self.path}"
 
 
-def _text(properties: dict[bytes, bytes | None], key: str) -> str:
-    value = properties.get(key.encode())
-    return value.decode(errors="replace") if value else ""
-
-
 def room_from(info: AsyncServiceInfo) -> FoundRoom | None:
     """The room an mDNS answer describes, or ``None`` when it is incomplete."""
     addresses = info.parsed_addresses(IPVersion.V4Only)
     if not addresses or info.port is None:
         return None
-    props = info.properties
-    members = _text(props, "members")
+    record = decode_record(info.properties, (info.server or "").removesuffix(".local."))
     return FoundRoom(
         instance=info.name,
-        room=_text(props, "room") or "chat",
-        host=_text(props, "host") or (info.server or "").removesuffix(".local."),
+        room=record.room,
+        host=record.host,
         ip=addresses[0],
         port=info.port,
-        path=_text(props, "path") or "/chat",
-        token_required=_text(props, "token") == "1",
-        members=int(members) if members.isdigit() else None,
-        version=_text(props, "v"),
+        path=record.path,
+        token_required=record.token_required,
+        members=record.members,
+        version=record.version,
     )
 
 

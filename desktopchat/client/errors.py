@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from desktopchat.protocol import describe_close
+from desktopchat.protocol import CloseReason, describe_close
 
 
 class JoinError(Exception):
@@ -55,8 +55,8 @@ class SendError(Exception):
 
 def refusal(code: int, reason: str) -> Refused:
     """The most specific :class:`Refused` for a close received right after connecting."""
-    if reason == "invalid token":
+    if reason == CloseReason.INVALID_TOKEN:
         return TokenRefused(code, reason)
-    if reason == "origin not allowed":
+    if reason == CloseReason.ORIGIN_NOT_ALLOWED:
         return OriginRefused(code, reason)
     return Refused(code, reason)

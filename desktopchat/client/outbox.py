@@ -8,9 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from desktopchat.client.errors import SendError
-from desktopchat.protocol import SendBinary, SendJson, SendText
-
-Sendable = SendText | SendJson | SendBinary
+from desktopchat.protocol import Sendable, SendBinary, SendJson, SendText
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,7 @@ from desktopchat.client.events import (
     StateChanged,
 )
 from desktopchat.client.handshake import Timing, open_room
-from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending, Sendable
+from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
     Ack,
@@ -56,6 +56,7 @@ from desktopchat.protocol import (
     Presence,
     ProtocolError,
     RoomLimits,
+    Sendable,
     SendBinary,
     SendJson,
     SendText,
@@ -80,7 +81,7 @@ FINAL_CODES = frozenset(
         CloseCode.INVALID_DATA,
         CloseCode.POLICY,
         CloseCode.TOO_BIG,
-        1010,
+        CloseCode.MANDATORY_EXTENSION,
     }
 )
 

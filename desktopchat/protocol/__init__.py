@@ -3,7 +3,7 @@
 Values in, values or exceptions out. Nothing here touches sockets, asyncio, Qt or the clock.
 """
 
-from desktopchat.protocol.closecodes import CloseCode, describe_close
+from desktopchat.protocol.closecodes import CloseCode, CloseReason, describe_close
 from desktopchat.protocol.codec import (
     DEFAULT_LIMITS,
     Limits,
@@ -36,6 +36,7 @@ from desktopchat.protocol.messages import (
     Presence,
     PresenceEvent,
     RoomLimits,
+    Sendable,
     SendBinary,
     SendJson,
     SendText,
@@ -64,6 +65,7 @@ __all__ = [
     "ChatMessage",
     "ClientEvent",
     "CloseCode",
+    "CloseReason",
     "ErrorEvent",
     "Hello",
     "InvalidEnvelope",
@@ -81,6 +83,7 @@ __all__ = [
     "SendBinary",
     "SendJson",
     "SendText",
+    "Sendable",
     "ServerEvent",
     "Welcome",
     "clean_name",

@@ -17,6 +17,7 @@ class CloseCode(enum.IntEnum):
     INVALID_DATA = 1007
     POLICY = 1008
     TOO_BIG = 1009
+    MANDATORY_EXTENSION = 1010
     SERVER_ERROR = 1011
     SERVICE_RESTART = 1012
     TRY_AGAIN_LATER = 1013
@@ -32,10 +33,31 @@ _WORDS = {
     CloseCode.INVALID_DATA: "invalid data (e.g. text that is not UTF-8)",
     CloseCode.POLICY: "refused by the server's policy",
     CloseCode.TOO_BIG: "message too big",
+    CloseCode.MANDATORY_EXTENSION: "a required extension was not offered",
     CloseCode.SERVER_ERROR: "server error",
     CloseCode.SERVICE_RESTART: "the server is restarting",
     CloseCode.TRY_AGAIN_LATER: "the server is busy, try again later",
 }
+
+
+class CloseReason(enum.StrEnum):
+    """The reasons a desktopchat server gives in its close frames, word for word.
+
+    Clients match them (a wrong token is a token error, not just a 1008), so they are
+    written here once rather than as strings on both sides.
+    """
+
+    INVALID_TOKEN = "invalid token"  # noqa: S105 - a close reason, not a secret
+    ORIGIN_NOT_ALLOWED = "origin not allowed"
+    HOST_NOT_ALLOWED = "host not allowed"
+    INVALID_ROOM_NAME = "invalid room name"
+    NO_HELLO = "no hello in time"
+    FLOODING = "flooding: too many messages"
+    TOO_MANY_ROOMS = "too many rooms"
+    ROOM_FULL = "room is full"
+    QUEUE_FULL = "too slow: send queue full"
+    NOT_READING = "too slow: not reading"
+    SHUTTING_DOWN = "server shutting down"
 
 
 def describe_close(code: int | None, reason: str = "") -> str:

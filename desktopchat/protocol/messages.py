@@ -73,7 +73,10 @@ class SendBinary:
     cid: str | None = None
 
 
-ClientEvent: TypeAlias = Hello | SendText | SendJson | SendBinary
+Sendable: TypeAlias = SendText | SendJson | SendBinary
+"""A chat message a member sends (everything a client sends but the hello)."""
+
+ClientEvent: TypeAlias = Hello | Sendable
 
 
 @dataclass(frozen=True, slots=True)

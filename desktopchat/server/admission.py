@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
-from desktopchat.protocol import SUBPROTOCOL, CloseCode
+from desktopchat.protocol import SUBPROTOCOL, CloseCode, CloseReason
 from desktopchat.server.hub import Refused
 from desktopchat.server.settings import Settings
 
@@ -99,13 +99,13 @@ def token_valid(given: str | None, expected: str | None) -> bool:
 def check_admission(websocket: WebSocket, settings: Settings) -> None:
     """Raise :class:`Refused` when the connection may not proceed."""
     if not token_valid(websocket.query_params.get("token"), settings.token):
-        raise Refused(CloseCode.POLICY, "invalid token")
+        raise Refused(CloseCode.POLICY, CloseReason.INVALID_TOKEN)
     if not origin_allowed(
         websocket.headers.get("origin"), websocket.headers.get("host"), settings.origins
     ):
-        raise Refused(CloseCode.POLICY, "origin not allowed")
+        raise Refused(CloseCode.POLICY, CloseReason.ORIGIN_NOT_ALLOWED)
     if not host_allowed(websocket.headers.get("host"), websocket.app.state.allowed_hosts):
-        raise Refused(CloseCode.POLICY, "host not allowed")
+        raise Refused(CloseCode.POLICY, CloseReason.HOST_NOT_ALLOWED)
 
 
 def offered_subprotocol(websocket: WebSocket) -> str | None:

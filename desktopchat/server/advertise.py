@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import logging
 import socket
+from dataclasses import replace
 
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-from desktopchat.protocol import SUBPROTOCOL
+from desktopchat.protocol.discovery import SERVICE_TYPE, RoomRecord, encode_record
 
 logger = logging.getLogger("desktopchat.server")
-
-SERVICE_TYPE = "_desktopchat._tcp.local."
 
 
 def service_name(room: str, host_name: str) -> str:
@@ -40,13 +39,7 @@ class Advertiser:
     ) -> None:
         self.host_name = host_name or socket.gethostname()
         self._addresses = addresses
-        self._properties = {
-            "room": room,
-            "host": self.host_name,
-            "path": path,
-            "token": "1" if token_required else "0",
-            "v": SUBPROTOCOL,
-        }
+        self._record = RoomRecord(room, self.host_name, path, token_required)
         self._port = port
         self._info = self._make_info(service_name(room, self.host_name), members=0)
         self._zeroconf: AsyncZeroconf | None = None
@@ -62,7 +55,7 @@ class Advertiser:
             name,
             addresses=[socket.inet_aton(ip) for ip in self._addresses],
             port=self._port,
-            properties={**self._properties, "members": str(members)},
+            properties=encode_record(replace(self._record, members=members)),
             server=f"{socket.gethostname()}.local.",
         )
 

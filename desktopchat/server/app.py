@@ -13,7 +13,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from desktopchat.assets import resource
-from desktopchat.protocol import CloseCode
+from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.admission import allowed_host_names, guarded
 from desktopchat.server.endpoints import chat, echo
 from desktopchat.server.history import History, open_history
@@ -48,7 +48,7 @@ def create_app(
         try:
             yield
         finally:
-            await hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
+            await hub.close_all(CloseCode.GOING_AWAY, CloseReason.SHUTTING_DOWN)
             if owned:
                 store.close()
 

@@ -11,6 +11,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from desktopchat.protocol import (
     DEFAULT_ROOM,
     CloseCode,
+    CloseReason,
     ErrorEvent,
     Hello,
     Limits,
@@ -108,7 +109,7 @@ async def _receive_hello(
                     return Hello(name=event.name or wish.name, resume=event.resume, key=event.key)
                 await websocket.send_text(_HELLO_FIRST)
     except TimeoutError:
-        await websocket.close(CloseCode.POLICY, "no hello in time")
+        await websocket.close(CloseCode.POLICY, CloseReason.NO_HELLO)
     except WebSocketDisconnect:
         pass
     return None
@@ -131,7 +132,7 @@ async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limit
         verdict = member.limiter.check(loop.time())
         if verdict is Verdict.KICK:
             logger.warning("%s is flooding #%s; closing with 1008", member.name, room.name)
-            member.close_soon(CloseCode.POLICY, "flooding: too many messages", urgent=True)
+            member.close_soon(CloseCode.POLICY, CloseReason.FLOODING, urgent=True)
             continue
         if member.mode is Mode.RAW:
             if verdict is Verdict.ALLOW:

@@ -7,7 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
-from desktopchat.protocol import CloseCode, valid_room_name
+from desktopchat.protocol import CloseCode, CloseReason, valid_room_name
 from desktopchat.server.history import History
 from desktopchat.server.room import Room
 from desktopchat.server.settings import Settings
@@ -66,14 +66,14 @@ class Hub:
     def check(self, name: str) -> None:
         """Raise :class:`Refused` if a new member of room ``name`` cannot be taken now."""
         if self.closing:
-            raise Refused(CloseCode.GOING_AWAY, "server shutting down")
+            raise Refused(CloseCode.GOING_AWAY, CloseReason.SHUTTING_DOWN)
         if not valid_room_name(name):
-            raise Refused(CloseCode.POLICY, "invalid room name")
+            raise Refused(CloseCode.POLICY, CloseReason.INVALID_ROOM_NAME)
         room = self._rooms.get(name)
         if room is None and len(self._rooms) >= self.settings.max_rooms:
-            raise Refused(CloseCode.TRY_AGAIN_LATER, "too many rooms")
+            raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.TOO_MANY_ROOMS)
         if room is not None and len(room) >= self.settings.max_members:
-            raise Refused(CloseCode.TRY_AGAIN_LATER, "room is full")
+            raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.ROOM_FULL)
 
     def room(self, name: str) -> Room:
         """The room called ``name``, created if needed (call :meth:`check` first)."""

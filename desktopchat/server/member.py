@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from desktopchat.protocol import CloseCode
+from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.framing import FRAGMENT_BYTES, Outgoing
 from desktopchat.server.ratelimit import RateLimiter
 
@@ -130,7 +130,7 @@ class Member:
         over = held and held + size > self._queue_bytes
         if over or len(self._pending) >= self._queue_size:
             logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
-            self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: send queue full", urgent=True)
+            self.close_soon(CloseCode.TRY_AGAIN_LATER, CloseReason.QUEUE_FULL, urgent=True)
             return
         write_now = self._write_now
         if (
@@ -160,7 +160,7 @@ class Member:
             now - self._last_progress,
             held,
         )
-        self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow: not reading", urgent=True)
+        self.close_soon(CloseCode.TRY_AGAIN_LATER, CloseReason.NOT_READING, urgent=True)
         return True
 
     def close_soon(self, code: int, reason: str, *, urgent: bool = False) -> None:

@@ -21,6 +21,7 @@ from desktopchat.protocol import (
     Presence,
     PresenceEvent,
     RoomLimits,
+    Sendable,
     SendBinary,
     SendJson,
     SendText,
@@ -42,8 +43,6 @@ _BACKLOG_PAGE = 200
 OFFLOAD_BYTES = 1024 * 1024
 """Messages from this size on are written to a disk store from a worker thread."""
 _BACKLOG_PAGE_BYTES = 1024 * 1024
-
-Sendable = SendText | SendJson | SendBinary
 
 
 def _size(event: Sendable) -> int:

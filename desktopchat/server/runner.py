@@ -25,7 +25,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.http11 import Request
 from zeroconf import Error as ZeroconfError
 
-from desktopchat.protocol import CloseCode
+from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.addresses import JoinAddress, join_addresses
 from desktopchat.server.advertise import Advertiser
 from desktopchat.server.app import create_app
@@ -316,7 +316,7 @@ class HostedServer:
             return
         try:
             await self._stop_advertising()
-            await self.hub.close_all(CloseCode.GOING_AWAY, "server shutting down")
+            await self.hub.close_all(CloseCode.GOING_AWAY, CloseReason.SHUTTING_DOWN)
         finally:
             self._server.should_exit = True
             await self._task
