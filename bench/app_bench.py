@@ -31,7 +31,7 @@ from desktopchat.client import SessionState
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
-from desktopchat.gui.message_model import MessageRow
+from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import SettingsStore
 from desktopchat.server import Settings
 

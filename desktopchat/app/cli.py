@@ -14,11 +14,11 @@ from typing import NoReturn
 
 from desktopchat import __version__
 from desktopchat.app import arguments
+from desktopchat.app.headless import serve
+from desktopchat.app.terminal import EXIT_INTERRUPTED, HELP, run_terminal
 from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
-from desktopchat.client.terminal import EXIT_INTERRUPTED, HELP, run_terminal
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
-from desktopchat.server.headless import serve
 from desktopchat.server.settings import Settings, default_history_path
 
 TOKEN_VARIABLE = "DESKTOPCHAT_TOKEN"  # noqa: S105 - the variable's name, not a token

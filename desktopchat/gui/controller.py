@@ -38,7 +38,7 @@ from desktopchat.client import (
 from desktopchat.client.discovery import RoomBrowser
 from desktopchat.client.events import HISTORY_RESET
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
-from desktopchat.gui.message_model import MessageRow
+from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.protocol import ChatMessage, SendBinary, SendJson, SendText, dumps
 
 logger = logging.getLogger("desktopchat.gui")

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.gui.binary_pane import BinaryPane
 from desktopchat.gui.hosting import HostInfo
-from desktopchat.gui.json_pane import JsonPane
-from desktopchat.gui.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.binary_pane import BinaryPane
+from desktopchat.gui.panes.json_pane import JsonPane
+from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.qr import qr_pixmap
-from desktopchat.gui.text_pane import TextPane
 
 KINDS = ("text", "json", "binary")
 _TITLES = {"text": "Text", "json": "JSON", "binary": "Binary"}

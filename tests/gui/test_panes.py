@@ -12,12 +12,12 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from desktopchat.client.discovery import FoundRoom
-from desktopchat.gui.binary_pane import BinaryPane
 from desktopchat.gui.found_rooms import FoundRoomsModel
-from desktopchat.gui.hex_model import HexModel
-from desktopchat.gui.json_pane import JsonPane, json_problem
-from desktopchat.gui.json_tree import JsonTreeModel
-from desktopchat.gui.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.binary_pane import BinaryPane
+from desktopchat.gui.panes.hex_model import HexModel
+from desktopchat.gui.panes.json_pane import JsonPane, json_problem
+from desktopchat.gui.panes.json_tree import JsonTreeModel
+from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 
 
 def row(n: int, **fields: object) -> MessageRow:

@@ -11,12 +11,12 @@ from pytestqt.qtbot import QtBot
 from desktopchat.assets import resource
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
-from desktopchat.gui.json_pane import json_problem
-from desktopchat.gui.message_delegate import sender_colour
-from desktopchat.gui.message_model import PREVIEW_LINES, MessageListModel, MessageRow
-from desktopchat.gui.panes import MessageListView
+from desktopchat.gui.panes.json_pane import json_problem
+from desktopchat.gui.panes.message_delegate import sender_colour
+from desktopchat.gui.panes.message_list import MessageListView
+from desktopchat.gui.panes.message_model import PREVIEW_LINES, MessageListModel, MessageRow
+from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.room_view import RoomView
-from desktopchat.gui.text_pane import TextPane
 
 
 def row(n: int, **fields: object) -> MessageRow:

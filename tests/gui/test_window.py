@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from desktopchat.client import SessionState
 from desktopchat.gui.main_window import MainWindow
-from desktopchat.gui.message_model import MessageListModel
+from desktopchat.gui.panes.message_model import MessageListModel
 from tests.gui.conftest import WindowFactory, until
 
 

@@ -18,10 +18,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.gui.json_highlight import JsonHighlighter
-from desktopchat.gui.json_tree import JsonTreeModel
-from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
-from desktopchat.gui.panes import message_list
+from desktopchat.gui.panes.json_highlight import JsonHighlighter
+from desktopchat.gui.panes.json_tree import JsonTreeModel
+from desktopchat.gui.panes.message_list import message_list
+from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.protocol import ProtocolError, loads
 
 

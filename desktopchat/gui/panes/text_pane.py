@@ -11,8 +11,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.gui.message_model import MessageListModel
-from desktopchat.gui.panes import message_list
+from desktopchat.gui.panes.message_list import message_list
+from desktopchat.gui.panes.message_model import MessageListModel
 
 
 class TextPane(QWidget):

@@ -13,8 +13,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtWidgets import QAbstractItemView, QListView, QToolButton
 
-from desktopchat.gui.message_delegate import MessageDelegate
-from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
+from desktopchat.gui.panes.message_delegate import MessageDelegate
+from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 
 
 class FilterProxy(QSortFilterProxyModel):

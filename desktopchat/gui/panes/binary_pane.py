@@ -21,9 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client.downloads import safe_file_name
-from desktopchat.gui.hex_model import HexModel
-from desktopchat.gui.message_model import ROW_ROLE, MessageListModel, MessageRow
-from desktopchat.gui.panes import message_list
+from desktopchat.gui.panes.hex_model import HexModel
+from desktopchat.gui.panes.message_list import message_list
+from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 
 _NOTHING_SELECTED = "Select a message to see its bytes"
 
