@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -21,10 +22,19 @@ from desktopchat.protocol import (
     parse_raw,
 )
 from desktopchat.server.admission import offered_subprotocol, refuse
+from desktopchat.server.connection import (
+    ABORT_EXTENSION,
+    BUFFERED_EXTENSION,
+    WRITABLE_EXTENSION,
+    WRITE_EXTENSION,
+    Connection,
+    Frame,
+    nothing_buffered,
+)
 from desktopchat.server.hub import Hub, Refused
-from desktopchat.server.member import Frame, Member, Mode
-from desktopchat.server.ratelimit import Verdict
-from desktopchat.server.room import Room
+from desktopchat.server.member import Member
+from desktopchat.server.ratelimit import RateLimiter, Verdict
+from desktopchat.server.room import Mode, Room
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -38,6 +48,35 @@ def _frame_of(message: Message) -> Frame | None:
         return text
     data: bytes | None = message.get("bytes")
     return data if data is not None else b""
+
+
+def connection_of(websocket: WebSocket) -> Connection:
+    """The connection of an accepted Starlette WebSocket."""
+
+    async def send(frame: Frame) -> None:
+        try:
+            if isinstance(frame, str):
+                await websocket.send_text(frame)
+            else:
+                await websocket.send_bytes(frame)
+        except WebSocketDisconnect as exc:
+            raise ConnectionError(f"the peer left ({exc.code})") from exc
+
+    async def close(code: int, reason: str) -> None:
+        try:
+            await websocket.close(code, reason)
+        except WebSocketDisconnect as exc:
+            raise ConnectionError(f"the peer left ({exc.code})") from exc
+
+    extensions = websocket.scope.get("extensions") or {}
+    return Connection(
+        send=send,
+        close=close,
+        write_now=extensions.get(WRITE_EXTENSION),
+        buffered=extensions.get(BUFFERED_EXTENSION) or nothing_buffered,
+        writable=extensions.get(WRITABLE_EXTENSION),
+        abort=extensions.get(ABORT_EXTENSION),
+    )
 
 
 async def echo(websocket: WebSocket) -> None:
@@ -80,7 +119,24 @@ async def chat(websocket: WebSocket) -> None:
         await websocket.close(refusal.code, refusal.reason)
         return
     room = hub.room(room_name)
-    member = room.join(websocket, mode, hello)
+    settings, connection = hub.settings, connection_of(websocket)
+    started = asyncio.get_running_loop().time()
+
+    def make(name: str, prelude: Iterator[Frame] | None) -> Member:
+        return Member(
+            connection,
+            name=name,
+            mode=mode,
+            key=hello.key,
+            queue_size=settings.send_queue,
+            queue_bytes=settings.send_queue_bytes,
+            close_timeout=settings.close_timeout,
+            limiter=RateLimiter(settings.rate, settings.burst, started),
+            stall_timeout=settings.stall_timeout,
+            prelude=prelude,
+        )
+
+    member = room.join(mode, hello, make)
     try:
         await _relay(websocket, room, member, limits)
     finally:

@@ -12,41 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from starlette.websockets import WebSocket, WebSocketDisconnect
-
 from desktopchat.protocol import CloseCode, CloseReason
+from desktopchat.server.connection import Connection, Frame
 from desktopchat.server.framing import FRAGMENT_BYTES, Outgoing
 from desktopchat.server.ratelimit import RateLimiter
+from desktopchat.server.room import Mode
 
 logger = logging.getLogger("desktopchat.server")
-
-Frame = str | bytes
-
-ABORT_EXTENSION = "desktopchat.abort"
-"""ASGI scope extension holding a callable that aborts the connection's transport."""
-
-WRITE_EXTENSION = "desktopchat.write"
-"""ASGI scope extension holding ``write(frame) -> bool``: put an already framed message on
-the transport now if it can take it without waiting (``False`` otherwise)."""
-
-BUFFERED_EXTENSION = "desktopchat.buffered"
-"""ASGI scope extension holding ``buffered() -> int``: bytes in the transport's write buffer."""
-
-WRITABLE_EXTENSION = "desktopchat.writable"
-"""ASGI scope extension holding the ``asyncio.Event`` set while the transport takes writes."""
-
-
-class Mode(enum.Enum):
-    """How a member speaks: bare frames as in the seed, or ``desktopchat.v1`` envelopes."""
-
-    RAW = "raw"
-    STRUCTURED = "structured"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +43,7 @@ class Member:
 
     def __init__(
         self,
-        websocket: WebSocket,
+        connection: Connection,
         *,
         name: str,
         mode: Mode,
@@ -82,15 +59,14 @@ class Member:
         self.mode = mode
         self.key = key
         self.limiter = limiter
-        self._websocket = websocket
+        self._connection = connection
         self._pending: deque[Outgoing | _Close] = deque()
         self._queue_size = queue_size
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
-        extensions = websocket.scope.get("extensions") or {}
-        self._write_now: Callable[[bytes], bool] | None = extensions.get(WRITE_EXTENSION)
-        self._buffered: Callable[[], int] = extensions.get(BUFFERED_EXTENSION) or _nothing
-        self._writable: asyncio.Event | None = extensions.get(WRITABLE_EXTENSION)
+        self._write_now = connection.write_now
+        self._buffered = connection.buffered
+        self._writable = connection.writable
         self._stall_timeout = stall_timeout
         self._last_held = 0
         self._last_progress = 0.0
@@ -208,11 +184,8 @@ class Member:
 
     def abort(self) -> None:
         """Drop the connection at once, without a close handshake (when the server allows it)."""
-        abort: Callable[[], None] | None = self._websocket.scope.get("extensions", {}).get(
-            ABORT_EXTENSION
-        )
-        if abort is not None:
-            abort()
+        if self._connection.abort is not None:
+            self._connection.abort()
 
     def _start_writer(self) -> asyncio.Task[None]:
         if self._writer is None:
@@ -231,12 +204,12 @@ class Member:
             while self._pending:
                 item = self._pending.popleft()
                 if isinstance(item, _Close):
-                    await self._websocket.close(item.code, item.reason)
+                    await self._connection.close(item.code, item.reason)
                     return
                 self._queued_bytes -= len(item.payload)
                 if not await self._send(item):
                     return
-        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError) as exc:
             # The peer is gone (or already closed); the endpoint's receive loop sees the
             # disconnect and removes the member, so there is nothing to report here.
             logger.debug("writer for %s stopped: %r", self.name, exc)
@@ -251,17 +224,10 @@ class Member:
         write_now, writable = self._write_now, self._writable
         if write_now is None or writable is None:
             # A server without our doors (Starlette's TestClient): the ASGI way.
-            if isinstance(outgoing.payload, str):
-                await self._websocket.send_text(outgoing.payload)
-            else:
-                await self._websocket.send_bytes(outgoing.payload)
+            await self._connection.send(outgoing.payload)
             return True
         for fragment in outgoing.fragments:
             await writable.wait()
             if not write_now(fragment):
                 return False
         return True
-
-
-def _nothing() -> int:
-    return 0

@@ -8,10 +8,10 @@ slowness or failure reaches anybody else.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import Callable, Iterator
-
-from starlette.websockets import WebSocket
+from typing import Protocol, TypeVar
 
 from desktopchat.protocol import (
     Ack,
@@ -31,10 +31,9 @@ from desktopchat.protocol import (
     name_key,
     unique_name,
 )
+from desktopchat.server.connection import Frame
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import History
-from desktopchat.server.member import Frame, Member, Mode
-from desktopchat.server.ratelimit import RateLimiter
 from desktopchat.server.settings import Settings
 
 logger = logging.getLogger("desktopchat.server")
@@ -43,6 +42,41 @@ _BACKLOG_PAGE = 200
 OFFLOAD_BYTES = 1024 * 1024
 """Messages from this size on are written to a disk store from a worker thread."""
 _BACKLOG_PAGE_BYTES = 1024 * 1024
+
+
+class Mode(enum.Enum):
+    """How a member speaks: bare frames as in the seed, or ``desktopchat.v1`` envelopes."""
+
+    RAW = "raw"
+    STRUCTURED = "structured"
+
+
+class Peer(Protocol):
+    """What a room needs of a member (``Member``, or a recording fake in tests)."""
+
+    @property
+    def name(self) -> str:
+        """The member's unique display name in the room."""
+
+    @property
+    def mode(self) -> Mode:
+        """Raw or structured."""
+
+    @property
+    def key(self) -> str | None:
+        """The client's key, scoping its message ids (structured members)."""
+
+    def deliver(self, outgoing: Outgoing | Frame) -> None:
+        """Send a frame without waiting."""
+
+    def check_stalled(self, now: float) -> bool:
+        """Close the member if it stopped reading; whether it did."""
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the member's connection."""
+
+
+P = TypeVar("P", bound=Peer)
 
 
 def _size(event: Sendable) -> int:
@@ -79,7 +113,7 @@ class Room:
         self._clock = clock
         self._settings = settings
         self._on_change = on_change
-        self._members: list[Member] = []
+        self._members: list[Peer] = []
         self._taken: set[str] = set()
         self._structured = 0
         self._in_order = asyncio.Lock()
@@ -94,7 +128,7 @@ class Room:
         return len(self._members)
 
     @property
-    def members(self) -> tuple[Member, ...]:
+    def members(self) -> tuple[Peer, ...]:
         """The members, in order of joining."""
         return tuple(self._members)
 
@@ -103,8 +137,12 @@ class Room:
         """Display names of the members, in order of joining."""
         return tuple(member.name for member in self._members)
 
-    def join(self, websocket: WebSocket, mode: Mode, hello: Hello) -> Member:
-        """Admit a connection: name it, greet it with the backlog, and tell the others."""
+    def join(self, mode: Mode, hello: Hello, make: Callable[[str, Iterator[Frame] | None], P]) -> P:
+        """Admit a newcomer: name it, greet it with the backlog, and tell the others.
+
+        ``make(name, prelude)`` builds the member once the room has named it; ``prelude``
+        (the welcome and the backlog, for a structured member) is what it must send first.
+        """
         name = unique_name(hello.name, self._taken)
         now = self._clock()
         prelude: Iterator[Frame] | None = None
@@ -124,20 +162,7 @@ class Room:
                 reset=reset,
             )
             prelude = self._prelude(welcome, resume)
-        member = Member(
-            websocket,
-            name=name,
-            mode=mode,
-            key=hello.key,
-            queue_size=self._settings.send_queue,
-            queue_bytes=self._settings.send_queue_bytes,
-            close_timeout=self._settings.close_timeout,
-            limiter=RateLimiter(
-                self._settings.rate, self._settings.burst, asyncio.get_running_loop().time()
-            ),
-            stall_timeout=self._settings.stall_timeout,
-            prelude=prelude,
-        )
+        member = make(name, prelude)
         self._members.append(member)
         self._taken.add(name_key(name))
         self._structured += mode is Mode.STRUCTURED
@@ -146,7 +171,7 @@ class Room:
         self._on_change()
         return member
 
-    def leave(self, member: Member) -> None:
+    def leave(self, member: Peer) -> None:
         """Remove a member (it is gone or going) and tell the others."""
         if member not in self._members:
             return
@@ -158,7 +183,7 @@ class Room:
         self._on_change()
 
     async def publish(
-        self, sender: Member, event: Sendable, *, raw_frame: Frame | None = None
+        self, sender: Peer, event: Sendable, *, raw_frame: Frame | None = None
     ) -> None:
         """Store a message, acknowledge it to a structured sender, relay it to everybody.
 
@@ -171,7 +196,7 @@ class Room:
         async with self._in_order:
             self._publish_stored(sender, event, raw_frame, await self._store(sender, event))
 
-    async def _store(self, sender: Member, event: Sendable) -> ChatMessage | Ack:
+    async def _store(self, sender: Peer, event: Sendable) -> ChatMessage | Ack:
         cid = event.cid
         if cid is not None and sender.key is not None:
             known = self._history.find(self.name, sender.key, cid)
@@ -185,7 +210,7 @@ class Room:
         return self._history.append(self.name, message, sender.key, cid)
 
     def _publish_stored(
-        self, sender: Member, event: Sendable, raw_frame: Frame | None, stored: ChatMessage | Ack
+        self, sender: Peer, event: Sendable, raw_frame: Frame | None, stored: ChatMessage | Ack
     ) -> None:
         cid = event.cid
         if isinstance(stored, Ack):
@@ -207,7 +232,7 @@ class Room:
         """Close every member at once (used at shutdown); a stalled one is aborted."""
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
-    def _announce(self, event: PresenceEvent, subject: Member, now: int) -> None:
+    def _announce(self, event: PresenceEvent, subject: Peer, now: int) -> None:
         # Raw members hear no presence; with no other structured member, skip listing everybody.
         counted = subject.mode is Mode.STRUCTURED and event is PresenceEvent.JOIN
         others = self._structured - counted

@@ -29,14 +29,14 @@ from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.addresses import JoinAddress, join_addresses
 from desktopchat.server.advertise import Advertiser
 from desktopchat.server.app import create_app
-from desktopchat.server.hub import Hub
-from desktopchat.server.logredact import install_redaction
-from desktopchat.server.member import (
+from desktopchat.server.connection import (
     ABORT_EXTENSION,
     BUFFERED_EXTENSION,
     WRITABLE_EXTENSION,
     WRITE_EXTENSION,
 )
+from desktopchat.server.hub import Hub
+from desktopchat.server.logredact import install_redaction
 from desktopchat.server.settings import Settings
 
 _STARTUP_POLL = 0.005

@@ -1,0 +1,128 @@
+"""Every refusal of the protocol core names its cause: malformed envelopes field by field,
+the discovery record, and the room address rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktopchat.protocol import (
+    InvalidEnvelope,
+    InvalidFrame,
+    MessageTooBig,
+    ProtocolError,
+    decode_client,
+    decode_server,
+    loads,
+    page_path,
+    room_of_path,
+    room_path,
+)
+from desktopchat.protocol.discovery import RoomRecord, decode_record, encode_record
+from desktopchat.protocol.fields import type_name
+
+WELCOME = '"type":"welcome","room":"r","name":"n","last_id":1,"time":1'
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[1e999]", "too large for a JSON number"),
+        ('["\\ud800"]', "lone surrogate"),
+        ('{"\\udfff": 1}', "lone surrogate"),
+        ('[[["\\ud800"]]]', "lone surrogate"),
+    ],
+)
+def test_json_that_cannot_be_written_back_is_an_invalid_frame(text: str, words: str) -> None:
+    with pytest.raises(InvalidFrame, match=words):
+        loads(text)
+
+
+def test_a_valid_surrogate_pair_is_just_a_character() -> None:
+    assert loads('["\\ud83d\\ude00", {"k": "\\u00e9"}]') == ["\U0001f600", {"k": "é"}]
+
+
+@pytest.mark.parametrize(
+    ("frame", "error", "field"),
+    [
+        ('{"type":"hello","name":"' + "x" * 300 + '"}', MessageTooBig, None),
+        ('{"type":"hello","resume":"x"}', InvalidEnvelope, "resume"),
+        ('{"type":"hello","resume":-1}', InvalidEnvelope, "resume"),
+        ('{"type":"hello","resume":true}', InvalidEnvelope, "resume"),
+        ('{"type":"text","text":5}', InvalidEnvelope, "text"),
+        ('{"type":"text"}', InvalidEnvelope, "text"),
+        ('{"type":"text","text":"a","txt":1}', InvalidEnvelope, "txt"),
+        ('{"type":"binary"}', InvalidEnvelope, "type"),
+        ('{"type":"dance"}', InvalidEnvelope, "type"),
+        ("[1]", InvalidEnvelope, None),
+    ],
+)
+def test_a_bad_client_envelope_names_the_field_at_fault(
+    frame: str, error: type[ProtocolError], field: str | None
+) -> None:
+    with pytest.raises(error) as refused:
+        decode_client(frame)
+    assert getattr(refused.value, "field", None) == field
+
+
+@pytest.mark.parametrize(
+    ("frame", "field"),
+    [
+        ("{" + WELCOME + ',"members":"x"}', "members"),
+        ("{" + WELCOME + ',"members":[1]}', "members"),
+        ("{" + WELCOME + ',"members":[],"resumed":"yes"}', "resumed"),
+        ("{" + WELCOME + ',"members":[],"limits":[]}', None),
+        ("{" + WELCOME + ',"members":[],"limits":{"max_message_bytes":1}}', "rate"),
+        (
+            "{" + WELCOME + ',"members":[],"limits":{"max_message_bytes":1,"rate":true,'
+            '"burst":1,"history_size":1}}',
+            "rate",
+        ),
+        (
+            "{" + WELCOME + ',"members":[],"limits":{"max_message_bytes":1,"rate":-1,'
+            '"burst":1,"history_size":1}}',
+            "rate",
+        ),
+        ('{"type":"presence","event":"dance","name":"a","members":[],"time":1}', "event"),
+        ('{"type":"party"}', "type"),
+    ],
+)
+def test_a_bad_server_event_names_the_field_at_fault(frame: str, field: str | None) -> None:
+    with pytest.raises(InvalidEnvelope) as refused:
+        decode_server(frame)
+    assert refused.value.field == field
+
+
+def test_type_names_in_messages_cover_every_json_type() -> None:
+    values: tuple[object, ...] = (None, True, 1, 1.5, "s", [], {})
+    assert [type_name(value) for value in values] == [
+        "null",
+        "a boolean",
+        "a number",
+        "a number",
+        "a string",
+        "an array",
+        "an object",
+    ]
+    assert type_name(object()) == "object"
+
+
+def test_the_discovery_record_round_trips_and_fills_what_is_missing() -> None:
+    record = RoomRecord("team", "ada-laptop", "/chat/team", True, members=3)
+    wire = {k.encode(): v.encode() for k, v in encode_record(record).items()}
+    assert decode_record(wire) == record
+    assert "members" not in encode_record(RoomRecord("chat", "h", "/chat", False))
+    empty = decode_record({b"members": b"many"}, fallback_host="box")
+    assert (empty.room, empty.host, empty.path, empty.members) == ("chat", "box", "/chat", None)
+    assert decode_record({b"room": b"lab"}).path == "/chat/lab"
+
+
+def test_rooms_have_one_path_and_one_page_address() -> None:
+    assert (room_path("chat"), room_path("lab")) == ("/chat", "/chat/lab")
+    assert (page_path("chat"), page_path("lab")) == ("/", "/?room=lab")
+    assert [room_of_path(p) for p in ("/chat", "/chat/", "/chat/lab", "/chat/a/b", "/x")] == [
+        "chat",
+        "chat",
+        "lab",
+        None,
+        None,
+    ]

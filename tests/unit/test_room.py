@@ -1,0 +1,215 @@
+"""The room's rules on their own, with recording peers and no web framework: who hears
+what, presence, acknowledgements, duplicates, and the backlog a newcomer gets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from desktopchat.protocol import ChatMessage, Hello, SendBinary, SendJson, SendText, decode_server
+from desktopchat.server.connection import Frame
+from desktopchat.server.framing import Outgoing
+from desktopchat.server.history import MemoryHistory
+from desktopchat.server.room import Mode, Room
+from desktopchat.server.settings import Settings
+
+
+@dataclass
+class Recorder:
+    """A member that keeps every frame it is given (its prelude first)."""
+
+    name: str
+    mode: Mode
+    key: str | None = None
+    frames: list[Frame] = field(default_factory=list)
+
+    def deliver(self, outgoing: Outgoing | Frame) -> None:
+        self.frames.append(outgoing.payload if isinstance(outgoing, Outgoing) else outgoing)
+
+    def check_stalled(self, now: float) -> bool:
+        return False
+
+    async def close(self, code: int, reason: str) -> None:
+        self.frames.append(f"close {code} {reason}")
+
+    def events(self) -> list[dict[str, Any]]:
+        """The structured events received, as JSON objects (binary messages: their header)."""
+        events: list[dict[str, Any]] = []
+        for frame in self.frames:
+            if isinstance(frame, str):
+                events.append(json.loads(frame))
+            else:
+                message = decode_server(frame)
+                assert isinstance(message, ChatMessage)
+                events.append({"type": "binary", "name": message.name})
+        return events
+
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.events()]
+
+
+def room(**settings: Any) -> Room:
+    clock = iter(range(1_000, 1_000_000))
+    return Room(
+        "chat",
+        MemoryHistory(),
+        clock=lambda: next(clock),
+        settings=Settings(history=None, **settings),
+    )
+
+
+def join(
+    where: Room, name: str, mode: Mode = Mode.STRUCTURED, *, resume: int | None = None
+) -> Recorder:
+    def make(assigned: str, prelude: Iterator[Frame] | None) -> Recorder:
+        member = Recorder(assigned, mode, key=f"key-{name}")
+        member.frames.extend(prelude or ())
+        return member
+
+    return where.join(mode, Hello(name=name, resume=resume), make)
+
+
+async def test_a_structured_newcomer_is_welcomed_with_the_limits_and_the_recent_history() -> None:
+    chat = room(history_size=2, max_message_bytes=4096)
+    ada = join(chat, "ada")
+    for text in ("one", "two", "three"):
+        await chat.publish(ada, SendText(text))
+    bob = join(chat, "bob")
+    welcome, *backlog = bob.events()
+    assert welcome["type"] == "welcome"
+    assert (welcome["name"], welcome["members"], welcome["last_id"]) == ("bob", ["ada", "bob"], 3)
+    assert welcome["limits"]["max_message_bytes"] == 4096
+    assert [event["text"] for event in backlog] == ["two", "three"]
+
+
+async def test_raw_members_hear_messages_verbatim_and_no_protocol() -> None:
+    chat = room()
+    raw = join(chat, "raw", Mode.RAW)
+    ada = join(chat, "ada")
+    assert raw.frames == [], "no welcome and no presence for a raw member"
+    await chat.publish(ada, SendJson({"a": [1, 2]}, cid="c1"))
+    await chat.publish(raw, SendText("  {not json"), raw_frame="  {not json")
+    await chat.publish(ada, SendBinary(b"\x00\x01", name="f.bin", mime="x/y"))
+    assert raw.frames == ['{"a":[1,2]}', "  {not json", b"\x00\x01"]
+    assert [event["type"] for event in ada.events()[1:]] == ["ack", "json", "text", "binary"]
+
+
+async def test_joins_and_leaves_reach_the_other_structured_members() -> None:
+    chat = room()
+    ada = join(chat, "ada")
+    bob = join(chat, "bob")
+    join(chat, "raw", Mode.RAW)
+    chat.leave(bob)
+    presence = [event for event in ada.events() if event["type"] == "presence"]
+    assert [(p["event"], p["name"]) for p in presence] == [
+        ("join", "bob"),
+        ("join", "raw"),
+        ("leave", "bob"),
+    ]
+    assert presence[-1]["members"] == ["ada", "raw"]
+    assert "presence" not in bob.types()[:1]
+
+
+async def test_names_are_unique_whatever_their_case_or_look() -> None:
+    chat = room()
+    names = [join(chat, wish).name for wish in ("Ada", "ada", "\u0410da", "")]
+    assert names == ["Ada", "ada 2", "\u0410da 3", "guest"]
+
+
+async def test_a_resend_with_a_known_client_id_is_acknowledged_not_relayed_again() -> None:
+    chat = room()
+    ada = join(chat, "ada")
+    bob = join(chat, "bob")
+    await chat.publish(ada, SendText("once", cid="c1"))
+    await chat.publish(ada, SendText("once", cid="c1"))
+    acks = [event for event in ada.events() if event["type"] == "ack"]
+    assert [(ack["id"], ack["duplicate"]) for ack in acks] == [(1, False), (1, True)]
+    assert bob.types().count("text") == 1
+
+
+async def test_a_resuming_member_gets_exactly_what_it_missed_in_order() -> None:
+    chat = room(history_size=1)
+    ada = join(chat, "ada")
+    for n in range(1, 501):
+        await chat.publish(ada, SendText(str(n)))
+    back = join(chat, "back", resume=123)
+    welcome, *missed = back.events()
+    assert welcome["resumed"] is True
+    assert [event["id"] for event in missed] == list(range(124, 501))
+
+
+async def test_a_resume_beyond_the_history_starts_the_member_over() -> None:
+    chat = room(history_size=5)
+    ada = join(chat, "ada")
+    await chat.publish(ada, SendText("only"))
+    back = join(chat, "back", resume=77)
+    welcome, *backlog = back.events()
+    assert (welcome["reset"], welcome["resumed"]) == (True, False)
+    assert [event["text"] for event in backlog] == ["only"]
+
+
+class SlowHistory(MemoryHistory):
+    """A store that says its writes block, like SQLite's."""
+
+    slow_writes = True
+
+
+async def test_leaving_twice_closing_everyone_and_storing_big_messages_off_the_loop() -> None:
+    clock = iter(range(1_000, 1_000_000))
+    chat = Room("chat", SlowHistory(), clock=lambda: next(clock), settings=Settings(history=None))
+    ada, bob = join(chat, "ada"), join(chat, "bob")
+    await chat.publish(ada, SendBinary(b"x" * (2 * 1024 * 1024), name="big.bin"))
+    assert bob.events()[-1] == {"type": "binary", "name": "big.bin"}
+    chat.leave(bob)
+    chat.leave(bob)
+    assert chat.members == (ada,)
+    await chat.close_all(1001, "bye")
+    assert ada.frames[-1] == "close 1001 bye"
+
+
+async def test_a_backlog_ends_at_the_welcome_even_while_messages_keep_coming() -> None:
+    chat = room(history_size=10)
+    ada = join(chat, "ada")
+    for n in range(3):
+        await chat.publish(ada, SendText(str(n)))
+
+    prelude: list[Frame] = []
+
+    def lazy(name: str, frames: Iterator[Frame] | None) -> Recorder:
+        assert frames is not None
+        prelude.append(next(frames))  # the welcome, now; the backlog is read later
+        member = Recorder(name, Mode.STRUCTURED)
+        member.frames.extend(prelude)
+        member.frames.extend(frames_after(frames))
+        return member
+
+    later: list[Iterator[Frame]] = []
+
+    def frames_after(frames: Iterator[Frame]) -> list[Frame]:
+        later.append(frames)
+        return []
+
+    newcomer = chat.join(Mode.STRUCTURED, Hello(name="new"), lazy)
+    await chat.publish(ada, SendText("after the welcome"))
+    backlog = [json.loads(frame)["text"] for frame in later[0]]
+    assert backlog == ["0", "1", "2"], "what arrives after the welcome is live, not backlog"
+    assert newcomer.types() == ["welcome", "text"]
+
+
+class Forgetful(MemoryHistory):
+    """A store whose messages vanish between the welcome and the backlog (pruned meanwhile)."""
+
+    def since(
+        self, room: str, after: int, limit: int, max_bytes: int | None = None
+    ) -> list[ChatMessage]:
+        return []
+
+
+async def test_a_backlog_pruned_away_meanwhile_ends_the_prelude_cleanly() -> None:
+    clock = iter(range(1_000, 1_000_000))
+    chat = Room("chat", Forgetful(), clock=lambda: next(clock), settings=Settings(history=None))
+    ada = join(chat, "ada")
+    await chat.publish(ada, SendText("gone soon"))
+    assert join(chat, "late", resume=0).types() == ["welcome"]
