@@ -39,7 +39,15 @@ from desktopchat.client.discovery import RoomBrowser
 from desktopchat.client.events import HISTORY_RESET
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
 from desktopchat.gui.panes.message_model import MessageRow
-from desktopchat.protocol import ChatMessage, SendBinary, SendJson, SendText, dumps
+from desktopchat.protocol import (
+    ChatMessage,
+    Kind,
+    PresenceEvent,
+    SendBinary,
+    SendJson,
+    SendText,
+    dumps,
+)
 
 logger = logging.getLogger("desktopchat.gui")
 
@@ -48,11 +56,11 @@ SessionFactory = Callable[..., Session]
 
 def row_of(message: ChatMessage) -> MessageRow:
     """The window's view of a room message."""
-    text = dumps(message.data) if message.kind == "json" else message.text
+    text = dumps(message.data) if message.kind is Kind.JSON else message.text
     return MessageRow(
         time=message.time,
         sender=message.sender,
-        kind=message.kind.value,
+        kind=message.kind,
         text=text,
         data=message.data,
         payload=message.payload,
@@ -66,15 +74,17 @@ def pending_row(cid: str, sent: SendText | SendJson | SendBinary, sender: str) -
     """Our own message as shown while it waits for the server's acknowledgement."""
     now = time.time_ns() // 1_000_000
     if isinstance(sent, SendText):
-        return MessageRow(now, sender, "text", text=sent.text, cid=cid, own=True, delivered=False)
+        return MessageRow(
+            now, sender, Kind.TEXT, text=sent.text, cid=cid, own=True, delivered=False
+        )
     if isinstance(sent, SendJson):
         return MessageRow(
-            now, sender, "json", dumps(sent.data), sent.data, cid=cid, own=True, delivered=False
+            now, sender, Kind.JSON, dumps(sent.data), sent.data, cid=cid, own=True, delivered=False
         )
     return MessageRow(
         now,
         sender,
-        "binary",
+        Kind.BINARY,
         payload=sent.payload,
         name=sent.name,
         mime=sent.mime,
@@ -96,15 +106,15 @@ def field_of(error: JoinError) -> str:
 class ChatController(QObject):
     """Owns the session (and, when hosting, the server through a :class:`Hoster`)."""
 
-    stateChanged = Signal(str, str)  # SessionState value, a sentence for the status line
+    stateChanged = Signal(SessionState, str)  # the state, a sentence for the status line
     joined = Signal(str, str, list)  # room, our name, members
     membersChanged = Signal(list)
-    presenceChanged = Signal(str, str)  # "join" | "leave", name
+    presenceChanged = Signal(PresenceEvent, str)  # what happened, to whom
     messageArrived = Signal(object)  # MessageRow
     messageDelivered = Signal(str, int)  # cid, id
     messageFailed = Signal(str, str)  # cid, why it was given up on
     progress = Signal(int, int)  # sent, total
-    sendFailed = Signal(str, str)  # kind, message
+    sendFailed = Signal(Kind, str)  # what was not sent, why
     joinFailed = Signal(str, str)  # form field ("address" | "token" | ""), message
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
@@ -143,15 +153,15 @@ class ChatController(QObject):
 
     def send_text(self, text: str) -> None:
         """Send a text message."""
-        self._send("text", lambda session: session.send_text(text))
+        self._send(Kind.TEXT, lambda session: session.send_text(text))
 
     def send_json_text(self, text: str) -> None:
         """Send JSON typed by the user (validated again by the session)."""
-        self._send("json", lambda session: session.send_json_text(text))
+        self._send(Kind.JSON, lambda session: session.send_json_text(text))
 
     def send_file(self, path: str) -> None:
         """Send a file's bytes."""
-        self._send("binary", lambda session: session.send_file(path))
+        self._send(Kind.BINARY, lambda session: session.send_file(path))
 
     def look_for_rooms(self, looking: bool) -> None:
         """Start or stop watching the LAN for rooms (the Join screen is shown or hidden)."""
@@ -193,7 +203,7 @@ class ChatController(QObject):
             logger.error("%s failed", what, exc_info=error)
             self.problem.emit(f"{what} failed: {error}")
 
-    def _send(self, kind: str, send: Callable[[Session], Coroutine[Any, Any, str]]) -> None:
+    def _send(self, kind: Kind, send: Callable[[Session], Coroutine[Any, Any, str]]) -> None:
         session = self.session
         if session is None:
             self.sendFailed.emit(kind, "not in a room")
@@ -251,7 +261,7 @@ class ChatController(QObject):
     def _on_event(self, event: SessionEvent) -> None:
         session = self.session
         if isinstance(event, StateChanged):
-            self.stateChanged.emit(event.state.value, event.describe())
+            self.stateChanged.emit(event.state, event.describe())
         elif isinstance(event, Joined):
             welcome = event.welcome
             self.joined.emit(welcome.room, welcome.name, list(welcome.members))
@@ -272,7 +282,7 @@ class ChatController(QObject):
             self.messageFailed.emit(event.cid, event.reason)
             self.problem.emit(f"a message was not sent: {event.reason}")
         elif isinstance(event, PresenceChanged):
-            self.presenceChanged.emit(event.presence.event.value, event.presence.name)
+            self.presenceChanged.emit(event.presence.event, event.presence.name)
             self.membersChanged.emit(list(event.presence.members))
         elif isinstance(event, Progress):
             self.progress.emit(event.sent, event.total)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
-from desktopchat.client import display_address
+from desktopchat.client import SessionState, display_address
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
@@ -174,11 +174,11 @@ class MainWindow(QMainWindow):
         self.join_page.show_error(field, message)
         self.pages.setCurrentWidget(self.join_page)
 
-    def _state_changed(self, state: str, description: str) -> None:
+    def _state_changed(self, state: SessionState, description: str) -> None:
         self.status.setText(description[:1].upper() + description[1:])
         self.room_view.set_state(state, description)
         left = self.controller.session is None and not self.controller.hosting
-        if state == "closed" and left and self.pages.currentWidget() is self.room_view:
+        if state is SessionState.CLOSED and left and self.pages.currentWidget() is self.room_view:
             # We left on purpose; a room that closed on us stays on screen with its reason.
             self._back_to_start()
 

@@ -19,15 +19,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopchat.client import SessionState
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.panes.binary_pane import BinaryPane
 from desktopchat.gui.panes.json_pane import JsonPane
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.qr import qr_pixmap
+from desktopchat.protocol import Kind
 
-KINDS = ("text", "json", "binary")
-_TITLES = {"text": "Text", "json": "JSON", "binary": "Binary"}
+KINDS = (Kind.TEXT, Kind.JSON, Kind.BINARY)
+_TITLES = {Kind.TEXT: "Text", Kind.JSON: "JSON", Kind.BINARY: "Binary"}
 
 
 class HostingBox(QFrame):
@@ -136,9 +138,9 @@ class RoomView(QWidget):
         side_layout.addWidget(self.hosting)
         side_layout.addWidget(self.leave)
 
-        self.text_pane = TextPane(self.models["text"])
-        self.json_pane = JsonPane(self.models["json"])
-        self.binary_pane = BinaryPane(self.models["binary"])
+        self.text_pane = TextPane(self.models[Kind.TEXT])
+        self.json_pane = JsonPane(self.models[Kind.JSON])
+        self.binary_pane = BinaryPane(self.models[Kind.BINARY])
         self.text_pane.sendRequested.connect(self.sendText)
         self.json_pane.sendRequested.connect(self.sendJson)
         self.binary_pane.sendFileRequested.connect(self.sendFile)
@@ -200,10 +202,11 @@ class RoomView(QWidget):
             if model.mark_failed(cid, reason):
                 return
 
-    def set_state(self, state: str, description: str) -> None:
-        """Show the connection state (colour by state via the ``state`` property)."""
+    def set_state(self, state: SessionState | str, description: str) -> None:
+        """Show the connection state (colour by state via the ``state`` property; ``"error"``
+        for a message that could not be sent)."""
         self.state.setText(description)
-        self.state.setProperty("state", state)
+        self.state.setProperty("state", state.value if isinstance(state, SessionState) else state)
         self.state.style().unpolish(self.state)
         self.state.style().polish(self.state)
 
@@ -219,11 +222,11 @@ class RoomView(QWidget):
         self.hosting.show_info(info)
         self.hosting.show()
 
-    def show_send_error(self, kind: str, message: str) -> None:
+    def show_send_error(self, kind: Kind, message: str) -> None:
         """A message could not be sent."""
-        if kind == "json":
+        if kind is Kind.JSON:
             self.json_pane.show_send_error(message)
-        elif kind == "binary":
+        elif kind is Kind.BINARY:
             self.binary_pane.show_send_error(message)
         else:
             self.set_state("error", f"not sent: {message}")
@@ -240,11 +243,11 @@ class RoomView(QWidget):
 
     # -- internals ----------------------------------------------------------------------------
 
-    def unread(self, kind: str) -> int:
+    def unread(self, kind: Kind) -> int:
         """Messages of ``kind`` not yet seen."""
         return self._unread[kind]
 
-    def _update_tab(self, kind: str) -> None:
+    def _update_tab(self, kind: Kind) -> None:
         count = self._unread[kind]
         title = _TITLES[kind] + (f"  ({count})" if count else "")
         self.tabs.setTabText(KINDS.index(kind), title)

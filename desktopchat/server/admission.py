@@ -96,7 +96,9 @@ def token_valid(given: str | None, expected: str | None) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def check_admission(websocket: WebSocket, settings: Settings) -> None:
+def check_admission(
+    websocket: WebSocket, settings: Settings, allowed_hosts: frozenset[str]
+) -> None:
     """Raise :class:`Refused` when the connection may not proceed."""
     if not token_valid(websocket.query_params.get("token"), settings.token):
         raise Refused(CloseCode.POLICY, CloseReason.INVALID_TOKEN)
@@ -104,7 +106,7 @@ def check_admission(websocket: WebSocket, settings: Settings) -> None:
         websocket.headers.get("origin"), websocket.headers.get("host"), settings.origins
     ):
         raise Refused(CloseCode.POLICY, CloseReason.ORIGIN_NOT_ALLOWED)
-    if not host_allowed(websocket.headers.get("host"), websocket.app.state.allowed_hosts):
+    if not host_allowed(websocket.headers.get("host"), allowed_hosts):
         raise Refused(CloseCode.POLICY, CloseReason.HOST_NOT_ALLOWED)
 
 
@@ -127,14 +129,14 @@ async def refuse(websocket: WebSocket, refusal: Refused) -> None:
     await websocket.close(refusal.code, refusal.reason)
 
 
-def guarded(endpoint: Endpoint) -> Endpoint:
+def guarded(endpoint: Endpoint, settings: Settings) -> Endpoint:
     """Run the admission checks before ``endpoint`` (the seed's ``before_request`` hook)."""
+    allowed_hosts = allowed_host_names(settings)
 
     @functools.wraps(endpoint)
     async def guard(websocket: WebSocket) -> None:
-        settings: Settings = websocket.app.state.settings
         try:
-            check_admission(websocket, settings)
+            check_admission(websocket, settings, allowed_hosts)
         except Refused as refusal:
             await refuse(websocket, refusal)
             return

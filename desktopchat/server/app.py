@@ -15,7 +15,7 @@ from starlette.staticfiles import StaticFiles
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.admission import allowed_host_names, guarded
-from desktopchat.server.endpoints import chat, echo
+from desktopchat.server.endpoints import echo, room_endpoint
 from desktopchat.server.history import History, open_history
 from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
@@ -42,6 +42,7 @@ def create_app(
     owned = history is None
     store = open_history(settings.history, settings.retention()) if history is None else history
     hub = Hub(settings, store, clock)
+    rooms = room_endpoint(hub)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -55,15 +56,15 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/", index),
-            WebSocketRoute("/ws", guarded(echo)),
-            WebSocketRoute("/chat", guarded(chat)),
-            WebSocketRoute("/chat/{room}", guarded(chat)),
+            WebSocketRoute("/ws", guarded(echo, settings)),
+            WebSocketRoute("/chat", guarded(rooms, settings)),
+            WebSocketRoute("/chat/{room}", guarded(rooms, settings)),
             Mount("/static", StaticFiles(directory=resource("static")), name="static"),
         ],
         lifespan=lifespan,
         middleware=[Middleware(HttpGuard, allowed_names=allowed_host_names(settings))],
     )
+    # For whoever runs the app (the runner, tests); the endpoints have theirs passed in.
     app.state.settings = settings
-    app.state.allowed_hosts = allowed_host_names(settings)
     app.state.hub = hub
     return app

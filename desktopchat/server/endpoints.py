@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from starlette.types import Message
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -92,9 +92,17 @@ async def echo(websocket: WebSocket) -> None:
         return
 
 
-async def chat(websocket: WebSocket) -> None:
+def room_endpoint(hub: Hub) -> Callable[[WebSocket], Awaitable[None]]:
+    """The ``/chat`` and ``/chat/{room}`` endpoint of ``hub``'s rooms."""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        await chat(websocket, hub)
+
+    return endpoint
+
+
+async def chat(websocket: WebSocket, hub: Hub) -> None:
     """A room member's whole life: admission, hello, relay, leave."""
-    hub: Hub = websocket.app.state.hub
     room_name = websocket.path_params.get("room", DEFAULT_ROOM)
     try:
         hub.check(room_name)

@@ -17,6 +17,7 @@ from desktopchat.gui.panes.message_list import MessageListView
 from desktopchat.gui.panes.message_model import PREVIEW_LINES, MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.room_view import RoomView
+from desktopchat.protocol import Kind
 
 
 def row(n: int, **fields: object) -> MessageRow:
@@ -103,7 +104,7 @@ def test_a_tab_that_filled_while_hidden_opens_at_the_newest(qtbot: QtBot) -> Non
     room.tabs.setCurrentIndex(0)
     for n in range(150):
         room.add_row(row(n, kind="json", text=f'{{"n":{n}}}', data={"n": n}))
-    room.models["json"].flush()
+    room.models[Kind.JSON].flush()
     room.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: at_end(room.json_pane.view))
 
@@ -240,7 +241,7 @@ def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes
         room.set_state("open", "open")
         for n in range(5):
             room.add_row(row(n, sender="bob" if n % 2 else "ada", text="readable text " * 3))
-        room.models["text"].flush()
+        room.models[Kind.TEXT].flush()
         qtbot.wait(50)
         shot = tmp_path_factory.mktemp("themes") / f"room-{theme}.png"
         room.grab().save(str(shot))

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMessageBox, QPushButton
 from desktopchat.client import SessionState
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.panes.message_model import MessageListModel
+from desktopchat.protocol import Kind
 from tests.gui.conftest import WindowFactory, until
 
 
@@ -68,7 +69,7 @@ def count(model: MessageListModel) -> int:
     return model.rowCount()
 
 
-def texts(window: MainWindow, kind: str = "text") -> list[str]:
+def texts(window: MainWindow, kind: Kind = Kind.TEXT) -> list[str]:
     model = window.room_view.models[kind]
     model.flush()
     return [model.row_at(i).text for i in range(model.rowCount())]
@@ -93,21 +94,21 @@ def test_two_windows_host_join_and_talk_in_text_json_and_binary(
         QTest.keyClicks(guest.room_view.text_pane.entry, "hello host")
         QTest.keyClick(guest.room_view.text_pane.entry, Qt.Key.Key_Return)
         await until(lambda: "hello host" in texts(host), "the text to reach the host")
-        guest_model = guest.room_view.models["text"]
+        guest_model = guest.room_view.models[Kind.TEXT]
         await until(lambda: guest_model.row_at(0).delivered, "the guest's text to be delivered")
         assert guest_model.rowCount() == 1, "our own message is shown once, not twice"
-        assert host.room_view.unread("text") == 0
+        assert host.room_view.unread(Kind.TEXT) == 0
 
         editor = guest.room_view.json_pane
         guest.room_view.tabs.setCurrentWidget(editor)
         guest.room_view.sendJson.emit('{"type": "update", "data": [1, 2, 3]}')
-        await until(lambda: texts(host, "json") == ['{"type":"update","data":[1,2,3]}'], "JSON")
-        assert host.room_view.unread("json") == 1
+        await until(lambda: texts(host, Kind.JSON) == ['{"type":"update","data":[1,2,3]}'], "JSON")
+        assert host.room_view.unread(Kind.JSON) == 1
 
         picture = tmp_path / "dot.bin"
         picture.write_bytes(bytes(range(256)))
         guest.room_view.sendFile.emit(str(picture))
-        binary = host.room_view.models["binary"]
+        binary = host.room_view.models[Kind.BINARY]
         await until(lambda: count(binary) == 1, "the file")
         row = binary.row_at(0)
         assert (row.name, row.payload, row.sender) == ("dot.bin", bytes(range(256)), "guest")
@@ -166,7 +167,7 @@ def test_invalid_json_is_refused_in_the_editor_and_nothing_is_sent(
         QTest.keyClick(editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         assert sent == []
         assert "line 1" in pane.status.text()
-        assert texts(host, "json") == []
+        assert texts(host, Kind.JSON) == []
 
     qloop.run_until_complete(scenario())
 
@@ -324,8 +325,8 @@ def test_leaving_clears_every_detail_view(
         host.controller.send_file(__file__)
         view = guest.room_view
         await until(lambda: view.json_pane.pretty.toPlainText(), "the JSON detail")
-        await until(lambda: count(view.models["binary"]) == 1, "the file")
-        view.binary_pane.show_row(view.models["binary"].row_at(0))
+        await until(lambda: count(view.models[Kind.BINARY]) == 1, "the file")
+        view.binary_pane.show_row(view.models[Kind.BINARY].row_at(0))
         assert view.binary_pane.hex_model.rowCount() > 0
         guest.room_view.leave.click()
         await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")

@@ -7,6 +7,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageRow
+from desktopchat.protocol import Kind
 
 _PAD = 8
 _SENDER_COLOURS = ("#2f6fde", "#b5418c", "#1c8a5a", "#c0612b", "#6a4fc7", "#0f8696", "#a23b3b")
@@ -23,7 +24,7 @@ def sender_colour(name: str, background: QColor | None = None) -> QColor:
 
 def _wrap(row: MessageRow) -> int:
     # Prose breaks between words; compact JSON and file names have no spaces to break at.
-    flag = Qt.TextFlag.TextWordWrap if row.kind == "text" else Qt.TextFlag.TextWrapAnywhere
+    flag = Qt.TextFlag.TextWordWrap if row.kind is Kind.TEXT else Qt.TextFlag.TextWrapAnywhere
     return int(flag)
 
 

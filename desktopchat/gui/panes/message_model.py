@@ -22,6 +22,7 @@ from PySide6.QtCore import (
 )
 
 from desktopchat.client.sizes import human_size
+from desktopchat.protocol import Kind
 
 ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """``index.data(ROW_ROLE)`` is the :class:`MessageRow` itself."""
@@ -39,7 +40,7 @@ class MessageRow:
 
     time: int
     sender: str
-    kind: str
+    kind: Kind
     text: str = ""
     data: Any = None
     payload: bytes = b""
@@ -59,7 +60,7 @@ class MessageRow:
 
     def summary(self) -> str:
         """One line describing the message (for lists, filters and tooltips)."""
-        if self.kind == "binary":
+        if self.kind is Kind.BINARY:
             size = human_size(len(self.payload))
             return f"{self.name or 'bytes'} · {self.mime or 'unknown type'} · {size}"
         return self.text
