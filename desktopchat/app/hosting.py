@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import ipaddress
 import logging
 from dataclasses import replace
 
@@ -14,6 +15,18 @@ from desktopchat.server.runner import bind_socket
 from desktopchat.server.settings import default_history_path
 
 logger = logging.getLogger("desktopchat.app")
+
+
+def host_options(settings: Settings, name: str) -> HostOptions:
+    """What the Host form would say to host with ``settings`` (``desktopchat host``)."""
+    return HostOptions(
+        room=settings.room,
+        name=name,
+        port=settings.port,
+        lan=not ipaddress.ip_address(settings.host).is_loopback,
+        token=settings.token,
+        history=settings.history is not None,
+    )
 
 
 def free_port(host: str) -> int | None:
@@ -60,7 +73,7 @@ class ServerHoster:
             port=options.port,
             room=options.room or DEFAULT_ROOM,
             token=options.token,
-            history=default_history_path() if options.history else None,
+            history=(self._base.history or default_history_path()) if options.history else None,
         )
         server = HostedServer(settings)
         try:

@@ -12,12 +12,13 @@ import qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from desktopchat.app.hosting import ServerHoster
+from desktopchat.app.hosting import ServerHoster, host_options
 from desktopchat.assets import resource
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import SettingsStore
+from desktopchat.server import Settings
 
 logger = logging.getLogger("desktopchat.app")
 
@@ -36,9 +37,10 @@ def application() -> QApplication:
     return app
 
 
-def build_window() -> MainWindow:
-    """The window with its controller and the real server hoster."""
-    controller = ChatController(ServerHoster())
+def build_window(base: Settings | None = None) -> MainWindow:
+    """The window with its controller and the real server hoster (``base``: the server's
+    settings beyond what the Host form asks)."""
+    controller = ChatController(ServerHoster(base))
     return MainWindow(controller, SettingsStore(), QApplication.windowIcon())
 
 
@@ -59,11 +61,13 @@ async def run_until_closed(window: MainWindow, host: HostOptions | None = None) 
     await window.controller.shutdown()
 
 
-def run_window(host: HostOptions | None = None) -> int:
-    """Entry point of the window; returns the exit status."""
+def run_window(host: Settings | None = None, name: str = "") -> int:
+    """Entry point of the window; returns the exit status. With ``host``, the window hosts
+    a room with those server settings at once, with us in it as ``name``."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     application()
-    qasync.run(run_until_closed(build_window(), host))
+    options = host_options(host, name) if host is not None else None
+    qasync.run(run_until_closed(build_window(host), options))
     return 0

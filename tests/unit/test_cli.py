@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from desktopchat.app.cli import _token_from_environment, build_parser, main, settings_from
+from desktopchat.app.cli import main, settings_from
+from desktopchat.app.parser import build_parser, token_from_environment
 
 
 def test_serve_flags_become_settings() -> None:
@@ -135,8 +136,30 @@ def test_the_token_comes_from_the_environment_and_never_shows_in_help(
     assert "s3cret-from-env" not in capsys.readouterr().out
     args = parser.parse_args(["serve"])
 
-    _token_from_environment(parser, args)
+    token_from_environment(parser, args)
     assert settings_from(args).token == "s3cret-from-env"
     args = parser.parse_args(["serve", "--token", "given"])
-    _token_from_environment(parser, args)
+    token_from_environment(parser, args)
     assert args.token == "given"
+
+
+def test_host_takes_the_server_flags_of_serve() -> None:
+    args = build_parser().parse_args(
+        [
+            "host",
+            "--local",
+            "--history",
+            "off",
+            "--rate",
+            "5",
+            "--max-members",
+            "9",
+            "--room",
+            "lab",
+        ]
+    )
+    settings = settings_from(args)
+    assert (settings.host, settings.history, settings.rate) == ("127.0.0.1", None, 5.0)
+    assert (settings.max_members, settings.room) == (9, "lab")
+    lan = settings_from(build_parser().parse_args(["host", "--no-history"]))
+    assert (lan.host, lan.history) == ("0.0.0.0", None)
