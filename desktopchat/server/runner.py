@@ -1,10 +1,11 @@
 """Running the app under uvicorn inside a program that owns the event loop and the signals.
 
-Three of uvicorn's defaults do not suit an embedded server (see ../shared/RECIPES.md): it
-captures SIGINT/SIGTERM and re-raises them after shutdown, it calls ``sys.exit(3)`` when the
-port is busy, and it closes members with 1012 rather than 1001. :class:`HostedServer` binds the
-socket itself (a busy port is an ``OSError`` the caller can show), turns signal capture off,
-and closes every member with 1001 before uvicorn shuts down.
+Three of uvicorn's defaults do not suit an embedded server (docs/architecture.md, "Facts
+about the stack"): it captures SIGINT/SIGTERM and re-raises them after shutdown, it calls
+``sys.exit(3)`` when the port is busy, and it closes members with 1012 rather than 1001.
+:class:`HostedServer` binds the socket itself (a busy port is an ``OSError`` the caller can
+show), turns signal capture off, and closes every member with 1001 before uvicorn shuts
+down.
 """
 
 from __future__ import annotations

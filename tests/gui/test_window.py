@@ -242,7 +242,7 @@ def test_closing_while_hosting_asks_first_then_stops_cleanly(
 
 def test_void_qt_calls_do_not_leak_references_to_none(make_window: WindowFactory) -> None:
     # PySide6 6.12.0 on Python 3.11 drops a reference to None on every void call and
-    # aborts after ~5 000 of them (../shared/RECIPES.md); the pin keeps us off it.
+    # aborts after ~5 000 of them (docs/architecture.md); the pin keeps us off it.
     window = make_window()
     before = sys.getrefcount(None)
     for _ in range(100):
