@@ -72,9 +72,10 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class PresenceChanged:
-    """Somebody joined or left."""
+    """Somebody joined or left; ``members`` is the room's list after the change."""
 
     presence: Presence
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from websockets.typing import Subprotocol
 from desktopchat import __version__
 from desktopchat.client.errors import NotDesktopchat, Unreachable, refusal
 from desktopchat.protocol import (
-    SUBPROTOCOL,
+    SUBPROTOCOLS,
     Hello,
     Limits,
     ProtocolError,
@@ -43,7 +43,7 @@ async def open_room(
     try:
         ws = await connect(
             url,
-            subprotocols=[Subprotocol(SUBPROTOCOL)],
+            subprotocols=[Subprotocol(dialect) for dialect in SUBPROTOCOLS],
             open_timeout=timing.open_timeout,
             # A dead link swallows our close frame too: this bounds how long a lost
             # connection takes to be noticed, on top of the keepalive timeout.
@@ -75,8 +75,8 @@ async def open_room(
 
 
 async def _greet(ws: ClientConnection, hello: Hello, within: float, max_size: int) -> Welcome:
-    if ws.subprotocol != SUBPROTOCOL:
-        raise NotDesktopchat("the server at this address does not speak desktopchat.v1")
+    if ws.subprotocol not in SUBPROTOCOLS:
+        raise NotDesktopchat("the server at this address does not speak desktopchat.v1 or v2")
     try:
         await ws.send(encode_client(hello))
         async with asyncio.timeout(within):

@@ -54,12 +54,14 @@ from desktopchat.protocol import (
     JsonValue,
     Limits,
     Presence,
+    PresenceEvent,
     ProtocolError,
     RoomLimits,
     Sendable,
     SendBinary,
     SendJson,
     SendText,
+    UnknownEvent,
     Welcome,
     decode_server,
     dumps,
@@ -84,6 +86,15 @@ FINAL_CODES = frozenset(
         CloseCode.MANDATORY_EXTENSION,
     }
 )
+
+
+def members_after(members: tuple[str, ...], presence: Presence) -> tuple[str, ...]:
+    """The member list after ``presence``: its list (v1), or ours with the change (v2)."""
+    if presence.members is not None:
+        return presence.members
+    if presence.event is PresenceEvent.JOIN:
+        return (*members, presence.name)
+    return tuple(name for name in members if name != presence.name)
 
 
 class Session:
@@ -269,6 +280,10 @@ class Session:
             async for frame in ws:
                 try:
                     event = decode_server(frame, limits)
+                except UnknownEvent as exc:
+                    # A newer server's event: skipping it is the compatibility rule.
+                    logger.debug("skipped an event of a newer protocol: %s", exc)
+                    continue
                 except ProtocolError as exc:
                     logger.warning("ignored a malformed frame from the server: %s", exc)
                     continue
@@ -288,8 +303,8 @@ class Session:
                 self._acked[event.id] = event.cid
                 self._emit(Delivered(event.cid, event.id, event.duplicate))
         elif isinstance(event, Presence):
-            self.members = event.members
-            self._emit(PresenceChanged(event))
+            self.members = members_after(self.members, event)
+            self._emit(PresenceChanged(event, self.members))
         elif isinstance(event, ErrorEvent):
             refused = event.cid is not None and self._give_up(
                 event.cid, f"refused by the room: {event.message}"

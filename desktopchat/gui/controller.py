@@ -283,7 +283,7 @@ class ChatController(QObject):
             self.problem.emit(f"a message was not sent: {event.reason}")
         elif isinstance(event, PresenceChanged):
             self.presenceChanged.emit(event.presence.event, event.presence.name)
-            self.membersChanged.emit(list(event.presence.members))
+            self.membersChanged.emit(list(event.members))
         elif isinstance(event, Progress):
             self.progress.emit(event.sent, event.total)
         elif isinstance(event, ServerError):

@@ -8,11 +8,9 @@ from desktopchat.protocol.codec import (
     DEFAULT_LIMITS,
     Limits,
     decode_client,
-    decode_server,
     dumps,
     encode_client,
     encode_raw,
-    encode_server,
     loads,
     parse_raw,
 )
@@ -23,9 +21,12 @@ from desktopchat.protocol.errors import (
     MessageTooBig,
     ProtocolError,
     RemoteProtocolError,
+    UnknownEvent,
 )
 from desktopchat.protocol.messages import (
     SUBPROTOCOL,
+    SUBPROTOCOL_V2,
+    SUBPROTOCOLS,
     Ack,
     ChatMessage,
     ClientEvent,
@@ -54,6 +55,7 @@ from desktopchat.protocol.rooms import (
     room_path,
     valid_room_name,
 )
+from desktopchat.protocol.server_events import decode_server, encode_server
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -61,6 +63,8 @@ __all__ = [
     "DEFAULT_ROOM",
     "ROOM_NAME_RULE",
     "SUBPROTOCOL",
+    "SUBPROTOCOLS",
+    "SUBPROTOCOL_V2",
     "Ack",
     "ChatMessage",
     "ClientEvent",
@@ -85,6 +89,7 @@ __all__ = [
     "SendText",
     "Sendable",
     "ServerEvent",
+    "UnknownEvent",
     "Welcome",
     "clean_name",
     "decode_client",

@@ -18,7 +18,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any
 
 from desktopchat.protocol.errors import (
     InvalidEnvelope,
@@ -29,21 +29,14 @@ from desktopchat.protocol.errors import (
 )
 from desktopchat.protocol.fields import Fields
 from desktopchat.protocol.messages import (
-    Ack,
     ChatMessage,
     ClientEvent,
-    ErrorEvent,
     Hello,
     JsonValue,
     Kind,
-    Presence,
-    PresenceEvent,
-    RoomLimits,
     SendBinary,
     SendJson,
     SendText,
-    ServerEvent,
-    Welcome,
 )
 
 _HEADER_LENGTH = struct.Struct(">I")
@@ -131,7 +124,8 @@ def loads(text: str | bytes) -> JsonValue:
     return value
 
 
-def _check_size(frame: str | bytes, limits: Limits) -> None:
+def check_size(frame: str | bytes, limits: Limits) -> None:
+    """Raise :class:`MessageTooBig` for a frame over ``limits``."""
     # len(str) counts characters; a character is at most 4 bytes in UTF-8, so only encode
     # when the cheap bound does not already settle it.
     size = len(frame)
@@ -143,7 +137,8 @@ def _check_size(frame: str | bytes, limits: Limits) -> None:
         )
 
 
-def _split_binary(frame: bytes) -> tuple[Fields, bytes]:
+def split_binary(frame: bytes) -> tuple[Fields, bytes]:
+    """A binary frame's header (to read) and payload."""
     if len(frame) < _HEADER_LENGTH.size:
         raise InvalidFrame("binary frame is shorter than its 4-byte header length")
     (length,) = _HEADER_LENGTH.unpack_from(frame)
@@ -159,7 +154,8 @@ def _split_binary(frame: bytes) -> tuple[Fields, bytes]:
     return header, frame[end:]
 
 
-def _join_binary(header: dict[str, Any], payload: bytes) -> bytes:
+def join_binary(header: dict[str, Any], payload: bytes) -> bytes:
+    """A binary frame from its header and payload."""
     head = dumps(header).encode()
     return b"".join((_HEADER_LENGTH.pack(len(head)), head, payload))
 
@@ -169,9 +165,9 @@ def _join_binary(header: dict[str, Any], payload: bytes) -> bytes:
 
 def decode_client(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> ClientEvent:
     """Decode one frame a structured client sent."""
-    _check_size(frame, limits)
+    check_size(frame, limits)
     if isinstance(frame, bytes):
-        header, payload = _split_binary(frame)
+        header, payload = split_binary(frame)
         event: ClientEvent = SendBinary(
             payload=payload,
             name=header.optional_text("name", max_len=MAX_FILE_NAME_CHARS) or "",
@@ -208,7 +204,7 @@ def encode_client(event: ClientEvent) -> str | bytes:
         header: dict[str, Any] = {"type": "binary", "name": event.name, "mime": event.mime}
         if event.cid is not None:
             header["cid"] = event.cid
-        return _join_binary(header, event.payload)
+        return join_binary(header, event.payload)
     if isinstance(event, Hello):
         obj: dict[str, Any] = {"type": "hello"}
         for key, value in (("name", event.name), ("resume", event.resume), ("key", event.key)):
@@ -221,162 +217,6 @@ def encode_client(event: ClientEvent) -> str | bytes:
     if not isinstance(event, Hello) and event.cid is not None:
         obj["cid"] = event.cid
     return dumps(obj)
-
-
-# -- server → client ----------------------------------------------------------------------------
-
-
-def _message_header(message: ChatMessage) -> dict[str, Any]:
-    return {
-        "type": message.kind.value,
-        "id": message.id,
-        "time": message.time,
-        "sender": message.sender,
-    }
-
-
-@overload
-def encode_server(event: Welcome | Presence | Ack | ErrorEvent) -> str: ...
-@overload
-def encode_server(event: ServerEvent) -> str | bytes: ...
-def encode_server(event: ServerEvent) -> str | bytes:
-    """Encode one server event as the frame to send (binary messages as binary frames)."""
-    if isinstance(event, ChatMessage):
-        obj = _message_header(event)
-        if event.kind is Kind.BINARY:
-            obj.update(name=event.name, mime=event.mime, size=len(event.payload))
-            return _join_binary(obj, event.payload)
-        if event.kind is Kind.TEXT:
-            obj["text"] = event.text
-        else:
-            obj["data"] = event.data
-        return dumps(obj)
-    if isinstance(event, Welcome):
-        welcome: dict[str, Any] = {
-            "type": "welcome",
-            "room": event.room,
-            "name": event.name,
-            "members": list(event.members),
-            "last_id": event.last_id,
-            "time": event.time,
-            "resumed": event.resumed,
-        }
-        if event.reset:
-            welcome["reset"] = True
-        if event.limits is not None:
-            welcome["limits"] = {
-                "max_message_bytes": event.limits.max_message_bytes,
-                "rate": event.limits.rate,
-                "burst": event.limits.burst,
-                "history_size": event.limits.history_size,
-            }
-        return dumps(welcome)
-    if isinstance(event, Presence):
-        return dumps(
-            {
-                "type": "presence",
-                "event": event.event.value,
-                "name": event.name,
-                "members": list(event.members),
-                "time": event.time,
-            }
-        )
-    if isinstance(event, Ack):
-        return dumps(
-            {
-                "type": "ack",
-                "cid": event.cid,
-                "id": event.id,
-                "time": event.time,
-                "duplicate": event.duplicate,
-            }
-        )
-    obj = {"type": "error", "code": event.code, "message": event.message}
-    if event.cid is not None:
-        obj["cid"] = event.cid
-    if event.field is not None:
-        obj["field"] = event.field
-    return dumps(obj)
-
-
-def _decode_message(fields: Fields, kind: Kind, payload: bytes = b"") -> ChatMessage:
-    common: dict[str, Any] = {
-        "id": fields.integer("id"),
-        "time": fields.integer("time"),
-        "sender": fields.text("sender"),
-        "kind": kind,
-    }
-    if kind is Kind.TEXT:
-        return ChatMessage(**common, text=fields.text("text"))
-    if kind is Kind.JSON:
-        return ChatMessage(**common, data=fields.raw("data"))
-    size = fields.integer("size")
-    if size != len(payload):
-        raise InvalidEnvelope(f"binary header says {size} bytes but {len(payload)} came", "size")
-    return ChatMessage(
-        **common, payload=payload, name=fields.text("name"), mime=fields.text("mime")
-    )
-
-
-def _decode_limits(fields: Fields) -> RoomLimits:
-    limits = RoomLimits(
-        max_message_bytes=fields.integer("max_message_bytes", minimum=1),
-        rate=fields.number("rate"),
-        burst=fields.integer("burst"),
-        history_size=fields.integer("history_size"),
-    )
-    fields.finish()
-    return limits
-
-
-def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> ServerEvent:
-    """Decode one frame a desktopchat server sent."""
-    _check_size(frame, limits)
-    if isinstance(frame, bytes):
-        header, payload = _split_binary(frame)
-        event: ServerEvent = _decode_message(header, Kind.BINARY, payload)
-        header.finish()
-        return event
-    fields = Fields(loads(frame), "a server event")
-    kind = fields.text("type")
-    if kind in (Kind.TEXT, Kind.JSON):
-        event = _decode_message(fields, Kind(kind))
-    elif kind == "welcome":
-        event = Welcome(
-            room=fields.text("room"),
-            name=fields.text("name"),
-            members=fields.names("members"),
-            last_id=fields.integer("last_id"),
-            time=fields.integer("time"),
-            resumed=fields.boolean("resumed"),
-            limits=_decode_limits(fields.sub("limits")) if fields.has("limits") else None,
-            reset=fields.boolean("reset"),
-        )
-    elif kind == "presence":
-        event_name = fields.text("event")
-        try:
-            what = PresenceEvent(event_name)
-        except ValueError:
-            raise InvalidEnvelope(f"unknown presence event '{event_name}'", "event") from None
-        event = Presence(what, fields.text("name"), fields.names("members"), fields.integer("time"))
-    elif kind == "ack":
-        event = Ack(
-            cid=fields.text("cid"),
-            id=fields.integer("id"),
-            time=fields.integer("time"),
-            duplicate=fields.boolean("duplicate"),
-        )
-    elif kind == "error":
-        event = ErrorEvent(
-            code=fields.text("code"),
-            message=fields.text("message"),
-            cid=fields.optional_text("cid"),
-            field=fields.optional_text("field"),
-        )
-    else:
-        raise InvalidEnvelope(f"unknown event type '{kind}'", "type")
-    fields.finish()
-    return event
 
 
 # -- raw-mode interop ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Every error says whose fault it is, after h11's split::
     ├── RemoteProtocolError       the peer sent something we cannot accept
     │   ├── InvalidFrame          not decodable at all (bad JSON, bad binary header)
     │   ├── InvalidEnvelope       decodable, but not a valid message (``field`` names the culprit)
+    │   │   └── UnknownEvent      an event type a newer peer knows and we do not: skip it
     │   └── MessageTooBig         larger than the limit in force
     └── LocalProtocolError        our own caller asked for something the protocol forbids
 
@@ -45,6 +46,15 @@ class InvalidEnvelope(RemoteProtocolError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class UnknownEvent(InvalidEnvelope):
+    """A well-formed event of a type (or presence event) this version does not know.
+
+    Clients skip it (logging at debug level): a newer server may send it to newer clients.
+    """
+
+    code = "unknown-event"
 
 
 class MessageTooBig(RemoteProtocolError):

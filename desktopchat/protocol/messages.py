@@ -12,7 +12,14 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 SUBPROTOCOL = "desktopchat.v1"
-"""The WebSocket subprotocol a structured client asks for."""
+"""The first dialect of the structured protocol (presence events carry the member list)."""
+
+SUBPROTOCOL_V2 = "desktopchat.v2"
+"""The second dialect: presence events carry only the change (docs/protocol.md)."""
+
+SUBPROTOCOLS = (SUBPROTOCOL_V2, SUBPROTOCOL)
+"""The dialects this version speaks, newest first: a client offers them all, the server
+picks the newest it knows."""
 
 JsonValue: TypeAlias = Any
 """Any value ``json.loads`` can return."""
@@ -137,11 +144,13 @@ class Welcome:
 
 @dataclass(frozen=True, slots=True)
 class Presence:
-    """A member joined or left; ``members`` is the room's list after the change."""
+    """A member joined or left. ``members`` is the room's list after the change in
+    ``desktopchat.v1``; ``desktopchat.v2`` sends only the change (``None``), the list being
+    in the welcome."""
 
     event: PresenceEvent
     name: str
-    members: tuple[str, ...]
+    members: tuple[str, ...] | None
     time: int
 
 

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket
 
-from desktopchat.protocol import SUBPROTOCOL, CloseCode, CloseReason
+from desktopchat.protocol import SUBPROTOCOLS, CloseCode, CloseReason
 from desktopchat.server.hub import Refused
 from desktopchat.server.settings import Settings
 
@@ -111,8 +111,10 @@ def check_admission(
 
 
 def offered_subprotocol(websocket: WebSocket) -> str | None:
-    """``desktopchat.v1`` when the client asked for it, else ``None`` (raw mode)."""
-    return SUBPROTOCOL if SUBPROTOCOL in websocket.scope.get("subprotocols", ()) else None
+    """The newest dialect of ours the client offers (``desktopchat.v2``, then ``v1``), else
+    ``None`` (raw mode)."""
+    offered = websocket.scope.get("subprotocols", ())
+    return next((dialect for dialect in SUBPROTOCOLS if dialect in offered), None)
 
 
 async def refuse(websocket: WebSocket, refusal: Refused) -> None:

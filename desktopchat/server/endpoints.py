@@ -116,7 +116,7 @@ async def chat(websocket: WebSocket, hub: Hub) -> None:
     if subprotocol is None:
         mode, hello = Mode.RAW, wish
     else:
-        mode = Mode.STRUCTURED
+        mode = Mode(subprotocol)
         received = await _receive_hello(websocket, wish, hub.settings.hello_timeout, limits)
         if received is None:
             return

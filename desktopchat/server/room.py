@@ -45,10 +45,18 @@ _BACKLOG_PAGE_BYTES = 1024 * 1024
 
 
 class Mode(enum.Enum):
-    """How a member speaks: bare frames as in the seed, or ``desktopchat.v1`` envelopes."""
+    """How a member speaks: bare frames as in the seed, or envelopes (``desktopchat.v1``,
+    whose presence events carry the whole member list, or ``desktopchat.v2``, whose
+    presence events carry only the change)."""
 
     RAW = "raw"
-    STRUCTURED = "structured"
+    V1 = "desktopchat.v1"
+    V2 = "desktopchat.v2"
+
+    @property
+    def structured(self) -> bool:
+        """Whether the member speaks envelopes."""
+        return self is not Mode.RAW
 
 
 class Peer(Protocol):
@@ -113,9 +121,10 @@ class Room:
         self._clock = clock
         self._settings = settings
         self._on_change = on_change
-        self._members: list[Peer] = []
+        # A dict as an ordered set: joining and leaving are O(1) in rooms of thousands.
+        self._members: dict[Peer, None] = {}
         self._taken: set[str] = set()
-        self._structured = 0
+        self._count = dict.fromkeys(Mode, 0)
         self._in_order = asyncio.Lock()
         self._limits = RoomLimits(
             max_message_bytes=settings.max_message_bytes,
@@ -146,7 +155,7 @@ class Room:
         name = unique_name(hello.name, self._taken)
         now = self._clock()
         prelude: Iterator[Frame] | None = None
-        if mode is Mode.STRUCTURED:
+        if mode.structured:
             last_id = self._history.last_id(self.name)
             # An id beyond what this room holds is a position from elsewhere: start over.
             reset = hello.resume is not None and hello.resume > last_id
@@ -163,9 +172,9 @@ class Room:
             )
             prelude = self._prelude(welcome, resume)
         member = make(name, prelude)
-        self._members.append(member)
+        self._members[member] = None
         self._taken.add(name_key(name))
-        self._structured += mode is Mode.STRUCTURED
+        self._count[mode] += 1
         self._announce(PresenceEvent.JOIN, member, now)
         logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
         self._on_change()
@@ -175,9 +184,9 @@ class Room:
         """Remove a member (it is gone or going) and tell the others."""
         if member not in self._members:
             return
-        self._members.remove(member)
+        del self._members[member]
         self._taken.discard(name_key(member.name))
-        self._structured -= member.mode is Mode.STRUCTURED
+        self._count[member.mode] -= 1
         self._announce(PresenceEvent.LEAVE, member, self._clock())
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
@@ -220,27 +229,32 @@ class Room:
         if cid is not None:
             sender.deliver(encode_server(Ack(cid, message.id, message.time)))
         # Encoded once per mode, and only for a mode somebody in the room speaks.
-        modes = {member.mode for member in self._members}
-        if Mode.STRUCTURED in modes:
+        if self._count[Mode.V1] or self._count[Mode.V2]:
             structured = Outgoing(encode_server(message))
-        if Mode.RAW in modes:
+        if self._count[Mode.RAW]:
             raw = Outgoing(raw_frame if raw_frame is not None else encode_raw(message))
         for member in self._members:
-            member.deliver(structured if member.mode is Mode.STRUCTURED else raw)
+            member.deliver(raw if member.mode is Mode.RAW else structured)
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every member at once (used at shutdown); a stalled one is aborted."""
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
     def _announce(self, event: PresenceEvent, subject: Peer, now: int) -> None:
-        # Raw members hear no presence; with no other structured member, skip listing everybody.
-        counted = subject.mode is Mode.STRUCTURED and event is PresenceEvent.JOIN
-        others = self._structured - counted
-        if others <= 0:
+        # Raw members hear no presence. v2 members get the change alone, one frame for all;
+        # the whole list (O(members) to build) only when a v1 member will hear it.
+        joining = event is PresenceEvent.JOIN
+        frames: dict[Mode, Outgoing] = {}
+        for mode in (Mode.V1, Mode.V2):
+            if self._count[mode] - (joining and subject.mode is mode) > 0:
+                members = self.names if mode is Mode.V1 else None
+                presence = Presence(event, subject.name, members, now)
+                frames[mode] = Outgoing(encode_server(presence))
+        if not frames:
             return
-        frame = Outgoing(encode_server(Presence(event, subject.name, self.names, now)))
         for member in self._members:
-            if member is not subject and member.mode is Mode.STRUCTURED:
+            frame = frames.get(member.mode)
+            if frame is not None and member is not subject:
                 member.deliver(frame)
 
     def _prelude(self, welcome: Welcome, resume: int | None) -> Iterator[Frame]:

@@ -5,7 +5,8 @@
 // forbids it.
 "use strict";
 
-const PROTOCOL = "desktopchat.v1";
+// Newest first: the server picks the newest it speaks. v2 presence carries only the change.
+const PROTOCOLS = ["desktopchat.v2", "desktopchat.v1"];
 const params = new URLSearchParams(location.search);
 // The room comes from ?room=NAME (the address the host shows), else the default room.
 const room = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(params.get("room") || "") ? params.get("room") : "chat";
@@ -27,7 +28,7 @@ const ui = {
 const session = {
   ws: null, name: null, lastId: null, attempt: 0, timer: null, mode: "text",
   key: storage.get("desktopchat.key") || randomKey(), seen: new Set(), pending: new Map(),
-  counter: 0, limits: null,
+  counter: 0, limits: null, members: [],
 };
 // A message the connection died under this many times is given up on, never resent forever.
 const MAX_ATTEMPTS = 3;
@@ -68,7 +69,7 @@ function setState(state, text) {
 function connect() {
   clearTimeout(session.timer);
   setState(session.attempt ? "reconnecting" : "connecting", session.attempt ? "reconnecting…" : "connecting…");
-  const ws = new WebSocket(roomUrl(), PROTOCOL);
+  const ws = new WebSocket(roomUrl(), PROTOCOLS);
   ws.binaryType = "arraybuffer";
   session.ws = ws;
   ws.onopen = () => {
@@ -128,7 +129,8 @@ function handle(event) {
       ui.title.textContent = `#${event.room}`;
       setState("open", "open");
       ui.me.textContent = `You are ${event.name}`;
-      showMembers(event.members);
+      session.members = event.members;
+      showMembers(session.members);
       session.limits = event.limits || null;
       for (const [cid, own] of session.pending) {
         if (own.attempts >= MAX_ATTEMPTS) {
@@ -156,7 +158,10 @@ function handle(event) {
       break;
     }
     case "presence":
-      showMembers(event.members);
+      if (Array.isArray(event.members)) session.members = event.members;
+      else if (event.event === "join") session.members = [...session.members, event.name];
+      else session.members = session.members.filter((name) => name !== event.name);
+      showMembers(session.members);
       system(`${event.name} ${event.event === "join" ? "joined" : "left"}`);
       break;
     case "error":

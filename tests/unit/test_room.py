@@ -16,7 +16,7 @@ from desktopchat.server.room import Mode, Room
 from desktopchat.server.settings import Settings
 
 
-@dataclass
+@dataclass(eq=False)
 class Recorder:
     """A member that keeps every frame it is given (its prelude first)."""
 
@@ -60,9 +60,7 @@ def room(**settings: Any) -> Room:
     )
 
 
-def join(
-    where: Room, name: str, mode: Mode = Mode.STRUCTURED, *, resume: int | None = None
-) -> Recorder:
+def join(where: Room, name: str, mode: Mode = Mode.V1, *, resume: int | None = None) -> Recorder:
     def make(assigned: str, prelude: Iterator[Frame] | None) -> Recorder:
         member = Recorder(assigned, mode, key=f"key-{name}")
         member.frames.extend(prelude or ())
@@ -180,7 +178,7 @@ async def test_a_backlog_ends_at_the_welcome_even_while_messages_keep_coming() -
     def lazy(name: str, frames: Iterator[Frame] | None) -> Recorder:
         assert frames is not None
         prelude.append(next(frames))  # the welcome, now; the backlog is read later
-        member = Recorder(name, Mode.STRUCTURED)
+        member = Recorder(name, Mode.V1)
         member.frames.extend(prelude)
         member.frames.extend(frames_after(frames))
         return member
@@ -191,7 +189,7 @@ async def test_a_backlog_ends_at_the_welcome_even_while_messages_keep_coming() -
         later.append(frames)
         return []
 
-    newcomer = chat.join(Mode.STRUCTURED, Hello(name="new"), lazy)
+    newcomer = chat.join(Mode.V1, Hello(name="new"), lazy)
     await chat.publish(ada, SendText("after the welcome"))
     backlog = [json.loads(frame)["text"] for frame in later[0]]
     assert backlog == ["0", "1", "2"], "what arrives after the welcome is live, not backlog"
