@@ -46,25 +46,35 @@ def fragments_of(payload: Payload) -> list[bytes]:
 
 
 class Outgoing:
-    """A payload and, made on first use, its frame (or its fragments)."""
+    """One message's payload, or a batch of small ones (presence changes gathered during a
+    join storm, written to each member at once), and, made on first use, their frames."""
 
-    __slots__ = ("_fragments", "_wire", "payload")
+    __slots__ = ("_fragments", "_wire", "payloads", "size")
 
-    def __init__(self, payload: Payload) -> None:
-        self.payload = payload
+    def __init__(self, *payloads: Payload) -> None:
+        self.payloads = payloads
+        self.size = sum(map(len, payloads))
         self._wire: bytes | None = None
         self._fragments: list[bytes] | None = None
+
+    @property
+    def payload(self) -> Payload:
+        """The payload of a single message."""
+        return self.payloads[0]
 
     @property
     def fragments(self) -> list[bytes]:
         """The frames to write one after the other (see :func:`fragments_of`), made once."""
         if self._fragments is None:
-            self._fragments = fragments_of(self.payload)
+            if len(self.payloads) == 1:
+                self._fragments = fragments_of(self.payloads[0])
+            else:
+                self._fragments = [frame_of(payload) for payload in self.payloads]
         return self._fragments
 
     @property
     def wire(self) -> bytes:
-        """The frame, serialized once."""
+        """Every frame, serialized once, back to back."""
         if self._wire is None:
-            self._wire = frame_of(self.payload)
+            self._wire = b"".join(frame_of(payload) for payload in self.payloads)
         return self._wire

@@ -100,8 +100,7 @@ class Member:
             return
         if not isinstance(outgoing, Outgoing):
             outgoing = Outgoing(outgoing)
-        frame = outgoing.payload
-        size = len(frame)
+        size = outgoing.size
         held = self.held()
         over = held and held + size > self._queue_bytes
         if over or len(self._pending) >= self._queue_size:
@@ -206,7 +205,7 @@ class Member:
                 if isinstance(item, _Close):
                     await self._connection.close(item.code, item.reason)
                     return
-                self._queued_bytes -= len(item.payload)
+                self._queued_bytes -= item.size
                 if not await self._send(item):
                     return
         except (RuntimeError, OSError) as exc:
@@ -224,7 +223,8 @@ class Member:
         write_now, writable = self._write_now, self._writable
         if write_now is None or writable is None:
             # A server without our doors (Starlette's TestClient): the ASGI way.
-            await self._connection.send(outgoing.payload)
+            for payload in outgoing.payloads:
+                await self._connection.send(payload)
             return True
         for fragment in outgoing.fragments:
             await writable.wait()

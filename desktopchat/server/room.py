@@ -39,6 +39,8 @@ from desktopchat.server.settings import Settings
 logger = logging.getLogger("desktopchat.server")
 
 _BACKLOG_PAGE = 200
+PRESENCE_WINDOW = 0.05
+"""Seconds v2 presence changes are gathered before they go out together."""
 OFFLOAD_BYTES = 1024 * 1024
 """Messages from this size on are written to a disk store from a worker thread."""
 _BACKLOG_PAGE_BYTES = 1024 * 1024
@@ -125,6 +127,10 @@ class Room:
         self._members: dict[Peer, None] = {}
         self._taken: set[str] = set()
         self._count = dict.fromkeys(Mode, 0)
+        self._presence: list[tuple[int, str]] = []
+        self._presence_seq = 0
+        self._seen_up_to: dict[Peer, int] = {}
+        self._presence_flush: asyncio.TimerHandle | None = None
         self._in_order = asyncio.Lock()
         self._limits = RoomLimits(
             max_message_bytes=settings.max_message_bytes,
@@ -222,6 +228,8 @@ class Room:
         self, sender: Peer, event: Sendable, raw_frame: Frame | None, stored: ChatMessage | Ack
     ) -> None:
         cid = event.cid
+        # Who joined or left before this message is told before it.
+        self._flush_presence()
         if isinstance(stored, Ack):
             sender.deliver(encode_server(stored))
             return
@@ -238,24 +246,52 @@ class Room:
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every member at once (used at shutdown); a stalled one is aborted."""
+        self._flush_presence()
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
     def _announce(self, event: PresenceEvent, subject: Peer, now: int) -> None:
-        # Raw members hear no presence. v2 members get the change alone, one frame for all;
-        # the whole list (O(members) to build) only when a v1 member will hear it.
+        # Raw members hear no presence. v1 members get the whole list with every change, at
+        # once (O(members) to build, so only when one will hear it). v2 members get the
+        # change alone, gathered for PRESENCE_WINDOW and written as one batch: in a join
+        # storm, one write per member per window instead of one per join.
         joining = event is PresenceEvent.JOIN
-        frames: dict[Mode, Outgoing] = {}
-        for mode in (Mode.V1, Mode.V2):
-            if self._count[mode] - (joining and subject.mode is mode) > 0:
-                members = self.names if mode is Mode.V1 else None
-                presence = Presence(event, subject.name, members, now)
-                frames[mode] = Outgoing(encode_server(presence))
-        if not frames:
+        if self._count[Mode.V1] - (joining and subject.mode is Mode.V1) > 0:
+            full = Outgoing(encode_server(Presence(event, subject.name, self.names, now)))
+            for member in self._members:
+                if member.mode is Mode.V1 and member is not subject:
+                    member.deliver(full)
+        if self._count[Mode.V2] - (joining and subject.mode is Mode.V2) <= 0:
             return
+        self._presence_seq += 1
+        self._presence.append(
+            (self._presence_seq, encode_server(Presence(event, subject.name, None, now)))
+        )
+        if joining and subject.mode is Mode.V2:
+            # Its welcome already lists everybody so far: it hears only what comes after.
+            self._seen_up_to[subject] = self._presence_seq
+        if self._presence_flush is None:
+            self._presence_flush = asyncio.get_running_loop().call_later(
+                PRESENCE_WINDOW, self._flush_presence
+            )
+
+    def _flush_presence(self) -> None:
+        """Write the gathered v2 presence changes to every v2 member, in order."""
+        if self._presence_flush is not None:
+            self._presence_flush.cancel()
+            self._presence_flush = None
+        pending, self._presence = self._presence, []
+        fresh, self._seen_up_to = self._seen_up_to, {}
+        if not pending:
+            return
+        everything = Outgoing(*(frame for _, frame in pending))
         for member in self._members:
-            frame = frames.get(member.mode)
-            if frame is not None and member is not subject:
-                member.deliver(frame)
+            if member.mode is not Mode.V2:
+                continue
+            seen = fresh.get(member)
+            if seen is None:
+                member.deliver(everything)
+            elif seen < pending[-1][0]:
+                member.deliver(Outgoing(*(frame for seq, frame in pending if seq > seen)))
 
     def _prelude(self, welcome: Welcome, resume: int | None) -> Iterator[Frame]:
         # Read page by page as the member takes it: a page holds at most _BACKLOG_PAGE

@@ -3,6 +3,7 @@ what, presence, acknowledgements, duplicates, and the backlog a newcomer gets.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from desktopchat.protocol import ChatMessage, Hello, SendBinary, SendJson, SendT
 from desktopchat.server.connection import Frame
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import MemoryHistory
-from desktopchat.server.room import Mode, Room
+from desktopchat.server.room import PRESENCE_WINDOW, Mode, Room
 from desktopchat.server.settings import Settings
 
 
@@ -26,7 +27,10 @@ class Recorder:
     frames: list[Frame] = field(default_factory=list)
 
     def deliver(self, outgoing: Outgoing | Frame) -> None:
-        self.frames.append(outgoing.payload if isinstance(outgoing, Outgoing) else outgoing)
+        if isinstance(outgoing, Outgoing):
+            self.frames.extend(outgoing.payloads)
+        else:
+            self.frames.append(outgoing)
 
     def check_stalled(self, now: float) -> bool:
         return False
@@ -211,3 +215,31 @@ async def test_a_backlog_pruned_away_meanwhile_ends_the_prelude_cleanly() -> Non
     ada = join(chat, "ada")
     await chat.publish(ada, SendText("gone soon"))
     assert join(chat, "late", resume=0).types() == ["welcome"]
+
+
+async def test_v2_members_hear_presence_as_changes_and_v1_members_as_lists() -> None:
+    chat = room()
+    old = join(chat, "old", Mode.V1)
+    new = join(chat, "new", Mode.V2)
+    join(chat, "third", Mode.V2)
+    await asyncio.sleep(PRESENCE_WINDOW * 2)
+    assert new.events()[0]["members"] == ["old", "new"], "the list comes with the welcome"
+    v2 = [e for e in new.events() if e["type"] == "presence"]
+    v1 = [e for e in old.events() if e["type"] == "presence"]
+    assert v2 == [{"type": "presence", "event": "join", "name": "third", "time": v2[0]["time"]}]
+    assert [e["members"] for e in v1] == [["old", "new"], ["old", "new", "third"]]
+
+
+async def test_a_join_storm_reaches_v2_members_as_batches_in_order_without_their_own_join() -> None:
+    chat = room()
+    first = join(chat, "first", Mode.V2)
+    storm = [join(chat, f"m{n}", Mode.V2) for n in range(5)]
+    chat.leave(storm[2])
+    await chat.publish(first, SendText("after the storm"))
+    names = [(e["event"], e["name"]) for e in first.events() if e["type"] == "presence"]
+    assert names == [*(("join", f"m{n}") for n in range(5)), ("leave", "m2")]
+    assert first.types()[-1] == "text", "presence before the message that followed it"
+    late = storm[3]
+    heard = [(e["event"], e["name"]) for e in late.events() if e["type"] == "presence"]
+    assert heard == [("join", "m4"), ("leave", "m2")]
+    assert late.events()[0]["members"] == ["first", "m0", "m1", "m2", "m3"]
