@@ -33,7 +33,7 @@ from desktopchat.server.connection import (
 )
 from desktopchat.server.hub import Hub, Refused
 from desktopchat.server.member import Member
-from desktopchat.server.ratelimit import RateLimiter, Verdict
+from desktopchat.server.ratelimit import RateLimiter
 from desktopchat.server.room import Mode, Room
 
 logger = logging.getLogger("desktopchat.server")
@@ -146,7 +146,7 @@ async def chat(websocket: WebSocket, hub: Hub) -> None:
 
     member = room.join(mode, hello, make)
     try:
-        await _relay(websocket, room, member, limits)
+        await _relay(websocket, room, member, limits, settings.send_queue_bytes // 2)
     finally:
         room.leave(member)
         hub.release(room)
@@ -187,20 +187,28 @@ _ALREADY_JOINED = encode_server(
 )
 
 
-async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limits) -> None:
-    """Read the member's frames until it leaves, publishing each to the room."""
+async def _relay(
+    websocket: WebSocket, room: Room, member: Member, limits: Limits, flood_bytes: int
+) -> None:
+    """Read the member's frames until it leaves, publishing each to the room.
+
+    Over its rate, a member's next frame waits (and its socket is not read meanwhile: TCP
+    slows the sender down); only a member that is over its rate and also makes the server
+    hold ``flood_bytes`` for it (it sends but does not read) is closed as a flooder.
+    """
     loop = asyncio.get_running_loop()
     while (frame := _frame_of(await websocket.receive())) is not None:
         if member.closing:
             continue
-        verdict = member.limiter.check(loop.time())
-        if verdict is Verdict.KICK:
-            logger.warning("%s is flooding #%s; closing with 1008", member.name, room.name)
-            member.close_soon(CloseCode.POLICY, CloseReason.FLOODING, urgent=True)
-            continue
+        wait = member.limiter.delay(loop.time())
+        if wait:
+            if member.held() > flood_bytes:
+                logger.warning("%s is flooding #%s; closing with 1008", member.name, room.name)
+                member.close_soon(CloseCode.POLICY, CloseReason.FLOODING, urgent=True)
+                continue
+            await asyncio.sleep(wait)
         if member.mode is Mode.RAW:
-            if verdict is Verdict.ALLOW:
-                await room.publish(member, parse_raw(frame), raw_frame=frame)
+            await room.publish(member, parse_raw(frame), raw_frame=frame)
             continue
         try:
             event = decode_client(frame, limits)
@@ -209,13 +217,5 @@ async def _relay(websocket: WebSocket, room: Room, member: Member, limits: Limit
             continue
         if isinstance(event, Hello):
             member.deliver(_ALREADY_JOINED)
-        elif verdict is Verdict.DROP:
-            member.deliver(_rate_limited(event.cid))
         else:
             await room.publish(member, event)
-
-
-def _rate_limited(cid: str | None) -> str:
-    return encode_server(
-        ErrorEvent("rate-limited", "too many messages: this one was dropped", cid=cid)
-    )

@@ -1,47 +1,30 @@
-"""Per-member rate limiting: a token bucket, and the rule for who is flooding.
+"""Per-member rate limiting as pacing: a token bucket that says how long to wait.
 
-Pure: the caller passes the time (``loop.time()``), so tests need no clock.
+A member over its rate is not dropped: its next message waits until a token is free, and
+while it waits its connection is not read, so TCP pushes back on the sender. Nothing a
+sender sends is lost; a flooder only slows itself. Pure: the caller passes the time
+(``loop.time()``), so tests need no clock.
 """
 
 from __future__ import annotations
 
-import enum
-
-
-class Verdict(enum.Enum):
-    """What to do with one incoming message."""
-
-    ALLOW = "allow"
-    DROP = "drop"
-    """Over the rate: drop the message and tell the member."""
-    KICK = "kick"
-    """Still sending a whole burst past the limit: the member is flooding; close it (1008)."""
-
 
 class RateLimiter:
-    """``rate`` messages per second on average, bursts of up to ``burst``.
-
-    A member whose messages keep being dropped, ``burst`` of them with no allowed message in
-    between, is flooding rather than bursting. ``rate <= 0`` turns the limit off.
-    """
+    """``rate`` messages per second on average, bursts of up to ``burst``; ``rate <= 0``
+    turns the limit off."""
 
     def __init__(self, rate: float, burst: int, now: float) -> None:
         self._rate = rate
         self._burst = max(1, burst)
         self._tokens = float(self._burst)
         self._stamp = now
-        self._dropped = 0
 
-    def check(self, now: float) -> Verdict:
-        """Account for one message arriving at ``now``."""
+    def delay(self, now: float) -> float:
+        """Take one token for a message arriving at ``now``; the seconds it must wait
+        before it may pass (0.0: at once)."""
         if self._rate <= 0:
-            return Verdict.ALLOW
+            return 0.0
         elapsed = max(0.0, now - self._stamp)
         self._stamp = now
-        self._tokens = min(float(self._burst), self._tokens + elapsed * self._rate)
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            self._dropped = 0
-            return Verdict.ALLOW
-        self._dropped += 1
-        return Verdict.KICK if self._dropped >= self._burst else Verdict.DROP
+        self._tokens = min(float(self._burst), self._tokens + elapsed * self._rate) - 1.0
+        return 0.0 if self._tokens >= 0.0 else -self._tokens / self._rate

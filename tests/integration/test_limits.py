@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import socket
@@ -68,21 +69,93 @@ async def test_one_room_too_many_is_refused_with_1013() -> None:
         assert await close_code_of(second) == (1013, "too many rooms")
 
 
-async def test_past_the_rate_messages_are_dropped_with_an_error_then_a_flood_is_closed() -> None:
-    async with hosted(rate=1, burst=3) as server, member(server, "fast") as ws:
-        for number in range(5):
+async def test_past_the_rate_a_structured_sender_is_slowed_not_dropped() -> None:
+    async with hosted(rate=10, burst=3) as server, member(server, "fast") as ws:
+        started = asyncio.get_running_loop().time()
+        for number in range(13):
             await ws.send(json.dumps({"type": "text", "text": f"m{number}", "cid": str(number)}))
-        events = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(8)]
-        relayed = [e["text"] for e in events if e["type"] == "text"]
-        errors = [e for e in events if e["type"] == "error"]
-        assert relayed == ["m0", "m1", "m2"]
-        assert [(e["code"], e["cid"]) for e in errors] == [
-            ("rate-limited", "3"),
-            ("rate-limited", "4"),
-        ]
-        for number in range(5, 10):
-            await ws.send(json.dumps({"type": "text", "text": f"m{number}"}))
-        assert await close_code_of(ws) == (1008, "flooding: too many messages")
+        texts: list[str] = []
+        while len(texts) < 13:
+            event = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert event["type"] != "error", event
+            if event["type"] == "text":
+                texts.append(event["text"])
+        elapsed = asyncio.get_running_loop().time() - started
+    assert texts == [f"m{number}" for number in range(13)], "all of them, in order"
+    assert elapsed >= 0.8, "10 past the burst at 10/s take about a second"
+
+
+async def test_a_raw_sender_at_three_times_the_rate_loses_nothing_and_others_see_no_delay() -> None:
+    rate, count = 50, 300  # 150 msg/s offered for 2 s against a limit of 50/s
+    async with (
+        hosted(rate=rate, burst=10) as server,
+        connect(url(server), proxy=None) as flooder,
+        member(server, "calm") as calm,
+        member(server, "watcher") as watcher,
+    ):
+
+        async def flood() -> None:
+            for number in range(count):
+                await flooder.send(json.dumps({"n": number}))
+                await asyncio.sleep(1 / (3 * rate))
+
+        async def drain_own() -> None:
+            for _ in range(count):
+                await asyncio.wait_for(flooder.recv(), 30)
+
+        flooding = asyncio.gather(flood(), drain_own())
+        delays = []
+        for number in range(5):
+            sent = asyncio.get_running_loop().time()
+            text = {"type": "text", "text": f"calm {number}", "cid": f"c{number}"}
+            await calm.send(json.dumps(text))
+            await next_of(calm, "ack")
+            delays.append(asyncio.get_running_loop().time() - sent)
+            await asyncio.sleep(0.2)
+        await asyncio.wait_for(flooding, 30)
+        seen: list[int] = []
+        while len(seen) < count:
+            event = await next_of(watcher, "json", within=30)
+            seen.append(event["data"]["n"])
+    assert seen == list(range(count)), "every raw message arrived, in order"
+    assert max(delays) < 0.5, f"the calm member was not slowed by the flood: {delays}"
+
+
+async def test_a_member_over_its_rate_that_reads_nothing_is_closed_as_a_flooder(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async with (
+        hosted(rate=50, burst=5, send_queue_bytes=256 * 1024) as server,
+        connect(url(server), proxy=None, max_size=None) as bystander,
+    ):
+        reading = asyncio.ensure_future(_drain(bystander))
+        sock = await asyncio.to_thread(handshake, server.port, receive_buffer=4096)
+        sock.settimeout(30)  # the server paces its reads: sending blocks for a while
+        try:
+
+            def flood() -> None:
+                payload = b"x" * 65536
+                with contextlib.suppress(OSError):
+                    for _ in range(300):
+                        sock.sendall(frame(0x2, payload))
+
+            await asyncio.to_thread(flood)
+            await bystander.send("still fine")
+            for _ in range(400):  # up to 20 s
+                if any("is flooding" in r.getMessage() for r in caplog.records):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError("the flooder was never closed")
+        finally:
+            sock.close()
+            reading.cancel()
+    assert not any("bystander" in r.getMessage() for r in caplog.records if r.levelno >= 30)
+
+
+async def _drain(ws: ClientConnection) -> None:
+    async for _ in ws:
+        pass
 
 
 async def test_invalid_utf8_in_a_text_frame_closes_with_1007() -> None:

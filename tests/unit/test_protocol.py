@@ -63,7 +63,9 @@ client_events = st.one_of(
     st.builds(SendText, st.text(), cids),
     st.builds(SendJson, json_values, cids),
     # An empty MIME type is read as application/octet-stream, so valid ones are non-empty.
-    st.builds(SendBinary, st.binary(max_size=64), small_text, st.text(min_size=1), cids),
+    st.builds(
+        SendBinary, st.binary(max_size=64), small_text, st.text(min_size=1, max_size=127), cids
+    ),
 )
 names = st.lists(small_text, max_size=4).map(tuple)
 server_events = st.one_of(
