@@ -15,6 +15,7 @@ from desktopchat.client.errors import (
 from desktopchat.client.events import (
     Delivered,
     Failed,
+    HistoryPage,
     Joined,
     PresenceChanged,
     Progress,
@@ -32,6 +33,7 @@ __all__ = [
     "Backoff",
     "Delivered",
     "Failed",
+    "HistoryPage",
     "JoinError",
     "Joined",
     "NotDesktopchat",

@@ -101,6 +101,14 @@ class Delivered:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryPage:
+    """Older messages the room sent on request, oldest first; ``more`` if older ones exist."""
+
+    messages: tuple[ChatMessage, ...]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Failed:
     """Our message ``cid`` was given up on and left the outbox: ``reason`` says why.
 

@@ -32,6 +32,7 @@ from desktopchat.client.errors import (
 from desktopchat.client.events import (
     Delivered,
     Failed,
+    HistoryPage,
     Joined,
     PresenceChanged,
     Progress,
@@ -46,13 +47,16 @@ from desktopchat.client.handshake import Timing, open_room
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
+    MAX_HISTORY_PAGE,
     Ack,
     ChatMessage,
     CloseCode,
     ErrorEvent,
     Hello,
+    HistoryRequest,
     JsonValue,
     Limits,
+    PageEnd,
     Presence,
     PresenceEvent,
     ProtocolError,
@@ -72,6 +76,9 @@ from desktopchat.protocol import (
 logger = logging.getLogger("desktopchat.client")
 
 Listener = Callable[[SessionEvent], None]
+
+HISTORY_TIMEOUT = 15.0
+"""Seconds to wait for a page of history."""
 
 # Closes after which coming back cannot help: we or the server meant it, or what we sent
 # would be refused again.
@@ -137,6 +144,9 @@ class Session:
         self._listeners: list[Listener] = []
         self._acked: dict[int, str] = {}
         self._ws: ClientConnection | None = None
+        self._page: list[ChatMessage] = []
+        self._page_answer: asyncio.Future[HistoryPage] | None = None
+        self._page_lock = asyncio.Lock()
         # The message being written when the connection closed is the one a 1009 blames.
         self._in_flight: str | None = None
         self._task: asyncio.Task[None] | None = None
@@ -293,7 +303,13 @@ class Session:
         return ws.close_code, ws.close_reason or ""
 
     def _dispatch(self, event: object) -> None:
-        if isinstance(event, ChatMessage):
+        if isinstance(event, ChatMessage) and event.page:
+            self._page.append(event)
+        elif isinstance(event, PageEnd):
+            page, self._page = tuple(self._page), []
+            if self._page_answer is not None and not self._page_answer.done():
+                self._page_answer.set_result(HistoryPage(page, event.more))
+        elif isinstance(event, ChatMessage):
             if self.last_id is not None and event.id <= self.last_id:
                 return  # already seen before a reconnect
             self.last_id = event.id
@@ -319,6 +335,30 @@ class Session:
         logger.info("gave up on message %s: %s", cid, reason)
         self._emit(Failed(cid, reason))
         return True
+
+    # -- history -----------------------------------------------------------------------------
+
+    async def history(self, before: int, limit: int = 50) -> HistoryPage:
+        """Ask the room for up to ``limit`` messages older than id ``before`` (oldest first).
+
+        Raises :class:`SendError` when not in a room or when no answer comes within
+        ``HISTORY_TIMEOUT`` seconds. One page at a time: a second call waits for the first.
+        """
+        async with self._page_lock:
+            ws = self._ws
+            if ws is None or self.state is not SessionState.OPEN:
+                raise SendError("not in a room")
+            self._page_answer = asyncio.get_running_loop().create_future()
+            self._page = []
+            try:
+                await ws.send(encode_client(HistoryRequest(before, min(limit, MAX_HISTORY_PAGE))))
+                return await asyncio.wait_for(self._page_answer, HISTORY_TIMEOUT)
+            except ConnectionClosed as exc:
+                raise SendError("the connection was lost while asking for history") from exc
+            except TimeoutError as exc:
+                raise SendError("the room did not answer the history request") from exc
+            finally:
+                self._page_answer = None
 
     # -- sending ----------------------------------------------------------------------------
 

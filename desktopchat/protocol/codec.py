@@ -29,9 +29,11 @@ from desktopchat.protocol.errors import (
 )
 from desktopchat.protocol.fields import Fields
 from desktopchat.protocol.messages import (
+    MAX_HISTORY_PAGE,
     ChatMessage,
     ClientEvent,
     Hello,
+    HistoryRequest,
     JsonValue,
     Kind,
     SendBinary,
@@ -184,6 +186,13 @@ def decode_client(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Client
             resume=fields.optional_integer("resume"),
             key=fields.optional_text("key", max_len=MAX_KEY_CHARS),
         )
+    elif kind == "history":
+        limit = fields.optional_integer("limit", minimum=1)
+        if limit is not None and limit > MAX_HISTORY_PAGE:
+            raise InvalidEnvelope(
+                f"'limit' of a history request is at most {MAX_HISTORY_PAGE}", "limit"
+            )
+        event = HistoryRequest(fields.integer("before", minimum=1), limit or 50)
     elif kind == "text":
         event = SendText(fields.text("text"), fields.optional_text("cid", max_len=MAX_CID_CHARS))
     elif kind == "json":
@@ -205,6 +214,8 @@ def encode_client(event: ClientEvent) -> str | bytes:
         if event.cid is not None:
             header["cid"] = event.cid
         return join_binary(header, event.payload)
+    if isinstance(event, HistoryRequest):
+        return dumps({"type": "history", "before": event.before, "limit": event.limit})
     if isinstance(event, Hello):
         obj: dict[str, Any] = {"type": "hello"}
         for key, value in (("name", event.name), ("resume", event.resume), ("key", event.key)):

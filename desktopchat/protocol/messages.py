@@ -80,10 +80,27 @@ class SendBinary:
     cid: str | None = None
 
 
+MAX_HISTORY_PAGE = 200
+"""The most messages one history page holds."""
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRequest:
+    """A member asks for older messages: up to ``limit`` of those with ids below ``before``.
+
+    The server answers with the messages (oldest first, each marked ``page``), then a
+    :class:`PageEnd`. ``limit`` is at most :data:`MAX_HISTORY_PAGE`; a page also stops after
+    1 MiB of message bodies.
+    """
+
+    before: int
+    limit: int = 50
+
+
 Sendable: TypeAlias = SendText | SendJson | SendBinary
 """A chat message a member sends (everything a client sends but the hello)."""
 
-ClientEvent: TypeAlias = Hello | Sendable
+ClientEvent: TypeAlias = Hello | HistoryRequest | Sendable
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +108,8 @@ class ChatMessage:
     """A message of the room, as stored and relayed: one of text, JSON or binary.
 
     Exactly the field of its kind is meaningful: ``text`` for text, ``data`` for JSON,
-    ``payload`` (+ ``name`` and ``mime``) for binary.
+    ``payload`` (+ ``name`` and ``mime``) for binary. ``page`` marks a message sent as part
+    of a history page the member asked for (:class:`HistoryRequest`), not live traffic.
     """
 
     id: int
@@ -103,6 +121,7 @@ class ChatMessage:
     payload: bytes = b""
     name: str = ""
     mime: str = ""
+    page: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,4 +196,14 @@ class ErrorEvent:
     field: str | None = None
 
 
-ServerEvent: TypeAlias = Welcome | ChatMessage | Presence | Ack | ErrorEvent
+@dataclass(frozen=True, slots=True)
+class PageEnd:
+    """The end of a history page: ``count`` messages were sent for the request ``before``;
+    ``more`` says older ones exist."""
+
+    before: int
+    count: int
+    more: bool
+
+
+ServerEvent: TypeAlias = Welcome | ChatMessage | Presence | Ack | ErrorEvent | PageEnd

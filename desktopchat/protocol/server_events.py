@@ -26,6 +26,7 @@ from desktopchat.protocol.messages import (
     ChatMessage,
     ErrorEvent,
     Kind,
+    PageEnd,
     Presence,
     PresenceEvent,
     RoomLimits,
@@ -35,16 +36,19 @@ from desktopchat.protocol.messages import (
 
 
 def _message_header(message: ChatMessage) -> dict[str, Any]:
-    return {
+    header: dict[str, Any] = {
         "type": message.kind.value,
         "id": message.id,
         "time": message.time,
         "sender": message.sender,
     }
+    if message.page:
+        header["page"] = True
+    return header
 
 
 @overload
-def encode_server(event: Welcome | Presence | Ack | ErrorEvent) -> str: ...
+def encode_server(event: Welcome | Presence | Ack | ErrorEvent | PageEnd) -> str: ...
 @overload
 def encode_server(event: ServerEvent) -> str | bytes: ...
 def encode_server(event: ServerEvent) -> str | bytes:
@@ -89,6 +93,10 @@ def encode_server(event: ServerEvent) -> str | bytes:
         if event.members is not None:
             presence["members"] = list(event.members)
         return dumps(presence)
+    if isinstance(event, PageEnd):
+        return dumps(
+            {"type": "page_end", "before": event.before, "count": event.count, "more": event.more}
+        )
     if isinstance(event, Ack):
         return dumps(
             {
@@ -113,6 +121,7 @@ def _decode_message(fields: Fields, kind: Kind, payload: bytes = b"") -> ChatMes
         "time": fields.integer("time"),
         "sender": fields.text("sender"),
         "kind": kind,
+        "page": fields.boolean("page"),
     }
     if kind is Kind.TEXT:
         return ChatMessage(**common, text=fields.text("text"))
@@ -169,6 +178,12 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
             raise UnknownEvent(f"unknown presence event '{event_name}'", "event") from None
         members = fields.names("members") if fields.has("members") else None
         event = Presence(what, fields.text("name"), members, fields.integer("time"))
+    elif kind == "page_end":
+        event = PageEnd(
+            before=fields.integer("before"),
+            count=fields.integer("count"),
+            more=fields.boolean("more"),
+        )
     elif kind == "ack":
         event = Ack(
             cid=fields.text("cid"),

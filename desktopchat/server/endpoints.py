@@ -15,6 +15,7 @@ from desktopchat.protocol import (
     CloseReason,
     ErrorEvent,
     Hello,
+    HistoryRequest,
     Limits,
     RemoteProtocolError,
     decode_client,
@@ -217,5 +218,7 @@ async def _relay(
             continue
         if isinstance(event, Hello):
             member.deliver(_ALREADY_JOINED)
+        elif isinstance(event, HistoryRequest):
+            room.send_page(member, event)  # paced like any message, by the rate limit
         else:
             await room.publish(member, event)

@@ -57,6 +57,12 @@ class History(Protocol):
         """Up to ``limit`` messages with ids above ``after``, oldest first, stopping once
         their bodies pass ``max_bytes`` (always at least one message, if there is one)."""
 
+    def before(
+        self, room: str, before: int, limit: int, max_bytes: int | None = None
+    ) -> list[ChatMessage]:
+        """Up to ``limit`` of the newest messages with ids below ``before``, oldest first,
+        stopping (from the newest back) once their bodies pass ``max_bytes``."""
+
     def start_of_recent(self, room: str, count: int) -> int:
         """The id after which the newest ``count`` messages of ``room`` begin."""
 
@@ -183,6 +189,20 @@ class MemoryHistory:
             found.append(message)
             total += size
         return found
+
+    def before(
+        self, room: str, before: int, limit: int, max_bytes: int | None = None
+    ) -> list[ChatMessage]:
+        found: list[ChatMessage] = []
+        total = 0
+        for message, size, _ in reversed(self._rooms.get(room, ())):
+            if message.id >= before:
+                continue
+            if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
+                break
+            found.append(message)
+            total += size
+        return found[::-1]
 
     def start_of_recent(self, room: str, count: int) -> int:
         log = self._rooms.get(room)

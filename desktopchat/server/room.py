@@ -11,13 +11,17 @@ import asyncio
 import enum
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from desktopchat.protocol import (
+    MAX_HISTORY_PAGE,
     Ack,
     ChatMessage,
     Hello,
+    HistoryRequest,
     Kind,
+    PageEnd,
     Presence,
     PresenceEvent,
     RoomLimits,
@@ -243,6 +247,17 @@ class Room:
             raw = Outgoing(raw_frame if raw_frame is not None else encode_raw(message))
         for member in self._members:
             member.deliver(raw if member.mode is Mode.RAW else structured)
+
+    def send_page(self, member: Peer, request: HistoryRequest) -> None:
+        """Send ``member`` the page of older messages it asked for, then the page's end."""
+        page = self._history.before(
+            self.name, request.before, min(request.limit, MAX_HISTORY_PAGE), _BACKLOG_PAGE_BYTES
+        )
+        for message in page:
+            member.deliver(encode_server(replace(message, page=True)))
+        first = page[0].id if page else request.before
+        more = bool(page) and bool(self._history.before(self.name, first, 1))
+        member.deliver(encode_server(PageEnd(request.before, len(page), more)))
 
     async def close_all(self, code: int, reason: str) -> None:
         """Close every member at once (used at shutdown); a stalled one is aborted."""

@@ -209,6 +209,22 @@ class SqliteHistory:
             total += len(message_body(message))
         return found
 
+    def before(
+        self, room: str, before: int, limit: int, max_bytes: int | None = None
+    ) -> list[ChatMessage]:
+        found: list[ChatMessage] = []
+        total = 0
+        query = (
+            f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id < ? "  # noqa: S608
+            "ORDER BY id DESC LIMIT ?"
+        )
+        for message in self._rows(query, (room, before, limit)):
+            if found and max_bytes is not None and total > max_bytes:
+                break
+            found.append(message)
+            total += len(message_body(message))
+        return found[::-1]
+
     def start_of_recent(self, room: str, count: int) -> int:
         if count <= 0:
             return self.last_id(room)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -30,7 +31,7 @@ from desktopchat.client import (
 )
 from desktopchat.protocol import Kind
 from desktopchat.server import HostedServer
-from tests.integration.conftest import LOCAL, hosted
+from tests.integration.conftest import LOCAL, hosted, member, next_of
 from tests.integration.stall_proxy import StallProxy
 
 FAST = Backoff(base=0.05, cap=0.2)
@@ -336,3 +337,22 @@ async def test_a_message_the_link_dies_under_every_time_is_given_up_after_3_trie
             await asyncio.sleep(0.3)  # room for a fourth attempt, which must not come
             assert sends == 3
             assert not ada.outbox.pending()
+
+
+async def test_older_messages_come_page_by_page_on_request() -> None:
+    async with hosted(history_size=5) as server, member(server, "writer") as ws:
+        for number in range(1, 31):
+            await ws.send(json.dumps({"type": "text", "text": f"m{number}", "cid": str(number)}))
+            await next_of(ws, "ack")
+        async with joined(f"127.0.0.1:{server.port}", "reader") as (session, events):
+            await events.wait(lambda: len(events.received()) == 5)
+            assert [r.message.id for r in events.received()] == [26, 27, 28, 29, 30]
+            page = await session.history(before=26, limit=10)
+            assert [m.id for m in page.messages] == list(range(16, 26))
+            assert page.more
+            last = await session.history(before=16, limit=200)
+            assert [m.text for m in last.messages] == [f"m{n}" for n in range(1, 16)]
+            assert not last.more
+            assert len(events.received()) == 5, "pages are not live traffic"
+            await ws.send(json.dumps({"type": "text", "text": "live"}))
+            await events.wait(lambda: events.received()[-1].message.text == "live")

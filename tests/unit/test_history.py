@@ -172,3 +172,11 @@ def test_a_history_file_from_a_newer_version_is_refused_in_words(tmp_path: Path)
     db.close()
     with pytest.raises(HistoryFileError, match="newer desktopchat"):
         SqliteHistory(path)
+
+
+def test_older_messages_come_newest_page_first_within_a_byte_bound(history: History) -> None:
+    for _ in range(10):
+        history.append("r", blob(1000))
+    assert [m.id for m in history.before("r", 8, 3)] == [5, 6, 7]
+    assert [m.id for m in history.before("r", 8, 100, max_bytes=1500)] == [6, 7]
+    assert history.before("r", 1, 10) == []

@@ -6,12 +6,18 @@ from __future__ import annotations
 import pytest
 
 from desktopchat.protocol import (
+    ChatMessage,
+    HistoryRequest,
     InvalidEnvelope,
     InvalidFrame,
+    Kind,
     MessageTooBig,
+    PageEnd,
     ProtocolError,
     decode_client,
     decode_server,
+    encode_client,
+    encode_server,
     loads,
     page_path,
     room_of_path,
@@ -126,3 +132,16 @@ def test_rooms_have_one_path_and_one_page_address() -> None:
         None,
         None,
     ]
+
+
+def test_history_requests_and_pages_round_trip_and_are_bounded() -> None:
+    request = HistoryRequest(before=40, limit=20)
+    assert decode_client(encode_client(request)) == request
+    assert decode_client('{"type":"history","before":7}') == HistoryRequest(7, 50)
+    with pytest.raises(InvalidEnvelope) as refused:
+        decode_client('{"type":"history","before":7,"limit":201}')
+    assert refused.value.field == "limit"
+    end = PageEnd(before=40, count=20, more=True)
+    assert decode_server(encode_server(end)) == end
+    paged = ChatMessage(3, 1, "ada", Kind.TEXT, text="old", page=True)
+    assert decode_server(encode_server(paged)) == paged

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktopchat.protocol import ChatMessage, Hello, SendBinary, SendJson, SendText, decode_server
+from desktopchat.protocol import (
+    ChatMessage,
+    Hello,
+    HistoryRequest,
+    SendBinary,
+    SendJson,
+    SendText,
+    decode_server,
+)
 from desktopchat.server.connection import Frame
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import MemoryHistory
@@ -243,3 +251,22 @@ async def test_a_join_storm_reaches_v2_members_as_batches_in_order_without_their
     heard = [(e["event"], e["name"]) for e in late.events() if e["type"] == "presence"]
     assert heard == [("join", "m4"), ("leave", "m2")]
     assert late.events()[0]["members"] == ["first", "m0", "m1", "m2", "m3"]
+
+
+async def test_a_history_page_holds_the_messages_before_an_id_marked_as_a_page() -> None:
+    chat = room()
+    ada = join(chat, "ada")
+    for n in range(1, 8):
+        await chat.publish(ada, SendText(f"m{n}"))
+    reader = join(chat, "reader")
+    reader.frames.clear()
+    chat.send_page(reader, HistoryRequest(before=6, limit=3))
+    *page, end = reader.events()
+    assert [(e["id"], e["page"]) for e in page] == [(3, True), (4, True), (5, True)]
+    assert end == {"type": "page_end", "before": 6, "count": 3, "more": True}
+    reader.frames.clear()
+    chat.send_page(reader, HistoryRequest(before=3, limit=200))
+    assert reader.events()[-1] == {"type": "page_end", "before": 3, "count": 2, "more": False}
+    reader.frames.clear()
+    chat.send_page(reader, HistoryRequest(before=1))
+    assert reader.events() == [{"type": "page_end", "before": 1, "count": 0, "more": False}]
