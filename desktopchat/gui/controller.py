@@ -54,6 +54,10 @@ logger = logging.getLogger("desktopchat.gui")
 SessionFactory = Callable[..., Session]
 
 
+OLDER_PAGE = 100
+"""Messages fetched per "Load older messages"."""
+
+
 def row_of(message: ChatMessage) -> MessageRow:
     """The window's view of a room message."""
     text = dumps(message.data) if message.kind is Kind.JSON else message.text
@@ -113,6 +117,7 @@ class ChatController(QObject):
     messageArrived = Signal(object)  # MessageRow
     messageDelivered = Signal(str, int)  # cid, id
     messageFailed = Signal(str, str)  # cid, why it was given up on
+    olderArrived = Signal(list, bool)  # list[MessageRow] oldest first, whether more exist
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(Kind, str)  # what was not sent, why
     joinFailed = Signal(str, str)  # form field ("address" | "token" | ""), message
@@ -136,6 +141,7 @@ class ChatController(QObject):
         self.host_info: HostInfo | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._browser: RoomBrowser | None = None
+        self._oldest_id: int | None = None  # of the messages shown: where older pages start
 
     # -- commands from the widgets ---------------------------------------------------------
 
@@ -162,6 +168,25 @@ class ChatController(QObject):
     def send_file(self, path: str) -> None:
         """Send a file's bytes."""
         self._send(Kind.BINARY, lambda session: session.send_file(path))
+
+    def load_older(self) -> None:
+        """Fetch the page of history before the oldest message shown."""
+        self._spawn(self._load_older(), "loading older messages")
+
+    async def _load_older(self) -> None:
+        session = self.session
+        if session is None or self._oldest_id is None or self._oldest_id <= 1:
+            self.olderArrived.emit([], False)
+            return
+        try:
+            page = await session.history(self._oldest_id, OLDER_PAGE)
+        except SendError as exc:
+            self.problem.emit(f"could not load older messages: {exc}")
+            self.olderArrived.emit([], True)
+            return
+        if page.messages:
+            self._oldest_id = page.messages[0].id
+        self.olderArrived.emit([row_of(message) for message in page.messages], page.more)
 
     def look_for_rooms(self, looking: bool) -> None:
         """Start or stop watching the LAN for rooms (the Join screen is shown or hidden)."""
@@ -219,6 +244,7 @@ class ChatController(QObject):
 
     async def _join(self, address: str, name: str, token: str | None) -> None:
         await self._close_session()
+        self._oldest_id = None
         self.busy.emit(True)
         try:
             session = self._session_factory(address, name=name or None, token=token)
@@ -268,6 +294,8 @@ class ChatController(QObject):
             if welcome.reset:
                 self.problem.emit(HISTORY_RESET)
         elif isinstance(event, Received):
+            if self._oldest_id is None or event.message.id < self._oldest_id:
+                self._oldest_id = event.message.id
             if event.cid is None:
                 self.messageArrived.emit(row_of(event.message))
             else:

@@ -74,6 +74,7 @@ class MainWindow(QMainWindow):
         room.sendText.connect(self.controller.send_text)
         room.sendJson.connect(self._send_json)
         room.sendFile.connect(self.controller.send_file)
+        room.olderRequested.connect(self.controller.load_older)
         room.leaveRequested.connect(
             lambda: self._leave_asking("Leave the room?", "Leaving", "Stop and leave")
         )
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         c.messageArrived.connect(room.add_row)
         c.messageDelivered.connect(room.mark_delivered)
         c.messageFailed.connect(room.mark_failed)
+        c.olderArrived.connect(room.add_older)
         c.progress.connect(room.binary_pane.show_progress)
         c.sendFailed.connect(room.show_send_error)
         c.joinFailed.connect(self._join_failed)

@@ -101,6 +101,7 @@ class RoomView(QWidget):
     sendJson = Signal(str)
     sendFile = Signal(str)
     leaveRequested = Signal()
+    olderRequested = Signal()
     stopHostingRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -157,7 +158,15 @@ class RoomView(QWidget):
 
         main = QWidget()
         main_layout = QVBoxLayout(main)
-        main_layout.addWidget(self.filter)
+        self.older = QPushButton("Load older messages")
+        self.older.setToolTip(
+            "Fetch the messages before the oldest shown (the filter searches them too)"
+        )
+        self.older.clicked.connect(self._ask_for_older)
+        top = QHBoxLayout()
+        top.addWidget(self.filter, 1)
+        top.addWidget(self.older)
+        main_layout.addLayout(top)
         main_layout.addWidget(self.tabs, 1)
 
         splitter = QSplitter()
@@ -231,8 +240,26 @@ class RoomView(QWidget):
         else:
             self.set_state("error", f"not sent: {message}")
 
+    def add_older(self, rows: list[MessageRow], more: bool) -> None:
+        """Show a page of older messages above the others; say when there are no more."""
+        for kind in KINDS:
+            self.models[kind].prepend([row for row in rows if row.kind is kind])
+        self.show_older_state(more)
+
+    def show_older_state(self, more: bool, busy: bool = False) -> None:
+        """Enable "Load older messages" while older ones may exist and none is loading."""
+        self.older.setEnabled(more and not busy)
+        self.older.setText(
+            "Loading…" if busy else ("Load older messages" if more else "No older messages")
+        )
+
+    def _ask_for_older(self) -> None:
+        self.show_older_state(True, busy=True)
+        self.olderRequested.emit()
+
     def reset(self) -> None:
         """Forget the room (after leaving)."""
+        self.show_older_state(True)
         for model in self.models.values():
             model.clear()
         self.members.setStringList([])

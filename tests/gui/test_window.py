@@ -341,3 +341,26 @@ def test_leaving_clears_every_detail_view(
         assert view.binary_pane.preview.pixmap().isNull()
 
     qloop.run_until_complete(scenario())
+
+
+def test_load_older_messages_fetches_history_past_the_newest_page(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        host, guest, port = await host_and_guest(make_window)
+        for number in range(1, 251):
+            host.controller.send_text(f"m{number}")
+        await until(lambda: count(guest.room_view.models[Kind.TEXT]) >= 250, "the messages")
+        late = make_window()
+        await join_room(late, f"127.0.0.1:{port}", "late")
+        texts_of = late.room_view.models[Kind.TEXT]
+        await until(lambda: count(texts_of) == 200, "the newest page")
+        assert texts(late)[0] == "m51"
+        late.room_view.older.click()
+        await until(lambda: count(texts_of) == 250, "the older page")
+        assert texts(late)[:2] == ["m1", "m2"]
+        await until(lambda: not late.room_view.older.isEnabled(), "no more")
+        late.room_view.filter.setText("m7")
+        assert late.room_view.text_pane.proxy.rowCount() >= 1
+
+    qloop.run_until_complete(scenario())

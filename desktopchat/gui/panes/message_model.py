@@ -142,6 +142,16 @@ class MessageListModel(QAbstractListModel):
         self.endInsertRows()
         self.rowsAppended.emit(len(batch))
 
+    def prepend(self, rows: list[MessageRow]) -> None:
+        """Put older rows (a page of history) above everything, in one insert."""
+        if not rows:
+            return
+        self.flush()
+        self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
+        self._rows[:0] = rows
+        self._by_cid = {cid: position + len(rows) for cid, position in self._by_cid.items()}
+        self.endInsertRows()
+
     def mark_delivered(self, cid: str, message_id: int) -> bool:
         """Mark our own message ``cid`` as stored by the server under ``message_id``."""
         return self._change(cid, id=message_id, delivered=True)
