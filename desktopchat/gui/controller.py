@@ -117,6 +117,7 @@ class ChatController(QObject):
     messageArrived = Signal(object)  # MessageRow
     messageDelivered = Signal(str, int)  # cid, id
     messageFailed = Signal(str, str)  # cid, why it was given up on
+    largestMessage = Signal(int)  # the room's limit in bytes, from its welcome
     olderArrived = Signal(list, bool)  # list[MessageRow] oldest first, whether more exist
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(Kind, str)  # what was not sent, why
@@ -291,6 +292,8 @@ class ChatController(QObject):
         elif isinstance(event, Joined):
             welcome = event.welcome
             self.joined.emit(welcome.room, welcome.name, list(welcome.members))
+            if welcome.limits is not None:
+                self.largestMessage.emit(welcome.limits.max_message_bytes)
             if welcome.reset:
                 self.problem.emit(HISTORY_RESET)
         elif isinstance(event, Received):

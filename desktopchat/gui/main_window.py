@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         c.messageDelivered.connect(room.mark_delivered)
         c.messageFailed.connect(room.mark_failed)
         c.olderArrived.connect(room.add_older)
+        c.largestMessage.connect(room.binary_pane.show_limit)
         c.progress.connect(room.binary_pane.show_progress)
         c.sendFailed.connect(room.show_send_error)
         c.joinFailed.connect(self._join_failed)

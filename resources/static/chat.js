@@ -22,13 +22,13 @@ const ui = {
   name: $("name"), room: $("room"), members: $("members"), memberList: $("member-list"),
   membersToggle: $("members-toggle"), messages: $("messages"), composer: $("composer"),
   text: $("text"), json: $("json"), file: $("file"), send: $("send"), status: $("composer-status"),
-  dropHint: $("drop-hint"), me: $("me"),
+  dropHint: $("drop-hint"), me: $("me"), older: $("older"), fileLabel: $("file-label"),
 };
 
 const session = {
   ws: null, name: null, lastId: null, attempt: 0, timer: null, mode: "text",
   key: storage.get("desktopchat.key") || randomKey(), seen: new Set(), pending: new Map(),
-  counter: 0, limits: null, members: [],
+  counter: 0, limits: null, members: [], oldestId: null, olderPage: [],
 };
 // A message the connection died under this many times is given up on, never resent forever.
 const MAX_ATTEMPTS = 3;
@@ -124,6 +124,7 @@ function handle(event) {
         // New here, or our position is beyond this room's history: the backlog is all new.
         if (event.reset) system("The room's history started over: messages from before are not in it.");
         session.lastId = 0;
+        session.oldestId = null;
         session.seen.clear();
       } else if (event.last_id < session.lastId) session.lastId = event.last_id;
       ui.title.textContent = `#${event.room}`;
@@ -132,6 +133,7 @@ function handle(event) {
       session.members = event.members;
       showMembers(session.members);
       session.limits = event.limits || null;
+      showLimit();
       for (const [cid, own] of session.pending) {
         if (own.attempts >= MAX_ATTEMPTS) {
           giveUp(cid, `the connection was lost each of the ${MAX_ATTEMPTS} times it was sent`);
@@ -141,10 +143,16 @@ function handle(event) {
       }
       break;
     case "text": case "json": case "binary":
+      if (event.page) { session.olderPage.push(event); return; }
+      if (session.oldestId === null || event.id < session.oldestId) session.oldestId = event.id;
       if (event.id <= session.lastId || session.seen.has(event.id)) return;
       session.lastId = event.id;
       session.seen.add(event.id);
       if (!settleOwn(event)) addMessage(event);
+      break;
+    case "page_end":
+      showOlder(session.olderPage, event.more);
+      session.olderPage = [];
       break;
     case "ack": {
       const own = session.pending.get(event.cid);
@@ -214,6 +222,26 @@ function append(node) {
   for (const image of node.querySelectorAll("img")) {
     image.addEventListener("load", () => { ui.messages.scrollTop = ui.messages.scrollHeight; });
   }
+}
+
+// Older messages go above everything, keeping the reader's place in the list.
+function showOlder(events, more) {
+  const anchor = ui.older.parentElement.nextSibling;
+  const before = ui.messages.scrollHeight;
+  for (const event of events) {
+    const item = addMessage(event).element;
+    ui.messages.insertBefore(item, anchor);
+    session.oldestId = Math.min(session.oldestId ?? event.id, event.id);
+  }
+  ui.messages.scrollTop += ui.messages.scrollHeight - before;
+  ui.older.disabled = !more;
+  ui.older.textContent = more ? "Load older messages" : "No older messages";
+}
+
+function showLimit() {
+  const limit = session.limits && session.limits.max_message_bytes;
+  ui.fileLabel.title = limit ? `Send files up to ${humanSize(limit)}` : "Send files";
+  ui.fileLabel.firstChild.textContent = limit ? `File… (≤ ${humanSize(limit)})` : "File…";
 }
 
 function system(text) {
@@ -412,6 +440,12 @@ ui.file.addEventListener("change", () => {
   ui.file.value = "";
 });
 ui.membersToggle.addEventListener("click", () => ui.members.classList.toggle("open"));
+ui.older.addEventListener("click", () => {
+  if (session.oldestId === null || session.oldestId <= 1) { showOlder([], false); return; }
+  ui.older.disabled = true;
+  ui.older.textContent = "Loading…";
+  send(JSON.stringify({ type: "history", before: session.oldestId, limit: 100 }));
+});
 
 const conversation = document.querySelector(".conversation");
 conversation.addEventListener("dragover", (event) => { event.preventDefault(); ui.dropHint.hidden = false; });

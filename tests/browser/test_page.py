@@ -220,3 +220,23 @@ async def test_a_file_over_the_rooms_limit_is_refused_on_the_page_before_sending
         await expect(ada.locator(".message .mark").last).to_have_text("✓")
         assert await ada.locator(".message").count() == 1
         await expect(ada.locator("#state")).to_have_attribute("data-state", "open")
+
+
+async def test_the_page_loads_older_messages_and_shows_the_file_limit(browser: Browser) -> None:
+    async with hosted(history_size=5, max_message_bytes=2 * 1024 * 1024) as server:
+        app = Session(f"127.0.0.1:{server.port}", name="App")
+        await app.start()
+        try:
+            for number in range(1, 13):
+                await app.send_text(f"m{number}")
+            await asyncio.sleep(0.3)
+            page = await open_page(browser, server.port, "Ada")
+            bodies = page.locator(".message:not(.system) .body")
+            await expect(bodies).to_have_count(5)
+            await expect(page.locator("#file-label")).to_contain_text("2.0 MiB")
+            await page.click("#older")
+            await expect(bodies).to_have_count(12)
+            await expect(bodies.first).to_have_text("m1")
+            await expect(page.locator("#older")).to_have_text("No older messages")
+        finally:
+            await app.close()

@@ -360,6 +360,7 @@ def test_load_older_messages_fetches_history_past_the_newest_page(
         await until(lambda: count(texts_of) == 250, "the older page")
         assert texts(late)[:2] == ["m1", "m2"]
         await until(lambda: not late.room_view.older.isEnabled(), "no more")
+        assert "up to 16.0 MiB" in late.room_view.binary_pane.status.text()
         late.room_view.filter.setText("m7")
         assert late.room_view.text_pane.proxy.rowCount() >= 1
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client.downloads import safe_file_name
+from desktopchat.client.sizes import human_size
 from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.message_list import message_list
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
@@ -71,7 +72,7 @@ class BinaryPane(QWidget):
         self.save_button = QPushButton("Save as…")
         self.save_button.setEnabled(False)
         self.save_button.clicked.connect(self._ask_where_to_save)
-        send = QPushButton("Send file…")
+        self.send_button = send = QPushButton("Send file…")
         send.clicked.connect(self._ask_what_to_send)
         self.status = QLabel("Drop files here to send them")
         self.status.setObjectName("hint")
@@ -100,6 +101,12 @@ class BinaryPane(QWidget):
         if not done:
             self.progress.setRange(0, 1000)
             self.progress.setValue(int(sent * 1000 / total))
+
+    def show_limit(self, largest: int) -> None:
+        """Say, where files are picked, how big a file the room takes."""
+        words = f"up to {human_size(largest)}"
+        self.status.setText(f"Drop files here to send them ({words})")
+        self.send_button.setToolTip(f"Send a file to the room ({words})")
 
     def show_send_error(self, message: str) -> None:
         """Say why a file was not sent."""
