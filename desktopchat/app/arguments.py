@@ -14,6 +14,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from desktopchat.protocol import ROOM_NAME_RULE, valid_room_name
+from desktopchat.protocol.fingerprints import parse_fingerprint
 
 MAX_PORT = 65535
 
@@ -123,4 +124,20 @@ def folder(text: str) -> Path:
     path = Path(text).expanduser()
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"'{text}' is not a folder")
+    return path
+
+
+def fingerprint(text: str) -> str:
+    """A certificate fingerprint, ``sha256:`` and 64 hex digits (colons and case ignored)."""
+    try:
+        return parse_fingerprint(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def readable_file(text: str) -> Path:
+    """An existing file."""
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a file")
     return path

@@ -15,6 +15,7 @@ from desktopchat.app.parser import build_parser, token_from_environment
 from desktopchat.app.terminal import EXIT_INTERRUPTED, run_terminal
 from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
+from desktopchat.client.pinning import KnownHosts
 from desktopchat.server.settings import Settings
 
 
@@ -48,6 +49,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
         room=args.room,
         advertise=args.advertise,
         host_name=getattr(args, "host_name", None),
+        tls=args.tls,
+        cert=args.cert,
+        key=args.key,
     )
 
 
@@ -76,12 +80,21 @@ def _join(args: argparse.Namespace) -> int:
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
     try:
-        session = Session(args.address, name=args.name, token=args.token)
+        session = Session(
+            args.address,
+            name=args.name,
+            token=args.token,
+            fingerprint=args.fingerprint,
+            known_hosts=KnownHosts(),
+        )
     except AddressError as exc:
         print(f"desktopchat: {exc}", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(run_terminal(session, sys.stdout, sys.stderr, save_dir=args.save_dir))
+        terminal = run_terminal(
+            session, sys.stdout, sys.stderr, save_dir=args.save_dir, trust_new=args.trust_new
+        )
+        return asyncio.run(terminal)
     except KeyboardInterrupt:
         # Only where the loop cannot take the signal itself (Windows).
         return EXIT_INTERRUPTED
@@ -92,6 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     token_from_environment(parser, args)
+    if (getattr(args, "cert", None) is None and getattr(args, "key", None) is not None) or (
+        getattr(args, "cert", None) is not None and getattr(args, "key", None) is None
+    ):
+        parser.error("--cert and --key go together")
     if args.command == "join":
         return _join(args)
     if args.command == "rooms":

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Callable
 from typing import TextIO
 
+from desktopchat.client.address import join_link
 from desktopchat.server.addresses import lan_warning
 from desktopchat.server.runner import HostedServer
 from desktopchat.server.settings import Settings
@@ -19,9 +20,14 @@ logger = logging.getLogger("desktopchat.server")
 def print_addresses(server: HostedServer, out: TextIO) -> None:
     """Tell people where to join, one line per LAN address."""
     print(f"desktopchat is serving on port {server.port}", file=out)
+    fingerprint = server.identity.fingerprint if server.identity is not None else None
     for address in server.addresses():
         print(f"  app:     {address.app}", file=out)
         print(f"  browser: {address.browser}", file=out)
+        if fingerprint is not None:
+            print(f"  link:    {join_link(address.app, fingerprint)}", file=out)
+    if fingerprint is not None:
+        print(f"  TLS, identity {fingerprint}", file=out)
     warning = lan_warning(server.settings.host)
     if warning:
         print(f"  warning: {warning}", file=out)

@@ -6,11 +6,13 @@ import errno
 import ipaddress
 import logging
 from dataclasses import replace
+from urllib.parse import quote
 
+from desktopchat.client.address import join_link
 from desktopchat.gui.hosting import HostError, HostInfo, HostOptions
 from desktopchat.protocol import DEFAULT_ROOM, room_path
 from desktopchat.server import HostedServer, Settings
-from desktopchat.server.addresses import join_addresses, lan_warning
+from desktopchat.server.addresses import lan_warning
 from desktopchat.server.runner import bind_socket
 from desktopchat.server.settings import default_history_path
 
@@ -84,15 +86,19 @@ class ServerHoster:
             raise HostError(f"Cannot host on port {options.port}: {exc.strerror or exc}") from exc
         self._server = server
         room = options.room or DEFAULT_ROOM
-        path = room_path(room)
-        everyone = join_addresses(host, server.port, room)
+        everyone = server.addresses()
+        fingerprint = server.identity.fingerprint if server.identity is not None else None
+        scheme = "wss" if fingerprint else "ws"
+        token = f"?token={quote(options.token)}" if options.token else ""
         logger.info("hosting #%s on port %d", room, server.port)
         return HostInfo(
             port=server.port,
-            own_url=f"ws://127.0.0.1:{server.port}{path}",
+            own_url=f"{scheme}://127.0.0.1:{server.port}{room_path(room)}",
             app_urls=tuple(address.app for address in everyone),
             browser_urls=tuple(address.browser for address in everyone),
             warning=lan_warning(host),
+            fingerprint=fingerprint,
+            links=tuple(join_link(address.app + token, fingerprint) for address in everyone),
         )
 
     async def stop(self) -> None:

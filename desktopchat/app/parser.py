@@ -234,6 +234,14 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
         help="refuse permessage-deflate (less CPU per message)",
     )
     server.add_argument(
+        "--tls",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="serve https/wss: auto = whenever listening beyond loopback",
+    )
+    server.add_argument("--cert", type=arguments.readable_file, help="TLS certificate (PEM)")
+    server.add_argument("--key", type=arguments.readable_file, help="its private key (PEM)")
+    server.add_argument(
         "--room", type=arguments.room, default=DEFAULT_ROOM, help="the room announced on the LAN"
     )
     server.add_argument(
@@ -260,6 +268,17 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
     join.add_argument("--name", help="the name you wish to appear under")
     _token_flag(join, "the room's token, if it has one")
+    join.add_argument(
+        "--fingerprint",
+        type=arguments.fingerprint,
+        metavar="sha256:HEX",
+        help="the room's TLS identity, as its host shows it (a join link's #fp= is the same)",
+    )
+    join.add_argument(
+        "--trust-new",
+        action="store_true",
+        help="trust a room whose identity is not known yet, and remember it",
+    )
     join.add_argument(
         "--save-dir",
         type=arguments.folder,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from desktopchat.client.downloads import save_file
-from desktopchat.client.errors import JoinError, SendError
+from desktopchat.client.errors import JoinError, SendError, UnknownCertificate
 from desktopchat.client.events import (
     HISTORY_RESET,
     Delivered,
@@ -229,12 +229,25 @@ def _stop_signals(stop: asyncio.Future[int]) -> list[signal.Signals]:
     return installed
 
 
+async def _start(session: Session, trust_new: bool, err: TextIO) -> None:
+    """Join; with ``trust_new``, trust a room whose identity is new and say which it is."""
+    try:
+        await session.start()
+    except UnknownCertificate as exc:
+        if not trust_new:
+            raise
+        print(f"-- trusting this room's new identity {exc.fingerprint}", file=err, flush=True)
+        session.trust(exc.fingerprint)
+        await session.start()
+
+
 async def run_terminal(
     session: Session,
     out: TextIO,
     err: TextIO | None = None,
     stdin: int | None = None,
     save_dir: Path | None = None,
+    trust_new: bool = False,
 ) -> int:
     """Join, then relay ``stdin`` (a file descriptor) to the room and the room to ``out``.
 
@@ -249,10 +262,13 @@ async def run_terminal(
     installed = _stop_signals(stop)
     try:
         try:
-            await session.start()
+            await _start(session, trust_new, err)
         except JoinError as exc:
             print(printable(f"desktopchat: cannot join: {exc}"), file=err)
             return 1
+        # A first attempt refused for an unknown identity ended in "closed": we are open now.
+        watch.closed.clear()
+        watch.final = None
         watch.status(f"-- {HELP}")
         return await _relay(
             session, watch, _StdinLines(sys.stdin.fileno() if stdin is None else stdin), stop

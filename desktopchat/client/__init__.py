@@ -4,13 +4,16 @@ from desktopchat.client.address import display_address, room_url
 from desktopchat.client.backoff import Backoff
 from desktopchat.client.errors import (
     AddressError,
+    CertificateChanged,
     JoinError,
     NotDesktopchat,
     OriginRefused,
     Refused,
     SendError,
     TokenRefused,
+    UnknownCertificate,
     Unreachable,
+    UntrustedCertificate,
 )
 from desktopchat.client.events import (
     Delivered,
@@ -31,6 +34,7 @@ from desktopchat.client.session import Session
 __all__ = [
     "AddressError",
     "Backoff",
+    "CertificateChanged",
     "Delivered",
     "Failed",
     "HistoryPage",
@@ -50,7 +54,9 @@ __all__ = [
     "SessionState",
     "StateChanged",
     "TokenRefused",
+    "UnknownCertificate",
     "Unreachable",
+    "UntrustedCertificate",
     "display_address",
     "room_url",
 ]

@@ -6,6 +6,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from desktopchat.client.errors import AddressError
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM, room_of_path, room_path
+from desktopchat.protocol.fingerprints import parse_fingerprint
 
 _SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
 
@@ -56,3 +57,31 @@ def display_address(url: str) -> str:
     parts = urlsplit(url)
     query = [(k, "…" if k == "token" else v) for k, v in parse_qsl(parts.query)]
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="…"), ""))
+
+
+def link_fingerprint(typed: str) -> str | None:
+    """The fingerprint a join link carries (``…#fp=sha256:…``), or ``None``.
+
+    Raises :class:`AddressError` when the link has one that is not a fingerprint.
+    """
+    fragment = urlsplit(typed.strip()).fragment
+    value = dict(parse_qsl(fragment)).get("fp")
+    if not value:
+        return None
+    try:
+        return parse_fingerprint(value)
+    except ValueError as exc:
+        raise AddressError(str(exc)) from exc
+
+
+def join_link(url: str, fingerprint: str | None) -> str:
+    """The one link to share: the page's address (with room and token) and, for a TLS
+    room, the fingerprint to pin: ``https://host:5042/?room=lobby&token=…#fp=sha256:…``."""
+    parts = urlsplit(url)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    room = room_of_path(parts.path) or DEFAULT_ROOM
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k == "token"]
+    if room != DEFAULT_ROOM:
+        query.insert(0, ("room", room))
+    fragment = f"fp={fingerprint}" if fingerprint else ""
+    return urlunsplit((scheme, parts.netloc, "/", urlencode(query), fragment))

@@ -36,11 +36,14 @@ class FoundRoom:
     token_required: bool
     members: int | None
     version: str
+    fingerprint: str = ""
 
     @property
     def url(self) -> str:
-        """The address to join it with."""
-        return f"ws://{self.ip}:{self.port}{self.path}"
+        """The address to join it with. The announced fingerprint is not put in it: mDNS can
+        be spoofed, so joining asks the user to check a new identity (a link cannot lie)."""
+        scheme = "wss" if self.fingerprint else "ws"
+        return f"{scheme}://{self.ip}:{self.port}{self.path}"
 
 
 def room_from(info: AsyncServiceInfo) -> FoundRoom | None:
@@ -59,6 +62,7 @@ def room_from(info: AsyncServiceInfo) -> FoundRoom | None:
         token_required=record.token_required,
         members=record.members,
         version=record.version,
+        fingerprint=record.fingerprint,
     )
 
 

@@ -4,6 +4,9 @@
     ├── AddressError          the typed address is not a room address
     ├── Unreachable           nothing answers there (wrong host/port, no network, timeout)
     ├── NotDesktopchat        something answers, but not a desktopchat room
+    ├── UntrustedCertificate  the room's TLS certificate is not the one we trust
+    │   ├── UnknownCertificate  nothing is trusted for it yet: ask the user (its fingerprint)
+    │   └── CertificateChanged  it differs from the pinned or remembered one
     └── Refused               the room refused us: ``code`` and ``reason`` from its close
         ├── TokenRefused      wrong or missing token (1008 "invalid token")
         └── OriginRefused     the browser origin is not allowed (1008 "origin not allowed")
@@ -30,6 +33,39 @@ class Unreachable(JoinError):
 
 class NotDesktopchat(JoinError):
     """A server answered, but it is not a desktopchat room."""
+
+
+class UntrustedCertificate(JoinError):
+    """The room's certificate (``fingerprint``) is not one we trust; nothing was sent."""
+
+    def __init__(self, message: str, fingerprint: str) -> None:
+        super().__init__(message)
+        self.fingerprint = fingerprint
+
+
+class UnknownCertificate(UntrustedCertificate):
+    """No fingerprint is known for this room yet: ask the user whether to trust it."""
+
+    def __init__(self, fingerprint: str) -> None:
+        super().__init__(
+            f"this room's identity is new to you ({fingerprint}); check it with the host, "
+            "then trust it (--trust-new, or the join link's #fp=)",
+            fingerprint,
+        )
+
+
+class CertificateChanged(UntrustedCertificate):
+    """The room's certificate is not the pinned (``given``) or remembered one."""
+
+    def __init__(self, expected: str, seen: str, *, given: bool) -> None:
+        source = "the link or --fingerprint" if given else "the one you trusted before"
+        super().__init__(
+            f"this room's identity ({seen}) is not {source} ({expected}): someone may be "
+            "pretending to be it, or the host made a new certificate. Nothing was sent; ask "
+            "the host for the current fingerprint before joining.",
+            seen,
+        )
+        self.expected = expected
 
 
 class Refused(JoinError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
@@ -11,6 +12,7 @@ from websockets.typing import Subprotocol
 
 from desktopchat import __version__
 from desktopchat.client.errors import NotDesktopchat, Unreachable, refusal
+from desktopchat.client.pinning import pinned, pinning_context
 from desktopchat.protocol import (
     SUBPROTOCOLS,
     Hello,
@@ -33,13 +35,22 @@ class Timing:
 
 
 async def open_room(
-    url: str, hello: Hello, timing: Timing, max_size: int
+    url: str,
+    hello: Hello,
+    timing: Timing,
+    max_size: int,
+    pin: str | None = None,
+    known: str | None = None,
 ) -> tuple[ClientConnection, Welcome]:
     """Connect to ``url``, say ``hello`` and return the connection with the room's welcome.
 
-    Raises :class:`~desktopchat.client.errors.Unreachable`, ``NotDesktopchat`` or a
-    ``Refused`` subclass; never leaves a connection open behind an exception.
+    Raises :class:`~desktopchat.client.errors.Unreachable`, ``NotDesktopchat``, an
+    ``UntrustedCertificate`` (a ``wss://`` room whose certificate is not ``pin``, or else
+    ``known``) or a ``Refused`` subclass; never leaves a connection open behind an exception.
     """
+    tls: dict[str, Any] = {}
+    if url.startswith("wss://"):
+        tls = {"ssl": pinning_context(), "create_connection": pinned(pin, known)}
     try:
         ws = await connect(
             url,
@@ -53,6 +64,7 @@ async def open_room(
             max_size=max_size,
             proxy=None,
             user_agent_header=f"desktopchat/{__version__}",
+            **tls,
         )
     except InvalidURI as exc:
         raise NotDesktopchat(f"'{url}' is not a valid address: {exc}") from exc

@@ -16,18 +16,21 @@ import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import (
     ConnectionClosed,
 )
 
-from desktopchat.client.address import room_url
+from desktopchat.client.address import link_fingerprint, room_url
 from desktopchat.client.backoff import Backoff
 from desktopchat.client.errors import (
+    AddressError,
     JoinError,
     Refused,
     SendError,
+    UntrustedCertificate,
 )
 from desktopchat.client.events import (
     Delivered,
@@ -45,6 +48,7 @@ from desktopchat.client.events import (
 )
 from desktopchat.client.handshake import Timing, open_room
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
+from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
     MAX_HISTORY_PAGE,
@@ -72,6 +76,7 @@ from desktopchat.protocol import (
     encode_client,
     loads,
 )
+from desktopchat.protocol.fingerprints import parse_fingerprint
 
 logger = logging.getLogger("desktopchat.client")
 
@@ -119,6 +124,8 @@ class Session:
         *,
         name: str | None = None,
         token: str | None = None,
+        fingerprint: str | None = None,
+        known_hosts: KnownHosts | None = None,
         backoff: Backoff | None = None,
         ping_interval: float | None = 20.0,
         ping_timeout: float | None = 20.0,
@@ -129,6 +136,11 @@ class Session:
         chunk_size: int = 256 * 1024,
     ) -> None:
         self.url = room_url(address, token=token)
+        try:
+            self.pin = parse_fingerprint(fingerprint) if fingerprint else link_fingerprint(address)
+        except ValueError as exc:
+            raise AddressError(str(exc)) from exc
+        self._known_hosts = known_hosts
         self.wish = name
         self.state = SessionState.CLOSED
         self.name: str | None = None
@@ -217,9 +229,21 @@ class Session:
         if self.state is not SessionState.CLOSED:
             self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
 
+    def trust(self, fingerprint: str) -> None:
+        """Pin ``fingerprint`` for this room (after the user checked an unknown one)."""
+        self.pin = parse_fingerprint(fingerprint)
+
     async def _open(self) -> tuple[ClientConnection, Welcome]:
         hello = Hello(name=self.wish, resume=self.last_id, key=self._key)
-        return await open_room(self.url, hello, self._timing, self._max_size)
+        parts = urlsplit(self.url)
+        host, port = parts.hostname or "", parts.port or 0
+        known = self._known_hosts.get(host, port) if self._known_hosts else None
+        opened = await open_room(self.url, hello, self._timing, self._max_size, self.pin, known)
+        if parts.scheme == "wss" and self.pin and self._known_hosts and known != self.pin:
+            # A fingerprint given (link, flag, the user's yes) and proved: remember it.
+            with contextlib.suppress(OSError):
+                self._known_hosts.remember(host, port, self.pin)
+        return opened
 
     async def _run(self, ws: ClientConnection) -> None:
         while True:
@@ -255,6 +279,10 @@ class Session:
             await asyncio.sleep(delay)
             try:
                 return await self._open()
+            except UntrustedCertificate as exc:
+                # The room's identity changed while we were away: never accept it silently.
+                self._set_state(SessionState.CLOSED, error=exc)
+                return None
             except Refused as exc:
                 if exc.code in FINAL_CODES:
                     self._set_state(

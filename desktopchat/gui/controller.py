@@ -33,10 +33,12 @@ from desktopchat.client import (
     SessionState,
     StateChanged,
     TokenRefused,
+    UnknownCertificate,
     Unreachable,
 )
 from desktopchat.client.discovery import RoomBrowser
 from desktopchat.client.events import HISTORY_RESET
+from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.protocol import (
@@ -121,6 +123,7 @@ class ChatController(QObject):
     olderArrived = Signal(list, bool)  # list[MessageRow] oldest first, whether more exist
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(Kind, str)  # what was not sent, why
+    trustRequested = Signal(str, str, str, str)  # address, name, token, the new fingerprint
     joinFailed = Signal(str, str)  # form field ("address" | "token" | ""), message
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
@@ -134,8 +137,10 @@ class ChatController(QObject):
         hoster: Hoster,
         session_factory: SessionFactory = Session,
         parent: QObject | None = None,
+        known_hosts: KnownHosts | None = None,
     ) -> None:
         super().__init__(parent)
+        self._known_hosts = known_hosts or KnownHosts()
         self.hoster = hoster
         self._session_factory = session_factory
         self.session: Session | None = None
@@ -146,9 +151,9 @@ class ChatController(QObject):
 
     # -- commands from the widgets ---------------------------------------------------------
 
-    def join(self, address: str, name: str, token: str) -> None:
-        """Join a room somebody hosts."""
-        self._spawn(self._join(address, name, token or None), "joining")
+    def join(self, address: str, name: str, token: str, fingerprint: str | None = None) -> None:
+        """Join a room somebody hosts (pinning ``fingerprint``, once the user trusts it)."""
+        self._spawn(self._join(address, name, token or None, fingerprint), "joining")
 
     def host(self, options: HostOptions) -> None:
         """Start hosting, then join our own room like any other member."""
@@ -243,15 +248,26 @@ class ChatController(QObject):
 
         self._spawn(attempt(), f"sending {kind}")
 
-    async def _join(self, address: str, name: str, token: str | None) -> None:
+    async def _join(
+        self, address: str, name: str, token: str | None, fingerprint: str | None = None
+    ) -> None:
         await self._close_session()
         self._oldest_id = None
         self.busy.emit(True)
         try:
-            session = self._session_factory(address, name=name or None, token=token)
+            session = self._session_factory(
+                address,
+                name=name or None,
+                token=token,
+                fingerprint=fingerprint,
+                known_hosts=self._known_hosts,
+            )
             session.subscribe(self._on_event)
             self.session = session
             await session.start()
+        except UnknownCertificate as exc:
+            self.session = None
+            self.trustRequested.emit(address, name, token or "", exc.fingerprint)
         except JoinError as exc:
             self.session = None
             self.joinFailed.emit(field_of(exc), str(exc))
@@ -269,7 +285,7 @@ class ChatController(QObject):
             self.busy.emit(False)
         self.host_info = info
         self.hostStarted.emit(info)
-        await self._join(info.own_url, options.name, options.token or "")
+        await self._join(info.own_url, options.name, options.token or "", info.fingerprint)
 
     async def _leave(self) -> None:
         await self._close_session()

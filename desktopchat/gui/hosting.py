@@ -36,6 +36,10 @@ class HostInfo:
     app_urls: tuple[str, ...] = ()
     browser_urls: tuple[str, ...] = field(default=())
     warning: str = ""
+    fingerprint: str | None = None
+    """The server's certificate fingerprint when it serves TLS (we pin it to join ourselves)."""
+    links: tuple[str, ...] = ()
+    """The join links to share (page address, room, token and fingerprint in one)."""
 
 
 class HostError(Exception):

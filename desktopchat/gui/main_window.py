@@ -16,6 +16,7 @@ from desktopchat.gui.join_page import JoinPage
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 from desktopchat.gui.room_view import RoomView
 from desktopchat.gui.start_page import StartPage
+from desktopchat.protocol.fingerprints import readable
 
 
 class MainWindow(QMainWindow):
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         c.progress.connect(room.binary_pane.show_progress)
         c.sendFailed.connect(room.show_send_error)
         c.joinFailed.connect(self._join_failed)
+        c.trustRequested.connect(self._ask_to_trust)
         c.hostStarted.connect(self._host_started)
         c.hostFailed.connect(self.host_page.show_error)
         c.hostStopped.connect(self._host_stopped)
@@ -176,6 +178,32 @@ class MainWindow(QMainWindow):
             return
         self.join_page.show_error(field, message)
         self.pages.setCurrentWidget(self.join_page)
+
+    def _ask_to_trust(self, address: str, name: str, token: str, fingerprint: str) -> None:
+        """A room whose identity is new: show its fingerprint and ask, as SSH does."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Trust this room?",
+            "This room's identity is new to this computer. Check with the host that it reads\n\n"
+            f"{readable(fingerprint)}\n\nbefore you trust it. Its messages and your token "
+            "travel encrypted to whoever holds this identity.",
+            QMessageBox.StandardButton.Cancel,
+            self,
+        )
+        trust = box.addButton("Trust and join", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+
+        def answered() -> None:
+            self.confirmation = None
+            if box.clickedButton() is trust:
+                self.controller.join(address, name, token, fingerprint)
+            else:
+                self.join_page.show_error("", "Not joined: the room's identity was not trusted.")
+                self.pages.setCurrentWidget(self.join_page)
+
+        box.finished.connect(answered)
+        self.confirmation = box
+        box.open()
 
     def _state_changed(self, state: SessionState, description: str) -> None:
         self.status.setText(description[:1].upper() + description[1:])

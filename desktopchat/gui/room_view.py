@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.client import SessionState
+from desktopchat.client import SessionState, display_address
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.panes.binary_pane import BinaryPane
 from desktopchat.gui.panes.json_pane import JsonPane
@@ -27,6 +29,7 @@ from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.qr import qr_pixmap
 from desktopchat.protocol import Kind
+from desktopchat.protocol.fingerprints import readable
 
 KINDS = (Kind.TEXT, Kind.JSON, Kind.BINARY)
 _TITLES = {Kind.TEXT: "Text", Kind.JSON: "JSON", Kind.BINARY: "Binary"}
@@ -50,6 +53,11 @@ class HostingBox(QFrame):
         stop.clicked.connect(self.stopRequested)
         title = QLabel("You are hosting")
         title.setObjectName("section")
+        self.fingerprint = QLabel()
+        self.fingerprint.setObjectName("hint")
+        self.fingerprint.setWordWrap(True)
+        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fingerprint.hide()
         self.warning = QLabel()
         self.warning.setObjectName("error")
         self.warning.setWordWrap(True)
@@ -57,36 +65,43 @@ class HostingBox(QFrame):
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.warning)
+        layout.addWidget(self.fingerprint)
         layout.addLayout(self._grid)
         layout.addWidget(self.qr)
         layout.addWidget(stop)
 
     def show_info(self, info: HostInfo) -> None:
-        """List the addresses of ``info``, each with a copy button."""
+        """List the join links (and addresses) of ``info``, each with a copy button, its
+        fingerprint in readable groups, and a QR code of the first link."""
         while self._grid.count():
             item = self._grid.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
                 widget.deleteLater()
-        rows = [("App", url) for url in info.app_urls] + [
-            ("Browser", url) for url in info.browser_urls
-        ]
+        rows = [("Link", url) for url in info.links] + [("App", url) for url in info.app_urls]
+        if not info.links:
+            rows += [("Browser", url) for url in info.browser_urls]
         for number, (kind, url) in enumerate(rows):
-            label = QLabel(f"<b>{kind}</b>&nbsp; {url}")
+            label = QLabel(f"<b>{kind}</b>&nbsp; {html.escape(display_address(url))}")
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            label.setToolTip("The token is hidden here; Copy gives the whole link")
             copy = QToolButton()
             copy.setText("Copy")
-            copy.setToolTip(f"Copy {url}")
+            copy.setToolTip(f"Copy {kind.lower()} (whoever has it may join)")
             copy.clicked.connect(lambda _checked=False, text=url: copy_text(text))
             self._grid.addWidget(label, number, 0)
             self._grid.addWidget(copy, number, 1)
+        self.fingerprint.setVisible(info.fingerprint is not None)
+        if info.fingerprint is not None:
+            self.fingerprint.setText(f"Identity: {readable(info.fingerprint)}")
         self.warning.setText(info.warning[:1].upper() + info.warning[1:])
         self.warning.setVisible(bool(info.warning))
         # A loopback address is no use to a phone: no QR code when nobody else can join.
-        browser = info.browser_urls[0] if info.browser_urls and not info.warning else ""
-        self.qr.setVisible(bool(browser))
-        if browser:
-            self.qr.setPixmap(qr_pixmap(browser, 150))
+        shared = (info.links or info.browser_urls)[:1]
+        code = shared[0] if shared and not info.warning else ""
+        self.qr.setVisible(bool(code))
+        if code:
+            self.qr.setPixmap(qr_pixmap(code, 150))
 
 
 def copy_text(text: str) -> None:

@@ -27,6 +27,7 @@ class TxtKey(enum.StrEnum):
     TOKEN = "token"  # noqa: S105 - "1" when a token is required; never the token
     VERSION = "v"
     MEMBERS = "members"
+    FINGERPRINT = "fp"  # the TLS identity: trust on first use only, mDNS can be spoofed
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +40,7 @@ class RoomRecord:
     token_required: bool
     members: int | None = None
     version: str = SUBPROTOCOL
+    fingerprint: str = ""
 
 
 def encode_record(record: RoomRecord) -> dict[str, str]:
@@ -52,6 +54,8 @@ def encode_record(record: RoomRecord) -> dict[str, str]:
     }
     if record.members is not None:
         properties[TxtKey.MEMBERS.value] = str(record.members)
+    if record.fingerprint:
+        properties[TxtKey.FINGERPRINT.value] = record.fingerprint
     return properties
 
 
@@ -71,4 +75,5 @@ def decode_record(properties: Mapping[bytes, bytes | None], fallback_host: str =
         token_required=text(TxtKey.TOKEN) == "1",
         members=int(members) if members.isdigit() else None,
         version=text(TxtKey.VERSION),
+        fingerprint=text(TxtKey.FINGERPRINT),
     )

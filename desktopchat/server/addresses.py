@@ -54,7 +54,9 @@ def lan_warning(host: str) -> str:
     return NO_LAN_WARNING if is_wildcard(host) and not lan_ipv4_addresses() else ""
 
 
-def join_addresses(host: str, port: int, room: str = DEFAULT_ROOM) -> list[JoinAddress]:
+def join_addresses(
+    host: str, port: int, room: str = DEFAULT_ROOM, *, tls: bool = False
+) -> list[JoinAddress]:
     """The addresses a server bound to ``host``:``port`` can be reached at.
 
     A wildcard host (``0.0.0.0``, ``::``, empty) means every LAN address; loopback stays
@@ -66,5 +68,6 @@ def join_addresses(host: str, port: int, room: str = DEFAULT_ROOM) -> list[JoinA
     for ip in ips:
         netloc = f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
         page = page_path(room)
-        result.append(JoinAddress(ip, f"ws://{netloc}{path}", f"http://{netloc}{page}"))
+        ws, web = ("wss", "https") if tls else ("ws", "http")
+        result.append(JoinAddress(ip, f"{ws}://{netloc}{path}", f"{web}://{netloc}{page}"))
     return result

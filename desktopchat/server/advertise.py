@@ -36,10 +36,13 @@ class Advertiser:
         addresses: list[str],
         host_name: str | None = None,
         token_required: bool = False,
+        fingerprint: str = "",
     ) -> None:
         self.host_name = host_name or socket.gethostname()
         self._addresses = addresses
-        self._record = RoomRecord(room, self.host_name, path, token_required)
+        self._record = RoomRecord(
+            room, self.host_name, path, token_required, fingerprint=fingerprint
+        )
         self._port = port
         self._info = self._make_info(service_name(room, self.host_name), members=0)
         self._zeroconf: AsyncZeroconf | None = None

@@ -38,7 +38,8 @@ from desktopchat.server.connection import (
 )
 from desktopchat.server.hub import Hub
 from desktopchat.server.logredact import install_redaction
-from desktopchat.server.settings import Settings
+from desktopchat.server.settings import Settings, default_tls_dir
+from desktopchat.server.tls import TlsIdentity, identity_of, load_or_create
 
 _STARTUP_POLL = 0.005
 
@@ -193,8 +194,22 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
+def tls_identity(settings: Settings) -> TlsIdentity | None:
+    """The certificate to serve with, if the settings ask for TLS (see ``uses_tls``)."""
+    if not settings.uses_tls():
+        return None
+    if settings.cert is not None and settings.key is not None:
+        return identity_of(settings.cert, settings.key)
+    return load_or_create(default_tls_dir())
+
+
+def uvicorn_config(
+    app: Starlette, settings: Settings, identity: TlsIdentity | None = None
+) -> uvicorn.Config:
     """uvicorn's settings for our app: protocol classes named, logging and signals ours."""
+    tls: dict[str, object] = {}
+    if identity is not None:
+        tls = {"ssl_certfile": str(identity.cert), "ssl_keyfile": str(identity.key)}
     return uvicorn.Config(
         app,
         http=guarded_h11(settings.handshake_timeout),
@@ -209,6 +224,7 @@ def uvicorn_config(app: Starlette, settings: Settings) -> uvicorn.Config:
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout,
         timeout_graceful_shutdown=max(1, round(settings.close_timeout)),
+        **tls,  # type: ignore[arg-type]
     )
 
 
@@ -227,6 +243,8 @@ class HostedServer:
         self._socket: socket.socket | None = None
         self._advertiser: Advertiser | None = None
         self._announce: asyncio.Task[None] | None = None
+        self.identity: TlsIdentity | None = None
+        """The TLS identity while serving with TLS (its ``fingerprint`` is what clients pin)."""
 
     @property
     def hub(self) -> Hub:
@@ -244,7 +262,9 @@ class HostedServer:
 
     def addresses(self) -> list[JoinAddress]:
         """Where people can join this server's room."""
-        return join_addresses(self.settings.host, self.port, self.settings.room)
+        return join_addresses(
+            self.settings.host, self.port, self.settings.room, tls=self.identity is not None
+        )
 
     @property
     def advertised_as(self) -> str | None:
@@ -252,10 +272,15 @@ class HostedServer:
         return self._advertiser.name if self._advertiser is not None else None
 
     async def start(self) -> None:
-        """Bind, start uvicorn, and return once it accepts connections."""
+        """Bind, start uvicorn, and return once it accepts connections.
+
+        Raises ``OSError`` (a busy port, a certificate that cannot be read) or
+        ``ssl.SSLError`` (a key that does not match its certificate), in words.
+        """
         install_redaction()
+        self.identity = tls_identity(self.settings)
         self._socket = bind_socket(self.settings.host, self.settings.port)
-        self._server = EmbeddedServer(uvicorn_config(self.app, self.settings))
+        self._server = EmbeddedServer(uvicorn_config(self.app, self.settings, self.identity))
         self._task = asyncio.get_running_loop().create_task(
             self._server.serve(sockets=[self._socket]), name="uvicorn"
         )
@@ -280,6 +305,7 @@ class HostedServer:
             addresses=lan,
             host_name=settings.host_name,
             token_required=settings.token is not None,
+            fingerprint=self.identity.fingerprint if self.identity is not None else "",
         )
         try:
             await advertiser.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,11 @@ import platformdirs
 
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
 from desktopchat.server.history import Retention
+
+
+def default_tls_dir() -> Path:
+    """Where the server's own certificate and key are kept."""
+    return Path(platformdirs.user_data_dir("desktopchat", appauthor=False)) / "tls"
 
 
 def default_history_path() -> Path:
@@ -25,6 +31,8 @@ class Settings:
     History is kept within ``history_keep`` messages per room, ``history_keep_days`` (on
     disk; 0 = forever) and ``history_keep_bytes`` of bodies in all (``history_memory_bytes``
     with ``--history off``).
+    ``tls`` is ``auto`` (TLS beyond loopback), ``on`` or ``off``; ``cert`` and ``key`` bring
+    a certificate, else one is made once in the user data dir (:func:`default_tls_dir`).
     ``history`` is the SQLite file, or ``None`` to keep history in memory only (``--history
     off``). ``origins`` are extra browser origins allowed besides the server's own host.
     ``room`` is the room announced on the LAN (``advertise``; never from a loopback host)
@@ -58,11 +66,24 @@ class Settings:
     send_queue_bytes: int = 64 * 1024 * 1024
     stall_timeout: float = 15.0
     compression: bool = True
+    tls: str = "auto"
+    cert: Path | None = None
+    key: Path | None = None
     handshake_timeout: float = 10.0
     hello_timeout: float = 10.0
     close_timeout: float = 2.0
     ping_interval: float = 20.0
     ping_timeout: float = 20.0
+
+    def uses_tls(self) -> bool:
+        """Whether to serve TLS: ``on``, ``off``, or (``auto``) whenever the server listens
+        beyond loopback, so that the tutorial's plain ws:// keeps working on 127.0.0.1."""
+        if self.tls != "auto":
+            return self.tls == "on"
+        try:
+            return not ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return self.host != "localhost"
 
     def retention(self) -> Retention:
         """What the history store keeps (in memory, the smaller byte bound applies)."""

@@ -11,10 +11,15 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
+from desktopchat.app.hosting import ServerHoster
 from desktopchat.client import SessionState
+from desktopchat.client.pinning import KnownHosts
+from desktopchat.gui.controller import ChatController
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.panes.message_model import MessageListModel
+from desktopchat.gui.recent import SettingsStore
 from desktopchat.protocol import Kind
+from desktopchat.server import Settings
 from tests.gui.conftest import WindowFactory, until
 
 
@@ -365,3 +370,47 @@ def test_load_older_messages_fetches_history_past_the_newest_page(
         assert late.room_view.text_pane.proxy.rowCount() >= 1
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_tls_room_is_hosted_pinned_shared_by_link_and_asks_about_new_identities(
+    qloop: qasync.QEventLoop, tmp_path: Path
+) -> None:
+    def window(number: int) -> MainWindow:
+        controller = ChatController(
+            ServerHoster(Settings(tls="on", history=None, advertise=False)),
+            known_hosts=KnownHosts(tmp_path / f"known-{number}.json"),
+        )
+        made = MainWindow(controller, SettingsStore(tmp_path / f"settings-{number}.json"))
+        made.show()
+        return made
+
+    windows = [window(n) for n in range(3)]
+
+    async def scenario() -> None:
+        host, linked, asked = windows
+        await host_room(host, free_port())
+        info = host.controller.host_info
+        assert info is not None
+        assert info.fingerprint is not None
+        assert info.own_url.startswith("wss://")
+        assert host.room_view.hosting.fingerprint.text().startswith("Identity: SHA256 ")
+        link = info.links[0]
+        assert link.startswith("https://")
+        assert f"#fp={info.fingerprint}" in link
+        await join_room(linked, link, "linked")
+        await until(lambda: linked.controller.state is SessionState.OPEN, "joining by link")
+        assert linked.confirmation is None, "the link's fingerprint is trusted without asking"
+        await join_room(asked, info.own_url, "asked")
+        await until(lambda: asked.confirmation is not None, "the question about the identity")
+        assert asked.confirmation is not None
+        assert "SHA256" in asked.confirmation.text()
+        answer(asked.confirmation, "Trust and join")
+        await until(lambda: asked.controller.state is SessionState.OPEN, "joining once trusted")
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
+        for made in windows:
+            qloop.run_until_complete(made.controller.shutdown())
+            made.close()
+            made.deleteLater()

@@ -48,7 +48,7 @@ def test_a_room_hosted_in_one_namespace_is_listed_by_desktopchat_rooms_in_the_ot
         found = rooms(lan, "3")
         assert found.returncode == 0, found.stderr
         assert "lobby on ada-laptop [token]" in found.stdout
-        assert f"ws://10.77.0.1:{port.group(1)}/chat/lobby" in found.stdout
+        assert f"wss://10.77.0.1:{port.group(1)}/chat/lobby" in found.stdout
         stop(host)
 
 
