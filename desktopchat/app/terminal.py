@@ -65,7 +65,8 @@ def format_message(message: ChatMessage) -> str:
 def format_event(event: SessionEvent) -> str | None:
     """The status line (for stderr) for a session event, or ``None`` to stay quiet."""
     if isinstance(event, StateChanged):
-        return f"-- {event.describe()}"
+        # The close reason is the server's words: escaped like anything a peer sends.
+        return printable(f"-- {event.describe()}")
     if isinstance(event, Joined):
         welcome = event.welcome
         line = printable(
@@ -261,8 +262,15 @@ async def run_terminal(
     stop: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     installed = _stop_signals(stop)
     try:
+        starting: asyncio.Future[Any] = asyncio.ensure_future(_start(session, trust_new, err))
+        await asyncio.wait({starting, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if not starting.done():  # Ctrl-C while still connecting: stop at once
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, JoinError):
+                await starting
+            return stop.result()
         try:
-            await _start(session, trust_new, err)
+            starting.result()
         except JoinError as exc:
             print(printable(f"desktopchat: cannot join: {exc}"), file=err)
             return 1

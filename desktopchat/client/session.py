@@ -432,7 +432,8 @@ class Session:
             raise SendError("not in a room")
         pending = self.outbox.add(event)
         limit = self.limits.max_message_bytes if self.limits is not None else self._max_size
-        size = len(encode_client(pending.event))
+        frame = encode_client(pending.event)
+        size = len(frame.encode()) if isinstance(frame, str) else len(frame)
         if size > limit:
             self.outbox.acknowledge(pending.cid)
             raise SendError(

@@ -113,9 +113,27 @@ def _check_unicode(value: JsonValue) -> None:
                 ) from None
 
 
+MAX_DEPTH = 200
+"""How deeply JSON may nest: deeper values parse, but the encoder (recursive) cannot write
+them back out for the other members."""
+
+
+def _check_depth(value: JsonValue) -> None:
+    stack: list[tuple[JsonValue, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InvalidFrame(f"not valid JSON here: nested deeper than {MAX_DEPTH} levels")
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+
+
 def loads(text: str | bytes) -> JsonValue:
-    """Parse JSON; every failure (syntax, NaN, 1e999, nesting depth, huge numbers, strings
-    that are not Unicode) is an InvalidFrame. What it returns :func:`dumps` can encode."""
+    """Parse JSON; every failure (syntax, NaN, 1e999, nesting beyond ``MAX_DEPTH``, huge
+    numbers, strings that are not Unicode) is an InvalidFrame. What it returns
+    :func:`dumps` can encode."""
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except (ValueError, RecursionError) as exc:
@@ -123,6 +141,8 @@ def loads(text: str | bytes) -> JsonValue:
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")
     if _SURROGATE_ESCAPE.search(raw):
         _check_unicode(value)
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH:
+        _check_depth(value)
     return value
 
 

@@ -53,7 +53,8 @@ class Outgoing:
 
     def __init__(self, *payloads: Payload) -> None:
         self.payloads = payloads
-        self.size = sum(map(len, payloads))
+        # In bytes, as they will go out: non-ASCII text is up to 4 bytes a character.
+        self.size = sum(len(p.encode()) if isinstance(p, str) else len(p) for p in payloads)
         self._wire: bytes | None = None
         self._fragments: list[bytes] | None = None
 

@@ -63,6 +63,9 @@ class History(Protocol):
         """Up to ``limit`` of the newest messages with ids below ``before``, oldest first,
         stopping (from the newest back) once their bodies pass ``max_bytes``."""
 
+    def has_before(self, room: str, before: int) -> bool:
+        """Whether ``room`` holds a message with an id below ``before`` (cheap: reads none)."""
+
     def start_of_recent(self, room: str, count: int) -> int:
         """The id after which the newest ``count`` messages of ``room`` begin."""
 
@@ -107,6 +110,10 @@ def with_id(message: ChatMessage, new_id: int) -> ChatMessage:
 
 _Entry = tuple[ChatMessage, int, tuple[str, str, str] | None]  # message, size, cid key
 
+ENTRY_OVERHEAD = 512
+"""Bytes a kept message costs beyond its body (objects, indexes), counted in the bound, so
+that a flood of tiny messages is bounded too."""
+
 
 class MemoryHistory:
     """History kept in memory: the newest ``retention.messages`` per room, and at most
@@ -127,6 +134,7 @@ class MemoryHistory:
         self._order: deque[tuple[str, int]] = deque()  # (room, id), oldest first
         self._idle: set[str] = set()
         self.bytes = 0
+        self._kept = 0
 
     def last_id(self, room: str) -> int:
         self._idle.discard(room)  # asked on joining: the room is in use
@@ -140,17 +148,30 @@ class MemoryHistory:
         self._last[room] = stored.id
         log = self._rooms.setdefault(room, deque())
         cid_key = (room, key, cid) if key is not None and cid is not None else None
-        size = body_size(stored)
+        size = body_size(stored) + ENTRY_OVERHEAD
         log.append((stored, size, cid_key))
         self._order.append((room, stored.id))
         self.bytes += size
+        self._kept += 1
         if cid_key is not None:
             self._cids[cid_key] = stored
         while len(log) > self._retention.messages:
             self._evict_oldest_of(room)
         while self.bytes > self._retention.total_bytes and len(self._order) > 1:
             self._evict_oldest()
+        if len(self._order) > 2 * self._kept + 1024:
+            self._compact_order()
         return stored
+
+    def _compact_order(self) -> None:
+        # Messages dropped by their room's count limit leave stale entries behind; keep the
+        # order list proportional to what is kept. Ids grow with time in every room, and a
+        # room's entries are in order, so merging the rooms by message time keeps the age.
+        kept = [
+            (entry[0].time, room, entry[0].id) for room, log in self._rooms.items() for entry in log
+        ]
+        kept.sort()
+        self._order = deque((room, ident) for _, room, ident in kept)
 
     def _evict_oldest(self) -> None:
         room, ident = self._order.popleft()
@@ -162,6 +183,7 @@ class MemoryHistory:
         log = self._rooms[room]
         _, size, cid_key = log.popleft()
         self.bytes -= size
+        self._kept -= 1
         if cid_key is not None:
             self._cids.pop(cid_key, None)
         if not log:
@@ -187,7 +209,7 @@ class MemoryHistory:
             if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
                 break
             found.append(message)
-            total += size
+            total += size - ENTRY_OVERHEAD
         return found
 
     def before(
@@ -201,8 +223,12 @@ class MemoryHistory:
             if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
                 break
             found.append(message)
-            total += size
+            total += size - ENTRY_OVERHEAD
         return found[::-1]
+
+    def has_before(self, room: str, before: int) -> bool:
+        log = self._rooms.get(room)
+        return log is not None and bool(log) and log[0][0].id < before
 
     def start_of_recent(self, room: str, count: int) -> int:
         log = self._rooms.get(room)
@@ -224,6 +250,7 @@ class MemoryHistory:
         self._cids.clear()
         self._order.clear()
         self.bytes = 0
+        self._kept = 0
 
 
 def open_history(path: Path | None, retention: Retention) -> History:

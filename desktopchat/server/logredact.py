@@ -17,7 +17,9 @@ from urllib.parse import unquote_plus
 from desktopchat.protocol import printable
 
 _TOKEN_KEYS = frozenset({"token", "access_token"})
-_QUERY = re.compile(r"\?[^\s\"'#]*")
+# A query string runs to the next whitespace or fragment: quotes inside it are the peer's,
+# and stopping at one would let ``?x='&token=…`` slip through.
+_QUERY = re.compile(r"\?[^\s#]*")
 _PARAMETER = re.compile(r"([^&;=]*)(=?)([^&;]*)")
 _LOGGERS = ("uvicorn.error", "uvicorn.access", "desktopchat.server")
 # uvicorn messages that come with a traceback although the fault is the peer's.

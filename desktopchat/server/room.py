@@ -131,6 +131,7 @@ class Room:
         self._members: dict[Peer, None] = {}
         self._taken: set[str] = set()
         self._count = dict.fromkeys(Mode, 0)
+        self._relayed = history.last_id(name)
         self._presence: list[tuple[int, str]] = []
         self._presence_seq = 0
         self._seen_up_to: dict[Peer, int] = {}
@@ -166,7 +167,9 @@ class Room:
         now = self._clock()
         prelude: Iterator[Frame] | None = None
         if mode.structured:
-            last_id = self._history.last_id(self.name)
+            # What has been relayed, not what is stored: a big message may be in the store
+            # and not yet relayed (stored on a worker thread); a newcomer gets it live.
+            last_id = self._relayed
             # An id beyond what this room holds is a position from elsewhere: start over.
             reset = hello.resume is not None and hello.resume > last_id
             resume = None if reset else hello.resume
@@ -238,6 +241,7 @@ class Room:
             sender.deliver(encode_server(stored))
             return
         message = stored
+        self._relayed = message.id
         if cid is not None:
             sender.deliver(encode_server(Ack(cid, message.id, message.time)))
         # Encoded once per mode, and only for a mode somebody in the room speaks.
@@ -255,8 +259,7 @@ class Room:
         )
         for message in page:
             member.deliver(encode_server(replace(message, page=True)))
-        first = page[0].id if page else request.before
-        more = bool(page) and bool(self._history.before(self.name, first, 1))
+        more = bool(page) and self._history.has_before(self.name, page[0].id)
         member.deliver(encode_server(PageEnd(request.before, len(page), more)))
 
     async def close_all(self, code: int, reason: str) -> None:

@@ -99,6 +99,14 @@ class SqliteHistory:
         row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages").fetchone()
         self.bytes = int(row[0])
         self._since_prune = (0, 0)  # messages, bytes
+        # Rooms not used since the last start are pruned by count once, here; the rooms in
+        # use are pruned as their messages come.
+        self._delete(
+            "DELETE FROM messages WHERE (room, id) IN (SELECT room, id FROM (SELECT room, id,"
+            " ROW_NUMBER() OVER (PARTITION BY room ORDER BY id DESC) AS newer FROM messages)"
+            " WHERE newer > ?)",
+            (self._retention.messages,),
+        )
         self.prune()
 
     def _migrate(self) -> None:
@@ -241,8 +249,14 @@ class SqliteHistory:
         return self.since(room, self.start_of_recent(room, count), max(count, 0))
 
     def forget(self, room: str) -> None:
-        # Only a cache: the id is read back from the file when the room is used again.
-        self._last.pop(room, None)
+        # Kept: the room's newest id is what its count retention prunes below.
+        return
+
+    def has_before(self, room: str, before: int) -> bool:
+        row = self._db.execute(
+            "SELECT 1 FROM messages WHERE room = ? AND id < ? LIMIT 1", (room, before)
+        ).fetchone()
+        return row is not None
 
     def close(self) -> None:
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

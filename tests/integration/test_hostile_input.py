@@ -177,6 +177,7 @@ async def test_what_peers_control_reaches_the_log_escaped_and_without_tokens() -
             "/chat/%1b]0;pwned%07%1b[2J?token=SECRET",
             "/chat/a%c2%85forged?%74oken=SECRET",
             "/chat/b%e2%80%a8x?x=1;token=SECRET",
+            "/chat/c!?x='&token=SECRET",
         ):
             async with connect(f"ws://127.0.0.1:{port}{path}", proxy=None) as ws:
                 with pytest.raises(ConnectionClosed):

@@ -204,3 +204,25 @@ async def test_a_refused_token_exits_1_with_a_readable_message() -> None:
     assert "cannot join" in result.stderr
     assert "invalid token" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_ctrl_c_while_still_connecting_exits_at_once() -> None:
+    # A listener that accepts and never answers: the join hangs in its handshake.
+    held: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    async with server:
+        port = server.sockets[0].getsockname()[1]
+        process = await spawn_join(port)
+        assert process.stderr is not None
+        err = Lines(process.stderr)
+        await err.expect("-- connecting")
+        started = asyncio.get_running_loop().time()
+        process.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(process.wait(), 10) == 130
+        assert asyncio.get_running_loop().time() - started < 3
+        for writer in held:
+            writer.close()

@@ -125,3 +125,20 @@ async def test_memory_of_the_room_stays_bounded_with_a_stalled_member() -> None:
                 await eventually(lambda: len(room) == 1)
         finally:
             stalled.close()
+
+
+async def test_a_member_that_stops_reading_is_closed_after_the_stall_timeout() -> None:
+    async with hosted(rate=0, stall_timeout=1.0, close_timeout=0.3) as server:
+        stalled = await asyncio.to_thread(handshake, server.port, "/chat", receive_buffer=4096)
+        try:
+            async with connect(url(server), proxy=None, max_size=None) as sender:
+                room = server.hub.rooms["chat"]
+                for _ in range(100):  # enough to fill the kernel's buffers and then ours
+                    await sender.send(BIG)
+                    await asyncio.wait_for(sender.recv(), 5)
+                started = asyncio.get_running_loop().time()
+                await eventually(lambda: len(room) == 1, within=6)
+                # Not the queue bound (64 MiB, far away): the sweeper saw no progress.
+                assert asyncio.get_running_loop().time() - started < 6
+        finally:
+            stalled.close()

@@ -97,18 +97,18 @@ def test_pages_stop_at_their_byte_bound_but_always_hold_one_message(history: His
 
 
 def test_memory_history_is_bounded_in_bytes_across_rooms_oldest_first() -> None:
-    history = MemoryHistory(Retention(messages=1000, total_bytes=10_000))
+    history = MemoryHistory(Retention(messages=1000, total_bytes=20_000))
     for room in ("a", "b", "c"):
         for _ in range(10):
             history.append(room, blob(1000))
-    assert history.bytes <= 10_000
+    assert history.bytes <= 20_000
     assert history.since("a", 0, 100) == []  # the oldest room's messages went first
     assert [m.id for m in history.since("c", 0, 100)] == list(range(1, 11))
     assert history.last_id("a") == 10  # ids go on while the room may be in use
 
 
 def test_memory_history_forgets_an_empty_room_with_nobody_in_it() -> None:
-    history = MemoryHistory(Retention(messages=1000, total_bytes=3000))
+    history = MemoryHistory(Retention(messages=1000, total_bytes=5000))
     history.append("gone", blob(1000))
     history.forget("gone")  # its last member left
     for _ in range(5):
@@ -180,3 +180,11 @@ def test_older_messages_come_newest_page_first_within_a_byte_bound(history: Hist
     assert [m.id for m in history.before("r", 8, 3)] == [5, 6, 7]
     assert [m.id for m in history.before("r", 8, 100, max_bytes=1500)] == [6, 7]
     assert history.before("r", 1, 10) == []
+
+
+def test_a_flood_of_tiny_messages_is_bounded_too() -> None:
+    history = MemoryHistory(Retention(messages=100, total_bytes=10**9))
+    for _ in range(20_000):
+        history.append("r", text("x"))
+    assert len(history.since("r", 0, 1000)) == 100
+    assert len(history._order) < 2 * 100 + 1024 + 1  # no trail of dropped messages

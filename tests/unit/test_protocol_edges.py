@@ -25,6 +25,12 @@ from desktopchat.protocol import (
 )
 from desktopchat.protocol.discovery import RoomRecord, decode_record, encode_record
 from desktopchat.protocol.fields import type_name
+from desktopchat.protocol.fingerprints import (
+    BadFingerprint,
+    fingerprint_of,
+    parse_fingerprint,
+    readable,
+)
 
 WELCOME = '"type":"welcome","room":"r","name":"n","last_id":1,"time":1'
 
@@ -145,3 +151,40 @@ def test_history_requests_and_pages_round_trip_and_are_bounded() -> None:
     assert decode_server(encode_server(end)) == end
     paged = ChatMessage(3, 1, "ada", Kind.TEXT, text="old", page=True)
     assert decode_server(encode_server(paged)) == paged
+
+
+def test_json_nested_deeper_than_the_encoder_can_write_is_refused() -> None:
+    deep = "[" * 900 + "]" * 900
+    with pytest.raises(InvalidFrame, match="nested deeper than 200"):
+        loads(deep)
+    assert loads("[" * 150 + "]" * 150) is not None
+    with pytest.raises(InvalidFrame):
+        decode_client('{"type":"json","data":' + deep + "}")
+
+
+def test_depth_is_counted_through_objects_and_arrays_alike() -> None:
+    nested = '{"a":' * 250 + "1" + "}" * 250
+    with pytest.raises(InvalidFrame, match="nested deeper"):
+        loads(nested)
+    wide = "[" + ",".join(['{"k": [1, "s", null]}'] * 300) + "]"
+    assert len(loads(wide)) == 300
+
+
+def test_fingerprints_are_read_in_any_form_and_shown_in_groups() -> None:
+    canonical = fingerprint_of(b"certificate")
+    digits = canonical.removeprefix("sha256:")
+    colons = ":".join(digits[i : i + 2] for i in range(0, 64, 2)).upper()
+    for form in (canonical, canonical.upper(), digits, colons, f"  {canonical}  "):
+        assert parse_fingerprint(form) == canonical
+    assert readable(canonical) == "SHA256 " + " ".join(
+        digits.upper()[i : i + 4] for i in range(0, 64, 4)
+    )
+    for bad in ("sha256:xyz", "md5:" + digits, digits[:-1]):
+        with pytest.raises(BadFingerprint):
+            parse_fingerprint(bad)
+
+
+def test_the_discovery_record_carries_the_fingerprint_when_there_is_one() -> None:
+    record = RoomRecord("chat", "h", "/chat", False, fingerprint="sha256:" + "0" * 64)
+    wire = {k.encode(): v.encode() for k, v in encode_record(record).items()}
+    assert decode_record(wire).fingerprint == record.fingerprint
