@@ -10,7 +10,9 @@ const PROTOCOLS = ["desktopchat.v2", "desktopchat.v1"];
 const params = new URLSearchParams(location.search);
 // The room comes from ?room=NAME (the address the host shows), else the default room.
 const room = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(params.get("room") || "") ? params.get("room") : "chat";
-const token = params.get("token");
+// The join link may carry the room's TLS identity after '#': shown so it can be compared
+// with the certificate the browser was given (a page cannot read that itself).
+const linkFingerprint = new URLSearchParams(location.hash.slice(1)).get("fp");
 const storage = {
   get(key) { try { return localStorage.getItem(key); } catch { return null; } },
   set(key, value) { try { localStorage.setItem(key, value); } catch { /* private mode */ } },
@@ -23,12 +25,14 @@ const ui = {
   membersToggle: $("members-toggle"), messages: $("messages"), composer: $("composer"),
   text: $("text"), json: $("json"), file: $("file"), send: $("send"), status: $("composer-status"),
   dropHint: $("drop-hint"), me: $("me"), older: $("older"), fileLabel: $("file-label"),
+  tokenRow: $("token-row"), token: $("token"), joinError: $("join-error"), identity: $("identity"),
 };
 
 const session = {
   ws: null, name: null, lastId: null, attempt: 0, timer: null, mode: "text",
   key: storage.get("desktopchat.key") || randomKey(), seen: new Set(), pending: new Map(),
   counter: 0, limits: null, members: [], oldestId: null, olderPage: [],
+  token: params.get("token"),
 };
 // A message the connection died under this many times is given up on, never resent forever.
 const MAX_ATTEMPTS = 3;
@@ -45,7 +49,7 @@ function randomKey() {
 function roomUrl() {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   const path = room === "chat" ? "/chat" : `/chat/${room}`;
-  return `${scheme}//${location.host}${path}` + (token ? `?token=${encodeURIComponent(token)}` : "");
+  return `${scheme}//${location.host}${path}` + (session.token ? `?token=${encodeURIComponent(session.token)}` : "");
 }
 
 const CLOSE_WORDS = {
@@ -88,6 +92,10 @@ function connect() {
   ws.onclose = (event) => {
     if (session.ws !== ws) return;
     session.ws = null;
+    if (event.code === 1008 && event.reason === "invalid token") {
+      askForToken(session.token ? "That token was not accepted: check it with the host." : "This room needs a token: ask its host.");
+      return;
+    }
     if (FINAL.has(event.code)) {
       setState("closed", describeClose(event));
       system(`Disconnected: ${describeClose(event)}`);
@@ -400,10 +408,24 @@ function setMode(mode) {
 
 // -- wiring -------------------------------------------------------------------------------
 
+// A refused token is a question, not a dead end: the join form comes back with a field.
+function askForToken(message) {
+  setState("closed", "a token is needed");
+  ui.room.hidden = true;
+  ui.welcome.hidden = false;
+  ui.tokenRow.hidden = false;
+  ui.joinError.textContent = message;
+  ui.joinError.hidden = false;
+  ui.token.value = "";
+  ui.token.focus();
+}
+
 ui.nameForm.addEventListener("submit", (event) => {
   event.preventDefault();
   const name = ui.name.value.trim();
   if (!name) return;
+  if (!ui.tokenRow.hidden) session.token = ui.token.value.trim() || null;
+  ui.joinError.hidden = true;
   storage.set("desktopchat.name", name);
   session.name = name;
   ui.welcome.hidden = true;
@@ -457,6 +479,11 @@ conversation.addEventListener("drop", (event) => {
 });
 
 ui.title.textContent = `#${room}`;
+if (linkFingerprint) {
+  const digits = linkFingerprint.replace(/^sha256:/i, "").toUpperCase().match(/.{1,4}/g) || [];
+  ui.identity.textContent = `The link gives this room's identity as SHA256 ${digits.join(" ")}`;
+  ui.identity.hidden = false;
+}
 ui.name.value = storage.get("desktopchat.name") || "";
 if (ui.name.value) ui.name.select();
 ui.name.focus();

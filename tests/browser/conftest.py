@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest_asyncio
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser, BrowserContext, async_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -27,3 +27,14 @@ async def browser() -> AsyncIterator[Browser]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest_asyncio.fixture
+async def tls_browser(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """The browser, for pages of a room with a self-signed certificate (as a user who
+    accepted it after comparing its fingerprint with the link's)."""
+    context = await browser.new_context(ignore_https_errors=True)
+    try:
+        yield context
+    finally:
+        await context.close()

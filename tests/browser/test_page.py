@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from desktopchat.client import Received, Session, SessionEvent
+from desktopchat.client.address import join_link
 from desktopchat.protocol import Kind
 from desktopchat.server import HostedServer
 from tests.integration.conftest import LOCAL, hosted
@@ -240,3 +241,31 @@ async def test_the_page_loads_older_messages_and_shows_the_file_limit(browser: B
             await expect(page.locator("#older")).to_have_text("No older messages")
         finally:
             await app.close()
+
+
+async def test_a_token_room_joins_from_its_https_link_and_asks_for_a_missing_token(
+    tls_browser: BrowserContext,
+) -> None:
+    async with hosted(tls="on", token="s3cret") as server:
+        assert server.identity is not None
+        app_url = f"wss://127.0.0.1:{server.port}/chat/lobby?token=s3cret"
+        link = join_link(app_url, server.identity.fingerprint)
+        assert link.startswith(f"https://127.0.0.1:{server.port}/?room=lobby&token=s3cret#fp=")
+        page = await tls_browser.new_page()
+        await page.goto(link)
+        await expect(page.locator("#identity")).to_contain_text("SHA256 ")
+        await page.fill("#name", "Ada")
+        await page.click("#name-form button")
+        await expect(page.locator("#state")).to_have_attribute("data-state", "open")
+        await expect(page.locator("#room-title")).to_have_text("#lobby")
+
+        bare = await tls_browser.new_page()
+        await bare.goto(f"https://127.0.0.1:{server.port}/?room=lobby")
+        await bare.fill("#name", "Bob")
+        await bare.click("#name-form button")
+        await expect(bare.locator("#token-row")).to_be_visible()
+        await expect(bare.locator("#join-error")).to_contain_text("needs a token")
+        await bare.fill("#token", "s3cret")
+        await bare.click("#name-form button")
+        await expect(bare.locator("#state")).to_have_attribute("data-state", "open")
+        await expect(page.locator("#member-list li")).to_have_count(2)
