@@ -79,6 +79,16 @@ class HostPage(QWidget):
             history=self.history.isChecked(),
         )
 
+    def fill(self, options: HostOptions, hint: str = "") -> None:
+        """Put ``options`` in the form (re-hosting a recent room); ``hint`` under it."""
+        self.room.setText(options.room)
+        if options.port:
+            self.port.setValue(options.port)
+        self.who.setCurrentIndex(0 if options.lan else 1)
+        self.token.setText(options.token or "")
+        self.error.setText(hint)
+        self.error.setVisible(bool(hint))
+
     def set_busy(self, busy: bool) -> None:
         """Show progress and lock the form while the server starts."""
         self.progress.setVisible(busy)

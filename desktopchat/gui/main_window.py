@@ -16,6 +16,7 @@ from desktopchat.gui.join_page import JoinPage
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 from desktopchat.gui.room_view import RoomView
 from desktopchat.gui.start_page import StartPage
+from desktopchat.gui.vault import TokenVault
 from desktopchat.protocol.fingerprints import readable
 
 
@@ -30,10 +31,13 @@ class MainWindow(QMainWindow):
         store: SettingsStore,
         icon: QIcon | None = None,
         parent: QWidget | None = None,
+        vault: TokenVault | None = None,
     ) -> None:
         super().__init__(parent)
         self.controller = controller
         self.store = store
+        self.vault = vault or TokenVault()
+        self._hosting: HostOptions | None = None
         self.remembered: Remembered = store.load()
         self._close_confirmed = False
         self.confirmation: QMessageBox | None = None
@@ -118,6 +122,12 @@ class MainWindow(QMainWindow):
 
     def _recent_chosen(self, room: RecentRoom) -> None:
         if room.hosted:
+            token = self.vault.load(room.room, room.port) if room.protected else None
+            hint = ""
+            if room.protected and token is None:
+                hint = "This room had a token: type it again (the keyring does not have it)."
+            options = HostOptions(room.room or "chat", "", room.port, room.lan, token)
+            self.host_page.fill(options, hint)
             self.pages.setCurrentWidget(self.host_page)
             return
         self.join_page.fill(room.address, room.name or self.remembered.name)
@@ -131,6 +141,7 @@ class MainWindow(QMainWindow):
         self._host(options)
 
     def _host(self, options: HostOptions) -> None:
+        self._hosting = options
         self.remembered.name = options.name
         self.remembered.port = options.port or self.remembered.port
         self._last_join = None
@@ -147,7 +158,18 @@ class MainWindow(QMainWindow):
 
     def _host_started(self, info: HostInfo) -> None:
         self.room_view.show_hosting(info)
-        self.remembered.remember(RecentRoom(display_address(info.own_url), hosted=True))
+        options = self._hosting or HostOptions()
+        # The port actually bound: a room hosted on "any free port" comes back on the same.
+        self.vault.save(options.room, info.port, options.token)
+        recent = RecentRoom(
+            display_address(info.own_url),
+            hosted=True,
+            room=options.room,
+            port=info.port,
+            lan=options.lan,
+            protected=options.token is not None,
+        )
+        self.remembered.remember(recent)
         self._save()
 
     def _host_stopped(self) -> None:

@@ -32,6 +32,11 @@ class RecentRoom:
     address: str
     name: str = ""
     hosted: bool = False
+    room: str = ""
+    """For a hosted room: what to host again (room, port, LAN or not, whether a token)."""
+    port: int = 0
+    lan: bool = True
+    protected: bool = False
 
 
 @dataclass

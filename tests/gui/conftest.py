@@ -6,8 +6,11 @@ import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import keyring
 import pytest
 import qasync
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.app.hosting import ServerHoster
@@ -72,3 +75,33 @@ async def until(predicate: Callable[[], object], what: str, within: float = 10.0
         if loop.time() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.02)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring in memory: tests never touch the user's real one."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.passwords.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such password")
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every GUI test gets an empty in-memory keyring."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)

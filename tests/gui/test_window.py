@@ -17,10 +17,10 @@ from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.panes.message_model import MessageListModel
-from desktopchat.gui.recent import SettingsStore
+from desktopchat.gui.recent import RecentRoom, SettingsStore
 from desktopchat.protocol import Kind
 from desktopchat.server import Settings
-from tests.gui.conftest import WindowFactory, until
+from tests.gui.conftest import MemoryKeyring, WindowFactory, until
 
 
 def free_port() -> int:
@@ -414,3 +414,52 @@ def test_a_tls_room_is_hosted_pinned_shared_by_link_and_asks_about_new_identitie
             qloop.run_until_complete(made.controller.shutdown())
             made.close()
             made.deleteLater()
+
+
+def test_rehosting_a_recent_room_brings_back_its_room_port_and_token(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        port = free_port()
+        host, guest = make_window(), make_window()
+        host.start_page.host_button.click()
+        page = host.host_page
+        page.room.setText("lobby")
+        page.port.setValue(port)
+        page.name.setText("hoster")
+        page.who.setCurrentIndex(1)
+        page.token.setText("s3cret")
+        page.start.click()
+        await until(lambda: host.controller.state is SessionState.OPEN, "hosting")
+        await join_room(guest, f"ws://127.0.0.1:{port}/chat/lobby", "guest", token="s3cret")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest")
+
+        host.room_view.leave.click()
+        await until(lambda: host.confirmation is not None, "the question")
+        assert host.confirmation is not None
+        answer(host.confirmation, "Stop and leave")
+        await until(lambda: host.pages.currentWidget() is host.start_page, "the start page")
+        recent = host.remembered.recent[0]
+        assert (recent.hosted, recent.room, recent.port, recent.protected) == (
+            True, "lobby", port, True
+        )  # fmt: skip
+        host.start_page.recentChosen.emit(recent)
+        assert (page.room.text(), page.port.value(), page.token.text()) == ("lobby", port, "s3cret")
+        page.start.click()
+        await until(lambda: host.controller.state is SessionState.OPEN, "hosting again")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest is back")
+        assert guest.room_view.title.text() == "#lobby"
+
+    qloop.run_until_complete(scenario())
+
+
+def test_without_a_keyring_rehosting_asks_for_the_token_again(
+    qloop: qasync.QEventLoop, make_window: WindowFactory, memory_keyring: MemoryKeyring
+) -> None:
+    window = make_window()
+    room = RecentRoom("ws://127.0.0.1:5100/chat/lab", hosted=True, room="lab", port=5100,
+                      lan=False, protected=True)  # fmt: skip
+    window.start_page.recentChosen.emit(room)
+    assert window.host_page.token.text() == ""
+    assert "type it again" in window.host_page.error.text()
+    assert window.host_page.room.text() == "lab"
