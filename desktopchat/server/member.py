@@ -68,8 +68,9 @@ class Member:
         self._buffered = connection.buffered
         self._writable = connection.writable
         self._stall_timeout = stall_timeout
-        self._last_held = 0
-        self._last_progress = 0.0
+        self._accepted = 0  # bytes ever handed to this member (written or queued)
+        self._last_drained = 0
+        self._last_progress: float | None = None
         self._close_timeout = close_timeout
         self._closing = False
         self._closer: asyncio.Task[None] | None = None
@@ -107,6 +108,7 @@ class Member:
             logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
             self.close_soon(CloseCode.TRY_AGAIN_LATER, CloseReason.QUEUE_FULL, urgent=True)
             return
+        self._accepted += size
         write_now = self._write_now
         if (
             self._writer is None
@@ -124,15 +126,19 @@ class Member:
         ``stall_timeout`` seconds: a peer that stopped reading must not hold memory until
         keepalive notices. Called about once a second; returns whether it closed."""
         held = self.held()
-        if not held or held < self._last_held or not self._last_progress:
+        # Progress is bytes that left our buffers, not fewer bytes waiting: a slow reader
+        # that keeps up with a steady stream never sees its backlog shrink, but drains.
+        drained = self._accepted - held
+        if self._last_progress is None or not held or drained > self._last_drained:
             self._last_progress = now
-        self._last_held = held
-        if self._closing or not held or now - self._last_progress < self._stall_timeout:
+        self._last_drained = drained
+        waited = now - self._last_progress
+        if self._closing or not held or waited < self._stall_timeout:
             return False
         logger.warning(
             "%s has not read for %.0f s (%d bytes waiting); closing with 1013",
             self.name,
-            now - self._last_progress,
+            waited,
             held,
         )
         self.close_soon(CloseCode.TRY_AGAIN_LATER, CloseReason.NOT_READING, urgent=True)
