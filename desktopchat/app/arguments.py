@@ -85,6 +85,8 @@ def host(text: str) -> str:
         ipaddress.ip_address(text)
     except ValueError:
         labels = text.rstrip(".").split(".")
+        if all(label.isdigit() for label in labels):
+            raise argparse.ArgumentTypeError(f"'{text}' is not a valid IP address") from None
         if not text or not all(
             0 < len(label) <= 63 and label.replace("-", "").isalnum() and label.isascii()
             for label in labels

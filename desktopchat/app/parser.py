@@ -184,7 +184,7 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
     server.add_argument(
         "--max-message-bytes",
-        type=arguments.positive_int,
+        type=arguments.size,
         default=limits.max_message_bytes,
         help="bigger messages close their sender with 1009 (after decompression)",
     )

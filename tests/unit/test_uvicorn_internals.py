@@ -24,10 +24,15 @@ USED: dict[type[asyncio.Protocol], tuple[str, ...]] = {
     WebSocketsSansIOProtocol: (
         "handle_connect",
         "keepalive_timeout",
+        "data_received",
         "transport",
         "handshake_complete",
+        "handshake_initiated",
         "close_sent",
         "writable",
+        "conn",
+        "loop",
+        "client",
     ),
     H11Protocol: ("connection_made", "connection_lost", "loop", "cycle", "transport", "client"),
 }
