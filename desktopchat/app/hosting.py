@@ -94,7 +94,11 @@ class ServerHoster:
         return HostInfo(
             port=server.port,
             own_url=f"{scheme}://127.0.0.1:{server.port}{room_path(room)}",
-            app_urls=tuple(address.app for address in everyone),
+            # Whoever gets an address from us gets what it takes to join: token, identity.
+            app_urls=tuple(
+                address.app + token + (f"#fp={fingerprint}" if fingerprint else "")
+                for address in everyone
+            ),
             browser_urls=tuple(address.browser for address in everyone),
             warning=lan_warning(host),
             fingerprint=fingerprint,

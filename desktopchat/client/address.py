@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from desktopchat.client.errors import AddressError
@@ -9,31 +10,46 @@ from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM, room_of_path, room_
 from desktopchat.protocol.fingerprints import parse_fingerprint
 
 _SCHEMES = {"ws": "ws", "wss": "wss", "http": "ws", "https": "wss"}
+_WEB_PORTS = {"http": 80, "https": 443}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def room_url(typed: str, *, token: str | None = None) -> str:
     """Normalise ``host``, ``host:port``, ``http://host:port/``, ``ws://host:port/chat/room`` …
 
-    A missing port is 5042 (desktopchat's default), a missing path or the browser page's ``/``
-    is the default room ``/chat``; ``http`` becomes ``ws`` and ``https`` ``wss``. ``token``, when
-    given, is added as ``?token=`` (a token already in the address is kept otherwise).
+    A bare ``host`` or ``host:port`` means TLS (``wss``) unless the host is this computer:
+    servers serve TLS whenever they listen beyond loopback, and a client must not fall back
+    to clear text on its own. A missing port is 5042 (desktopchat's default) for ``ws``,
+    ``wss`` and bare addresses, and the web's 80/443 for a pasted ``http``/``https`` page
+    address. A missing path or the page's ``/`` is the default room ``/chat`` (``?room=``
+    names another); ``http`` becomes ``ws`` and ``https`` ``wss``. ``token``, when given, is
+    added as ``?token=`` (a token already in the address is kept otherwise).
     """
     text = typed.strip()
     if not text:
         raise AddressError("type the address of a room, e.g. 192.168.1.20 or host:5042")
     if "://" not in text:
-        text = "ws://" + text
+        bare = urlsplit("//" + text).hostname or ""
+        text = ("ws://" if _is_loopback(bare) else "wss://") + text
     parts = urlsplit(text)
     scheme = _SCHEMES.get(parts.scheme.lower())
     if scheme is None:
         raise AddressError(
-            f"'{parts.scheme}' addresses are not rooms; use ws://, wss:// or http://"
+            f"'{parts.scheme}' addresses are not rooms; use ws://, wss://, http:// or https://"
         )
     host = parts.hostname
     if not host:
         raise AddressError(f"'{typed.strip()}' has no host name")
     try:
-        port = parts.port or DEFAULT_PORT
+        port = parts.port or _WEB_PORTS.get(parts.scheme.lower(), DEFAULT_PORT)
     except ValueError as exc:
         raise AddressError(f"'{typed.strip()}' has an invalid port") from exc
     query = parse_qsl(parts.query)

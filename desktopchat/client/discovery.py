@@ -40,10 +40,11 @@ class FoundRoom:
 
     @property
     def url(self) -> str:
-        """The address to join it with. The announced fingerprint is not put in it: mDNS can
-        be spoofed, so joining asks the user to check a new identity (a link cannot lie)."""
-        scheme = "wss" if self.fingerprint else "ws"
-        return f"{scheme}://{self.ip}:{self.port}{self.path}"
+        """The address to join it with (``wss``: rooms on the LAN serve TLS). The announced
+        fingerprint is not put in it: mDNS can be spoofed, so joining asks the user to check
+        a new identity (a link cannot lie)."""
+        # Always TLS: a spoofed record without a fingerprint must not lead to clear text.
+        return f"wss://{self.ip}:{self.port}{self.path}"
 
 
 def room_from(info: AsyncServiceInfo) -> FoundRoom | None:

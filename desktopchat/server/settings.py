@@ -80,6 +80,8 @@ class Settings:
         beyond loopback, so that the tutorial's plain ws:// keeps working on 127.0.0.1."""
         if self.tls != "auto":
             return self.tls == "on"
+        if self.cert is not None:
+            return True  # a certificate brought is a certificate to use
         try:
             return not ipaddress.ip_address(self.host).is_loopback
         except ValueError:

@@ -57,6 +57,8 @@ def load_or_create(directory: Path) -> TlsIdentity:
     cert, key = directory / "cert.pem", directory / "key.pem"
     if not (cert.exists() and key.exists()):
         _create(cert, key)
+    elif key.stat().st_mode & 0o077:
+        key.chmod(0o600)  # our own key: nobody else may read it, whoever loosened it
     return identity_of(cert, key)
 
 
@@ -93,6 +95,7 @@ def _create(cert: Path, key: Path) -> None:
     # The key is written with mode 0600 from the start: never readable by others, not even
     # for the moment between creating the file and changing its mode.
     descriptor = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode through O_CREAT
     with os.fdopen(descriptor, "wb") as file:
         file.write(key_pem)
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))

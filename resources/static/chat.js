@@ -410,6 +410,7 @@ function setMode(mode) {
 
 // A refused token is a question, not a dead end: the join form comes back with a field.
 function askForToken(message) {
+  session.attempt = 0;
   setState("closed", "a token is needed");
   ui.room.hidden = true;
   ui.welcome.hidden = false;

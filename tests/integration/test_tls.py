@@ -25,6 +25,7 @@ from desktopchat.client.pinning import KnownHosts
 from desktopchat.protocol.fingerprints import parse_fingerprint, readable
 from desktopchat.server import Settings
 from desktopchat.server.settings import default_tls_dir
+from desktopchat.server.tls import load_or_create
 from tests.integration.conftest import ROOT, hosted
 
 WRONG = "sha256:" + "ab" * 32
@@ -155,3 +156,45 @@ async def test_join_pins_from_the_link_refuses_unknown_and_trusts_new_on_request
         trusted = await asyncio.to_thread(join_cli, server.port, other, "--trust-new")
         assert trusted.returncode == 0, trusted.stderr
         assert fingerprint in trusted.stderr
+
+
+async def test_a_pin_or_a_remembered_identity_never_goes_out_in_clear_text(
+    tmp_path: Path,
+) -> None:
+    known = KnownHosts(tmp_path / "known.json")
+    async with hosted(tls="on") as server:
+        assert server.identity is not None
+        fingerprint = server.identity.fingerprint
+        # An http:// page address with the link's pin: upgraded to wss, never sent plain.
+        page = f"http://127.0.0.1:{server.port}/#fp={fingerprint}"
+        pinned_session = Session(page, known_hosts=known)
+        assert pinned_session.url.startswith("wss://")
+        await pinned_session.start()
+        await pinned_session.close()
+        # Remembered now: even a ws:// address goes over TLS and is checked.
+        plain = Session(f"ws://127.0.0.1:{server.port}/chat", known_hosts=known)
+        await plain.start()
+        assert plain.url.startswith("wss://")
+        await plain.close()
+
+
+async def test_a_brought_certificate_turns_tls_on_and_is_what_clients_pin(
+    tmp_path: Path,
+) -> None:
+    async with hosted(tls="on") as made:
+        assert made.identity is not None
+        cert, key = made.identity.cert, made.identity.key
+    copy_cert, copy_key = tmp_path / "c.pem", tmp_path / "k.pem"
+    copy_cert.write_bytes(cert.read_bytes())
+    copy_key.write_bytes(key.read_bytes())
+    async with hosted(cert=copy_cert, key=copy_key) as brought:  # tls auto, on loopback
+        assert brought.identity is not None
+        assert brought.identity.fingerprint == made.identity.fingerprint
+        assert brought.addresses()[0].app.startswith("wss://")
+
+
+def test_a_loosened_key_file_is_tightened_again(tmp_path: Path) -> None:
+    load_or_create(tmp_path)
+    (tmp_path / "key.pem").chmod(0o644)
+    load_or_create(tmp_path)
+    assert stat.S_IMODE((tmp_path / "key.pem").stat().st_mode) == 0o600

@@ -17,11 +17,15 @@ from desktopchat.protocol import SendJson, SendText, printable
 @pytest.mark.parametrize(
     ("typed", "url"),
     [
-        ("192.168.1.20", "ws://192.168.1.20:5042/chat"),
-        ("host:6000", "ws://host:6000/chat"),
-        ("  host  ", "ws://host:5042/chat"),
+        # Bare addresses beyond this computer mean TLS: servers serve it there by default.
+        ("192.168.1.20", "wss://192.168.1.20:5042/chat"),
+        ("host:6000", "wss://host:6000/chat"),
+        ("  host  ", "wss://host:5042/chat"),
+        ("127.0.0.1:6000", "ws://127.0.0.1:6000/chat"),
+        ("localhost", "ws://localhost:5042/chat"),
         ("http://host:6000/", "ws://host:6000/chat"),
-        ("https://host/", "wss://host:5042/chat"),
+        ("https://host/", "wss://host:443/chat"),
+        ("http://host/", "ws://host:80/chat"),
         ("ws://host:6000/chat/design", "ws://host:6000/chat/design"),
         ("wss://host:443/chat", "wss://host:443/chat"),
         ("[::1]:5042", "ws://[::1]:5042/chat"),
@@ -36,8 +40,8 @@ def test_every_address_form_people_type_becomes_a_room_url(typed: str, url: str)
 
 
 def test_a_token_is_added_or_replaces_the_one_in_the_address() -> None:
-    assert room_url("host", token="s e") == "ws://host:5042/chat?token=s+e"
-    assert room_url("host/?token=old", token="new") == "ws://host:5042/chat?token=new"
+    assert room_url("host", token="s e") == "wss://host:5042/chat?token=s+e"
+    assert room_url("host/?token=old", token="new") == "wss://host:5042/chat?token=new"
 
 
 @pytest.mark.parametrize(
