@@ -6,7 +6,9 @@ import socket
 import sys
 from pathlib import Path
 
+import keyring
 import qasync
+from keyring.backends.fail import Keyring as FailKeyring
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox, QPushButton
@@ -18,6 +20,7 @@ from desktopchat.gui.controller import ChatController
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.panes.message_model import MessageListModel
 from desktopchat.gui.recent import RecentRoom, SettingsStore
+from desktopchat.gui.vault import TokenVault
 from desktopchat.protocol import Kind
 from desktopchat.server import Settings
 from tests.gui.conftest import MemoryKeyring, WindowFactory, until
@@ -463,3 +466,18 @@ def test_without_a_keyring_rehosting_asks_for_the_token_again(
     assert window.host_page.token.text() == ""
     assert "type it again" in window.host_page.error.text()
     assert window.host_page.room.text() == "lab"
+
+
+def test_with_no_keyring_at_all_the_token_is_not_kept_and_asked_again(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    keyring.set_keyring(FailKeyring())  # the conftest fixture puts its own back afterwards
+    vault = TokenVault()
+    assert not vault.save("lab", 5100, "s3cret")
+    assert vault.load("lab", 5100) is None
+    window = make_window()
+    room = RecentRoom("ws://127.0.0.1:5100/chat/lab", hosted=True, room="lab", port=5100,
+                      lan=False, protected=True)  # fmt: skip
+    window.start_page.recentChosen.emit(room)
+    assert window.host_page.token.text() == ""
+    assert "type it again" in window.host_page.error.text()
