@@ -11,6 +11,7 @@ it inline keeps ids, storage and relay in one order.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -77,6 +78,21 @@ class History(Protocol):
 
     def close(self) -> None:
         """Flush and release the store."""
+
+
+def take_page(
+    messages: Iterable[tuple[ChatMessage, int]], limit: int, max_bytes: int | None
+) -> list[ChatMessage]:
+    """The first ``limit`` of ``messages`` (each with its body's size), stopping once the
+    bodies taken pass ``max_bytes``; always at least one message if there is one."""
+    found: list[ChatMessage] = []
+    total = 0
+    for message, size in messages:
+        if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
+            break
+        found.append(message)
+        total += size
+    return found
 
 
 def body_size(message: ChatMessage) -> int:
@@ -201,30 +217,16 @@ class MemoryHistory:
     def since(
         self, room: str, after: int, limit: int, max_bytes: int | None = None
     ) -> list[ChatMessage]:
-        found: list[ChatMessage] = []
-        total = 0
-        for message, size, _ in self._rooms.get(room, ()):
-            if message.id <= after:
-                continue
-            if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
-                break
-            found.append(message)
-            total += size - ENTRY_OVERHEAD
-        return found
+        log = self._rooms.get(room, deque())
+        newer = ((m, size - ENTRY_OVERHEAD) for m, size, _ in log if m.id > after)
+        return take_page(newer, limit, max_bytes)
 
     def before(
         self, room: str, before: int, limit: int, max_bytes: int | None = None
     ) -> list[ChatMessage]:
-        found: list[ChatMessage] = []
-        total = 0
-        for message, size, _ in reversed(self._rooms.get(room, ())):
-            if message.id >= before:
-                continue
-            if len(found) >= limit or (found and max_bytes is not None and total > max_bytes):
-                break
-            found.append(message)
-            total += size - ENTRY_OVERHEAD
-        return found[::-1]
+        log = self._rooms.get(room, deque())
+        older = ((m, size - ENTRY_OVERHEAD) for m, size, _ in reversed(log) if m.id < before)
+        return take_page(older, limit, max_bytes)[::-1]
 
     def has_before(self, room: str, before: int) -> bool:
         log = self._rooms.get(room)

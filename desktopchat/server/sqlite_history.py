@@ -16,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 from desktopchat.protocol import ChatMessage, Kind, loads
-from desktopchat.server.history import MiB, Retention, message_body, with_id
+from desktopchat.server.history import MiB, Retention, message_body, take_page, with_id
 
 SCHEMA_VERSION = 2
 
@@ -203,35 +203,25 @@ class SqliteHistory:
     def since(
         self, room: str, after: int, limit: int, max_bytes: int | None = None
     ) -> list[ChatMessage]:
-        found: list[ChatMessage] = []
-        total = 0
         query = (
             f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id > ? "  # noqa: S608
             "ORDER BY id LIMIT ?"
         )
         # Rows are fetched one at a time: a page never loads more than it returns.
-        for message in self._rows(query, (room, after, limit)):
-            if found and max_bytes is not None and total > max_bytes:
-                break
-            found.append(message)
-            total += len(message_body(message))
-        return found
+        return take_page(self._sized(query, (room, after, limit)), limit, max_bytes)
 
     def before(
         self, room: str, before: int, limit: int, max_bytes: int | None = None
     ) -> list[ChatMessage]:
-        found: list[ChatMessage] = []
-        total = 0
         query = (
             f"SELECT {_COLUMNS} FROM messages WHERE room = ? AND id < ? "  # noqa: S608
             "ORDER BY id DESC LIMIT ?"
         )
-        for message in self._rows(query, (room, before, limit)):
-            if found and max_bytes is not None and total > max_bytes:
-                break
-            found.append(message)
-            total += len(message_body(message))
-        return found[::-1]
+        return take_page(self._sized(query, (room, before, limit)), limit, max_bytes)[::-1]
+
+    def _sized(self, query: str, params: tuple[object, ...]) -> Iterator[tuple[ChatMessage, int]]:
+        for message in self._rows(query, params):
+            yield message, len(message_body(message))
 
     def start_of_recent(self, room: str, count: int) -> int:
         if count <= 0:
