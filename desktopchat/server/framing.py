@@ -20,10 +20,12 @@ Payload = str | bytes
 FRAGMENT_BYTES = 256 * 1024
 
 
-def frame_of(payload: Payload) -> bytes:
-    """The unmasked server frame carrying ``payload`` (text for str, binary for bytes)."""
+def frame_of(payload: Payload, data: bytes | None = None) -> bytes:
+    """The unmasked server frame carrying ``payload`` (text for str, binary for bytes);
+    ``data`` is the payload already encoded, when the caller has it."""
     if isinstance(payload, str):
-        return Frame(Opcode.TEXT, payload.encode()).serialize(mask=False, extensions=[])
+        encoded = data if data is not None else payload.encode()
+        return Frame(Opcode.TEXT, encoded).serialize(mask=False, extensions=[])
     return Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
 
 
@@ -49,12 +51,14 @@ class Outgoing:
     """One message's payload, or a batch of small ones (presence changes gathered during a
     join storm, written to each member at once), and, made on first use, their frames."""
 
-    __slots__ = ("_fragments", "_wire", "payloads", "size")
+    __slots__ = ("_data", "_fragments", "_wire", "payloads", "size")
 
     def __init__(self, *payloads: Payload) -> None:
         self.payloads = payloads
-        # In bytes, as they will go out: non-ASCII text is up to 4 bytes a character.
-        self.size = sum(len(p.encode()) if isinstance(p, str) else len(p) for p in payloads)
+        # Encoded once: the size is in bytes as they go out (non-ASCII text is up to 4 bytes
+        # a character), and the frames are built from the same bytes.
+        self._data = [p.encode() if isinstance(p, str) else p for p in payloads]
+        self.size = sum(map(len, self._data))
         self._wire: bytes | None = None
         self._fragments: list[bytes] | None = None
 
@@ -77,5 +81,8 @@ class Outgoing:
     def wire(self) -> bytes:
         """Every frame, serialized once, back to back."""
         if self._wire is None:
-            self._wire = b"".join(frame_of(payload) for payload in self.payloads)
+            self._wire = b"".join(
+                frame_of(payload, data)
+                for payload, data in zip(self.payloads, self._data, strict=True)
+            )
         return self._wire

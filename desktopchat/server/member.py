@@ -26,6 +26,10 @@ from desktopchat.server.room import Mode
 logger = logging.getLogger("desktopchat.server")
 
 
+TRANSPORT_HIGH_MARK = 64 * 1024
+"""asyncio's default write-buffer high mark: a writable transport holds less than this."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Close:
     code: int
@@ -102,6 +106,19 @@ class Member:
         if not isinstance(outgoing, Outgoing):
             outgoing = Outgoing(outgoing)
         size = outgoing.size
+        write_now = self._write_now
+        # The fast path, for nearly every delivery: nothing queued and a transport below its
+        # high mark (write_now checks that), so what it holds plus this frame cannot reach
+        # the bound; no need to ask it how much it holds.
+        if (
+            self._writer is None
+            and write_now is not None
+            and size <= FRAGMENT_BYTES
+            and size + TRANSPORT_HIGH_MARK <= self._queue_bytes
+            and write_now(outgoing.wire)
+        ):
+            self._accepted += size
+            return
         held = self.held()
         over = held and held + size > self._queue_bytes
         if over or len(self._pending) >= self._queue_size:
@@ -109,14 +126,6 @@ class Member:
             self.close_soon(CloseCode.TRY_AGAIN_LATER, CloseReason.QUEUE_FULL, urgent=True)
             return
         self._accepted += size
-        write_now = self._write_now
-        if (
-            self._writer is None
-            and write_now is not None
-            and size <= FRAGMENT_BYTES
-            and write_now(outgoing.wire)
-        ):
-            return
         self._queued_bytes += size
         self._pending.append(outgoing)
         self._start_writer()
