@@ -12,10 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import mimetypes
 import uuid
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
@@ -38,8 +36,6 @@ from desktopchat.client.events import (
     HistoryPage,
     Joined,
     PresenceChanged,
-    Progress,
-    Queued,
     Received,
     ServerError,
     SessionEvent,
@@ -47,9 +43,9 @@ from desktopchat.client.events import (
     StateChanged,
 )
 from desktopchat.client.handshake import Timing, open_room
-from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
+from desktopchat.client.outbox import Outbox
 from desktopchat.client.pinning import KnownHosts
-from desktopchat.client.sizes import human_size
+from desktopchat.client.sending import Sending
 from desktopchat.protocol import (
     MAX_HISTORY_PAGE,
     Ack,
@@ -58,23 +54,16 @@ from desktopchat.protocol import (
     ErrorEvent,
     Hello,
     HistoryRequest,
-    JsonValue,
     Limits,
     PageEnd,
     Presence,
     PresenceEvent,
     ProtocolError,
     RoomLimits,
-    Sendable,
-    SendBinary,
-    SendJson,
-    SendText,
     UnknownEvent,
     Welcome,
     decode_server,
-    dumps,
     encode_client,
-    loads,
 )
 from desktopchat.protocol.fingerprints import parse_fingerprint
 
@@ -113,7 +102,7 @@ def members_after(members: tuple[str, ...], presence: Presence) -> tuple[str, ..
     return tuple(name for name in members if name != presence.name)
 
 
-class Session:
+class Session(Sending):
     """Membership of one room, across reconnects.
 
     ``address`` is anything :func:`~desktopchat.client.address.room_url` accepts. Call
@@ -398,83 +387,3 @@ class Session:
                 raise SendError("the room did not answer the history request") from exc
             finally:
                 self._page_answer = None
-
-    # -- sending ----------------------------------------------------------------------------
-
-    async def send_text(self, text: str) -> str:
-        """Send text; returns its client id. Queued while reconnecting."""
-        return await self._send(SendText(text), "text", text[:80])
-
-    async def send_json(self, value: JsonValue) -> str:
-        """Send any JSON value; a value JSON cannot hold raises :class:`SendError`."""
-        try:
-            summary = dumps(value)
-        except ProtocolError as exc:
-            raise SendError(str(exc)) from exc
-        return await self._send(SendJson(value), "json", summary[:80])
-
-    async def send_json_text(self, text: str) -> str:
-        """Parse ``text`` as JSON and send it; invalid JSON raises :class:`SendError`."""
-        try:
-            value = loads(text)
-        except ProtocolError as exc:
-            raise SendError(str(exc)) from exc
-        return await self.send_json(value)
-
-    async def send_binary(
-        self, payload: bytes, *, name: str = "", mime: str = "application/octet-stream"
-    ) -> str:
-        """Send bytes with a file name and MIME type; large payloads report progress."""
-        summary = f"{name or 'bytes'} ({len(payload)} bytes)"
-        return await self._send(SendBinary(payload, name, mime), "binary", summary)
-
-    async def send_file(self, path: str | Path) -> str:
-        """Send a file's bytes with its name and guessed MIME type (``~`` is expanded)."""
-        path = Path(path)
-        try:
-            payload = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
-        except OSError as exc:
-            raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        return await self.send_binary(payload, name=path.name, mime=mime)
-
-    async def _send(self, event: Sendable, kind: str, summary: str) -> str:
-        if self._closing or self._task is None or self.state is SessionState.CLOSED:
-            raise SendError("not in a room")
-        pending = self.outbox.add(event)
-        limit = self.limits.max_message_bytes if self.limits is not None else self._max_size
-        frame = encode_client(pending.event)
-        size = len(frame.encode()) if isinstance(frame, str) else len(frame)
-        if size > limit:
-            self.outbox.acknowledge(pending.cid)
-            raise SendError(
-                f"{summary} is {human_size(size)}, over this room's limit of {human_size(limit)}"
-            )
-        self._emit(Queued(pending.cid, kind, summary, pending.event))
-        ws = self._ws
-        if ws is not None and self.state is SessionState.OPEN:
-            # A failed send stays in the outbox and goes again after the reconnect.
-            with contextlib.suppress(ConnectionClosed):
-                await self._transmit(ws, pending)
-        return pending.cid
-
-    async def _transmit(self, ws: ClientConnection, pending: Pending) -> None:
-        if not self.outbox.attempt(pending.cid):
-            self._give_up(
-                pending.cid,
-                f"not delivered: the connection was lost each of the {MAX_ATTEMPTS} times "
-                "it was sent",
-            )
-            return
-        self._in_flight = pending.cid
-        frame = encode_client(pending.event)
-        if isinstance(frame, str) or len(frame) <= self._chunk_size:
-            await ws.send(frame)
-            return
-        await ws.send(self._chunks(pending.cid, frame))
-
-    async def _chunks(self, cid: str, frame: bytes) -> AsyncIterator[bytes]:
-        view = memoryview(frame)
-        for start in range(0, len(frame), self._chunk_size):
-            yield bytes(view[start : start + self._chunk_size])
-            self._emit(Progress(cid, min(start + self._chunk_size, len(frame)), len(frame)))
