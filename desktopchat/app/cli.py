@@ -105,9 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     token_from_environment(parser, args)
-    if (getattr(args, "cert", None) is None and getattr(args, "key", None) is not None) or (
-        getattr(args, "cert", None) is not None and getattr(args, "key", None) is None
-    ):
+    if (getattr(args, "cert", None) is None) != (getattr(args, "key", None) is None):
         parser.error("--cert and --key go together")
     if args.command == "join":
         return _join(args)

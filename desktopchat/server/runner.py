@@ -207,9 +207,6 @@ def uvicorn_config(
     app: Starlette, settings: Settings, identity: TlsIdentity | None = None
 ) -> uvicorn.Config:
     """uvicorn's settings for our app: protocol classes named, logging and signals ours."""
-    tls: dict[str, object] = {}
-    if identity is not None:
-        tls = {"ssl_certfile": str(identity.cert), "ssl_keyfile": str(identity.key)}
     return uvicorn.Config(
         app,
         http=guarded_h11(settings.handshake_timeout),
@@ -224,7 +221,8 @@ def uvicorn_config(
         ws_ping_interval=settings.ping_interval,
         ws_ping_timeout=settings.ping_timeout,
         timeout_graceful_shutdown=max(1, round(settings.close_timeout)),
-        **tls,  # type: ignore[arg-type]
+        ssl_certfile=identity.cert if identity is not None else None,
+        ssl_keyfile=identity.key if identity is not None else None,
     )
 
 

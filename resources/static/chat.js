@@ -341,8 +341,11 @@ function humanSize(size) {
 // Refuses, before anything is shown or sent, a message bigger than the room takes: the
 // server would close the connection (1009) and the message would be lost anyway.
 function fits(wire, what) {
+  return fitsSize(frameBytes(wire), what);
+}
+
+function fitsSize(size, what) {
   const limit = session.limits && session.limits.max_message_bytes;
-  const size = frameBytes(wire);
   if (limit && size > limit) {
     status(`Not sent — ${what} is ${humanSize(size)}, over this room's limit of ${humanSize(limit)}`, true);
     return false;
@@ -378,12 +381,8 @@ function sendJson(source) {
 }
 
 async function sendFile(file) {
-  const limit = session.limits && session.limits.max_message_bytes;
-  if (limit && file.size > limit) {
-    // Checked before reading: the browser would hold a huge file in memory for nothing.
-    status(`Not sent — ${file.name} is ${humanSize(file.size)}, over this room's limit of ${humanSize(limit)}`, true);
-    return;
-  }
+  // Checked before reading: the browser would hold a huge file in memory for nothing.
+  if (!fitsSize(file.size, file.name)) return;
   const payload = new Uint8Array(await file.arrayBuffer());
   const cid = nextCid();
   const header = new TextEncoder().encode(
