@@ -75,6 +75,7 @@ class ServerHoster:
             port=options.port,
             room=options.room or DEFAULT_ROOM,
             token=options.token,
+            host_member=options.name,
             history=(self._base.history or default_history_path()) if options.history else None,
         )
         server = HostedServer(settings)

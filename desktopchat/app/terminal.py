@@ -272,7 +272,7 @@ async def run_terminal(
         try:
             starting.result()
         except JoinError as exc:
-            print(printable(f"desktopchat: cannot join: {exc}"), file=err)
+            print(printable(f"desktopchat: cannot join: {exc.explain()}"), file=err)
             return 1
         # A first attempt refused for an unknown identity ended in "closed": we are open now.
         watch.closed.clear()

@@ -16,11 +16,23 @@
 
 from __future__ import annotations
 
-from desktopchat.protocol import CloseReason, describe_close
+import errno
+import socket
+
+from desktopchat.protocol import CloseReason, describe_close, plain_close
 
 
 class JoinError(Exception):
-    """Joining failed; the message says why in words."""
+    """Joining failed. ``str(error)`` says why in words a person understands; ``detail`` is
+    the technical cause (a close code, an errno) for a second line or a log."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+    def explain(self) -> str:
+        """The sentence with its detail in brackets, for one line of a terminal."""
+        return f"{self} ({self.detail})" if self.detail else str(self)
 
 
 class AddressError(JoinError):
@@ -39,7 +51,7 @@ class UntrustedCertificate(JoinError):
     """The room's certificate (``fingerprint``) is not one we trust; nothing was sent."""
 
     def __init__(self, message: str, fingerprint: str) -> None:
-        super().__init__(message)
+        super().__init__(message, f"fingerprint {fingerprint}")
         self.fingerprint = fingerprint
 
 
@@ -71,8 +83,8 @@ class CertificateChanged(UntrustedCertificate):
 class Refused(JoinError):
     """The room closed the connection on arrival; ``code`` and ``reason`` say why."""
 
-    def __init__(self, code: int, reason: str) -> None:
-        super().__init__(f"the room refused to let you in: {describe_close(code, reason)}")
+    def __init__(self, code: int, reason: str, message: str = "") -> None:
+        super().__init__(message or plain_close(code, reason), describe_close(code, reason))
         self.code = code
         self.reason = reason
 
@@ -89,10 +101,29 @@ class SendError(Exception):
     """A message was refused locally and not sent (invalid JSON, outbox full …)."""
 
 
-def refusal(code: int, reason: str) -> Refused:
-    """The most specific :class:`Refused` for a close received right after connecting."""
+def refusal(code: int, reason: str, token_sent: bool = True) -> Refused:
+    """The most specific :class:`Refused` for a close received right after connecting
+    (``token_sent``: whether we offered a token, to tell "needs one" from "not that one")."""
     if reason == CloseReason.INVALID_TOKEN:
-        return TokenRefused(code, reason)
+        words = "That token is not this room's" if token_sent else "This room needs a token"
+        return TokenRefused(code, reason, words)
     if reason == CloseReason.ORIGIN_NOT_ALLOWED:
         return OriginRefused(code, reason)
     return Refused(code, reason)
+
+
+def unreachable(host: str, port: int | None, error: BaseException) -> Unreachable:
+    """Why nothing answered at ``host``:``port``, in words: nobody hosting there, no such
+    computer, no route, or no answer in time; the OS error is the detail."""
+    where = f"{host}:{port}" if port else host
+    if isinstance(error, socket.gaierror):
+        message = f"Can't find a computer called {host}"
+    elif isinstance(error, ConnectionRefusedError):
+        message = f"Nobody is hosting at {where}"
+    elif isinstance(error, TimeoutError):
+        message = f"{where} did not answer in time"
+    elif isinstance(error, OSError) and error.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        message = f"Can't reach {host} from this computer: is it on the same network?"
+    else:
+        message = f"Can't connect to {where}"
+    return Unreachable(message, str(error) or type(error).__name__)

@@ -15,6 +15,7 @@ from desktopchat.protocol import (
     SendText,
     Welcome,
     describe_close,
+    plain_close,
 )
 
 HISTORY_RESET = "the room's history started over: messages from before are not in it"
@@ -44,14 +45,20 @@ class StateChanged:
     error: JoinError | None = None
 
     def describe(self) -> str:
-        """One line for a status bar: ``reconnecting in 2.1 s (attempt 3): …``."""
+        """One line for a status bar, in words first and the code as detail:
+        ``The connection was lost: reconnecting in 2.1 s (attempt 3; 1006)``."""
         if self.state is SessionState.RECONNECTING:
-            why = f": {describe_close(self.code, self.reason)}" if self.attempt == 1 else ""
-            return f"reconnecting in {self.delay:.1f} s (attempt {self.attempt}){why}"
+            return (
+                f"{plain_close(self.code, self.reason)}: reconnecting in {self.delay:.1f} s "
+                f"(attempt {self.attempt}; {describe_close(self.code, self.reason)})"
+            )
         if self.state is SessionState.CLOSED:
             if self.error is not None:
-                return f"closed: {self.error}"
-            return f"closed: {describe_close(self.code, self.reason)}"
+                return f"Closed: {self.error.explain()}"
+            return (
+                f"Closed: {plain_close(self.code, self.reason)} "
+                f"({describe_close(self.code, self.reason)})"
+            )
         return str(self.state.value)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
 from desktopchat import __version__
-from desktopchat.client.errors import NotDesktopchat, Unreachable, refusal
+from desktopchat.client.errors import NotDesktopchat, Unreachable, refusal, unreachable
 from desktopchat.client.pinning import pinned, pinning_context
 from desktopchat.protocol import (
     SUBPROTOCOLS,
@@ -67,42 +68,56 @@ async def open_room(
             **tls,
         )
     except InvalidURI as exc:
-        raise NotDesktopchat(f"'{url}' is not a valid address: {exc}") from exc
+        raise NotDesktopchat(f"'{url}' is not a room address", str(exc)) from exc
     except InvalidStatus as exc:
         status = exc.response.status_code
         raise NotDesktopchat(
-            f"the server at this address answered HTTP {status}, not a desktopchat room"
+            "Something else answers at this address: it is not a desktopchat room",
+            f"HTTP {status}",
         ) from exc
     except InvalidHandshake as exc:
         raise NotDesktopchat(
-            f"the server at this address is not a desktopchat room ({exc})"
+            "Something else answers at this address: it is not a desktopchat room", str(exc)
         ) from exc
     except (OSError, TimeoutError) as exc:
-        raise Unreachable(f"could not reach {url.split('?')[0]}: {exc}") from exc
+        parts = urlsplit(url)
+        raise unreachable(parts.hostname or url, parts.port, exc) from exc
+    token_sent = "token" in parse_qs(urlsplit(url).query)
     try:
-        return ws, await _greet(ws, hello, timing.open_timeout, max_size)
+        return ws, await _greet(ws, hello, timing.open_timeout, max_size, token_sent)
     except BaseException:
         await ws.close()
         raise
 
 
-async def _greet(ws: ClientConnection, hello: Hello, within: float, max_size: int) -> Welcome:
+async def _greet(
+    ws: ClientConnection, hello: Hello, within: float, max_size: int, token_sent: bool
+) -> Welcome:
     if ws.subprotocol not in SUBPROTOCOLS:
-        raise NotDesktopchat("the server at this address does not speak desktopchat.v1 or v2")
+        raise NotDesktopchat(
+            "This is a WebSocket server, but not a desktopchat room",
+            "no desktopchat.v1 or v2 subprotocol",
+        )
     try:
         await ws.send(encode_client(hello))
         async with asyncio.timeout(within):
             first = await ws.recv()
     except ConnectionClosed as exc:
         if exc.rcvd is not None:
-            raise refusal(exc.rcvd.code, exc.rcvd.reason) from exc
-        raise Unreachable("the connection was lost while joining") from exc
+            raise refusal(exc.rcvd.code, exc.rcvd.reason, token_sent) from exc
+        raise Unreachable("The connection was lost while joining", "no close frame") from exc
     except TimeoutError as exc:
-        raise NotDesktopchat("the server did not welcome us in time") from exc
+        raise NotDesktopchat(
+            "The server did not let us in in time: is it a desktopchat room?", "no welcome"
+        ) from exc
     try:
         welcome = decode_server(first, Limits(max_size))
     except ProtocolError as exc:
-        raise NotDesktopchat(f"the server sent something unexpected: {exc}") from exc
+        raise NotDesktopchat(
+            "The server answered in a way desktopchat does not understand", str(exc)
+        ) from exc
     if not isinstance(welcome, Welcome):
-        raise NotDesktopchat("the server did not start with a welcome")
+        raise NotDesktopchat(
+            "The server answered in a way desktopchat does not understand", "no welcome first"
+        )
     return welcome

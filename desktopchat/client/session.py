@@ -145,6 +145,7 @@ class Session(Sending):
         self.limits: RoomLimits | None = None
         self.outbox = Outbox(outbox_size)
         self._backoff = backoff or Backoff()
+        self._retry = asyncio.Event()
         self._timing = Timing(open_timeout, close_timeout, ping_interval, ping_timeout)
         self._max_size = max_size
         self._chunk_size = chunk_size
@@ -225,6 +226,11 @@ class Session(Sending):
         if self.state is not SessionState.CLOSED:
             self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
 
+    def retry_now(self) -> None:
+        """Cut the wait before the next reconnect attempt short (a "Retry now" button)."""
+        if self.state is SessionState.RECONNECTING:
+            self._retry.set()
+
     def trust(self, fingerprint: str) -> None:
         """Pin ``fingerprint`` for this room (after the user checked an unknown one)."""
         self.pin = parse_fingerprint(fingerprint)
@@ -276,7 +282,10 @@ class Session(Sending):
             self._set_state(
                 SessionState.RECONNECTING, attempt=attempt, delay=delay, code=code, reason=reason
             )
-            await asyncio.sleep(delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._retry.wait()
+            self._retry.clear()
             try:
                 return await self._open()
             except UntrustedCertificate as exc:

@@ -3,7 +3,7 @@
 Values in, values or exceptions out. Nothing here touches sockets, asyncio, Qt or the clock.
 """
 
-from desktopchat.protocol.closecodes import CloseCode, CloseReason, describe_close
+from desktopchat.protocol.closecodes import CloseCode, CloseReason, describe_close, plain_close
 from desktopchat.protocol.codec import (
     DEFAULT_LIMITS,
     Limits,
@@ -109,6 +109,7 @@ __all__ = [
     "name_key",
     "page_path",
     "parse_raw",
+    "plain_close",
     "printable",
     "room_of_path",
     "room_path",

@@ -70,3 +70,46 @@ def describe_close(code: int | None, reason: str = "") -> str:
         words = "closed"
     text = f"{words} ({code})"
     return f"{text}: {reason}" if reason else text
+
+
+_PLAIN_REASONS = {
+    CloseReason.INVALID_TOKEN: "This room needs a token, and yours was missing or not its own",
+    CloseReason.ORIGIN_NOT_ALLOWED: "This room does not take members from that web page",
+    CloseReason.HOST_NOT_ALLOWED: "This room does not answer to that address",
+    CloseReason.INVALID_ROOM_NAME: "That is not a room name this server accepts",
+    CloseReason.NO_HELLO: "The room gave up waiting for this app to introduce itself",
+    CloseReason.FLOODING: "The room disconnected you for sending too much too fast",
+    CloseReason.TOO_MANY_ROOMS: "The server has as many rooms open as it allows",
+    CloseReason.ROOM_FULL: "The room is full",
+    CloseReason.QUEUE_FULL: "Your connection could not keep up with the room",
+    CloseReason.NOT_READING: "Your connection could not keep up with the room",
+    CloseReason.SHUTTING_DOWN: "The host stopped the room",
+}
+
+_PLAIN_CODES = {
+    CloseCode.NORMAL: "You left the room",
+    CloseCode.GOING_AWAY: "The host stopped the room",
+    CloseCode.ABNORMAL: "The connection was lost",
+    CloseCode.NO_STATUS: "The connection was lost",
+    CloseCode.TOO_BIG: "A message was too big for the room",
+    CloseCode.SERVICE_RESTART: "The room is restarting",
+    CloseCode.TRY_AGAIN_LATER: "The room is busy",
+    CloseCode.SERVER_ERROR: "The room ran into a problem",
+}
+
+
+def plain_close(code: int | None, reason: str = "") -> str:
+    """What a close means to a person, without numbers: ``"The room is full"``.
+
+    :func:`describe_close` gives the code and reason, for a detail line next to this.
+    """
+    try:
+        return _PLAIN_REASONS[CloseReason(reason)]
+    except ValueError:
+        pass
+    if code is None:
+        return "The connection was lost"
+    try:
+        return _PLAIN_CODES[CloseCode(code)]
+    except (ValueError, KeyError):
+        return "The room closed the connection"

@@ -159,6 +159,8 @@ class Welcome:
     resumed: bool = False
     limits: RoomLimits | None = None
     reset: bool = False
+    host: str | None = None
+    """The member name of the person hosting the room, when a person hosts it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,7 @@ from desktopchat.protocol.messages import (
     ServerEvent,
     Welcome,
 )
+from desktopchat.protocol.names import MAX_NAME_CHARS
 
 
 def _message_header(message: ChatMessage) -> dict[str, Any]:
@@ -75,6 +76,8 @@ def encode_server(event: ServerEvent) -> str | bytes:
         }
         if event.reset:
             welcome["reset"] = True
+        if event.host is not None:
+            welcome["host"] = event.host
         if event.limits is not None:
             welcome["limits"] = {
                 "max_message_bytes": event.limits.max_message_bytes,
@@ -169,6 +172,7 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
             resumed=fields.boolean("resumed"),
             limits=_decode_limits(fields.sub("limits")) if fields.has("limits") else None,
             reset=fields.boolean("reset"),
+            host=fields.optional_text("host", max_len=MAX_NAME_CHARS),
         )
     elif kind == "presence":
         event_name = fields.text("event")

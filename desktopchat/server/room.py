@@ -182,6 +182,7 @@ class Room:
                 resumed=resume is not None,
                 limits=self._limits,
                 reset=reset,
+                host=self._settings.host_member or None,
             )
             prelude = self._prelude(welcome, resume)
         member = make(name, prelude)

@@ -59,6 +59,9 @@ class Settings:
     history_memory_bytes: int = 256 * 1024 * 1024
     max_message_bytes: int = 16 * 1024 * 1024
     max_members: int = 500
+    host_member: str = ""
+    """The hosting person's member name (the window hosts and joins its own room), shown
+    as the host to everyone; empty for ``serve``."""
     max_rooms: int = 100
     rate: float = 100.0
     burst: int = 200

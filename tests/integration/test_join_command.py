@@ -91,7 +91,7 @@ async def test_messages_go_to_stdout_and_status_lines_to_stderr(tmp_path: Path) 
             process.stdin.write(b"/json {bad\n")
             await err.expect(r"!! not sent: not valid JSON.*")
         process.stdin.write(b"/quit\n")
-        await err.expect(r"-- closed: closed normally \(1000\): bye")
+        await err.expect(r"-- Closed: You left the room \(closed normally \(1000\): bye\)")
         assert await asyncio.wait_for(process.wait(), 10) == 0
         assert all(re.match(stamp.replace("term", "obs"), line) for line in out.seen)
 
@@ -202,7 +202,10 @@ async def test_a_refused_token_exits_1_with_a_readable_message() -> None:
         result = await run_join(server.port, "", "--token", "wrong")
     assert result.returncode == 1
     assert "cannot join" in result.stderr
-    assert "invalid token" in result.stderr
+    assert (
+        "That token is not this room's (refused by the server's policy (1008): invalid token)"
+        in (result.stderr)
+    )
     assert "Traceback" not in result.stderr
 
 

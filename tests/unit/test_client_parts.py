@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import random
+import socket
 from pathlib import Path
 
 import pytest
 
 from desktopchat.client import AddressError, Backoff, SendError, display_address, room_url
 from desktopchat.client.downloads import safe_file_name, save_file
-from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal
+from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal, unreachable
 from desktopchat.client.outbox import Outbox
 from desktopchat.protocol import SendJson, SendText, printable
 
@@ -88,7 +90,34 @@ def test_a_close_on_arrival_becomes_the_most_specific_refusal(
 ) -> None:
     error = refusal(1008, reason)
     assert type(error) is kind
-    assert reason in str(error)
+    assert reason in error.detail
+    assert reason not in str(error)  # words for people first, the code and reason as detail
+    assert error.explain() == f"{error} ({error.detail})"
+
+
+@pytest.mark.parametrize(
+    ("sent", "words"),
+    [(False, "This room needs a token"), (True, "That token is not this room's")],
+)
+def test_a_refused_token_is_told_apart_from_a_missing_one(sent: bool, words: str) -> None:
+    assert str(refusal(1008, "invalid token", token_sent=sent)) == words
+
+
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (ConnectionRefusedError(111, "Connect call failed"), "Nobody is hosting at 10.0.0.9:5042"),
+        (socket.gaierror(-2, "Name or service not known"), "Can't find a computer called pc9"),
+        (TimeoutError(), "10.0.0.9:5042 did not answer in time"),
+        (OSError(errno.EHOSTUNREACH, "No route to host"), "Can't reach"),
+        (OSError(errno.EACCES, "Permission denied"), "Can't connect to 10.0.0.9:5042"),
+    ],
+)
+def test_unreachable_says_what_is_wrong_in_words(error: OSError, words: str) -> None:
+    host = "pc9" if isinstance(error, socket.gaierror) else "10.0.0.9"
+    found = unreachable(host, 5042, error)
+    assert str(found).startswith(words)
+    assert found.detail  # the OS error stays available as detail
 
 
 def test_the_outbox_gives_each_message_three_attempts() -> None:
