@@ -39,6 +39,11 @@ class RecentRoom:
     protected: bool = False
 
 
+THEMES = ("system", "light", "dark")
+NOTIFY_LEVELS = ("all", "mentions", "none")
+"""Per room: notify every message, only ``@name`` mentions, or nothing."""
+
+
 @dataclass
 class Remembered:
     """What the window remembers between runs."""
@@ -46,11 +51,24 @@ class Remembered:
     name: str = ""
     port: int = DEFAULT_PORT
     recent: list[RecentRoom] = field(default_factory=list)
+    theme: str = "system"
+    text_size: int = 0
+    """Points for the messages and the box to write in; 0 is the desktop's size."""
+    notify: dict[str, str] = field(default_factory=dict)
+    """Room → one of :data:`NOTIFY_LEVELS`; rooms not in it notify every message."""
+    hide_previews: bool = False
+    """Notifications say who wrote, not what."""
+    hint_seen: bool = False
+    """The first-run hint was dismissed."""
 
     def remember(self, room: RecentRoom) -> None:
         """Put ``room`` first in the recent list (once)."""
         self.recent = [room] + [r for r in self.recent if r.address != room.address]
         del self.recent[MAX_RECENT:]
+
+
+def _one_of(value: object, choices: tuple[str, ...]) -> str:
+    return value if isinstance(value, str) and value in choices else choices[0]
 
 
 class SettingsStore:
@@ -64,7 +82,21 @@ class SettingsStore:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             recent = [RecentRoom(**entry) for entry in raw.get("recent", [])]
-            return Remembered(str(raw.get("name", "")), int(raw.get("port", DEFAULT_PORT)), recent)
+            notify = raw.get("notify", {})
+            return Remembered(
+                str(raw.get("name", "")),
+                int(raw.get("port", DEFAULT_PORT)),
+                recent,
+                theme=_one_of(raw.get("theme"), THEMES),
+                text_size=max(0, min(48, int(raw.get("text_size", 0)))),
+                notify={
+                    str(room): level
+                    for room, level in dict(notify).items()
+                    if level in NOTIFY_LEVELS
+                },
+                hide_previews=raw.get("hide_previews") is True,
+                hint_seen=raw.get("hint_seen") is True,
+            )
         except FileNotFoundError:
             return Remembered()
         except (OSError, ValueError, TypeError, AttributeError) as exc:
@@ -78,6 +110,11 @@ class SettingsStore:
             "name": remembered.name,
             "port": remembered.port,
             "recent": [asdict(room) for room in remembered.recent],
+            "theme": remembered.theme,
+            "text_size": remembered.text_size,
+            "notify": remembered.notify,
+            "hide_previews": remembered.hide_previews,
+            "hint_seen": remembered.hint_seen,
         }
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")

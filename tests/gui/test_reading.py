@@ -11,8 +11,8 @@ from pytestqt.qtbot import QtBot
 from desktopchat.assets import resource
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
+from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import json_problem
-from desktopchat.gui.panes.message_delegate import sender_colour
 from desktopchat.gui.panes.message_list import MessageListView
 from desktopchat.gui.panes.message_model import PREVIEW_LINES, MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
@@ -257,8 +257,18 @@ def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes
             assert best_contrast(widget) >= 4.5, f"{name} unreadable in the {theme} theme"
         # The delegate paints names on the list's base colour: each must stand out from it.
         base = list_view.palette().color(QPalette.ColorRole.Base)
-        for sender in ("ada", "bob", "carol", "dave", "eve", "frank", "grace"):
-            assert contrast(sender_colour(sender, base), base) >= 3.0, (sender, theme)
+        colours = SenderColours()
+        ten = [f"member{n}" for n in range(10)]
+        for sender in ten:
+            assert contrast(colours.colour(sender, base), base) >= 3.0, (sender, theme)
+        # Ten members, ten colours that stay apart (not two of them the same shade).
+        shades = [colours.colour(sender, base) for sender in ten]
+        for one in range(10):
+            for other in range(one):
+                a, b = shades[one], shades[other]
+                hue = abs(a.hslHueF() - b.hslHueF())
+                apart = min(hue, 1 - hue) + abs(a.lightnessF() - b.lightnessF())
+                assert apart >= 0.05, (ten[one], ten[other], theme)
     finally:
         app.setPalette(saved_palette)
         app.setStyleSheet(saved_sheet)

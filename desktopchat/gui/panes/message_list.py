@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from functools import partial
+
 from PySide6.QtCore import (
     QEvent,
     QModelIndex,
@@ -10,11 +13,15 @@ from PySide6.QtCore import (
     QSortFilterProxyModel,
     Qt,
     QTimer,
+    Signal,
 )
-from PySide6.QtWidgets import QAbstractItemView, QListView, QToolButton
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication
+from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolButton
 
+from desktopchat.gui.panes.links import find_links
 from desktopchat.gui.panes.message_delegate import MessageDelegate
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
+from desktopchat.protocol import Kind
 
 
 class FilterProxy(QSortFilterProxyModel):
@@ -54,6 +61,9 @@ class TailFollower(QObject):
     """
 
     AT_END_SLACK = 4  # pixels: rounding in the layout must not count as "scrolled up"
+
+    topReached = Signal()
+    """The user scrolled to the oldest row shown (time to fetch older ones)."""
 
     def __init__(self, view: QAbstractItemView, model: MessageListModel) -> None:
         super().__init__(view)
@@ -99,6 +109,9 @@ class TailFollower(QObject):
     def _value_changed(self, _value: int) -> None:
         if self._scrolling:
             return
+        bar = self._view.verticalScrollBar()
+        if _value == bar.minimum() and bar.maximum() > bar.minimum():
+            self.topReached.emit()
         self.following = self._at_end()
         if self.following:
             self.unseen = 0
@@ -141,10 +154,55 @@ class TailFollower(QObject):
         return False
 
 
+def message_json(row: MessageRow) -> str:
+    """A message as JSON, as the room's protocol carries it (bytes as their size only)."""
+    body: dict[str, object] = {"id": row.id, "time": row.time, "sender": row.sender}
+    body["type"] = row.kind.value
+    if row.kind is Kind.TEXT:
+        body["text"] = row.text
+    elif row.kind is Kind.JSON:
+        body["data"] = row.data
+    else:
+        body.update(name=row.name, mime=row.mime, size=len(row.payload))
+    return json.dumps(body, ensure_ascii=False, indent=2)
+
+
 class MessageListView(QListView):
-    """A pane's list of messages; ``follower`` keeps it at the newest row."""
+    """A pane's list of messages; ``follower`` keeps it at the newest row.
+
+    Its context menu copies a message's text or JSON, opens its links, saves its file, or
+    asks to reply; the last three are signals for the room to act on.
+    """
 
     follower: TailFollower
+    replyRequested = Signal(object)  # MessageRow
+    saveRequested = Signal(object)  # MessageRow
+    linkActivated = Signal(str)
+
+    def message_menu(self, row: MessageRow) -> QMenu:
+        """The context menu of ``row`` (built afresh: actions depend on the message)."""
+        menu = QMenu(self)
+        clipboard = QGuiApplication.clipboard()
+        if row.kind is not Kind.BINARY:
+            menu.addAction("Copy text", lambda: clipboard.setText(row.text))
+        menu.addAction("Copy as JSON", lambda: clipboard.setText(message_json(row)))
+        if row.kind is Kind.BINARY:
+            menu.addAction("Save file…", lambda: self.saveRequested.emit(row))
+        links = find_links(row.text) if row.kind is Kind.TEXT else []
+        for link in links[:5]:
+            shown = link.url if len(link.url) <= 60 else link.url[:57] + "…"
+            menu.addAction(f"Open {shown}", partial(self.linkActivated.emit, link.url))
+            menu.addAction(f"Copy link {shown}", partial(clipboard.setText, link.url))
+        menu.addSeparator()
+        menu.addAction("Reply", lambda: self.replyRequested.emit(row))
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        """Show the menu of the message under the pointer."""
+        row: MessageRow | None = self.indexAt(event.pos()).data(ROW_ROLE)
+        if row is None:
+            return
+        self.message_menu(row).popup(event.globalPos())
 
 
 def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListView, FilterProxy]:
@@ -153,7 +211,10 @@ def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListV
     proxy.setSourceModel(model)
     view = MessageListView()
     view.setModel(proxy)
-    view.setItemDelegate(MessageDelegate(view))
+    delegate = MessageDelegate(model.colours, view)
+    delegate.linkActivated.connect(view.linkActivated)
+    view.setItemDelegate(delegate)
+    view.setMouseTracking(True)  # the pointing hand over links
     view.setWordWrap(True)
     view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
     # Rows have their own heights; laying them out in batches keeps 100 000 rows responsive.

@@ -7,7 +7,6 @@ model together, at most once per frame (~16 ms).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -22,6 +21,8 @@ from PySide6.QtCore import (
 )
 
 from desktopchat.client.sizes import human_size
+from desktopchat.gui.panes.colours import SenderColours
+from desktopchat.gui.panes.when import full_date
 from desktopchat.protocol import Kind
 
 ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
@@ -52,11 +53,8 @@ class MessageRow:
     delivered: bool = True
     failure: str = ""
     """Why our message was given up on (empty while it is pending or once delivered)."""
-
-    @property
-    def clock(self) -> str:
-        """``HH:MM:SS`` in local time."""
-        return time.strftime("%H:%M:%S", time.localtime(self.time / 1000))
+    mentioned: bool = False
+    """The message names us with ``@name``: highlighted, and always notified."""
 
     def summary(self) -> str:
         """One line describing the message (for lists, filters and tooltips)."""
@@ -89,11 +87,12 @@ class MessageListModel(QAbstractListModel):
 
     rowsAppended = Signal(int)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, colours: SenderColours | None = None) -> None:
         super().__init__(parent)
+        self.colours = colours or SenderColours()
+        """How its senders are coloured (shared by the panes of a room)."""
         self._rows: list[MessageRow] = []
         self._incoming: list[MessageRow] = []
-        self._by_cid: dict[str, int] = {}
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FRAME_MS)
@@ -114,7 +113,7 @@ class MessageListModel(QAbstractListModel):
             state = f" · not sent: {row.failure}" if row.failure else ""
             if not state and not row.delivered:
                 state = " · sending…"
-            return f"{row.clock} · {row.sender}{state}"
+            return f"{full_date(row.time)} · {row.sender}{state}"
         return None
 
     def row_at(self, index: int) -> MessageRow:
@@ -135,9 +134,6 @@ class MessageListModel(QAbstractListModel):
         batch, self._incoming = self._incoming, []
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
-        for offset, row in enumerate(batch):
-            if row.cid is not None:
-                self._by_cid[row.cid] = first + offset
         self._rows.extend(batch)
         self.endInsertRows()
         self.rowsAppended.emit(len(batch))
@@ -149,35 +145,61 @@ class MessageListModel(QAbstractListModel):
         self.flush()
         self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
         self._rows[:0] = rows
-        self._by_cid = {cid: position + len(rows) for cid, position in self._by_cid.items()}
         self.endInsertRows()
 
-    def mark_delivered(self, cid: str, message_id: int) -> bool:
-        """Mark our own message ``cid`` as stored by the server under ``message_id``."""
-        return self._change(cid, id=message_id, delivered=True)
+    def mark_delivered(self, cid: str, message_id: int, at: int | None = None) -> bool:
+        """Mark our own message ``cid`` as stored by the server under ``message_id`` (at
+        server time ``at``, once known), and move it to where that id belongs.
+
+        Rows of other members can arrive between our sending and the server's answer, and
+        our clock is not the server's: shown where it was typed, the message would sit out
+        of order and with a time nobody else sees.
+        """
+        position = self._find(cid)
+        if position is None:
+            return False
+        changes: dict[str, Any] = {"id": message_id, "delivered": True}
+        if at is not None:
+            changes["time"] = at
+        row = replace(self._rows[position], **changes)
+        target = position
+        # Back past every newer or still-pending row: those belong after ours.
+        while target > 0 and (
+            self._rows[target - 1].id is None or self._rows[target - 1].id > message_id  # type: ignore[operator]
+        ):
+            target -= 1
+        if target != position:
+            self.beginMoveRows(QModelIndex(), position, position, QModelIndex(), target)
+            del self._rows[position]
+            self._rows.insert(target, row)
+            self.endMoveRows()
+        else:
+            self._rows[position] = row
+        index = self.index(target)
+        self.dataChanged.emit(index, index)
+        return True
 
     def mark_failed(self, cid: str, reason: str) -> bool:
         """Mark our own message ``cid`` as given up on, for ``reason``."""
-        return self._change(cid, failure=reason)
-
-    def _change(self, cid: str, **changes: Any) -> bool:
-        self.flush()
-        position = self._by_cid.get(cid)
+        position = self._find(cid)
         if position is None:
             return False
-        self._rows[position] = replace(self._rows[position], **changes)
+        self._rows[position] = replace(self._rows[position], failure=reason)
         index = self.index(position)
         self.dataChanged.emit(index, index)
         return True
 
-    def has_cid(self, cid: str) -> bool:
-        """Whether a row for our message ``cid`` is already shown (pending or delivered)."""
-        return cid in self._by_cid or any(row.cid == cid for row in self._incoming)
+    def _find(self, cid: str) -> int | None:
+        # Our pending messages are among the newest rows: search from the end.
+        self.flush()
+        for position in range(len(self._rows) - 1, -1, -1):
+            if self._rows[position].cid == cid:
+                return position
+        return None
 
     def clear(self) -> None:
         """Forget every row (leaving a room)."""
         self.beginResetModel()
         self._rows.clear()
         self._incoming.clear()
-        self._by_cid.clear()
         self.endResetModel()

@@ -1,22 +1,34 @@
-"""The Text pane: the conversation (sender, time, pending/delivered mark) and a line to type in."""
+"""The Text pane: the conversation (sender, time, pending/delivered mark) and a box to write in."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from desktopchat.gui.panes.composer import Composer
 from desktopchat.gui.panes.message_list import message_list
-from desktopchat.gui.panes.message_model import MessageListModel
+from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+
+QUOTED_CHARS = 200
+"""How much of a message a reply quotes."""
+
+
+def quotation(row: MessageRow) -> str:
+    """The lines a reply to ``row`` starts with: ``> sender: text`` (cut short), then a blank."""
+    text = " ".join(row.summary().split())
+    if len(text) > QUOTED_CHARS:
+        text = text[: QUOTED_CHARS - 1] + "…"
+    return f"> {row.sender}: {text}\n"
 
 
 class TextPane(QWidget):
-    """The conversation and the line to type in; Enter sends."""
+    """The conversation and the box to write in; Enter sends, Shift+Enter starts a new line."""
 
     sendRequested = Signal(str)
 
@@ -24,9 +36,9 @@ class TextPane(QWidget):
         super().__init__(parent)
         self.view, self.proxy = message_list(model, self)
 
-        self.entry = QLineEdit()
-        self.entry.setPlaceholderText("Write a message and press Enter")
-        self.entry.returnPressed.connect(self._send)
+        self.entry = Composer()
+        self.entry.setPlaceholderText("Write a message: Enter sends, Shift+Enter for a new line")
+        self.entry.submitted.connect(self._send)
         self.send_button = QPushButton("Send")
         self.send_button.clicked.connect(self._send)
 
@@ -41,6 +53,12 @@ class TextPane(QWidget):
     def set_filter(self, text: str) -> None:
         """Show only messages whose sender or text contains ``text`` (any case)."""
         self.proxy.setFilterFixedString(text)
+
+    def quote(self, row: MessageRow) -> None:
+        """Start a reply to ``row``: its first words quoted above what is being written."""
+        self.entry.setPlainText(quotation(row) + self.entry.text())
+        self.entry.moveCursor(QTextCursor.MoveOperation.End)
+        self.entry.setFocus()
 
     def _send(self) -> None:
         text = self.entry.text()

@@ -1,0 +1,147 @@
+"""Knowing that something arrived: unread counts, and one desktop notification per room.
+
+:class:`Notifications` decides (who wrote, whether we are looking, the room's level, a
+mention, "mute for an hour"); a :class:`NotifierBackend` shows. The real backend speaks the
+desktop's notification service (``desktopchat.app.notifier``); :class:`TrayNotifier` shows a
+tray balloon where that service is missing; tests give a fake that records.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QSystemTrayIcon
+
+from desktopchat.gui.panes.message_model import MessageRow
+from desktopchat.gui.recent import Remembered
+
+PREVIEW_CHARS = 120
+"""A notification quotes at most this much of a message."""
+
+
+class NotifierBackend(Protocol):
+    """Shows notifications; ``key`` names the one notification of a room (shown again, it
+    replaces the last)."""
+
+    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+        """Show (or replace) the notification ``key``; ``on_click`` when it is clicked."""
+
+    def withdraw(self, key: str) -> None:
+        """Take the notification ``key`` away (the user has seen the room)."""
+
+
+class TrayNotifier:
+    """Notifications as the tray icon's balloon messages (where no notification service is)."""
+
+    def __init__(self, tray: QSystemTrayIcon) -> None:
+        self._tray = tray
+        self._on_click: Callable[[], None] | None = None
+        tray.messageClicked.connect(self._clicked)
+
+    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+        """A balloon from the tray icon."""
+        self._on_click = on_click
+        self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
+
+    def withdraw(self, key: str) -> None:
+        """Balloons time out on their own; only forget what a click would open."""
+        self._on_click = None
+
+    def _clicked(self) -> None:
+        if self._on_click is not None:
+            self._on_click()
+
+
+class Notifications(QObject):
+    """The unread count of the room and whether to notify; ``unreadChanged(count)`` for the
+    title, tray and badge, ``opened`` when the user clicks a notification."""
+
+    unreadChanged = Signal(int)
+    opened = Signal()
+
+    def __init__(
+        self,
+        remembered: Remembered,
+        backend: NotifierBackend | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.backend = backend
+        self._remembered = remembered
+        self._clock = clock
+        self.room = ""
+        self.unread = 0
+        self._mentions = 0
+        self._muted_until = 0.0
+
+    # -- settings ----------------------------------------------------------------------------
+
+    @property
+    def level(self) -> str:
+        """This room's level: ``all``, ``mentions`` or ``none``."""
+        return self._remembered.notify.get(self.room, "all")
+
+    def set_level(self, level: str) -> None:
+        """Notify every message, only mentions, or nothing, for this room from now on."""
+        if level == "all":
+            self._remembered.notify.pop(self.room, None)
+        else:
+            self._remembered.notify[self.room] = level
+
+    def mute_for(self, seconds: float) -> None:
+        """Notify nothing at all for ``seconds`` (0: notify again now)."""
+        self._muted_until = self._clock() + seconds if seconds else 0.0
+
+    @property
+    def muted(self) -> bool:
+        """Whether "mute for an hour" is on."""
+        return self._clock() < self._muted_until
+
+    # -- events ------------------------------------------------------------------------------
+
+    def enter(self, room: str) -> None:
+        """We are in ``room`` now (nothing unread yet)."""
+        if room != self.room:
+            self.read()
+        self.room = room
+
+    def arrived(self, row: MessageRow, watching: bool) -> None:
+        """A message arrived; ``watching`` says the user has this room in front of them."""
+        if row.own or watching:
+            return
+        self.unread += 1
+        self._mentions += row.mentioned
+        self.unreadChanged.emit(self.unread)
+        if self.backend is None or self.muted:
+            return
+        if not row.mentioned and self.level != "all":
+            return  # "only mentions" and "nothing" still let a mention through
+        self.backend.show(self.room, self._title(row), self._body(row), self.opened.emit)
+
+    def read(self) -> None:
+        """The user looked at the room: nothing is unread, its notification goes away."""
+        if self.unread and self.backend is not None:
+            self.backend.withdraw(self.room)
+        changed = self.unread != 0
+        self.unread = self._mentions = 0
+        if changed:
+            self.unreadChanged.emit(0)
+
+    def _title(self, row: MessageRow) -> str:
+        if row.mentioned:
+            return f"{row.sender} mentioned you in #{self.room}"
+        if self.unread == 1:
+            return f"{row.sender} in #{self.room}"
+        return f"{self.unread} new messages in #{self.room}"
+
+    def _body(self, row: MessageRow) -> str:
+        if self._remembered.hide_previews:
+            return f"New message from {row.sender}"
+        text = " ".join(row.summary().split())
+        if len(text) > PREVIEW_CHARS:
+            text = text[: PREVIEW_CHARS - 1] + "…"
+        return f"{row.sender}: {text}" if self.unread > 1 else text
