@@ -5,22 +5,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import logging.handlers
 import signal
 import sys
+from pathlib import Path
 
 import qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.app.hosting import ServerHoster, host_options
+from desktopchat.app.notifier import SystemNotifier
 from desktopchat.assets import resource
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
+from desktopchat.gui.notifications import TrayNotifier
 from desktopchat.gui.recent import SettingsStore
+from desktopchat.paths import log_file
 from desktopchat.server import Settings
 
 logger = logging.getLogger("desktopchat.app")
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def application() -> QApplication:
@@ -38,10 +45,30 @@ def application() -> QApplication:
 
 
 def build_window(base: Settings | None = None) -> MainWindow:
-    """The window with its controller and the real server hoster (``base``: the server's
-    settings beyond what the Host form asks)."""
+    """The window with its controller, the real server hoster (``base``: the server's
+    settings beyond what the Host form asks) and the desktop's notifications."""
     controller = ChatController(ServerHoster(base))
-    return MainWindow(controller, SettingsStore(), QApplication.windowIcon())
+    notifier = SystemNotifier(resource("icons", "desktopchat.svg"))
+    window = MainWindow(controller, SettingsStore(), QApplication.windowIcon(), notifier=notifier)
+    if window.attention.tray is not None:
+        notifier.fallback = TrayNotifier(window.attention.tray)
+    return window
+
+
+def log_to_file(path: Path) -> logging.Handler | None:
+    """Also log to ``path`` (kept to a few MB), for the About box to point at; ``None`` if
+    the folder cannot be written (the log then goes to standard error only)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2 * 1024 * 1024, backupCount=2, encoding="utf-8"
+        )
+    except OSError as exc:
+        logger.warning("cannot write the log file %s: %s", path, exc)
+        return None
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.getLogger().addHandler(handler)
+    return handler
 
 
 async def run_until_closed(window: MainWindow, host: HostOptions | None = None) -> None:
@@ -59,14 +86,16 @@ async def run_until_closed(window: MainWindow, host: HostOptions | None = None) 
     await closed.wait()
     window.hide()
     await window.controller.shutdown()
+    backend = window.attention.notifications.backend
+    if isinstance(backend, SystemNotifier):
+        await backend.close()
 
 
 def run_window(host: Settings | None = None, name: str = "") -> int:
     """Entry point of the window; returns the exit status. With ``host``, the window hosts
     a room with those server settings at once, with us in it as ``name``."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    log_to_file(log_file())
     application()
     options = host_options(host, name) if host is not None else None
     qasync.run(run_until_closed(build_window(host), options))

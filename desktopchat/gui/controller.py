@@ -40,6 +40,7 @@ from desktopchat.client.discovery import RoomBrowser
 from desktopchat.client.events import HISTORY_RESET
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
+from desktopchat.gui.panes.links import mentions
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.protocol import (
     ChatMessage,
@@ -59,11 +60,16 @@ SessionFactory = Callable[..., Session]
 OLDER_PAGE = 100
 """Messages fetched per "Load older messages"."""
 
+SEARCH_ALL_LIMIT = 20_000
+"""At most this many older messages are fetched to search the whole history: beyond, the
+room's history is bigger than a window should hold (the search says so)."""
 
-def row_of(message: ChatMessage) -> MessageRow:
-    """The window's view of a room message."""
+
+def row_of(message: ChatMessage, me: str = "") -> MessageRow:
+    """The window's view of a room message (``me``: our name, to spot ``@me``)."""
     text = dumps(message.data) if message.kind is Kind.JSON else message.text
     return MessageRow(
+        mentioned=message.kind is Kind.TEXT and message.sender != me and mentions(text, me),
         time=message.time,
         sender=message.sender,
         kind=message.kind,
@@ -113,18 +119,19 @@ class ChatController(QObject):
     """Owns the session (and, when hosting, the server through a :class:`Hoster`)."""
 
     stateChanged = Signal(SessionState, str)  # the state, a sentence for the status line
-    joined = Signal(str, str, list)  # room, our name, members
+    joined = Signal(str, str, list, str)  # room, our name, members, the host's name ("": none)
     membersChanged = Signal(list)
     presenceChanged = Signal(PresenceEvent, str)  # what happened, to whom
     messageArrived = Signal(object)  # MessageRow
-    messageDelivered = Signal(str, int)  # cid, id
+    messageDelivered = Signal(str, int, object)  # cid, id, server time (int, or None: not yet)
     messageFailed = Signal(str, str)  # cid, why it was given up on
     largestMessage = Signal(int)  # the room's limit in bytes, from its welcome
     olderArrived = Signal(list, bool)  # list[MessageRow] oldest first, whether more exist
+    historyLoaded = Signal(int, bool)  # messages fetched to search all, whether it was cut short
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(Kind, str)  # what was not sent, why
     trustRequested = Signal(str, str, str, str)  # address, name, token, the new fingerprint
-    joinFailed = Signal(str, str)  # form field ("address" | "token" | ""), message
+    joinFailed = Signal(str, str, str)  # form field ("address" | "token" | ""), words, detail
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
     hostStopped = Signal()
@@ -177,22 +184,47 @@ class ChatController(QObject):
 
     def load_older(self) -> None:
         """Fetch the page of history before the oldest message shown."""
-        self._spawn(self._load_older(), "loading older messages")
 
-    async def _load_older(self) -> None:
+        async def one_page() -> None:
+            await self._load_older()
+
+        self._spawn(one_page(), "loading older messages")
+
+    def load_all(self) -> None:
+        """Fetch every older page (up to :data:`SEARCH_ALL_LIMIT` messages), to search the
+        room's whole history; ``historyLoaded`` when done."""
+        self._spawn(self._load_all(), "loading the whole history")
+
+    def retry_now(self) -> None:
+        """Reconnect now rather than at the end of the back-off wait."""
+        if self.session is not None:
+            self.session.retry_now()
+
+    async def _load_older(self) -> bool:
+        """One page; whether older ones remain."""
         session = self.session
         if session is None or self._oldest_id is None or self._oldest_id <= 1:
             self.olderArrived.emit([], False)
-            return
+            return False
         try:
             page = await session.history(self._oldest_id, OLDER_PAGE)
         except SendError as exc:
-            self.problem.emit(f"could not load older messages: {exc}")
+            self.problem.emit(f"Could not load older messages: {exc}")
             self.olderArrived.emit([], True)
-            return
+            return False
         if page.messages:
             self._oldest_id = page.messages[0].id
-        self.olderArrived.emit([row_of(message) for message in page.messages], page.more)
+        me = session.name or ""
+        self.olderArrived.emit([row_of(message, me) for message in page.messages], page.more)
+        return page.more and bool(page.messages)
+
+    async def _load_all(self) -> None:
+        fetched = 0
+        more = True
+        while more and fetched < SEARCH_ALL_LIMIT:
+            more = await self._load_older()
+            fetched += OLDER_PAGE
+        self.historyLoaded.emit(fetched, more)
 
     def look_for_rooms(self, looking: bool) -> None:
         """Start or stop watching the LAN for rooms (the Join screen is shown or hidden)."""
@@ -270,7 +302,7 @@ class ChatController(QObject):
             self.trustRequested.emit(address, name, token or "", exc.fingerprint)
         except JoinError as exc:
             self.session = None
-            self.joinFailed.emit(field_of(exc), str(exc))
+            self.joinFailed.emit(field_of(exc), str(exc), exc.detail)
         finally:
             self.busy.emit(False)
 
@@ -307,7 +339,7 @@ class ChatController(QObject):
             self.stateChanged.emit(event.state, event.describe())
         elif isinstance(event, Joined):
             welcome = event.welcome
-            self.joined.emit(welcome.room, welcome.name, list(welcome.members))
+            self.joined.emit(welcome.room, welcome.name, list(welcome.members), welcome.host or "")
             if welcome.limits is not None:
                 self.largestMessage.emit(welcome.limits.max_message_bytes)
             if welcome.reset:
@@ -316,25 +348,27 @@ class ChatController(QObject):
             if self._oldest_id is None or event.message.id < self._oldest_id:
                 self._oldest_id = event.message.id
             if event.cid is None:
-                self.messageArrived.emit(row_of(event.message))
+                me = session.name if session is not None and session.name else ""
+                self.messageArrived.emit(row_of(event.message, me))
             else:
-                # Our own message: its row went up as pending when queued; mark it stored.
-                self.messageDelivered.emit(event.cid, event.message.id)
+                # Our own message: its row went up as pending when queued; now it takes the
+                # server's time and place.
+                self.messageDelivered.emit(event.cid, event.message.id, event.message.time)
         elif isinstance(event, Queued) and event.message is not None:
             sender = session.name if session is not None and session.name else "you"
             self.messageArrived.emit(pending_row(event.cid, event.message, sender))
         elif isinstance(event, Delivered):
-            self.messageDelivered.emit(event.cid, event.id)
+            self.messageDelivered.emit(event.cid, event.id, None)
         elif isinstance(event, Failed):
             self.messageFailed.emit(event.cid, event.reason)
-            self.problem.emit(f"a message was not sent: {event.reason}")
+            self.problem.emit(f"A message was not sent: {event.reason}")
         elif isinstance(event, PresenceChanged):
             self.presenceChanged.emit(event.presence.event, event.presence.name)
             self.membersChanged.emit(list(event.members))
         elif isinstance(event, Progress):
             self.progress.emit(event.sent, event.total)
         elif isinstance(event, ServerError):
-            self.problem.emit(f"the room refused a message: {event.error.message}")
+            self.problem.emit(f"The room refused a message: {event.error.message}")
 
     @property
     def state(self) -> SessionState:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QTimer, Signal
+import html
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -122,11 +124,17 @@ class JoinPage(QWidget):
         self.progress.setVisible(busy)
         self.join.setEnabled(not busy)
 
-    def show_error(self, field: str, message: str) -> None:
-        """Show ``message`` under ``field`` ("address", "token", or "" for the form)."""
+    def show_error(self, field: str, message: str, detail: str = "") -> None:
+        """Show ``message`` under ``field`` ("address", "token", or "" for the form), with
+        the technical ``detail`` (a code, an OS error) smaller below it."""
         self.clear_errors()
         label = self.errors.get(field, self.errors[""])
-        label.setText(message)
+        text = html.escape(message[:1].upper() + message[1:])
+        if detail:
+            text += f"<br><small>Details: {html.escape(detail)}</small>"
+        label.setTextFormat(Qt.TextFormat.RichText)
+        label.setText(text)
+        label.setToolTip(detail)
         label.show()
 
     def clear_errors(self) -> None:

@@ -6,16 +6,30 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QIcon
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
 from desktopchat.client import SessionState, display_address
+from desktopchat.gui.about import show_about
+from desktopchat.gui.attention import Attention
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.join_page import JoinPage
+from desktopchat.gui.menus import build_menus
+from desktopchat.gui.notifications import NotifierBackend
+from desktopchat.gui.panes.message_model import MessageRow
+from desktopchat.gui.questions import Choice, ask
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 from desktopchat.gui.room_view import RoomView
 from desktopchat.gui.start_page import StartPage
+from desktopchat.gui.theme import Looks, Themes
 from desktopchat.gui.vault import TokenVault
 from desktopchat.protocol.fingerprints import readable
 
@@ -32,7 +46,11 @@ class MainWindow(QMainWindow):
         icon: QIcon | None = None,
         parent: QWidget | None = None,
         vault: TokenVault | None = None,
+        notifier: NotifierBackend | None = None,
+        tray: bool | None = None,
     ) -> None:
+        """``notifier`` shows desktop notifications (else the tray's balloons, if a tray is
+        there); ``tray`` forces the tray icon on or off (default: if the desktop has one)."""
         super().__init__(parent)
         self.controller = controller
         self.store = store
@@ -42,10 +60,13 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self.confirmation: QMessageBox | None = None
         self._last_join: RecentRoom | None = None
+        self._quitting = False
+        self.about: QMessageBox | None = None
         self.setWindowTitle("desktopchat")
         if icon is not None:
             self.setWindowIcon(icon)
         self.resize(1040, 700)
+        self.attention = Attention(self, self.remembered, icon or self.windowIcon(), notifier, tray)
 
         self.start_page = StartPage()
         self.host_page = HostPage()
@@ -62,6 +83,24 @@ class MainWindow(QMainWindow):
         self.host_page.port.setValue(self.remembered.port)
         self.join_page.name.setText(self.remembered.name)
         self.start_page.show_recent(self.remembered.recent)
+        self.start_page.hint.setVisible(not self.remembered.hint_seen)
+        app = QApplication.instance()
+        self.looks = Looks(
+            self.remembered, self.room_view, Themes(app) if isinstance(app, QApplication) else None
+        )
+        self.menus = build_menus(
+            self,
+            level=self.attention.notifications.set_level,
+            hide_previews=self.looks.hide_previews,
+            theme=self.looks.set_theme,
+            zoom=self.looks.zoom,
+            about=self._about,
+        )
+        self.looks.menus = self.menus
+        self.menus.hide_previews.setChecked(self.remembered.hide_previews)
+        self.menus.room.setEnabled(False)
+        self.looks.set_theme(self.remembered.theme)
+        self.room_view.set_text_size(self.remembered.text_size)
         self._wire_pages()
         self._wire_controller()
 
@@ -71,6 +110,7 @@ class MainWindow(QMainWindow):
         self.start_page.hostChosen.connect(lambda: self.pages.setCurrentWidget(self.host_page))
         self.start_page.joinChosen.connect(lambda: self.pages.setCurrentWidget(self.join_page))
         self.start_page.recentChosen.connect(self._recent_chosen)
+        self.start_page.hintDismissed.connect(self._hint_dismissed)
         self.host_page.back.connect(self.show_start)
         self.join_page.back.connect(self.show_start)
         self.host_page.hostRequested.connect(self._host)
@@ -80,6 +120,10 @@ class MainWindow(QMainWindow):
         room.sendJson.connect(self._send_json)
         room.sendFile.connect(self.controller.send_file)
         room.olderRequested.connect(self.controller.load_older)
+        room.allHistoryRequested.connect(self.controller.load_all)
+        room.retryRequested.connect(self.controller.retry_now)
+        self.attention.openRequested.connect(self.bring_to_front)
+        self.attention.quitRequested.connect(self.quit)
         room.leaveRequested.connect(
             lambda: self._leave_asking("Leave the room?", "Leaving", "Stop and leave")
         )
@@ -93,10 +137,11 @@ class MainWindow(QMainWindow):
         c.stateChanged.connect(self._state_changed)
         c.joined.connect(self._joined)
         c.membersChanged.connect(room.set_members)
-        c.messageArrived.connect(room.add_row)
+        c.messageArrived.connect(self._arrived)
         c.messageDelivered.connect(room.mark_delivered)
         c.messageFailed.connect(room.mark_failed)
         c.olderArrived.connect(room.add_older)
+        c.historyLoaded.connect(room.history_loaded)
         c.largestMessage.connect(room.binary_pane.show_limit)
         c.progress.connect(room.binary_pane.show_progress)
         c.sendFailed.connect(room.show_send_error)
@@ -112,6 +157,35 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(
             lambda _index: c.look_for_rooms(self.pages.currentWidget() is self.join_page)
         )
+
+    # -- living in the window ------------------------------------------------------------------
+
+    def _arrived(self, row: MessageRow) -> None:
+        self.room_view.add_row(row)
+        self.attention.arrived(row)
+
+    def bring_to_front(self) -> None:
+        """Show the window with the room in front (a notification or the tray was clicked)."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if self.controller.session is not None:
+            self.pages.setCurrentWidget(self.room_view)
+            self.room_view.tabs.setCurrentWidget(self.room_view.text_pane)
+        self.attention.looked()
+
+    def _hint_dismissed(self) -> None:
+        self.remembered.hint_seen = True
+        self._save()
+
+    def _about(self) -> None:
+        self.about = show_about(self)
+
+    def quit(self) -> None:
+        """Quit from the tray: show the window (it may be hidden) and close it for good."""
+        self._quitting = True
+        self.bring_to_front()
+        self.close()
 
     # -- page flow ----------------------------------------------------------------------------
 
@@ -178,54 +252,66 @@ class MainWindow(QMainWindow):
             self._back_to_start()
 
     def _back_to_start(self) -> None:
-        self.setWindowTitle("desktopchat")
+        self.attention.in_room = False
+        self.attention.notifications.read()
+        self.attention.set_title("desktopchat")
+        self.menus.room.setEnabled(False)
         self.show_start()
 
-    def _joined(self, room: str, name: str, members: list[str]) -> None:
+    def _joined(self, room: str, name: str, members: list[str], host: str) -> None:
         if self.pages.currentWidget() is not self.room_view:
             self.room_view.reset()
             if self.controller.host_info is not None:
                 self.room_view.show_hosting(self.controller.host_info)
             self.pages.setCurrentWidget(self.room_view)
-        self.room_view.enter(room, name, members)
-        self.setWindowTitle(f"#{room} — desktopchat")
+        # Hosting from this window, we are the host whatever the server was told.
+        self.room_view.enter(room, name, members, name if self.controller.hosting else host)
+        session = self.controller.session
+        key = f"{display_address(session.url)}" if session is not None else room
+        notifications = self.attention.notifications
+        notifications.enter(key)
+        self.menus.levels[notifications.level].setChecked(True)
+        self.menus.room.setEnabled(True)
+        self.attention.in_room = True
+        self.attention.set_title(f"#{room} — desktopchat")
         if self._last_join is not None:
             self.remembered.remember(self._last_join)
             self._last_join = None
             self._save()
 
-    def _join_failed(self, field: str, message: str) -> None:
+    def _join_failed(self, field: str, message: str, detail: str) -> None:
         if self.pages.currentWidget() is self.host_page or self.controller.hosting:
             self.host_page.show_error(f"Hosting started, but joining it failed: {message}")
             return
-        self.join_page.show_error(field, message)
+        self.join_page.show_error(field, message, detail)
         self.pages.setCurrentWidget(self.join_page)
 
     def _ask_to_trust(self, address: str, name: str, token: str, fingerprint: str) -> None:
         """A room whose identity is new: show its fingerprint and ask, as SSH does."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+
+        def refused() -> None:
+            self.join_page.show_error("", "Not joined: the room's identity was not trusted.")
+            self.pages.setCurrentWidget(self.join_page)
+
+        self.confirmation = ask(
+            self,
             "Trust this room?",
             "This room's identity is new to this computer. Check with the host that it reads\n\n"
             f"{readable(fingerprint)}\n\nbefore you trust it. Its messages and your token "
             "travel encrypted to whoever holds this identity.",
-            QMessageBox.StandardButton.Cancel,
-            self,
+            [
+                (
+                    "Trust and join",
+                    QMessageBox.ButtonRole.AcceptRole,
+                    lambda: self.controller.join(address, name, token, fingerprint),
+                )
+            ],
+            cancelled=refused,
+            finished=self._answered,
         )
-        trust = box.addButton("Trust and join", QMessageBox.ButtonRole.AcceptRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
-        def answered() -> None:
-            self.confirmation = None
-            if box.clickedButton() is trust:
-                self.controller.join(address, name, token, fingerprint)
-            else:
-                self.join_page.show_error("", "Not joined: the room's identity was not trusted.")
-                self.pages.setCurrentWidget(self.join_page)
-
-        box.finished.connect(answered)
-        self.confirmation = box
-        box.open()
+    def _answered(self) -> None:
+        self.confirmation = None
 
     def _state_changed(self, state: SessionState, description: str) -> None:
         self.status.setText(description[:1].upper() + description[1:])
@@ -244,10 +330,19 @@ class MainWindow(QMainWindow):
     # -- closing ------------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Ask first when hosting (everyone would be disconnected); then report ``closed``."""
+        """Ask first when hosting (everyone would be disconnected; where there is a tray,
+        the room may keep running there instead); then report ``closed``."""
         if self.controller.hosting and not self._close_confirmed:
             event.ignore()
-            self._ask_to_stop("Stop hosting?", "Closing the window", "Stop and close", self._close)
+            keep = self.attention.tray is not None and not self._quitting
+            self._ask_to_stop(
+                "Stop hosting?",
+                "Closing the window",
+                "Stop and close",
+                self._close,
+                self._to_tray if keep else None,
+            )
+            self._quitting = False
             return
         self._save()
         event.accept()
@@ -264,31 +359,38 @@ class MainWindow(QMainWindow):
         else:
             self.controller.leave()
 
-    def _ask_to_stop(self, title: str, doing: str, button: str, then: Callable[[], None]) -> None:
+    def _to_tray(self) -> None:
+        self.hide()
+        if self.attention.tray is not None:
+            self.attention.tray.showMessage(
+                "desktopchat is still hosting",
+                "The room keeps running. Open it again, or quit, from this icon.",
+            )
+
+    def _ask_to_stop(
+        self,
+        title: str,
+        doing: str,
+        button: str,
+        then: Callable[[], None],
+        keep: Callable[[], None] | None = None,
+    ) -> None:
         """Ask whether to stop the hosted room, naming who would be disconnected; ``then``
-        runs if the user agrees."""
+        runs if the user agrees, ``keep`` (when given) if they choose to keep hosting from
+        the tray."""
         others = max(0, self.controller.hoster.member_count() - 1)
         who = (
             f" and disconnects {others} other member{'s' if others != 1 else ''}"
             if others
             else "; nobody else is in it right now"
         )
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        choices: list[Choice] = [(button, QMessageBox.ButtonRole.DestructiveRole, then)]
+        if keep is not None:
+            choices.append(("Keep hosting in the tray", QMessageBox.ButtonRole.AcceptRole, keep))
+        self.confirmation = ask(
+            self,
             title,
             f"You are hosting this room. {doing} stops it{who}.",
-            QMessageBox.StandardButton.Cancel,
-            self,
+            choices,
+            finished=self._answered,
         )
-        stop = box.addButton(button, QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-
-        def answered() -> None:
-            self.confirmation = None
-            if box.clickedButton() is stop:
-                then()
-
-        # open(), not exec(): a nested event loop would stall the asyncio loop under qasync.
-        box.finished.connect(answered)
-        self.confirmation = box
-        box.open()

@@ -2,111 +2,36 @@
 
 from __future__ import annotations
 
-import html
-
-from PySide6.QtCore import QStringListModel, Qt, Signal
-from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListView,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from desktopchat.client import SessionState, display_address
+from desktopchat.client import SessionState
 from desktopchat.gui.hosting import HostInfo
+from desktopchat.gui.hosting_box import HostingBox
+from desktopchat.gui.members import MemberListModel
 from desktopchat.gui.panes.binary_pane import BinaryPane
+from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import JsonPane
+from desktopchat.gui.panes.links import SAFE_SCHEMES
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
-from desktopchat.gui.qr import qr_pixmap
+from desktopchat.gui.questions import ask
 from desktopchat.protocol import Kind
-from desktopchat.protocol.fingerprints import readable
 
 KINDS = (Kind.TEXT, Kind.JSON, Kind.BINARY)
 _TITLES = {Kind.TEXT: "Text", Kind.JSON: "JSON", Kind.BINARY: "Binary"}
-
-
-class HostingBox(QFrame):
-    """Where others can join (with copy buttons and a QR code), and Stop hosting."""
-
-    stopRequested = Signal()
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("hostingBox")
-        self._grid = QGridLayout()
-        self._grid.setColumnStretch(0, 1)
-        self.qr = QLabel()
-        self.qr.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.qr.setToolTip("Scan with a phone to open the room in its browser")
-        stop = QPushButton("Stop hosting")
-        stop.setObjectName("danger")
-        stop.clicked.connect(self.stopRequested)
-        title = QLabel("You are hosting")
-        title.setObjectName("section")
-        self.fingerprint = QLabel()
-        self.fingerprint.setObjectName("hint")
-        self.fingerprint.setWordWrap(True)
-        self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.fingerprint.hide()
-        self.warning = QLabel()
-        self.warning.setObjectName("error")
-        self.warning.setWordWrap(True)
-        self.warning.hide()
-        layout = QVBoxLayout(self)
-        layout.addWidget(title)
-        layout.addWidget(self.warning)
-        layout.addWidget(self.fingerprint)
-        layout.addLayout(self._grid)
-        layout.addWidget(self.qr)
-        layout.addWidget(stop)
-
-    def show_info(self, info: HostInfo) -> None:
-        """List the join links (and addresses) of ``info``, each with a copy button, its
-        fingerprint in readable groups, and a QR code of the first link."""
-        while self._grid.count():
-            item = self._grid.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
-        rows = [("Link", url) for url in info.links] + [("App", url) for url in info.app_urls]
-        if not info.links:
-            rows += [("Browser", url) for url in info.browser_urls]
-        for number, (kind, url) in enumerate(rows):
-            label = QLabel(f"<b>{kind}</b>&nbsp; {html.escape(display_address(url))}")
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setToolTip("The token is hidden here; Copy gives the whole link")
-            copy = QToolButton()
-            copy.setText("Copy")
-            copy.setToolTip(f"Copy {kind.lower()} (whoever has it may join)")
-            copy.clicked.connect(lambda _checked=False, text=url: copy_text(text))
-            self._grid.addWidget(label, number, 0)
-            self._grid.addWidget(copy, number, 1)
-        self.fingerprint.setVisible(info.fingerprint is not None)
-        if info.fingerprint is not None:
-            self.fingerprint.setText(f"Identity: {readable(info.fingerprint)}")
-        self.warning.setText(info.warning[:1].upper() + info.warning[1:])
-        self.warning.setVisible(bool(info.warning))
-        # A loopback address is no use to a phone: no QR code when nobody else can join.
-        shared = (info.links or info.browser_urls)[:1]
-        code = shared[0] if shared and not info.warning else ""
-        self.qr.setVisible(bool(code))
-        if code:
-            self.qr.setPixmap(qr_pixmap(code, 150))
-
-
-def copy_text(text: str) -> None:
-    """Put ``text`` on the clipboard."""
-    QGuiApplication.clipboard().setText(text)
 
 
 class RoomView(QWidget):
@@ -117,13 +42,17 @@ class RoomView(QWidget):
     sendFile = Signal(str)
     leaveRequested = Signal()
     olderRequested = Signal()
+    allHistoryRequested = Signal()
+    retryRequested = Signal()
     stopHostingRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.models = {kind: MessageListModel(self) for kind in KINDS}
-        self.members = QStringListModel(self)
+        self.colours = SenderColours()
+        self.models = {kind: MessageListModel(self, self.colours) for kind in KINDS}
+        self.members = MemberListModel(self)
         self._unread = dict.fromkeys(KINDS, 0)
+        self.link_question: QMessageBox | None = None
 
         self.title = QLabel("#chat")
         self.title.setObjectName("heading")
@@ -132,6 +61,10 @@ class RoomView(QWidget):
         self.state = QLabel("connecting")
         self.state.setObjectName("state")
         self.state.setWordWrap(True)
+        self.retry = QPushButton("Retry now")
+        self.retry.setToolTip("Try to reconnect now instead of waiting")
+        self.retry.clicked.connect(self.retryRequested)
+        self.retry.hide()
         members_label = QLabel("Members")
         members_label.setObjectName("section")
         member_list = QListView()
@@ -149,6 +82,7 @@ class RoomView(QWidget):
         side_layout.addWidget(self.title)
         side_layout.addWidget(self.me)
         side_layout.addWidget(self.state)
+        side_layout.addWidget(self.retry)
         side_layout.addWidget(members_label)
         side_layout.addWidget(member_list, 1)
         side_layout.addWidget(self.hosting)
@@ -164,6 +98,11 @@ class RoomView(QWidget):
         for kind, pane in zip(KINDS, self.panes(), strict=True):
             self.tabs.addTab(pane, _TITLES[kind])
         self.tabs.currentChanged.connect(self._tab_changed)
+        for pane in self.panes():
+            pane.view.replyRequested.connect(self._reply)
+            pane.view.linkActivated.connect(self.open_link)
+            pane.view.saveRequested.connect(self._save)
+            pane.view.follower.topReached.connect(self._top_reached)
 
         self.filter = QLineEdit()
         self.filter.setPlaceholderText("Filter this pane (Ctrl+F)")
@@ -178,9 +117,15 @@ class RoomView(QWidget):
             "Fetch the messages before the oldest shown (the filter searches them too)"
         )
         self.older.clicked.connect(self._ask_for_older)
+        self.search_all = QPushButton("Search all history")
+        self.search_all.setToolTip(
+            "Load the room's whole history, so that the filter searches all of it"
+        )
+        self.search_all.clicked.connect(self._ask_for_all)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
         top.addWidget(self.older)
+        top.addWidget(self.search_all)
         main_layout.addLayout(top)
         main_layout.addWidget(self.tabs, 1)
 
@@ -199,11 +144,12 @@ class RoomView(QWidget):
 
     # -- what the controller tells us ---------------------------------------------------------
 
-    def enter(self, room: str, name: str, members: list[str]) -> None:
-        """We are in ``room`` as ``name``."""
+    def enter(self, room: str, name: str, members: list[str], host: str = "") -> None:
+        """We are in ``room`` as ``name``; ``host`` is the hosting member's name, if known."""
         self.title.setText(f"#{room}")
         self.me.setText(f"You are {name}")
         self.members.setStringList(members)
+        self.members.mark(name, host)
 
     def add_row(self, row: MessageRow) -> None:
         """Show a message in its pane; count it as unread when that pane is not in front."""
@@ -214,10 +160,10 @@ class RoomView(QWidget):
             self._unread[row.kind] += 1
             self._update_tab(row.kind)
 
-    def mark_delivered(self, cid: str, message_id: int) -> None:
-        """Our message ``cid`` is stored by the server."""
+    def mark_delivered(self, cid: str, message_id: int, at: int | None = None) -> None:
+        """Our message ``cid`` is stored by the server as ``message_id`` (at server time ``at``)."""
         for model in self.models.values():
-            if model.mark_delivered(cid, message_id):
+            if model.mark_delivered(cid, message_id, at):
                 return
 
     def mark_failed(self, cid: str, reason: str) -> None:
@@ -229,7 +175,8 @@ class RoomView(QWidget):
     def set_state(self, state: SessionState | str, description: str) -> None:
         """Show the connection state (colour by state via the ``state`` property; ``"error"``
         for a message that could not be sent)."""
-        self.state.setText(description)
+        self.state.setText(description[:1].upper() + description[1:])
+        self.retry.setVisible(state is SessionState.RECONNECTING)
         self.state.setProperty("state", state.value if isinstance(state, SessionState) else state)
         self.state.style().unpolish(self.state)
         self.state.style().polish(self.state)
@@ -264,20 +211,84 @@ class RoomView(QWidget):
     def show_older_state(self, more: bool, busy: bool = False) -> None:
         """Enable "Load older messages" while older ones may exist and none is loading."""
         self.older.setEnabled(more and not busy)
+        self.search_all.setEnabled(more and not busy)
         self.older.setText(
             "Loading…" if busy else ("Load older messages" if more else "No older messages")
         )
 
+    def history_loaded(self, fetched: int, cut_short: bool) -> None:
+        """The whole history was fetched for searching (or as much as a window holds)."""
+        self.show_older_state(cut_short)
+        if cut_short:
+            self.set_state("open", f"Loaded {fetched} older messages: older ones were left out")
+        self._apply_filter(self.filter.text())
+
     def _ask_for_older(self) -> None:
         self.show_older_state(True, busy=True)
         self.olderRequested.emit()
+
+    def _ask_for_all(self) -> None:
+        self.show_older_state(True, busy=True)
+        self.allHistoryRequested.emit()
+
+    def _top_reached(self) -> None:
+        # Scrolling up past the oldest message shown fetches the page before it.
+        if self.older.isEnabled():
+            self._ask_for_older()
+
+    # -- what the user does with a message ------------------------------------------------------
+
+    def _reply(self, row: MessageRow) -> None:
+        self.tabs.setCurrentWidget(self.text_pane)
+        self.text_pane.quote(row)
+
+    def _save(self, row: MessageRow) -> None:
+        self.tabs.setCurrentWidget(self.binary_pane)
+        self.binary_pane.show_row(row)
+        self.binary_pane.ask_where_to_save()
+
+    def open_link(self, url: str) -> None:
+        """Open ``url`` in its application; ask first, showing it whole, for a scheme other
+        than http, https or mailto (``file:``, ``smb:`` and the like can run or fetch things)."""
+        scheme = url.partition(":")[0].lower()
+        if scheme in SAFE_SCHEMES:
+            QDesktopServices.openUrl(QUrl(url))
+            return
+        self.link_question = ask(
+            self,
+            "Open this link?",
+            f"This link does not lead to a web page. It opens:\n\n{url}\n\n"
+            "Open it only if you trust who sent it.",
+            [
+                (
+                    "Open",
+                    QMessageBox.ButtonRole.AcceptRole,
+                    lambda: QDesktopServices.openUrl(QUrl(url)),
+                )
+            ],
+            icon=QMessageBox.Icon.Warning,
+            finished=self._link_answered,
+        )
+
+    def _link_answered(self) -> None:
+        self.link_question = None
+
+    def set_text_size(self, points: int) -> None:
+        """Messages and the box to write in at ``points`` (0: the style's size)."""
+        sheet = f"font-size: {points}pt;" if points > 0 else ""
+        for pane in self.panes():
+            pane.view.setStyleSheet(sheet)
+        self.text_pane.entry.setStyleSheet(sheet)
+        self.json_pane.editor.setStyleSheet(sheet)
 
     def reset(self) -> None:
         """Forget the room (after leaving)."""
         self.show_older_state(True)
         for model in self.models.values():
             model.clear()
+        self.colours.clear()
         self.members.setStringList([])
+        self.members.mark("", "")
         self._unread = dict.fromkeys(KINDS, 0)
         for kind in KINDS:
             self._update_tab(kind)

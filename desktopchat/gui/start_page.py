@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -22,6 +23,7 @@ class StartPage(QWidget):
     hostChosen = Signal()
     joinChosen = Signal()
     recentChosen = Signal(object)  # RecentRoom
+    hintDismissed = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +43,21 @@ class StartPage(QWidget):
         for button in (self.host_button, self.join_button):
             button.setMinimumHeight(64)
 
+        self.hint = QFrame()
+        self.hint.setObjectName("firstRun")
+        hint_text = QLabel(
+            "<b>New here?</b> <b>Host a room</b> to chat with people on this network: the "
+            "room's link and QR code let them in, from this app or any browser. Or "
+            "<b>Join a room</b> someone else hosts; rooms nearby are listed for you."
+        )
+        hint_text.setWordWrap(True)
+        got_it = QPushButton("Got it")
+        got_it.clicked.connect(self._dismiss_hint)
+        hint_row = QHBoxLayout(self.hint)
+        hint_row.addWidget(hint_text, 1)
+        hint_row.addWidget(got_it, 0, Qt.AlignmentFlag.AlignTop)
+        self.hint.hide()
+
         choices = QHBoxLayout()
         choices.addWidget(self.host_button)
         choices.addWidget(self.join_button)
@@ -58,6 +75,7 @@ class StartPage(QWidget):
         column.addWidget(title, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addWidget(subtitle, 0, Qt.AlignmentFlag.AlignHCenter)
         column.addSpacing(24)
+        column.addWidget(self.hint)
         column.addLayout(choices)
         column.addSpacing(24)
         column.addWidget(recent_label)
@@ -82,6 +100,10 @@ class StartPage(QWidget):
             self.recent.addItem(item)
         self.recent.setVisible(bool(rooms))
         self.empty_hint.setVisible(not rooms)
+
+    def _dismiss_hint(self) -> None:
+        self.hint.hide()
+        self.hintDismissed.emit()
 
     def _recent_activated(self, item: QListWidgetItem) -> None:
         self.recentChosen.emit(item.data(Qt.ItemDataRole.UserRole))

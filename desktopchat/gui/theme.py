@@ -6,6 +6,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
+from desktopchat.gui.menus import Menus
+from desktopchat.gui.recent import Remembered
+from desktopchat.gui.room_view import RoomView
+
 _DARK = {
     QPalette.ColorRole.Window: "#202124",
     QPalette.ColorRole.WindowText: "#e8eaed",
@@ -70,3 +74,34 @@ class Themes:
         self._app.setPalette(palette)
         # Style sheets resolve palette() once, when applied: apply again for the new colours.
         self._app.setStyleSheet(self._app.styleSheet())
+
+
+class Looks:
+    """The user's choices of look, applied and remembered: theme and message text size."""
+
+    def __init__(self, remembered: Remembered, room: RoomView, themes: Themes | None) -> None:
+        self._remembered = remembered
+        self._room = room
+        self._themes = themes
+        self.menus: Menus | None = None
+
+    def set_theme(self, choice: str) -> None:
+        """Use the ``system``, ``light`` or ``dark`` theme, and remember it."""
+        self._remembered.theme = choice
+        if self.menus is not None:
+            self.menus.themes.get(choice, self.menus.themes["system"]).setChecked(True)
+        if self._themes is not None:
+            self._themes.apply(choice)
+
+    def zoom(self, step: int) -> None:
+        """Message text a point bigger (``1``), smaller (``-1``) or back to normal (``0``)."""
+        size = 0
+        if step:
+            shown = round(self._room.text_pane.view.font().pointSizeF())
+            size = max(6, min(48, (self._remembered.text_size or shown) + step))
+        self._remembered.text_size = size
+        self._room.set_text_size(size)
+
+    def hide_previews(self, hidden: bool) -> None:
+        """Notifications say who wrote, not what (or again what)."""
+        self._remembered.hide_previews = hidden

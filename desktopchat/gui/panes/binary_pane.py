@@ -71,7 +71,7 @@ class BinaryPane(QWidget):
 
         self.save_button = QPushButton("Save as…")
         self.save_button.setEnabled(False)
-        self.save_button.clicked.connect(self._ask_where_to_save)
+        self.save_button.clicked.connect(self.ask_where_to_save)
         self.send_button = send = QPushButton("Send file…")
         send.clicked.connect(self._ask_what_to_send)
         self.status = QLabel("Drop files here to send them")
@@ -150,7 +150,8 @@ class BinaryPane(QWidget):
 
     # -- dialogs: open(), never exec(): a nested loop would stall asyncio under qasync ----------
 
-    def _ask_where_to_save(self) -> None:
+    def ask_where_to_save(self) -> None:
+        """Ask where to save the selected message's bytes (a dialog that does not block)."""
         if self.current is None:
             return
         # The sender chose the name: only a cleaned last component may suggest where to save.

@@ -1,0 +1,92 @@
+"""Desktop notifications through the system's service (freedesktop D-Bus, macOS, Windows),
+by ``desktop-notifier``; a fallback (the tray's balloons) where that service is missing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from desktop_notifier import DesktopNotifier, Icon
+
+from desktopchat.gui.notifications import NotifierBackend
+
+logger = logging.getLogger("desktopchat.app")
+
+
+class SystemNotifier:
+    """A :class:`~desktopchat.gui.notifications.NotifierBackend` for the desktop's own
+    notifications. Each room has one notification: showing it again withdraws the last.
+
+    ``desktop-notifier`` logs a failed send instead of raising; a send that is never
+    dispatched means no notification service, and from then on ``fallback`` shows them.
+    """
+
+    def __init__(
+        self,
+        icon: Path | None = None,
+        fallback: NotifierBackend | None = None,
+        notifier: DesktopNotifier | None = None,
+    ) -> None:
+        self._notifier = notifier or DesktopNotifier(
+            app_name="desktopchat", app_icon=Icon(path=icon) if icon is not None else None
+        )
+        self.fallback = fallback
+        self.broken = False
+        self._shown: dict[str, str] = {}  # room → the identifier of its notification
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+        """Replace room ``key``'s notification with this one."""
+        if self.broken:
+            if self.fallback is not None:
+                self.fallback.show(key, title, body, on_click)
+            return
+        self._spawn(self._show(key, title, body, on_click))
+
+    def withdraw(self, key: str) -> None:
+        """Take room ``key``'s notification off the screen."""
+        if self.broken:
+            if self.fallback is not None:
+                self.fallback.withdraw(key)
+            return
+        self._spawn(self._withdraw(key))
+
+    async def _show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+        await self._withdraw(key)
+        dispatched = asyncio.Event()
+        identifier = await self._notifier.send(
+            title, body, on_clicked=on_click, on_dispatched=dispatched.set, thread=key
+        )
+        if not dispatched.is_set():
+            logger.warning("no desktop notification service: notifications go to the tray")
+            self.broken = True
+            if self.fallback is not None:
+                self.fallback.show(key, title, body, on_click)
+            return
+        self._shown[key] = identifier
+
+    async def _withdraw(self, key: str) -> None:
+        identifier = self._shown.pop(key, None)
+        if identifier is None:
+            return
+        try:
+            await self._notifier.clear(identifier)
+        except (KeyError, OSError) as exc:  # closed by the user already, or the bus went away
+            logger.info("notification %s was already gone: %r", identifier, exc)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("a notification failed", exc_info=task.exception())
+
+    async def close(self) -> None:
+        """Finish what is being shown or withdrawn (the window is closing)."""
+        await asyncio.gather(*self._tasks, return_exceptions=True)
