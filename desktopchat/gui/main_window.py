@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         session = self.controller.session
         key = f"{display_address(session.url)}" if session is not None else room
         notifications = self.attention.notifications
-        notifications.enter(key)
+        notifications.enter(key, room)
         self.menus.levels[notifications.level].setChecked(True)
         self.menus.room.setEnabled(True)
         self.attention.in_room = True

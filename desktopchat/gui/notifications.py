@@ -74,6 +74,9 @@ class Notifications(QObject):
         self._remembered = remembered
         self._clock = clock
         self.room = ""
+        """The room being notified for, as the key of its settings and notification."""
+        self.title = ""
+        """The room's name, as notifications show it."""
         self.unread = 0
         self._mentions = 0
         self._muted_until = 0.0
@@ -103,11 +106,13 @@ class Notifications(QObject):
 
     # -- events ------------------------------------------------------------------------------
 
-    def enter(self, room: str) -> None:
-        """We are in ``room`` now (nothing unread yet)."""
+    def enter(self, room: str, title: str = "") -> None:
+        """We are in ``room`` (its address: two hosts' ``#chat`` are two rooms) now, shown
+        as ``#title`` (nothing unread yet)."""
         if room != self.room:
             self.read()
         self.room = room
+        self.title = title or room
 
     def arrived(self, row: MessageRow, watching: bool) -> None:
         """A message arrived; ``watching`` says the user has this room in front of them."""
@@ -133,10 +138,10 @@ class Notifications(QObject):
 
     def _title(self, row: MessageRow) -> str:
         if row.mentioned:
-            return f"{row.sender} mentioned you in #{self.room}"
+            return f"{row.sender} mentioned you in #{self.title}"
         if self.unread == 1:
-            return f"{row.sender} in #{self.room}"
-        return f"{self.unread} new messages in #{self.room}"
+            return f"{row.sender} in #{self.title}"
+        return f"{self.unread} new messages in #{self.title}"
 
     def _body(self, row: MessageRow) -> str:
         if self._remembered.hide_previews:

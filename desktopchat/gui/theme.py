@@ -57,9 +57,14 @@ class Themes:
         self._app = app
         self._desktop = QPalette(app.palette())
         self._desktop_style = app.style().name()
+        self.current = "system"
 
     def apply(self, choice: str) -> None:
         """Use ``choice`` from now on (an unknown one is ``system``)."""
+        choice = choice if choice in _SCHEMES else "system"
+        if choice == self.current:
+            return
+        self.current = choice
         hints = self._app.styleHints()
         if choice in _SCHEMES:
             # The app's own colours: Fusion draws them the same on every desktop.

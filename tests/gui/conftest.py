@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import keyring
 import pytest
@@ -17,8 +18,6 @@ from desktopchat.app.hosting import ServerHoster
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import SettingsStore
-
-WindowFactory = Callable[[], MainWindow]
 
 
 @pytest.fixture(autouse=True)
@@ -42,29 +41,54 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
         asyncio.set_event_loop(None)
 
 
-@pytest.fixture
-def make_window(
-    qapp: QApplication, tmp_path: Path, qloop: qasync.QEventLoop
-) -> Iterator[WindowFactory]:
-    """Windows with their own settings file; controllers are shut down after the test."""
-    windows: list[MainWindow] = []
+class Windows:
+    """Makes windows with their own settings file, and shuts their controllers down."""
 
-    def make() -> MainWindow:
-        number = len(windows)
-        window = MainWindow(
-            ChatController(ServerHoster()), SettingsStore(tmp_path / f"settings-{number}.json")
-        )
+    def __init__(self, tmp_path: Path, loop: qasync.QEventLoop) -> None:
+        self._tmp_path = tmp_path
+        self._loop = loop
+        self.windows: list[MainWindow] = []
+
+    def __call__(self, settings: Path | None = None, **options: Any) -> MainWindow:
+        """A window (``options`` go to MainWindow: ``notifier``, ``tray``)."""
+        number = len(self.windows)
+        store = SettingsStore(settings or self._tmp_path / f"settings-{number}.json")
+        options.setdefault("tray", False)
+        window = MainWindow(ChatController(ServerHoster()), store, **options)
         # Not qtbot.addWidget: pytest-qt would delete the window before the controller's
         # shutdown below, whose signals still reach its widgets.
         window.show()
-        windows.append(window)
+        self.windows.append(window)
         return window
 
-    yield make
-    for window in windows:
-        qloop.run_until_complete(window.controller.shutdown())
-        window.close()
-        window.deleteLater()
+    def shut_down(self) -> None:
+        """Stop every window's session and server, on the loop (once)."""
+        windows, self.windows = self.windows, []
+        for window in windows:
+            self._loop.run_until_complete(window.controller.shutdown())
+            window.close()
+            window.deleteLater()
+
+
+WindowFactory = Windows
+
+
+@pytest.fixture
+def make_window(tmp_path: Path, qloop: qasync.QEventLoop) -> Iterator[Windows]:
+    """Windows with their own settings file; controllers are shut down after the test."""
+    windows = Windows(tmp_path, qloop)
+    yield windows
+    windows.shut_down()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    """Shut the windows' servers down before pytest-qt processes the last Qt events: a
+    qasync timer firing then, with no loop running, would step a server task outside it."""
+    windows = getattr(item, "funcargs", {}).get("make_window")
+    if isinstance(windows, Windows):
+        windows.shut_down()
+    return (yield)
 
 
 async def until(predicate: Callable[[], object], what: str, within: float = 10.0) -> None:

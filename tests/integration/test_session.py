@@ -66,7 +66,8 @@ class Recorder:
 async def joined(
     address: str, name: str, **options: object
 ) -> AsyncIterator[tuple[Session, Recorder]]:
-    session = Session(address, name=name, backoff=FAST, **options)  # type: ignore[arg-type]
+    options.setdefault("backoff", FAST)
+    session = Session(address, name=name, **options)  # type: ignore[arg-type]
     recorder = Recorder(session)
     await session.start()
     try:
@@ -360,3 +361,38 @@ async def test_older_messages_come_page_by_page_on_request() -> None:
             assert len(events.received()) == 5, "pages are not live traffic"
             await ws.send(json.dumps({"type": "text", "text": "live"}))
             await events.wait(lambda: events.received()[-1].message.text == "live")
+
+
+async def test_retry_now_cuts_the_back_off_wait_short() -> None:
+    first = HostedServer(LOCAL)
+    await first.start()
+    port = first.port
+    # A back-off of two minutes: without "Retry now" the session would still be waiting.
+    async with joined(f"127.0.0.1:{port}", "ada", backoff=Backoff(base=120, cap=120)) as (
+        ada,
+        events,
+    ):
+        await first.stop()
+        await events.wait(lambda: ada.state is SessionState.RECONNECTING)
+        second = HostedServer(replace(LOCAL, port=port))
+        await second.start()
+        try:
+            assert ada.state is SessionState.RECONNECTING  # still waiting out its back-off
+            ada.retry_now()
+            await events.wait(lambda: ada.state is SessionState.OPEN, within=5)
+        finally:
+            await ada.close()
+            await second.stop()
+
+
+async def test_retry_now_does_nothing_while_open() -> None:
+    async with hosted() as server, joined(f"127.0.0.1:{server.port}", "ada") as (ada, events):
+        ada.retry_now()
+        await ada.send_text("still here")
+        await events.wait(lambda: len(events.received()) == 1)
+        assert SessionState.RECONNECTING not in events.states()
+
+
+async def test_a_name_that_resolves_to_nothing_is_a_computer_not_found() -> None:
+    with pytest.raises(Unreachable, match=r"Can.t find a computer called no-such-host\.invalid"):
+        await Session("no-such-host.invalid:5042").start()

@@ -1,0 +1,495 @@
+"""A window people keep open all day: notifications, unread counts, mentions, writing and
+reading (multi-line, links, context menu, days, history), look, and words for people."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QLocale, QObject, QPoint, QPointF, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import (
+    QApplication,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QStyleOptionViewItem,
+)
+
+from desktopchat import __version__
+from desktopchat.client import SessionState
+from desktopchat.gui.about import about_text
+from desktopchat.gui.main_window import MainWindow
+from desktopchat.gui.notifications import Notifications
+from desktopchat.gui.panes.links import find_links, mentions
+from desktopchat.gui.panes.message_delegate import MessageDelegate, _day_change
+from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.when import clock, day_label
+from desktopchat.gui.recent import Remembered, SettingsStore
+from desktopchat.paths import log_file
+from desktopchat.protocol import Kind
+from tests.gui.conftest import WindowFactory, until
+from tests.gui.rooms import answer, free_port, host_and_guest, host_room, texts
+
+DAY_MS = 86_400_000
+NOON = 1_795_000_000_000 - 1_795_000_000_000 % DAY_MS + DAY_MS // 2  # a UTC noon
+
+
+@dataclass
+class FakeNotifier:
+    """A notification backend that records what the desktop would show."""
+
+    shown: dict[str, tuple[str, str]] = field(default_factory=dict)
+    clicks: dict[str, Callable[[], None]] = field(default_factory=dict)
+    log: list[tuple[str, ...]] = field(default_factory=list)
+
+    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+        self.shown[key] = (title, body)
+        self.clicks[key] = on_click
+        self.log.append(("show", key, title, body))
+
+    def withdraw(self, key: str) -> None:
+        self.shown.pop(key, None)
+        self.log.append(("withdraw", key))
+
+
+def row(n: int, **fields: object) -> MessageRow:
+    base: dict[str, object] = {"time": NOON + n, "sender": "ada", "kind": Kind.TEXT}
+    base.update({"text": f"message {n}", "id": n})
+    base.update(fields)
+    return MessageRow(**base)  # type: ignore[arg-type]
+
+
+# -- knowing that something arrived ----------------------------------------------------------
+
+
+def notifications(**remembered: object) -> tuple[Notifications, FakeNotifier, list[float]]:
+    fake = FakeNotifier()
+    now = [1000.0]
+    centre = Notifications(Remembered(**remembered), fake, clock=lambda: now[0])  # type: ignore[arg-type]
+    centre.enter("room-a")
+    return centre, fake, now
+
+
+def test_one_notification_per_room_updated_with_the_count() -> None:
+    centre, fake, _now = notifications()
+    centre.arrived(row(1, sender="bob", text="lunch?"), watching=False)
+    assert fake.shown == {"room-a": ("bob in #room-a", "lunch?")}
+    centre.arrived(row(2, sender="cy", text="yes"), watching=False)
+    assert fake.shown == {"room-a": ("2 new messages in #room-a", "cy: yes")}
+    assert centre.unread == 2
+    centre.read()
+    assert fake.shown == {}
+    assert centre.unread == 0
+
+
+def test_nothing_for_the_room_being_looked_at_or_for_our_own_messages() -> None:
+    centre, fake, _now = notifications()
+    centre.arrived(row(1, sender="bob"), watching=True)
+    centre.arrived(row(2, own=True), watching=False)
+    assert fake.log == []
+    assert centre.unread == 0
+
+
+def test_mute_and_mentions_only_let_mentions_through_and_an_hour_of_quiet_none() -> None:
+    centre, fake, now = notifications()
+    centre.set_level("mentions")
+    centre.arrived(row(1, sender="bob", text="hi all"), watching=False)
+    assert fake.log == []
+    assert centre.unread == 1, "still counted as unread"
+    centre.arrived(row(2, sender="bob", text="@me look", mentioned=True), watching=False)
+    assert fake.shown["room-a"][0] == "bob mentioned you in #room-a"
+    centre.set_level("none")
+    centre.arrived(row(3, sender="bob", text="@me again", mentioned=True), watching=False)
+    assert len(fake.log) == 2, "a mention notifies even in a muted room"
+    centre.mute_for(3600)
+    centre.arrived(row(4, sender="bob", text="@me now", mentioned=True), watching=False)
+    assert len(fake.log) == 2, "an hour of quiet is quiet"
+    now[0] += 3601
+    assert not centre.muted
+    centre.set_level("all")
+    assert centre.level == "all"
+
+
+def test_hidden_previews_say_who_but_not_what() -> None:
+    centre, fake, _now = notifications(hide_previews=True)
+    centre.arrived(row(1, sender="bob", text="the secret plan"), watching=False)
+    assert "secret" not in "".join(fake.shown["room-a"])
+    assert fake.shown["room-a"][1] == "New message from bob"
+
+
+def test_a_message_for_an_unfocused_window_notifies_counts_and_a_click_opens_the_room(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    fake = FakeNotifier()
+
+    async def scenario() -> None:
+        port = free_port()
+        host = make_window()
+        await host_room(host, port)
+        guest = make_window(notifier=fake)
+        await join_room_as(guest, port, "guest")
+        guest.room_view.tabs.setCurrentWidget(guest.room_view.json_pane)
+        host.activateWindow()
+        await until(lambda: not guest.attention.watching(), "the guest window to be in the back")
+        host.controller.send_text("hello @guest")
+        await until(lambda: fake.shown, "a notification")
+        ((key, (title, body)),) = fake.shown.items()
+        assert (title, body) == ("hoster mentioned you in #chat", "hello @guest")
+        assert guest.windowTitle() == "(1) #chat — desktopchat"
+        model = guest.room_view.models[Kind.TEXT]
+        model.flush()
+        assert model.row_at(model.rowCount() - 1).mentioned
+        host.controller.send_text("and another")
+        await until(lambda: guest.attention.notifications.unread == 2, "two unread")
+        assert fake.shown[key][0] == "2 new messages in #chat"
+        assert len(fake.shown) == 1, "one notification for the room, replaced"
+        assert guest.windowTitle() == "(2) #chat — desktopchat"
+        fake.clicks[key]()  # the user clicks the notification
+        await until(lambda: guest.isActiveWindow(), "the guest window to come to the front")
+        assert guest.room_view.tabs.currentWidget() is guest.room_view.text_pane
+        await until(lambda: guest.windowTitle() == "#chat — desktopchat", "the count to clear")
+        assert fake.shown == {}, "the notification is withdrawn once the room is seen"
+        host.controller.send_text("while looking")
+        await until(lambda: "while looking" in texts(guest), "the message while looking")
+        assert fake.shown == {}
+
+    qloop.run_until_complete(scenario())
+
+
+async def join_room_as(window: MainWindow, port: int, name: str) -> None:
+    window.start_page.join_button.click()
+    window.join_page.address.setText(f"127.0.0.1:{port}")
+    window.join_page.name.setText(name)
+    window.join_page.join.click()
+    await until(lambda: window.controller.state is SessionState.OPEN, f"{name} to join")
+
+
+def test_the_tray_is_only_offered_where_there_is_one(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        without = make_window(tray=False)
+        await host_room(without, free_port())
+        without.close()
+        assert without.confirmation is not None
+        labels = [b.text() for b in without.confirmation.buttons()]
+        assert "Keep hosting in the tray" not in labels
+        answer(without.confirmation, "Cancel")
+
+        with_tray = make_window(tray=True)
+        assert with_tray.attention.tray is not None
+        await host_room(with_tray, free_port())
+        with_tray.close()
+        assert with_tray.confirmation is not None
+        answer(with_tray.confirmation, "Keep hosting in the tray")
+        assert not with_tray.isVisible()
+        assert with_tray.controller.hosting, "the room keeps running from the tray"
+        with_tray.attention.tray.showRequested.emit()
+        assert with_tray.isVisible()
+        with_tray.attention.tray.set_unread(3)
+        assert with_tray.attention.tray.toolTip() == "desktopchat: 3 unread"
+        with_tray.attention.tray.quitRequested.emit()  # Quit asks, without the tray choice
+        assert with_tray.confirmation is not None
+        assert "Keep hosting in the tray" not in [
+            b.text() for b in with_tray.confirmation.buttons()
+        ]
+        closed: list[bool] = []
+        with_tray.closed.connect(lambda: closed.append(True))
+        answer(with_tray.confirmation, "Stop and close")
+        assert closed == [True], "the app quits (its shutdown stops the room)"
+
+    qloop.run_until_complete(scenario())
+
+
+# -- writing and reading ---------------------------------------------------------------------
+
+
+def test_shift_enter_breaks_the_line_and_enter_sends_it_whole(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        host, guest, _port = await host_and_guest(make_window)
+        entry = guest.room_view.text_pane.entry
+        QTest.keyClicks(entry, "first line")
+        QTest.keyClick(entry, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+        QTest.keyClicks(entry, "second line")
+        assert entry.text() == "first line\nsecond line"
+        assert entry.height() > entry.fontMetrics().lineSpacing() * 2, "the box grew"
+        QTest.keyClick(entry, Qt.Key.Key_Return)
+        assert entry.text() == ""
+        await until(lambda: "first line\nsecond line" in texts(host), "the two lines")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_links_are_found_with_their_punctuation_left_out() -> None:
+    text = "see https://example.org/a_(b). or www.python.org, mailto:x@y.z and note: this"
+    assert [link.url for link in find_links(text)] == [
+        "https://example.org/a_(b)",
+        "https://www.python.org",
+        "mailto:x@y.z",
+    ]
+    (odd,) = find_links("open smb://server/share now")
+    assert odd.unusual
+    assert not find_links("https://")
+    assert mentions("hi @Ada!", "ada")
+    assert not mentions("hi @adam", "ada")
+    assert not mentions("mail ada@example.org", "ada")
+
+
+class Opened(QObject):
+    """Catches what QDesktopServices would open (its handler for a scheme)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    @Slot(QUrl)
+    def open(self, url: QUrl) -> None:
+        self.urls.append(url.toString())
+
+
+def test_a_click_on_a_link_opens_it_and_an_unusual_scheme_asks_first(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    opened = Opened()
+    for scheme in ("https", "smb"):
+        QDesktopServices.setUrlHandler(scheme, opened, b"open")
+    try:
+        window = make_window()
+        room = window.room_view
+        window.pages.setCurrentWidget(room)
+        room.add_row(row(1, text="docs at https://example.org/guide and smb://nas/share"))
+        room.models[Kind.TEXT].flush()
+        view = room.text_pane.view
+        QTest.qWait(50)
+        index = view.model().index(0, 0)
+        delegate = view.itemDelegate()
+        assert isinstance(delegate, MessageDelegate)
+        option = QStyleOptionViewItem()
+        view.initViewItemOption(option)
+        option.rect = view.visualRect(index)
+        spots = {
+            delegate.link_at(option, index, QPointF(x, y)): QPoint(x, y)
+            for x in range(option.rect.left(), option.rect.right(), 4)
+            for y in range(option.rect.top(), option.rect.bottom(), 3)
+        }
+        assert {"https://example.org/guide", "smb://nas/share"} <= set(spots)
+        QTest.mouseClick(
+            view.viewport(), Qt.MouseButton.LeftButton, pos=spots["https://example.org/guide"]
+        )
+        assert opened.urls == ["https://example.org/guide"]
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=spots["smb://nas/share"])
+        assert opened.urls == ["https://example.org/guide"], "not opened without asking"
+        question = room.link_question
+        assert question is not None
+        assert "smb://nas/share" in question.text()
+        answer(question, "Open")
+        assert opened.urls[-1] == "smb://nas/share"
+    finally:
+        for scheme in ("https", "smb"):
+            QDesktopServices.unsetUrlHandler(scheme)
+
+
+def test_the_context_menu_copies_text_and_json_and_replies(make_window: WindowFactory) -> None:
+    window = make_window()
+    room = window.room_view
+    message = row(7, sender="bob", text="can you review https://example.org/pr/1 ?")
+    menu = room.text_pane.view.message_menu(message)
+    actions = {action.text(): action for action in menu.actions() if action.text()}
+    assert {"Copy text", "Copy as JSON", "Reply", "Open https://example.org/pr/1"} <= set(actions)
+    actions["Copy text"].trigger()
+    assert QGuiApplication.clipboard().text() == message.text
+    actions["Copy as JSON"].trigger()
+    copied = json.loads(QGuiApplication.clipboard().text())
+    assert copied == {
+        "id": 7,
+        "time": message.time,
+        "sender": "bob",
+        "type": "text",
+        "text": message.text,
+    }
+    room.text_pane.entry.setPlainText("sounds good")
+    actions["Reply"].trigger()
+    assert room.text_pane.entry.text() == f"> bob: {message.text}\nsounds good"
+    binary = row(8, kind=Kind.BINARY, payload=b"\x89PNG", name="shot.png", mime="image/png")
+    labels = [action.text() for action in room.binary_pane.view.message_menu(binary).actions()]
+    assert "Save file…" in labels
+    assert "Copy text" not in labels
+
+
+def test_days_are_separated_and_times_follow_the_locale(qapp: QApplication) -> None:
+    saved = QLocale()
+    try:
+        QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+        assert "M" in clock(NOON), "12-hour clock with AM/PM in the US"
+        QLocale.setDefault(QLocale(QLocale.Language.German, QLocale.Country.Germany))
+        assert "M" not in clock(NOON)
+    finally:
+        QLocale.setDefault(saved)
+    today = datetime.date(2026, 11, 29)
+    assert day_label(today, today) == "Today"
+    assert day_label(today - datetime.timedelta(days=1), today) == "Yesterday"
+    assert "2026" in day_label(datetime.date(2026, 1, 3), today)
+
+    model = MessageListModel()
+    for n, day in enumerate((0, 0, 1)):
+        model.append(row(n, time=NOON + day * DAY_MS + n))
+    model.flush()
+    assert [_day_change(model.index(n)) is not None for n in range(3)] == [True, False, True]
+    tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("· ada")
+    assert "2026" in tip, "the full date on hover"
+
+
+def test_own_message_takes_the_servers_place_and_time() -> None:
+    model = MessageListModel()
+    model.append(row(0, id=None, time=NOON + 999_999, own=True, delivered=False, cid="c1"))
+    model.append(row(5))  # another member's message, stored after ours
+    model.flush()
+    assert model.mark_delivered("c1", 4, at=NOON + 4)
+    assert [(r.id, r.time) for r in map(model.row_at, range(2))] == [(4, NOON + 4), (5, NOON + 5)]
+    assert model.row_at(0).delivered
+
+
+def test_scrolling_to_the_top_asks_for_older_messages(make_window: WindowFactory) -> None:
+    window = make_window()
+    room = window.room_view
+    window.pages.setCurrentWidget(room)
+    for n in range(200):
+        room.add_row(row(n + 1000))
+    room.models[Kind.TEXT].flush()
+    asked: list[bool] = []
+    room.olderRequested.connect(lambda: asked.append(True))
+    view = room.text_pane.view
+    QTest.qWait(50)
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    view.verticalScrollBar().setValue(0)
+    assert asked == [True]
+    assert not room.older.isEnabled(), "one page at a time"
+
+
+def test_search_all_history_loads_every_page_so_the_filter_finds_old_messages(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        host, guest, _port = await host_and_guest(make_window)
+        for n in range(260):
+            host.controller.send_text(f"needle {n}" if n == 3 else f"hay {n}")
+        await until(lambda: len(texts(guest)) >= 260 or "hay 259" in texts(guest), "all sent")
+        late = make_window()
+        await join_room_as(late, _port, "late")
+        shown = len(texts(late))
+        assert "needle 3" not in texts(late), "only the newest page is sent on joining"
+        late.room_view.search_all.click()
+        await until(lambda: "needle 3" in texts(late), "the whole history")
+        assert len(texts(late)) > shown
+        late.room_view.filter.setText("needle")
+        assert late.room_view.text_pane.proxy.rowCount() == 1
+        await until(lambda: not late.room_view.search_all.isEnabled(), "nothing older left")
+
+    qloop.run_until_complete(scenario())
+
+
+# -- look, members, words --------------------------------------------------------------------
+
+
+def test_text_size_follows_ctrl_plus_and_minus_and_is_remembered(
+    make_window: WindowFactory, tmp_path: Path
+) -> None:
+    settings = tmp_path / "zoom.json"
+    window = make_window(settings)
+    view = window.room_view.text_pane.view
+    before = view.font().pointSizeF()
+    window.looks.zoom(1)
+    window.looks.zoom(1)
+    assert window.remembered.text_size == round(before) + 2
+    window.room_view.ensurePolished()
+    assert f"font-size: {round(before) + 2}pt" in view.styleSheet()
+    window.close()
+    again = make_window(settings)
+    assert again.remembered.text_size == round(before) + 2
+    assert f"{round(before) + 2}pt" in again.room_view.text_pane.entry.styleSheet()
+    again.looks.zoom(0)
+    assert again.room_view.text_pane.view.styleSheet() == ""
+
+
+def test_the_app_has_its_own_dark_theme_and_follows_the_desktop_by_default(
+    qapp: QApplication, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    desktop = qapp.palette().color(QPalette.ColorRole.Base)
+    settings = tmp_path / "theme.json"
+    window = make_window(settings)
+    assert window.remembered.theme == "system"
+    try:
+        window.menus.themes["dark"].trigger()
+        assert qapp.palette().color(QPalette.ColorRole.Base).lightness() < 60
+        window.close()
+        assert SettingsStore(settings).load().theme == "dark"
+    finally:
+        window.menus.themes["system"].trigger()
+    assert qapp.palette().color(QPalette.ColorRole.Base) == desktop
+
+
+def test_the_member_list_marks_you_and_the_host(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        host, guest, _port = await host_and_guest(make_window)
+
+        def shown(window: MainWindow) -> list[str]:
+            members = window.room_view.members
+            return [members.index(n).data() for n in range(members.rowCount())]
+
+        await until(lambda: len(shown(host)) == 2, "both members")
+        assert shown(host) == ["hoster (you, host)", "guest"]
+        assert shown(guest) == ["hoster (host)", "guest (you)"]
+        assert guest.room_view.members.stringList() == ["hoster", "guest"]
+
+    qloop.run_until_complete(scenario())
+
+
+def test_retry_now_shows_while_reconnecting_and_reconnects(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        host, guest, port = await host_and_guest(make_window)
+        assert not guest.room_view.retry.isVisible()
+        await host.controller.hoster.stop()
+        await until(lambda: guest.controller.state is SessionState.RECONNECTING, "reconnecting")
+        assert guest.room_view.retry.isVisible()
+        assert guest.room_view.state.text().startswith("The host stopped the room: reconnecting")
+        await host_room(make_window(), port)
+        guest.room_view.retry.click()
+        await until(lambda: guest.controller.state is SessionState.OPEN, "back", within=5)
+        assert not guest.room_view.retry.isVisible()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_first_run_hint_until_dismissed_and_an_about_box(
+    make_window: WindowFactory, tmp_path: Path
+) -> None:
+    settings = tmp_path / "first.json"
+    window = make_window(settings)
+    assert window.start_page.hint.isVisible()
+    buttons = window.start_page.hint.findChildren(QPushButton)
+    next(b for b in buttons if b.text() == "Got it").click()
+    assert not window.start_page.hint.isVisible()
+    assert not make_window(settings).start_page.hint.isVisible()
+    text = about_text()
+    assert __version__ in text
+    assert str(log_file()) in text
+    # The About box is in the Help menu.
+    help_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Help")
+    assert isinstance(help_menu, QMenu)
+    next(a for a in help_menu.actions() if a.text() == "About desktopchat").trigger()
+    assert isinstance(window.about, QMessageBox)
+    assert __version__ in window.about.text()
+    window.about.close()
