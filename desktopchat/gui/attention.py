@@ -7,6 +7,7 @@ from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon
 
+from desktopchat.assets import resource
 from desktopchat.gui.notifications import Notifications, NotifierBackend, TrayNotifier
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import Remembered
@@ -34,6 +35,8 @@ class Attention(QObject):
         self.in_room = False
         self.title = "desktopchat"
         has_tray = QSystemTrayIcon.isSystemTrayAvailable() if tray is None else tray
+        if icon.isNull():
+            icon = QIcon(str(resource("icons", "desktopchat.svg")))
         self.tray: Tray | None = Tray(icon, window) if has_tray else None
         if backend is None and self.tray is not None:
             backend = TrayNotifier(self.tray)

@@ -81,14 +81,30 @@ def make_window(tmp_path: Path, qloop: qasync.QEventLoop) -> Iterator[Windows]:
     windows.shut_down()
 
 
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
-    """Shut the windows' servers down before pytest-qt processes the last Qt events: a
-    qasync timer firing then, with no loop running, would step a server task outside it."""
-    windows = getattr(item, "funcargs", {}).get("make_window")
-    if isinstance(windows, Windows):
-        windows.shut_down()
-    return (yield)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Shut the windows' servers down as the test ends, before pytest-qt processes Qt's
+    pending events: a qasync timer firing then, with no loop running, would step a server
+    task outside its loop (``RuntimeError: no running event loop``)."""
+    try:
+        return (yield)
+    finally:
+        fixtures = getattr(item, "funcargs", {})
+        windows = fixtures.get("make_window")
+        if isinstance(windows, Windows):
+            windows.shut_down()
+        loop = fixtures.get("qloop")
+        if isinstance(loop, qasync.QEventLoop) and not loop.is_closed():
+            finish_tasks(loop)
+
+
+def finish_tasks(loop: qasync.QEventLoop) -> None:
+    """Cancel what still runs on ``loop`` and let it end, while the loop runs."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 async def until(predicate: Callable[[], object], what: str, within: float = 10.0) -> None:

@@ -181,6 +181,7 @@ def test_the_tray_is_only_offered_where_there_is_one(
         labels = [b.text() for b in without.confirmation.buttons()]
         assert "Keep hosting in the tray" not in labels
         answer(without.confirmation, "Cancel")
+        await without.controller.shutdown()
 
         with_tray = make_window(tray=True)
         assert with_tray.attention.tray is not None
@@ -260,7 +261,7 @@ def test_a_click_on_a_link_opens_it_and_an_unusual_scheme_asks_first(
 ) -> None:
     opened = Opened()
     for scheme in ("https", "smb"):
-        QDesktopServices.setUrlHandler(scheme, opened, b"open")
+        QDesktopServices.setUrlHandler(scheme, opened, "open")  # type: ignore[arg-type]
     try:
         window = make_window()
         room = window.room_view
