@@ -1,0 +1,48 @@
+"""The desktop's own notifications, end to end: the real window under Xvfb, with its own
+session D-Bus where a fake notification server records every ``Notify`` call."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_message_for_an_unfocused_window_reaches_the_desktops_notification_server(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "xcb",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    display = ["xvfb-run", "-a", "-s", "-screen 0 1024x768x24"]
+    bus = ["dbus-run-session", "--"]
+    scenario = [sys.executable, "-m", "tests.desktop.notify_scenario"]
+    done = subprocess.run(
+        [*display, *bus, *scenario],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    (shown,) = result["shown"]
+    assert shown["app_name"] == "desktopchat"
+    assert shown["summary"] == "tester in #chat"
+    assert shown["body"] == "hello from the LAN"
+    assert "default" in shown["actions"], "clickable"
+    assert result["opened"], "clicking the notification opens the room"
+    assert result["title"] == "#chat — desktopchat"
