@@ -138,6 +138,7 @@ function handle(event) {
       ui.title.textContent = `#${event.room}`;
       setState("open", "open");
       ui.me.textContent = `You are ${event.name}`;
+      session.host = event.host || null;
       session.members = event.members;
       showMembers(session.members);
       session.limits = event.limits || null;
@@ -193,7 +194,10 @@ function settleOwn(event) {
   const own = session.acked.get(event.id);
   if (!own) return false;
   session.acked.delete(event.id);
-  own.time.textContent = clock(event.time);
+  // Shown where and when the server put it, not where and when it was typed.
+  setTime(own.time, event.time);
+  own.element.remove();
+  append(own.element);
   return true;
 }
 
@@ -206,8 +210,76 @@ function el(tag, className, text) {
   return node;
 }
 
+// Times and dates as the reader's locale writes them (12- or 24-hour, day names, order).
 function clock(ms) {
-  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  return new Date(ms).toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+}
+
+function setTime(node, ms) {
+  node.textContent = clock(ms);
+  node.title = new Date(ms).toLocaleString([], { dateStyle: "full", timeStyle: "medium" });
+}
+
+function dayOf(ms) {
+  const date = new Date(ms);
+  return `${date.getFullYear()}-${date.getMonth()}-${date.getDate()}`;
+}
+
+function dayLabel(ms) {
+  const day = dayOf(ms);
+  if (day === dayOf(Date.now())) return "Today";
+  if (day === dayOf(Date.now() - 86400000)) return "Yesterday";
+  return new Date(ms).toLocaleDateString([], { dateStyle: "full" });
+}
+
+// A line with the day above the first message of each day, wherever messages were added.
+function separateDays() {
+  for (const line of ui.messages.querySelectorAll("li.day")) line.remove();
+  let last = null;
+  for (const item of ui.messages.querySelectorAll("li.message[data-time]")) {
+    const ms = Number(item.dataset.time);
+    if (dayOf(ms) !== last) item.before(el("li", "day", dayLabel(ms)));
+    last = dayOf(ms);
+  }
+}
+
+// Links open in a new tab; only web and mail addresses become links, never other schemes.
+const LINK = /\b(?:https?:\/\/|mailto:|www\.)[^\s<>"'`]+/gi;
+
+// Punctuation that ends the sentence is not part of the link, nor an unbalanced bracket.
+function trimLink(raw) {
+  let link = raw;
+  const count = (char) => link.split(char).length - 1;
+  while (/[.,;:!?)\]]$/.test(link)) {
+    const last = link.slice(-1);
+    if (last === ")" && count("(") >= count(")")) break;
+    if (last === "]" && count("[") >= count("]")) break;
+    link = link.slice(0, -1);
+  }
+  return link;
+}
+
+function linked(text) {
+  const node = el("div", "body");
+  let at = 0;
+  for (const match of text.matchAll(LINK)) {
+    const shown = trimLink(match[0]);
+    node.append(text.slice(at, match.index));
+    const link = el("a", null, shown);
+    link.href = shown.toLowerCase().startsWith("www.") ? `https://${shown}` : shown;
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    node.append(link);
+    at = match.index + shown.length;
+  }
+  node.append(text.slice(at));
+  return node;
+}
+
+function mentionsMe(text) {
+  if (!session.name) return false;
+  const name = session.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`(^|[^\\w@])@${name}(?![\\w-])`, "i").test(text);
 }
 
 function humanSize(size) {
@@ -223,6 +295,14 @@ function nearBottom() {
 
 function append(node) {
   const follow = nearBottom();
+  if (node.dataset.time) {
+    let previous = ui.messages.lastElementChild;
+    while (previous && !previous.dataset.time) previous = previous.previousElementSibling;
+    const ms = Number(node.dataset.time);
+    if (!previous || dayOf(Number(previous.dataset.time)) !== dayOf(ms)) {
+      ui.messages.appendChild(el("li", "day", dayLabel(ms)));
+    }
+  }
   ui.messages.appendChild(node);
   if (!follow) return;
   ui.messages.scrollTop = ui.messages.scrollHeight;
@@ -241,6 +321,7 @@ function showOlder(events, more) {
     ui.messages.insertBefore(item, anchor);
     session.oldestId = Math.min(session.oldestId ?? event.id, event.id);
   }
+  separateDays();
   ui.messages.scrollTop += ui.messages.scrollHeight - before;
   ui.older.disabled = !more;
   ui.older.textContent = more ? "Load older messages" : "No older messages";
@@ -257,7 +338,7 @@ function system(text) {
 }
 
 function body(event) {
-  if (event.type === "text") return el("div", "body", event.text);
+  if (event.type === "text") return linked(event.text);
   if (event.type === "json") {
     const details = el("details");
     details.appendChild(el("summary", null, JSON.stringify(event.data)));
@@ -283,9 +364,14 @@ function body(event) {
 
 function addMessage(event, pending) {
   const item = el("li", "message" + (pending ? " pending" : ""));
+  item.dataset.time = event.time;
+  if (event.type === "text" && event.sender !== session.name && mentionsMe(event.text)) {
+    item.classList.add("mention");
+  }
   const meta = el("div", "meta");
   meta.appendChild(el("span", "sender", event.sender));
-  const time = el("span", "time", clock(event.time));
+  const time = el("span", "time");
+  setTime(time, event.time);
   meta.appendChild(time);
   const mark = el("span", "mark", pending ? "sending…" : "");
   meta.appendChild(mark);
@@ -296,7 +382,13 @@ function addMessage(event, pending) {
 }
 
 function showMembers(members) {
-  ui.memberList.replaceChildren(...members.map((name) => el("li", null, name)));
+  const marked = (name) => {
+    const marks = [name === session.name && "you", name === session.host && "host"].filter(Boolean);
+    const item = el("li", name === session.name ? "me" : null, name);
+    if (marks.length) item.appendChild(el("span", "marks", ` (${marks.join(", ")})`));
+    return item;
+  };
+  ui.memberList.replaceChildren(...members.map(marked));
   ui.membersToggle.textContent = `Members (${members.length})`;
 }
 
@@ -443,8 +535,21 @@ ui.composer.addEventListener("submit", (event) => {
     }
   } else if (ui.text.value && sendText(ui.text.value)) {
     ui.text.value = "";
+    fitText();
   }
 });
+
+// Enter sends, Shift+Enter starts a new line; the box grows with its text up to six lines.
+ui.text.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+function fitText() {
+  ui.text.rows = Math.min(6, Math.max(1, ui.text.value.split("\n").length));
+}
+ui.text.addEventListener("input", fitText);
 
 ui.json.addEventListener("input", () => {
   if (!ui.json.value.trim()) { status("Ctrl+Enter sends"); return; }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import functools
 import http.server
 import struct
@@ -269,3 +270,37 @@ async def test_a_token_room_joins_from_its_https_link_and_asks_for_a_missing_tok
         await bare.click("#name-form button")
         await expect(bare.locator("#state")).to_have_attribute("data-state", "open")
         await expect(page.locator("#member-list li")).to_have_count(2)
+
+
+async def test_the_page_writes_multi_line_links_mentions_days_and_marks_members(
+    browser: Browser,
+) -> None:
+    async with hosted(host_member="Ada") as server:
+        ada = await open_page(browser, server.port, "Ada")
+        bob = await open_page(browser, server.port, "Bob")
+        await expect(bob.locator("#member-list li")).to_have_text(["Ada (host)", "Bob (you)"])
+        await ada.fill("#text", "")
+        await ada.type("#text", "first line")
+        await ada.press("#text", "Shift+Enter")
+        await ada.type("#text", "see https://example.org/guide. @bob")
+        assert await ada.input_value("#text") == "first line\nsee https://example.org/guide. @bob"
+        await ada.press("#text", "Enter")
+        last = bob.locator(".message").last
+        await expect(last.locator(".body")).to_have_text(
+            "first line\nsee https://example.org/guide. @bob"
+        )
+        link = last.locator(".body a")
+        await expect(link).to_have_attribute("href", "https://example.org/guide")
+        await expect(link).to_have_attribute("rel", "noopener noreferrer")
+        await expect(last).to_have_class("message mention")
+        await expect(ada.locator(".message").last).not_to_have_class("message mention")
+        await expect(bob.locator("li.day")).to_have_text(["Today"])
+        title = await last.locator(".time").get_attribute("title")
+        assert title is not None
+        assert str(datetime.date.today().year) in title, "the full date on hover"
+        await ada.fill("#text", "smb://nas/share and javascript:alert(1)")
+        await ada.press("#text", "Enter")
+        await expect(bob.locator(".message").last.locator(".body")).to_have_text(
+            "smb://nas/share and javascript:alert(1)"
+        )
+        await expect(bob.locator(".message").last.locator(".body a")).to_have_count(0)
