@@ -40,6 +40,7 @@ from desktopchat.protocol import (
     encode_server,
     name_key,
     parse_raw,
+    plain_close,
     unique_name,
 )
 
@@ -85,6 +86,8 @@ server_events = st.one_of(
             ids,
             ids,
         ),
+        reset=st.booleans(),
+        host=st.none() | st.text(max_size=32),
     ),
     st.builds(ChatMessage, ids, ids, small_text, st.just(Kind.TEXT), text=st.text()),
     st.builds(ChatMessage, ids, ids, small_text, st.just(Kind.JSON), data=json_values),
@@ -248,3 +251,21 @@ def test_names_are_unique_case_insensitively_with_a_number() -> None:
 )
 def test_close_codes_are_described_in_words(code: int | None, reason: str, words: str) -> None:
     assert describe_close(code, reason) == words
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "words"),
+    [
+        (1008, "invalid token", "This room needs a token, and yours was missing or not its own"),
+        (1013, "room is full", "The room is full"),
+        (1001, "", "The host stopped the room"),
+        (None, "", "The connection was lost"),
+        (1006, "", "The connection was lost"),
+        (1003, "", "The room closed the connection"),  # a code with no plainer words
+        (4321, "custom", "The room closed the connection"),  # an application's own code
+    ],
+)
+def test_closes_are_told_in_plain_words_without_numbers(
+    code: int | None, reason: str, words: str
+) -> None:
+    assert plain_close(code, reason) == words
