@@ -15,15 +15,19 @@ from pathlib import Path
 
 import qasync
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QWidget
 
 from desktopchat.app.hosting import ServerHoster
+from desktopchat.app.notifier import SystemNotifier
 from desktopchat.app.window import application
+from desktopchat.assets import resource
 from desktopchat.client.discovery import FoundRoom
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.main_window import MainWindow
+from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
+from desktopchat.protocol import Kind
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
 # "-dark" when run under a dark desktop theme (scripts/screenshots runs both).
@@ -48,6 +52,20 @@ async def shoot(widget: QWidget, name: str) -> None:
     await settle()
     path = OUT / f"{name}{SUFFIX}.png"
     widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+async def shoot_screen(name: str, around: QWidget | None = None) -> None:
+    """The whole screen (menus and notifications are windows of their own), or the part
+    around ``around``."""
+    await settle()
+    screen = QGuiApplication.primaryScreen()
+    shot = screen.grabWindow(0)
+    if around is not None:
+        frame = around.frameGeometry().adjusted(-10, -10, 10, 10)
+        shot = shot.copy(frame.intersected(screen.geometry()))
+    path = OUT / f"{name}{SUFFIX}.png"
+    shot.save(str(path))
     print(f"wrote {path}")
 
 
@@ -94,7 +112,8 @@ def prepare(workdir: Path) -> Path:
 
 async def main(workdir: Path, image: Path) -> None:
     store = SettingsStore(workdir / "host.json")
-    host = MainWindow(ChatController(ServerHoster()), store)
+    notifier = SystemNotifier(resource("icons", "desktopchat.svg"))
+    host = MainWindow(ChatController(ServerHoster()), store, notifier=notifier)
     guest = MainWindow(ChatController(ServerHoster()), SettingsStore(workdir / "guest.json"))
     for window in (host, guest):
         window.resize(1100, 720)
@@ -129,12 +148,21 @@ async def main(workdir: Path, image: Path) -> None:
     guest.join_page.address.setText(f"127.0.0.1:{port}/chat/lobby")
     guest.join_page.join.click()
     await until(lambda: guest.pages.currentWidget() is guest.room_view, "guest room")
+    # Ada reads along in front (no notifications for the room she is looking at).
+    host.raise_()
+    host.activateWindow()
+    await settle()
 
     host.controller.send_text("Hi Grace! The build is green again 🎉")
     await asyncio.sleep(0.2)
     guest.controller.send_text("Great — I'll send the latest metrics as JSON.")
     await asyncio.sleep(0.2)
     host.controller.send_text("Thanks. Could you drop the screenshot in the Binary pane too?")
+    await asyncio.sleep(0.2)
+    guest.controller.send_text(
+        "Release notes for 1.4:\n- presence in batches\n- faster fan-out\n"
+        "Details: https://example.org/desktopchat/1.4"
+    )
     await asyncio.sleep(0.2)
     guest.controller.send_json_text(
         '{"type": "metrics", "build": 1287, "tests": {"passed": 412, "failed": 0},'
@@ -158,6 +186,58 @@ async def main(workdir: Path, image: Path) -> None:
     await shoot(host, "room-binary")
 
     await shoot(guest, "room-guest")
+
+    # Ada's context menu on Grace's release notes; replying quotes them.
+    host.raise_()
+    host.activateWindow()
+    room.tabs.setCurrentWidget(room.text_pane)
+    texts = room.models[Kind.TEXT]
+    texts.flush()
+    notes = next(
+        texts.row_at(n) for n in range(texts.rowCount()) if "Release" in texts.row_at(n).text
+    )
+    view = room.text_pane.view
+    menu = view.message_menu(notes)
+    menu.popup(view.viewport().mapToGlobal(view.viewport().rect().center()))
+    await shoot_screen("context-menu", host)
+    menu.close()
+    room.text_pane.quote(notes)
+    await shoot(host, "room-reply")
+    room.text_pane.entry.clear()
+
+    # History scrolled back: yesterday's messages above today's, a day line between.
+    yesterday = host.room_view.models[Kind.TEXT].row_at(0).time - 86_400_000
+    older = [
+        MessageRow(yesterday + n * 60_000, sender, Kind.TEXT, text=text, id=None)
+        for n, (sender, text) in enumerate(
+            [
+                ("Grace", "Leaving for today: the nightly build is queued."),
+                ("Ada", "Thanks! I'll look at the flaky test tomorrow morning."),
+                ("Grace", "It was the tray test: fixed in #212."),
+            ]
+        )
+    ]
+    room.add_older(older, False)
+    view.scrollToTop()
+    await shoot(host, "history")
+    view.follower.follow()
+
+    # Ada is in another window; Grace mentions her: the desktop shows a notification.
+    guest.activateWindow()
+    guest.raise_()
+    await settle()
+    guest.controller.send_text("@Ada the metrics are in — can you review before 5?")
+    await until(lambda: host.attention.notifications.unread >= 1, "a notification")
+    await asyncio.sleep(1.5)
+    await shoot_screen("notification")
+
+    # The app's own dark theme (independent of the desktop's).
+    host.looks.set_theme("dark")
+    host.activateWindow()
+    await shoot(host, "room-dark-theme")
+    host.looks.set_theme("system")
+
+    await notifier.close()
     await guest.controller.shutdown()
     await host.controller.shutdown()
 

@@ -37,6 +37,9 @@ class SystemNotifier:
         self.broken = False
         self._shown: dict[str, str] = {}  # room → the identifier of its notification
         self._tasks: set[asyncio.Task[None]] = set()
+        # One change at a time: a second message's notification must find the first's
+        # identifier to withdraw it, not race it.
+        self._turn = asyncio.Lock()
 
     def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
         """Replace room ``key``'s notification with this one."""
@@ -55,7 +58,11 @@ class SystemNotifier:
         self._spawn(self._withdraw(key))
 
     async def _show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
-        await self._withdraw(key)
+        async with self._turn:
+            await self._replace(key, title, body, on_click)
+
+    async def _replace(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+        await self._clear(key)
         dispatched = asyncio.Event()
         identifier = await self._notifier.send(
             title, body, on_clicked=on_click, on_dispatched=dispatched.set, thread=key
@@ -69,6 +76,10 @@ class SystemNotifier:
         self._shown[key] = identifier
 
     async def _withdraw(self, key: str) -> None:
+        async with self._turn:
+            await self._clear(key)
+
+    async def _clear(self, key: str) -> None:
         identifier = self._shown.pop(key, None)
         if identifier is None:
             return

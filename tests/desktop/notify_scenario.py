@@ -58,10 +58,13 @@ async def scenario() -> dict[str, object]:
         await ws.recv()
         await ws.send(json.dumps({"type": "text", "text": "hello from the LAN", "cid": "1"}))
         await until(lambda: service.shown, "a Notify call")
-        await service.click(1)
+        await ws.send(json.dumps({"type": "text", "text": "and a second one", "cid": "2"}))
+        await until(lambda: len(service.shown) == 2 and service.closed, "the replacement")
+        await service.click(2)
         await until(lambda: opened, "the click to open the room")
     result = {
         "shown": service.shown,
+        "closed": service.closed,
         "opened": bool(opened),
         "title": window.windowTitle(),
         "fallback": window.attention.notifications.backend is None,

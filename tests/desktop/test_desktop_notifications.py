@@ -39,10 +39,14 @@ def test_a_message_for_an_unfocused_window_reaches_the_desktops_notification_ser
     )
     assert done.returncode == 0, done.stderr[-4000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    (shown,) = result["shown"]
-    assert shown["app_name"] == "desktopchat"
-    assert shown["summary"] == "tester in #chat"
-    assert shown["body"] == "hello from the LAN"
-    assert "default" in shown["actions"], "clickable"
+    first, second = result["shown"]
+    assert first["app_name"] == "desktopchat"
+    assert first["summary"] == "tester in #chat"
+    assert first["body"] == "hello from the LAN"
+    assert "default" in first["actions"], "clickable"
+    # One notification per room: the second message replaces the first, with the count.
+    assert result["closed"] == [1]
+    assert second["summary"] == "2 new messages in #chat"
+    assert second["body"] == "tester: and a second one"
     assert result["opened"], "clicking the notification opens the room"
     assert result["title"] == "#chat — desktopchat"
