@@ -43,11 +43,19 @@ class StateChanged:
     code: int | None = None
     reason: str = ""
     error: JoinError | None = None
+    raw: bool = False
+    """A raw connection: nothing is resumed after a reconnect (the UI says so)."""
 
     def describe(self) -> str:
         """One line for a status bar, in words first and the code as detail:
         ``The connection was lost: reconnecting in 2.1 s (attempt 3; 1006)``."""
         if self.state is SessionState.RECONNECTING:
+            if self.raw:
+                return (
+                    f"Disconnected ({describe_close(self.code, self.reason)}): reconnecting in "
+                    f"{self.delay:.1f} s (attempt {self.attempt}). Raw connections do not "
+                    "resume: what the server sends meanwhile is lost."
+                )
             return (
                 f"{plain_close(self.code, self.reason)}: reconnecting in {self.delay:.1f} s "
                 f"(attempt {self.attempt}; {describe_close(self.code, self.reason)})"
@@ -143,8 +151,19 @@ class ServerError:
     error: ErrorEvent
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A frame of a raw connection (any WebSocket endpoint), as it went over the wire:
+    ``incoming`` from the server, or one of ours."""
+
+    time: int
+    incoming: bool
+    data: str | bytes
+
+
 SessionEvent = (
-    StateChanged
+    Frame
+    | StateChanged
     | Joined
     | Received
     | PresenceChanged

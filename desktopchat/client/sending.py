@@ -14,7 +14,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from desktopchat.client.errors import SendError
-from desktopchat.client.events import Progress, Queued, SessionEvent, SessionState
+from desktopchat.client.events import Progress, Queued, SessionState
+from desktopchat.client.listening import EventSource
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
@@ -31,7 +32,7 @@ from desktopchat.protocol import (
 )
 
 
-class Sending:
+class Sending(EventSource):
     """The ``send_*`` methods of a session, and how a message goes out.
 
     The session provides the state named below; this class only moves messages.
@@ -46,9 +47,6 @@ class Sending:
     _max_size: int
     _chunk_size: int
     _in_flight: str | None
-
-    def _emit(self, event: SessionEvent) -> None:
-        raise NotImplementedError
 
     def _give_up(self, cid: str, reason: str) -> bool:
         raise NotImplementedError

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
@@ -38,11 +37,10 @@ from desktopchat.client.events import (
     PresenceChanged,
     Received,
     ServerError,
-    SessionEvent,
     SessionState,
-    StateChanged,
 )
 from desktopchat.client.handshake import Timing, open_room
+from desktopchat.client.listening import Listener
 from desktopchat.client.outbox import Outbox
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.sending import Sending
@@ -69,7 +67,6 @@ from desktopchat.protocol.fingerprints import parse_fingerprint
 
 logger = logging.getLogger("desktopchat.client")
 
-Listener = Callable[[SessionEvent], None]
 
 HISTORY_TIMEOUT = 15.0
 """Seconds to wait for a page of history."""
@@ -160,38 +157,6 @@ class Session(Sending):
         self._in_flight: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
-
-    # -- listening --------------------------------------------------------------------------
-
-    def subscribe(self, listener: Listener) -> Callable[[], None]:
-        """Call ``listener`` with every event from now on; returns the unsubscribe function."""
-        self._listeners.append(listener)
-        return lambda: self._listeners.remove(listener)
-
-    async def events(self) -> AsyncIterator[SessionEvent]:
-        """Every event from now on, until the session is closed for good."""
-        queue: asyncio.Queue[SessionEvent] = asyncio.Queue()
-        unsubscribe = self.subscribe(queue.put_nowait)
-        try:
-            while True:
-                event = await queue.get()
-                yield event
-                if isinstance(event, StateChanged) and event.state is SessionState.CLOSED:
-                    return
-        finally:
-            unsubscribe()
-
-    def _emit(self, event: SessionEvent) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event)
-            except Exception:
-                # A broken listener must not break the session or the other listeners.
-                logger.exception("session listener %r failed on %r", listener, event)
-
-    def _set_state(self, state: SessionState, **details: object) -> None:
-        self.state = state
-        self._emit(StateChanged(state, **details))  # type: ignore[arg-type]
 
     # -- life cycle -------------------------------------------------------------------------
 

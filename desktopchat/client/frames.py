@@ -1,0 +1,79 @@
+"""Frames of raw connections as people read them: which pane (text, JSON or binary), bytes
+typed as hex or base64, and the session's log as NDJSON."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import re
+from typing import Any
+
+from desktopchat.client.events import Frame
+from desktopchat.protocol import Kind, ProtocolError, loads
+
+
+def json_value(text: str) -> tuple[bool, Any]:
+    """``(True, value)`` when ``text`` is a JSON object or array, else ``(False, None)``:
+    a bare ``42`` or ``"x"`` reads better as text."""
+    stripped = text.lstrip()
+    if not stripped.startswith(("{", "[")):
+        return False, None
+    try:
+        return True, loads(text)
+    except ProtocolError:
+        return False, None
+
+
+def frame_kind(data: str | bytes) -> Kind:
+    """The pane a frame belongs in."""
+    if isinstance(data, bytes):
+        return Kind.BINARY
+    return Kind.JSON if json_value(data)[0] else Kind.TEXT
+
+
+_HEX_NOISE = re.compile(r"0x|[\s:,_-]", re.IGNORECASE)
+
+
+def parse_bytes(text: str, encoding: str) -> bytes:
+    """The bytes written in ``text`` as ``hex`` (spaces, colons and ``0x`` allowed) or
+    ``base64`` (standard or URL-safe, padding optional); ``ValueError`` says what is wrong."""
+    if encoding == "hex":
+        digits = _HEX_NOISE.sub("", text)
+        if len(digits) % 2:
+            raise ValueError("hex needs two digits per byte: the count of digits is odd")
+        try:
+            return bytes.fromhex(digits)
+        except ValueError:
+            bad = next(char for char in digits if char not in "0123456789abcdefABCDEF")
+            raise ValueError(f"'{bad}' is not a hex digit") from None
+    if encoding == "base64":
+        compact = "".join(text.split())
+        compact += "=" * (-len(compact) % 4)
+        try:
+            return base64.b64decode(compact.replace("-", "+").replace("_", "/"), validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"not base64: {exc}") from None
+    raise ValueError(f"unknown encoding '{encoding}' (hex or base64)")
+
+
+def ndjson_line(frame: Frame) -> str:
+    """One line of the log: ``{"time", "direction", "kind", "data"}``; JSON frames carry
+    their value, binary ones base64."""
+    kind = frame_kind(frame.data)
+    data: Any
+    if isinstance(frame.data, bytes):
+        data = base64.b64encode(frame.data).decode()
+    else:
+        data = json_value(frame.data)[1] if kind is Kind.JSON else frame.data
+    moment = datetime.datetime.fromtimestamp(frame.time / 1000, datetime.UTC)
+    return json.dumps(
+        {
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "direction": "in" if frame.incoming else "out",
+            "kind": kind.value,
+            "data": data,
+        },
+        ensure_ascii=False,
+    )

@@ -1,0 +1,342 @@
+"""A connection to any WebSocket endpoint, not only desktopchat rooms: frames in and out as
+they are, the handshake's subprotocols, headers and Origin chosen by the user, TLS pinned as
+for rooms (or ``insecure``), and reconnection with back-off (there is nothing to resume)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+from websockets.typing import Origin, Subprotocol
+
+from desktopchat import __version__
+from desktopchat.client.backoff import Backoff
+from desktopchat.client.errors import (
+    AddressError,
+    JoinError,
+    NotDesktopchat,
+    SendError,
+    UntrustedCertificate,
+    unreachable,
+)
+from desktopchat.client.events import Frame, SessionState
+from desktopchat.client.handshake import Timing
+from desktopchat.client.listening import EventSource, Listener
+from desktopchat.client.pinning import KnownHosts, pinned, pinning_context
+from desktopchat.client.sizes import human_size
+from desktopchat.protocol import CloseCode, ProtocolError, loads
+from desktopchat.protocol.fingerprints import parse_fingerprint
+
+logger = logging.getLogger("desktopchat.client")
+
+FINAL = frozenset({CloseCode.NORMAL, CloseCode.POLICY, CloseCode.PROTOCOL_ERROR})
+"""Closes after which a raw connection does not reconnect: the server meant it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawOptions:
+    """How to open a raw connection: what the handshake offers, and how TLS is trusted."""
+
+    subprotocols: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    origin: str | None = None
+    insecure: bool = False
+    """Accept any certificate without pinning it (the UI warns)."""
+    fingerprint: str | None = None
+    """The certificate to expect (``sha256:…``), as for rooms."""
+    reconnect: bool = True
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``"Name: value"`` as a pair; ``ValueError`` for anything that is not one header."""
+    name, colon, value = text.partition(":")
+    name, value = name.strip(), value.strip()
+    if (
+        not colon
+        or not name
+        or any(c in name for c in " \t\r\n")
+        or any(c in value for c in "\r\n")
+    ):
+        raise ValueError(f"'{text}' is not a header: write it as 'Name: value'")
+    return name, value
+
+
+def raw_url(address: str) -> str:
+    """``address`` as a WebSocket URL (``ws://`` assumed without a scheme; ``http(s)://``
+    becomes ``ws(s)://``)."""
+    address = address.strip()
+    if "://" not in address:
+        address = f"ws://{address}"
+    scheme, rest = address.split("://", 1)
+    scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
+    if scheme not in ("ws", "wss") or not urlsplit(f"{scheme}://{rest}").hostname:
+        raise AddressError(f"'{address}' is not a WebSocket address (ws://host:port/path)")
+    return f"{scheme}://{rest}"
+
+
+class RawSession(EventSource):
+    """One connection to ``address``; :meth:`start`, then ``send_*`` and :meth:`subscribe`
+    for :class:`~desktopchat.client.events.Frame` and state events; :meth:`close` ends it."""
+
+    def __init__(
+        self,
+        address: str,
+        options: RawOptions | None = None,
+        *,
+        known_hosts: KnownHosts | None = None,
+        backoff: Backoff | None = None,
+        timing: Timing | None = None,
+        max_size: int = 16 * 1024 * 1024,
+    ) -> None:
+        self.url = raw_url(address)
+        self.options = options or RawOptions()
+        try:
+            self.pin = (
+                parse_fingerprint(self.options.fingerprint) if self.options.fingerprint else None
+            )
+        except ValueError as exc:
+            raise AddressError(str(exc)) from exc
+        self.state = SessionState.CLOSED
+        self.name: str | None = None
+        self._listeners: list[Listener] = []
+        self._known_hosts = known_hosts
+        self._backoff = backoff or Backoff()
+        self._timing = timing or Timing()
+        self._max_size = max_size
+        self._ws: ClientConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._retry = asyncio.Event()
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Connect; raise a ``JoinError`` saying why if that fails."""
+        if self._task is not None:
+            raise RuntimeError("the connection is already started")
+        self._closing = False
+        self._set_state(SessionState.CONNECTING, raw=True)
+        try:
+            ws = await self._open()
+        except JoinError as exc:
+            self._set_state(SessionState.CLOSED, error=exc, raw=True)
+            raise
+        self._opened(ws)
+        self._task = asyncio.get_running_loop().create_task(self._run(ws))
+
+    async def close(self) -> None:
+        """Close with 1000 and stop reconnecting."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if self._ws is not None and self.state is SessionState.OPEN:
+            self._set_state(SessionState.CLOSING, raw=True)
+            await self._ws.close(CloseCode.NORMAL, "bye")
+        else:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self.state is not SessionState.CLOSED:
+            self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL, raw=True)
+
+    def retry_now(self) -> None:
+        """Cut the wait before the next reconnect attempt short."""
+        if self.state is SessionState.RECONNECTING:
+            self._retry.set()
+
+    def trust(self, fingerprint: str) -> None:
+        """Pin ``fingerprint`` (after the user checked an unknown one)."""
+        self.pin = parse_fingerprint(fingerprint)
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the server chose, if any."""
+        return self._ws.subprotocol if self._ws is not None else None
+
+    def _opened(self, ws: ClientConnection) -> None:
+        self._ws = ws
+        self._set_state(SessionState.OPEN, raw=True)
+
+    async def _open(self) -> ClientConnection:
+        options = self.options
+        tls: dict[str, Any] = {}
+        parts = urlsplit(self.url)
+        if parts.scheme == "wss":
+            if options.insecure:
+                tls = {"ssl": pinning_context()}
+            else:
+                host, port = parts.hostname or "", parts.port or 443
+                known = self._known_hosts.get(host, port) if self._known_hosts else None
+                tls = {"ssl": _verifying_or_pinning(self.pin, known), **_pin(self.pin, known)}
+        try:
+            ws = await connect(
+                self.url,
+                subprotocols=[Subprotocol(name) for name in options.subprotocols] or None,
+                additional_headers=list(options.headers) or None,
+                origin=Origin(options.origin) if options.origin else None,
+                open_timeout=self._timing.open_timeout,
+                close_timeout=self._timing.close_timeout,
+                ping_interval=self._timing.ping_interval,
+                ping_timeout=self._timing.ping_timeout,
+                max_size=self._max_size,
+                proxy=None,
+                user_agent_header=f"desktopchat/{__version__}",
+                **tls,
+            )
+        except InvalidURI as exc:
+            raise AddressError(f"'{self.url}' is not a WebSocket address", str(exc)) from exc
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            raise NotDesktopchat(
+                f"The server answered HTTP {status} instead of opening a WebSocket: is the "
+                "path right, and does it want a subprotocol, a header or a token?",
+                f"HTTP {status}",
+            ) from exc
+        except InvalidHandshake as exc:
+            raise NotDesktopchat(
+                "The server did not open a WebSocket (check the subprotocol)", str(exc)
+            ) from exc
+        except ssl.SSLCertVerificationError as exc:
+            raise await self._unknown_certificate(exc) from exc
+        except (OSError, TimeoutError) as exc:
+            raise unreachable(parts.hostname or self.url, parts.port, exc) from exc
+        if parts.scheme == "wss" and self.pin and self._known_hosts and not options.insecure:
+            with contextlib.suppress(OSError):
+                self._known_hosts.remember(parts.hostname or "", parts.port or 443, self.pin)
+        return ws
+
+    async def _unknown_certificate(self, refusal: ssl.SSLCertVerificationError) -> JoinError:
+        """The error for a certificate no authority vouches for (self-signed, as a LAN
+        service's often is): :class:`UnknownCertificate` with its fingerprint, read by a
+        second handshake that sends nothing, so that the user can compare and pin it."""
+        try:
+            async with connect(
+                self.url,
+                ssl=pinning_context(),
+                create_connection=pinned(None, None),
+                open_timeout=self._timing.open_timeout,
+                proxy=None,
+            ):
+                pass
+        except UntrustedCertificate as exc:
+            return exc
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            return JoinError("The server's certificate is not trusted", f"{refusal}; {exc}")
+        return JoinError("The server's certificate is not trusted", str(refusal))
+
+    async def _run(self, ws: ClientConnection) -> None:
+        while True:
+            code, reason = await self._pump(ws)
+            self._ws = None
+            if self._closing or not self.options.reconnect or code in FINAL:
+                self._set_state(SessionState.CLOSED, code=code, reason=reason, raw=True)
+                return
+            reopened = await self._reconnect(code, reason)
+            if reopened is None:
+                return
+            ws = reopened
+            self._opened(ws)
+
+    async def _pump(self, ws: ClientConnection) -> tuple[int | None, str]:
+        try:
+            async for data in ws:
+                self._emit(Frame(_now(), True, data))
+        except ConnectionClosed:
+            pass
+        return ws.close_code, ws.close_reason or ""
+
+    async def _reconnect(self, code: int | None, reason: str) -> ClientConnection | None:
+        attempt = 0
+        while True:
+            attempt += 1
+            delay = self._backoff.delay(attempt)
+            self._set_state(
+                SessionState.RECONNECTING,
+                attempt=attempt,
+                delay=delay,
+                code=code,
+                reason=reason,
+                raw=True,
+            )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._retry.wait()
+            self._retry.clear()
+            try:
+                return await self._open()
+            except UntrustedCertificate as exc:
+                self._set_state(SessionState.CLOSED, error=exc, raw=True)
+                return None
+            except JoinError as exc:
+                logger.info("raw reconnect attempt %d failed: %s", attempt, exc)
+
+    # -- sending ------------------------------------------------------------------------------
+
+    async def send_text(self, text: str) -> str:
+        """Send ``text`` as one text frame."""
+        return await self._send(text)
+
+    async def send_json_text(self, text: str) -> str:
+        """Send ``text`` as one text frame, once it parses as JSON."""
+        try:
+            loads(text)
+        except ProtocolError as exc:
+            raise SendError(f"not valid JSON: {exc}") from exc
+        return await self._send(text)
+
+    async def send_binary(self, payload: bytes, name: str = "", mime: str = "") -> str:
+        """Send ``payload`` as one binary frame (``name`` and ``mime`` are not sent: a raw
+        endpoint gets the bytes alone)."""
+        return await self._send(payload)
+
+    async def send_file(self, path: str | Path) -> str:
+        """Send a file's bytes as one binary frame."""
+        path = Path(path)
+        try:
+            payload = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
+        except OSError as exc:
+            raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        return await self._send(payload)
+
+    async def _send(self, data: str | bytes) -> str:
+        ws = self._ws
+        if ws is None or self.state is not SessionState.OPEN:
+            raise SendError("not connected: a raw connection does not keep frames for later")
+        size = len(data.encode()) if isinstance(data, str) else len(data)
+        if size > self._max_size:
+            raise SendError(f"{human_size(size)} is over the limit of {human_size(self._max_size)}")
+        try:
+            await ws.send(data)
+        except ConnectionClosed as exc:
+            raise SendError(f"the connection closed before it went out: {exc}") from exc
+        self._emit(Frame(_now(), False, data))
+        return ""
+
+
+def _now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _pin(expected: str | None, known: str | None) -> dict[str, Any]:
+    """Pinning for an endpoint with a pin (given or remembered); none for a public one."""
+    if expected is None and known is None:
+        return {}
+    return {"create_connection": pinned(expected, known)}
+
+
+def _verifying_or_pinning(expected: str | None, known: str | None) -> ssl.SSLContext:
+    # A public endpoint (no pin) is checked by the system's authorities, as a browser does;
+    # a pinned one by its fingerprint alone.
+    if expected is None and known is None:
+        return ssl.create_default_context()
+    return pinning_context()
