@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from desktopchat.client.raw import parse_header
 from desktopchat.protocol import ROOM_NAME_RULE, valid_room_name
 from desktopchat.protocol.fingerprints import parse_fingerprint
 
@@ -143,3 +144,18 @@ def readable_file(text: str) -> Path:
     if not path.is_file():
         raise argparse.ArgumentTypeError(f"'{text}' is not a file")
     return path
+
+
+def header(text: str) -> tuple[str, str]:
+    """An HTTP header for the handshake, ``'Name: value'``."""
+    try:
+        return parse_header(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def subprotocol(text: str) -> str:
+    """A WebSocket subprotocol name (an HTTP token: no spaces, commas or quotes)."""
+    if not text or any(char in text for char in ' \t,;"()<>@[]{}/?=\\') or not text.isascii():
+        raise argparse.ArgumentTypeError(f"'{text}' is not a subprotocol name")
+    return text

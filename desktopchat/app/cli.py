@@ -16,6 +16,7 @@ from desktopchat.app.terminal import EXIT_INTERRUPTED, run_terminal
 from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
 from desktopchat.client.pinning import KnownHosts
+from desktopchat.client.raw import RawOptions, RawSession
 from desktopchat.server.settings import Settings
 
 
@@ -73,26 +74,50 @@ def _rooms(listen: float) -> int:
     return 0
 
 
+def raw_options(args: argparse.Namespace) -> RawOptions:
+    """The handshake and TLS choices of ``join --raw``."""
+    return RawOptions(
+        subprotocols=tuple(args.subprotocol),
+        headers=tuple(args.header),
+        origin=args.origin,
+        insecure=args.insecure,
+        fingerprint=args.fingerprint,
+    )
+
+
 def _join(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # A terminal or pipe that cannot show a character gets an escape, not a traceback.
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="backslashreplace")
+    session: Session | RawSession
     try:
-        session = Session(
-            args.address,
-            name=args.name,
-            token=args.token,
-            fingerprint=args.fingerprint,
-            known_hosts=KnownHosts(),
-        )
+        if args.raw:
+            session = RawSession(args.address, raw_options(args), known_hosts=KnownHosts())
+            if args.insecure:
+                print(
+                    "-- warning: --insecure: the server's identity is not checked", file=sys.stderr
+                )
+        else:
+            session = Session(
+                args.address,
+                name=args.name,
+                token=args.token,
+                fingerprint=args.fingerprint,
+                known_hosts=KnownHosts(),
+            )
     except AddressError as exc:
         print(f"desktopchat: {exc}", file=sys.stderr)
         return 2
     try:
         terminal = run_terminal(
-            session, sys.stdout, sys.stderr, save_dir=args.save_dir, trust_new=args.trust_new
+            session,
+            sys.stdout,
+            sys.stderr,
+            save_dir=args.save_dir,
+            trust_new=args.trust_new,
+            ndjson=args.ndjson,
         )
         return asyncio.run(terminal)
     except KeyboardInterrupt:
@@ -108,6 +133,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (getattr(args, "cert", None) is None) != (getattr(args, "key", None) is None):
         parser.error("--cert and --key go together")
     if args.command == "join":
+        raw_only = [
+            flag
+            for flag, given in (
+                ("--subprotocol", args.subprotocol),
+                ("--header", args.header),
+                ("--origin", args.origin),
+                ("--insecure", args.insecure),
+                ("--ndjson", args.ndjson),
+            )
+            if given
+        ]
+        if raw_only and not args.raw:
+            parser.error(f"{', '.join(raw_only)} go(es) with --raw (any WebSocket endpoint)")
         return _join(args)
     if args.command == "rooms":
         return _rooms(args.timeout)

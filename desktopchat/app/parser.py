@@ -263,7 +263,9 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "\nevery line is sent and acknowledged, then the command exits 0.",
         "  desktopchat join 192.168.1.20 --name ada\n"
         "  desktopchat join http://192.168.1.20:5042/?room=team\n"
-        "  echo 'build finished' | desktopchat join ws://host:5042/chat/ci --name bot",
+        "  echo 'build finished' | desktopchat join ws://host:5042/chat/ci --name bot\n"
+        "  desktopchat join wss://echo.example.org/ws --raw --subprotocol chat.v2 \\\n"
+        "      --header 'Authorization: Bearer XYZ' --ndjson",
     )
     join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
     join.add_argument("--name", help="the name you wish to appear under")
@@ -278,6 +280,41 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--trust-new",
         action="store_true",
         help="trust a room whose identity is not known yet, and remember it",
+    )
+    raw = join.add_argument_group(
+        "any WebSocket endpoint (--raw)",
+        "Connect to any ws:// or wss:// URL, not only desktopchat rooms: lines go out as text\n"
+        "frames, frames come in as they are; it reconnects with back-off, but nothing is\n"
+        "resumed (what the server sends meanwhile is lost).",
+    )
+    raw.add_argument("--raw", action="store_true", help="a plain WebSocket, not a room")
+    raw.add_argument(
+        "--subprotocol",
+        action="append",
+        type=arguments.subprotocol,
+        default=[],
+        metavar="NAME",
+        help="offer this subprotocol in the handshake (repeatable, in order of preference)",
+    )
+    raw.add_argument(
+        "--header",
+        action="append",
+        type=arguments.header,
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="send this header in the handshake (repeatable)",
+    )
+    raw.add_argument("--origin", type=arguments.origin, help="the Origin header to send")
+    raw.add_argument(
+        "--insecure",
+        action="store_true",
+        help="accept any TLS certificate without checking or pinning it (says so on stderr)",
+    )
+    raw.add_argument(
+        "--ndjson",
+        action="store_true",
+        help="print every frame, both directions, as one JSON object per line "
+        "(time, direction, kind, data; bytes in base64)",
     )
     join.add_argument(
         "--save-dir",

@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from desktopchat.app.raw_lines import RAW_HELP, format_frame, send_raw_line
 from desktopchat.client.downloads import save_file
-from desktopchat.client.errors import JoinError, SendError, UnknownCertificate
+from desktopchat.client.errors import JoinError, NotDesktopchat, SendError, UnknownCertificate
 from desktopchat.client.events import (
     HISTORY_RESET,
     Delivered,
     Failed,
+    Frame,
     Joined,
     PresenceChanged,
     Progress,
@@ -36,6 +38,7 @@ from desktopchat.client.events import (
     SessionState,
     StateChanged,
 )
+from desktopchat.client.raw import RawSession
 from desktopchat.client.session import Session
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps, printable
@@ -133,9 +136,14 @@ class _Watch:
     final: StateChanged | None = None
     failures: int = 0
     progress_shown: bool = False
+    ndjson: bool = False
 
     def __call__(self, event: SessionEvent) -> None:
-        if isinstance(event, Received):
+        if isinstance(event, Frame):
+            line = format_frame(event, self.ndjson)
+            if line is not None:
+                print(line, file=self.out, flush=True)
+        elif isinstance(event, Received):
             if event.cid is None:
                 print(format_message(event.message), file=self.out, flush=True)
                 self._save(event.message)
@@ -185,9 +193,11 @@ class _Watch:
         self.status(printable(f"-- saved {path}"))
 
 
-async def _send_line(session: Session, line: str, watch: _Watch) -> None:
+async def _send_line(session: Session | RawSession, line: str, watch: _Watch) -> None:
     try:
-        if line.startswith("/json "):
+        if isinstance(session, RawSession):
+            await send_raw_line(session, line)
+        elif line.startswith("/json "):
             await session.send_json_text(line[len("/json ") :])
         elif line.startswith("/file "):
             await session.send_file(line[len("/file ") :].strip())
@@ -200,8 +210,11 @@ async def _send_line(session: Session, line: str, watch: _Watch) -> None:
         watch.status(printable(f"!! not sent: {exc}"))
 
 
-async def _settle(session: Session, watch: _Watch) -> bool:
-    """Wait until every sent line is acknowledged or given up on; ``False`` if it stalls."""
+async def _settle(session: Session | RawSession, watch: _Watch) -> bool:
+    """Wait until every sent line is acknowledged or given up on; ``False`` if it stalls.
+    (A raw connection has nothing to wait for: its frames are out once sent.)"""
+    if isinstance(session, RawSession):
+        return True
     while session.outbox.pending() and not watch.closed.is_set():
         watch.changed.clear()
         try:
@@ -230,7 +243,7 @@ def _stop_signals(stop: asyncio.Future[int]) -> list[signal.Signals]:
     return installed
 
 
-async def _start(session: Session, trust_new: bool, err: TextIO) -> None:
+async def _start(session: Session | RawSession, trust_new: bool, err: TextIO) -> None:
     """Join; with ``trust_new``, trust a room whose identity is new and say which it is."""
     try:
         await session.start()
@@ -243,21 +256,24 @@ async def _start(session: Session, trust_new: bool, err: TextIO) -> None:
 
 
 async def run_terminal(
-    session: Session,
+    session: Session | RawSession,
     out: TextIO,
     err: TextIO | None = None,
     stdin: int | None = None,
     save_dir: Path | None = None,
     trust_new: bool = False,
+    ndjson: bool = False,
 ) -> int:
-    """Join, then relay ``stdin`` (a file descriptor) to the room and the room to ``out``.
+    """Join, then relay ``stdin`` (a file descriptor) to the room and the room to ``out``
+    (a :class:`RawSession`: any endpoint, frames as they are; ``ndjson``: both directions
+    as NDJSON lines).
 
     Returns the exit status: 0 when the user leaves (``/quit``, or end of input with every
     line acknowledged); 1 when joining fails, the room closes us for good, or a line was
     refused; 130 / 143 after SIGINT / SIGTERM.
     """
     err = err if err is not None else sys.stderr
-    watch = _Watch(out, err, save_dir)
+    watch = _Watch(out, err, save_dir, ndjson=ndjson)
     session.subscribe(watch)
     stop: asyncio.Future[int] = asyncio.get_running_loop().create_future()
     installed = _stop_signals(stop)
@@ -273,11 +289,17 @@ async def run_terminal(
             starting.result()
         except JoinError as exc:
             print(printable(f"desktopchat: cannot join: {exc.explain()}"), file=err)
+            if isinstance(exc, NotDesktopchat) and isinstance(session, Session):
+                print("-- to talk to it as a plain WebSocket, add --raw", file=err)
             return 1
         # A first attempt refused for an unknown identity ended in "closed": we are open now.
         watch.closed.clear()
         watch.final = None
-        watch.status(f"-- {HELP}")
+        if isinstance(session, RawSession):
+            chosen = f" (subprotocol {session.subprotocol})" if session.subprotocol else ""
+            watch.status(printable(f"-- connected to {session.url}{chosen}; {RAW_HELP}"))
+        else:
+            watch.status(f"-- {HELP}")
         return await _relay(
             session, watch, _StdinLines(sys.stdin.fileno() if stdin is None else stdin), stop
         )
@@ -288,7 +310,7 @@ async def run_terminal(
 
 
 async def _relay(
-    session: Session, watch: _Watch, lines: _StdinLines, stop: asyncio.Future[int]
+    session: Session | RawSession, watch: _Watch, lines: _StdinLines, stop: asyncio.Future[int]
 ) -> int:
     closing: asyncio.Future[Any] = asyncio.ensure_future(watch.closed.wait())
     try:

@@ -1,0 +1,54 @@
+"""``desktopchat join --raw``: how frames of any WebSocket endpoint appear in the terminal
+and how typed lines become frames."""
+
+from __future__ import annotations
+
+import time
+
+from desktopchat.client.errors import SendError
+from desktopchat.client.events import Frame
+from desktopchat.client.frames import ndjson_line, parse_bytes
+from desktopchat.client.raw import RawSession
+from desktopchat.protocol import printable
+
+RAW_HELP = (
+    "each line goes out as a text frame; /json VALUE checks it is JSON first, /hex HEX and "
+    "/base64 DATA send bytes, /file PATH sends a file, /quit closes"
+)
+HEX_SHOWN = 64
+"""Bytes of a binary frame shown in hex on one line (the rest is counted)."""
+
+
+def format_frame(frame: Frame, ndjson: bool) -> str | None:
+    """The stdout line for ``frame``: with ``ndjson`` every frame, both directions; else
+    what the server sent, text as it is (escaped), bytes in hex."""
+    if ndjson:
+        return ndjson_line(frame)
+    if not frame.incoming:
+        return None
+    stamp = time.strftime("%H:%M:%S", time.localtime(frame.time / 1000))
+    if isinstance(frame.data, bytes):
+        shown = frame.data[:HEX_SHOWN].hex(" ")
+        more = f" … (+{len(frame.data) - HEX_SHOWN} bytes)" if len(frame.data) > HEX_SHOWN else ""
+        return f"[{stamp}] (binary, {len(frame.data)} bytes) {shown}{more}"
+    return printable(f"[{stamp}] {frame.data}")
+
+
+async def send_raw_line(session: RawSession, line: str) -> None:
+    """Send one typed line; raises ``SendError`` saying why a line was not sent."""
+    command, _, rest = line.partition(" ")
+    if command == "/json":
+        await session.send_json_text(rest)
+    elif command in ("/hex", "/base64"):
+        try:
+            payload = parse_bytes(rest, command[1:])
+        except ValueError as exc:
+            raise SendError(str(exc)) from exc
+        await session.send_binary(payload)
+    elif command == "/file":
+        await session.send_file(rest.strip())
+    elif line.startswith("/") and not line.startswith("//"):
+        raise SendError(f"unknown command; {RAW_HELP}")
+    else:
+        # "//text" sends "/text": a way to send a frame that starts with a slash.
+        await session.send_text(line[1:] if line.startswith("//") else line)

@@ -1,0 +1,146 @@
+"""``desktopchat join --raw`` against WebSocket servers that are not ours."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import subprocess
+import sys
+from typing import Any
+
+from websockets.asyncio.client import connect
+
+from tests.integration.conftest import ROOT, hosted
+from tests.integration.foreign import HEADER, SUBPROTOCOL, foreign, websocat_broadcast
+
+JOIN = [sys.executable, "-m", "desktopchat", "join"]
+LINES = 'hello\n/json {"a": [1, 2]}\n/hex 00 01 ff\n/base64 aGk=\n//slash\n'
+
+
+def raw_join(url: str, stdin: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*JOIN, url, "--raw", *flags],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+async def run_raw(url: str, stdin: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(raw_join, url, stdin, *flags)
+
+
+def records(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines()]
+
+
+async def test_raw_join_exchanges_text_json_and_bytes_with_an_echo_server_as_ndjson() -> None:
+    async with foreign("echo") as port:
+        done = await run_raw(f"ws://127.0.0.1:{port}/", LINES, "--ndjson")
+    assert done.returncode == 0, done.stderr
+    lines = records(done.stdout)
+    sent = [(r["kind"], r["data"]) for r in lines if r["direction"] == "out"]
+    echoed = [(r["kind"], r["data"]) for r in lines if r["direction"] == "in"]
+    expected = [
+        ("text", "hello"),
+        ("json", {"a": [1, 2]}),
+        ("binary", base64.b64encode(b"\x00\x01\xff").decode()),
+        ("binary", base64.b64encode(b"hi").decode()),
+        ("text", "/slash"),
+    ]
+    assert sent == expected
+    assert echoed == expected, "every frame came back, in order, before the close"
+    assert all(r["time"].endswith("Z") for r in lines)
+    assert "connected to ws://127.0.0.1" in done.stderr
+
+
+async def test_raw_join_prints_what_a_server_says_first_text_and_bytes() -> None:
+    async with foreign("talker") as port:
+        done = await run_raw(f"127.0.0.1:{port}", "bye\n")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.splitlines()
+    assert out[0].endswith('{"event": "hello", "server": "talker", "n": [1, 2, 3]}')
+    assert out[1].endswith("(binary, 4 bytes) 00 01 02 ff")
+    assert out[2].endswith("] bye")
+
+
+async def test_raw_join_offers_the_subprotocol_and_header_a_server_requires() -> None:
+    async with foreign("strict") as port:
+        url = f"ws://127.0.0.1:{port}/api"
+        refused = await run_raw(url, "x\n")
+        assert refused.returncode == 1
+        assert "answered HTTP 401" in refused.stderr
+        assert "Traceback" not in refused.stderr
+        done = await run_raw(
+            url, "x\n", "--subprotocol", SUBPROTOCOL, "--header", f"{HEADER[0]}: {HEADER[1]}"
+        )
+    assert done.returncode == 0, done.stderr
+    assert f"(subprotocol {SUBPROTOCOL})" in done.stderr
+    assert done.stdout.splitlines()[-1].endswith("] x")
+
+
+async def test_raw_join_talks_through_websocat_broadcasting_to_another_client() -> None:
+    async with websocat_broadcast() as port:
+        url = f"ws://127.0.0.1:{port}/"
+        async with connect(url, proxy=None) as other:
+            done = await run_raw(url, 'to everyone\n/json {"k": 1}\n')
+            assert done.returncode == 0, done.stderr
+            async with asyncio.timeout(5):
+                assert await other.recv() == "to everyone"
+                assert await other.recv() == '{"k": 1}'
+            # (-t: websocat's text mode, as the issue runs it, turns binary into text.)
+        # websocat mirrors every frame to every client, the sender too.
+        assert "] to everyone" in done.stdout
+
+
+async def test_a_room_joined_without_raw_points_to_it_for_a_plain_websocket_server() -> None:
+    async with foreign("echo") as port:
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*JOIN, f"127.0.0.1:{port}"],
+            input="",
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert "not a desktopchat room" in done.stderr
+    assert "add --raw" in done.stderr
+
+
+async def test_raw_join_refuses_bad_flags_and_bad_bytes_readably() -> None:
+    bad_header = await run_raw("ws://127.0.0.1:9/", "", "--header", "no colon here")
+    assert bad_header.returncode == 2
+    assert "is not a header" in bad_header.stderr
+    without_raw = await asyncio.to_thread(
+        subprocess.run,
+        [*JOIN, "127.0.0.1:9", "--ndjson"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+        check=False,
+    )
+    assert without_raw.returncode == 2
+    assert "--ndjson go(es) with --raw" in without_raw.stderr
+    async with foreign("echo") as port:
+        done = await run_raw(f"ws://127.0.0.1:{port}/", "/hex 0g\n/base64 %%%\n/nope\nok\n")
+    assert done.returncode == 1, "lines were refused"
+    assert "'g' is not a hex digit" in done.stderr
+    assert "not base64" in done.stderr
+    assert "unknown command" in done.stderr
+    assert done.stdout.splitlines()[-1].endswith("] ok")
+
+
+async def test_raw_join_to_a_desktopchat_server_is_just_frames() -> None:
+    # The seed's echo endpoint, raw: what the tutorial's websocket-client does.
+    async with hosted() as server:
+        done = await run_raw(f"ws://127.0.0.1:{server.port}/ws", "hello\n")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1].endswith("] Echo: hello")
