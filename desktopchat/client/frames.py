@@ -8,6 +8,8 @@ import binascii
 import datetime
 import json
 import re
+from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from desktopchat.client.events import Frame
@@ -77,3 +79,10 @@ def ndjson_line(frame: Frame) -> str:
         },
         ensure_ascii=False,
     )
+
+
+def write_ndjson(path: Path, frames: Iterable[Frame]) -> int:
+    """Write ``frames`` to ``path``, one NDJSON line each; returns how many (``OSError``)."""
+    lines = [ndjson_line(frame) for frame in frames]
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return len(lines)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
+from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -37,19 +39,15 @@ from desktopchat.client import (
     Unreachable,
 )
 from desktopchat.client.discovery import RoomBrowser
-from desktopchat.client.events import HISTORY_RESET
+from desktopchat.client.events import HISTORY_RESET, Frame
+from desktopchat.client.frames import write_ndjson
 from desktopchat.client.pinning import KnownHosts
+from desktopchat.client.raw import RawOptions, RawSession
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
-from desktopchat.gui.panes.links import mentions
-from desktopchat.gui.panes.message_model import MessageRow
+from desktopchat.gui.rows import pending_row, row_of, row_of_frame
 from desktopchat.protocol import (
-    ChatMessage,
     Kind,
     PresenceEvent,
-    SendBinary,
-    SendJson,
-    SendText,
-    dumps,
 )
 
 logger = logging.getLogger("desktopchat.gui")
@@ -65,50 +63,18 @@ SEARCH_ALL_LIMIT = 20_000
 room's history is bigger than a window should hold (the search says so)."""
 
 
-def row_of(message: ChatMessage, me: str = "") -> MessageRow:
-    """The window's view of a room message (``me``: our name, to spot ``@me``)."""
-    text = dumps(message.data) if message.kind is Kind.JSON else message.text
-    return MessageRow(
-        mentioned=message.kind is Kind.TEXT and message.sender != me and mentions(text, me),
-        time=message.time,
-        sender=message.sender,
-        kind=message.kind,
-        text=text,
-        data=message.data,
-        payload=message.payload,
-        name=message.name,
-        mime=message.mime,
-        id=message.id,
-    )
+RawFactory = Callable[..., RawSession]
 
-
-def pending_row(cid: str, sent: SendText | SendJson | SendBinary, sender: str) -> MessageRow:
-    """Our own message as shown while it waits for the server's acknowledgement."""
-    now = time.time_ns() // 1_000_000
-    if isinstance(sent, SendText):
-        return MessageRow(
-            now, sender, Kind.TEXT, text=sent.text, cid=cid, own=True, delivered=False
-        )
-    if isinstance(sent, SendJson):
-        return MessageRow(
-            now, sender, Kind.JSON, dumps(sent.data), sent.data, cid=cid, own=True, delivered=False
-        )
-    return MessageRow(
-        now,
-        sender,
-        Kind.BINARY,
-        payload=sent.payload,
-        name=sent.name,
-        mime=sent.mime,
-        cid=cid,
-        own=True,
-        delivered=False,
-    )
+LOG_FRAMES = 100_000
+"""Frames of a raw connection kept for "Export log" (the oldest go first)."""
 
 
 def field_of(error: JoinError) -> str:
-    """Which Join form field a join error belongs next to."""
-    if isinstance(error, AddressError | Unreachable | NotDesktopchat):
+    """Which Join form field a join error belongs next to (``not-a-room``: the address,
+    with the offer to connect to it as a plain WebSocket)."""
+    if isinstance(error, NotDesktopchat):
+        return "not-a-room"
+    if isinstance(error, AddressError | Unreachable):
         return "address"
     if isinstance(error, TokenRefused):
         return "token"
@@ -131,6 +97,8 @@ class ChatController(QObject):
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(Kind, str)  # what was not sent, why
     trustRequested = Signal(str, str, str, str)  # address, name, token, the new fingerprint
+    rawTrustRequested = Signal(str, str)  # address, the endpoint's new fingerprint
+    connectedRaw = Signal(str, str)  # the URL, the subprotocol the server chose ("": none)
     joinFailed = Signal(str, str, str)  # form field ("address" | "token" | ""), words, detail
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
@@ -145,12 +113,17 @@ class ChatController(QObject):
         session_factory: SessionFactory = Session,
         parent: QObject | None = None,
         known_hosts: KnownHosts | None = None,
+        raw_factory: RawFactory = RawSession,
     ) -> None:
         super().__init__(parent)
+        self._raw_factory = raw_factory
+        self._raw_options = RawOptions()
+        self.frames: deque[Frame] = deque(maxlen=LOG_FRAMES)
+        """The raw connection's frames, both ways, for the NDJSON log."""
         self._known_hosts = known_hosts or KnownHosts()
         self.hoster = hoster
         self._session_factory = session_factory
-        self.session: Session | None = None
+        self.session: Session | RawSession | None = None
         self.host_info: HostInfo | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._browser: RoomBrowser | None = None
@@ -161,6 +134,18 @@ class ChatController(QObject):
     def join(self, address: str, name: str, token: str, fingerprint: str | None = None) -> None:
         """Join a room somebody hosts (pinning ``fingerprint``, once the user trusts it)."""
         self._spawn(self._join(address, name, token or None, fingerprint), "joining")
+
+    def join_raw(self, address: str, options: RawOptions) -> None:
+        """Connect to any WebSocket endpoint: frames in and out as they are."""
+        self._spawn(self._join_raw(address, options), "connecting")
+
+    def trust_raw(self, address: str, fingerprint: str) -> None:
+        """Connect again, pinning the fingerprint the user checked."""
+        self.join_raw(address, replace(self._raw_options, fingerprint=fingerprint))
+
+    def export_log(self, path: str) -> int:
+        """Write the raw connection's frames as NDJSON to ``path``; how many (``OSError``)."""
+        return write_ndjson(Path(path), self.frames)
 
     def host(self, options: HostOptions) -> None:
         """Start hosting, then join our own room like any other member."""
@@ -181,6 +166,10 @@ class ChatController(QObject):
     def send_file(self, path: str) -> None:
         """Send a file's bytes."""
         self._send(Kind.BINARY, lambda session: session.send_file(path))
+
+    def send_bytes(self, payload: bytes) -> None:
+        """Send bytes typed as hex or base64."""
+        self._send(Kind.BINARY, lambda session: session.send_binary(payload, name="bytes.bin"))
 
     def load_older(self) -> None:
         """Fetch the page of history before the oldest message shown."""
@@ -203,7 +192,7 @@ class ChatController(QObject):
     async def _load_older(self) -> bool:
         """One page; whether older ones remain."""
         session = self.session
-        if session is None or self._oldest_id is None or self._oldest_id <= 1:
+        if not isinstance(session, Session) or self._oldest_id is None or self._oldest_id <= 1:
             self.olderArrived.emit([], False)
             return False
         try:
@@ -266,7 +255,9 @@ class ChatController(QObject):
             logger.error("%s failed", what, exc_info=error)
             self.problem.emit(f"{what} failed: {error}")
 
-    def _send(self, kind: Kind, send: Callable[[Session], Coroutine[Any, Any, str]]) -> None:
+    def _send(
+        self, kind: Kind, send: Callable[[Session | RawSession], Coroutine[Any, Any, str]]
+    ) -> None:
         session = self.session
         if session is None:
             self.sendFailed.emit(kind, "not in a room")
@@ -306,6 +297,27 @@ class ChatController(QObject):
         finally:
             self.busy.emit(False)
 
+    async def _join_raw(self, address: str, options: RawOptions) -> None:
+        await self._close_session()
+        self._oldest_id = None
+        self._raw_options = options
+        self.frames.clear()
+        self.busy.emit(True)
+        try:
+            session = self._raw_factory(address, options, known_hosts=self._known_hosts)
+            session.subscribe(self._on_event)
+            self.session = session
+            await session.start()
+            self.connectedRaw.emit(session.url, session.subprotocol or "")
+        except UnknownCertificate as exc:
+            self.session = None
+            self.rawTrustRequested.emit(address, exc.fingerprint)
+        except JoinError as exc:
+            self.session = None
+            self.joinFailed.emit(field_of(exc), str(exc), exc.detail)
+        finally:
+            self.busy.emit(False)
+
     async def _host(self, options: HostOptions) -> None:
         self.busy.emit(True)
         try:
@@ -335,7 +347,10 @@ class ChatController(QObject):
 
     def _on_event(self, event: SessionEvent) -> None:
         session = self.session
-        if isinstance(event, StateChanged):
+        if isinstance(event, Frame):
+            self.frames.append(event)
+            self.messageArrived.emit(row_of_frame(event))
+        elif isinstance(event, StateChanged):
             self.stateChanged.emit(event.state, event.describe())
         elif isinstance(event, Joined):
             welcome = event.welcome

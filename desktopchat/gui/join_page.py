@@ -11,11 +11,13 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
+    QPushButton,
     QWidget,
 )
 
 from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label, is_enter
 from desktopchat.gui.found_rooms import FoundRoomsModel
+from desktopchat.gui.raw_fields import RawFields
 
 LOOKING = "Looking for rooms on your network…"
 NONE_FOUND = "No rooms found on your network. Type the address the host gave you below."
@@ -26,6 +28,7 @@ class JoinPage(QWidget):
     """Asks where to join; emits ``joinRequested(address, name, token)``."""
 
     joinRequested = Signal(str, str, str)
+    rawJoinRequested = Signal(str, object)  # address, RawOptions
     back = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -58,13 +61,20 @@ class JoinPage(QWidget):
         self.token.setPlaceholderText("Only if the room has one")
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.errors = {"address": error_label(), "token": error_label(), "": error_label()}
+        self.raw_fields = RawFields()
+        self.offer_raw = QPushButton("Connect as a plain WebSocket")
+        self.offer_raw.setToolTip("Show this server's frames as they are, in the three panes")
+        self.offer_raw.clicked.connect(self._connect_raw)
+        self.offer_raw.hide()
 
         form = QFormLayout()
         form.addRow("Address", self.address)
         form.addRow("", self.errors["address"])
+        form.addRow("", self.offer_raw)
         form.addRow("Your name", self.name)
         form.addRow("Token", self.token)
         form.addRow("", self.errors["token"])
+        form.addRow("", self.raw_fields)
 
         self.progress = busy_bar()
         buttons, self.join = button_row(self.back.emit, "Join", self._submit)
@@ -128,6 +138,9 @@ class JoinPage(QWidget):
         """Show ``message`` under ``field`` ("address", "token", or "" for the form), with
         the technical ``detail`` (a code, an OS error) smaller below it."""
         self.clear_errors()
+        # Something answers, but not a room: offer to talk to it as it is.
+        self.offer_raw.setVisible(field == "not-a-room")
+        field = "address" if field == "not-a-room" else field
         label = self.errors.get(field, self.errors[""])
         text = html.escape(message[:1].upper() + message[1:])
         if detail:
@@ -141,6 +154,7 @@ class JoinPage(QWidget):
         """Hide every error."""
         for label in self.errors.values():
             label.hide()
+        self.offer_raw.hide()
 
     def _submit(self) -> None:
         address = self.address.text().strip()
@@ -148,4 +162,18 @@ class JoinPage(QWidget):
             self.show_error("address", "Type the address the host gave you.")
             return
         self.clear_errors()
+        if self.raw_fields.raw.isChecked():
+            self._connect_raw()
+            return
         self.joinRequested.emit(address, self.name.text().strip(), self.token.text())
+
+    def _connect_raw(self) -> None:
+        self.raw_fields.raw.setChecked(True)
+        try:
+            options = self.raw_fields.options()
+        except ValueError as exc:
+            self.raw_fields.toggle.setChecked(True)
+            self.show_error("", str(exc))
+            return
+        self.clear_errors()
+        self.rawJoinRequested.emit(self.address.text().strip(), options)

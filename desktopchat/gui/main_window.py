@@ -7,7 +7,6 @@ from collections.abc import Callable
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
     QMainWindow,
     QMessageBox,
@@ -22,16 +21,14 @@ from desktopchat.gui.controller import ChatController
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.join_page import JoinPage
-from desktopchat.gui.menus import build_menus
 from desktopchat.gui.notifications import NotifierBackend
 from desktopchat.gui.panes.message_model import MessageRow
-from desktopchat.gui.questions import Choice, ask
+from desktopchat.gui.questions import ask_to_stop, ask_to_trust
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 from desktopchat.gui.room_view import RoomView
 from desktopchat.gui.start_page import StartPage
-from desktopchat.gui.theme import Looks, Themes
+from desktopchat.gui.theme import Looks
 from desktopchat.gui.vault import TokenVault
-from desktopchat.protocol.fingerprints import readable
 
 
 class MainWindow(QMainWindow):
@@ -84,23 +81,8 @@ class MainWindow(QMainWindow):
         self.join_page.name.setText(self.remembered.name)
         self.start_page.show_recent(self.remembered.recent)
         self.start_page.hint.setVisible(not self.remembered.hint_seen)
-        app = QApplication.instance()
-        self.looks = Looks(
-            self.remembered, self.room_view, Themes(app) if isinstance(app, QApplication) else None
-        )
-        self.menus = build_menus(
-            self,
-            level=self.attention.notifications.set_level,
-            hide_previews=self.looks.hide_previews,
-            theme=self.looks.set_theme,
-            zoom=self.looks.zoom,
-            about=self._about,
-        )
-        self.looks.menus = self.menus
-        self.menus.hide_previews.setChecked(self.remembered.hide_previews)
-        self.menus.room.setEnabled(False)
-        self.looks.set_theme(self.remembered.theme)
-        self.room_view.set_text_size(self.remembered.text_size)
+        self.looks = Looks(self.remembered, self.room_view)
+        self.menus = self.looks.menus_of(self, self.attention.notifications.set_level, self._about)
         self._wire_pages()
         self._wire_controller()
 
@@ -115,10 +97,13 @@ class MainWindow(QMainWindow):
         self.join_page.back.connect(self.show_start)
         self.host_page.hostRequested.connect(self._host)
         self.join_page.joinRequested.connect(self._join)
+        self.join_page.rawJoinRequested.connect(self.controller.join_raw)
         room = self.room_view
         room.sendText.connect(self.controller.send_text)
         room.sendJson.connect(self._send_json)
         room.sendFile.connect(self.controller.send_file)
+        room.sendBytes.connect(self.controller.send_bytes)
+        room.exportRequested.connect(self._export)
         room.olderRequested.connect(self.controller.load_older)
         room.allHistoryRequested.connect(self.controller.load_all)
         room.retryRequested.connect(self.controller.retry_now)
@@ -147,6 +132,8 @@ class MainWindow(QMainWindow):
         c.sendFailed.connect(room.show_send_error)
         c.joinFailed.connect(self._join_failed)
         c.trustRequested.connect(self._ask_to_trust)
+        c.rawTrustRequested.connect(self._ask_to_trust_raw)
+        c.connectedRaw.connect(self._connected_raw)
         c.hostStarted.connect(self._host_started)
         c.hostFailed.connect(self.host_page.show_error)
         c.hostStopped.connect(self._host_stopped)
@@ -162,7 +149,24 @@ class MainWindow(QMainWindow):
 
     def _arrived(self, row: MessageRow) -> None:
         self.room_view.add_row(row)
-        self.attention.arrived(row)
+        if not self.room_view.raw:  # a feed's frames are not messages to be told about
+            self.attention.arrived(row)
+
+    def _connected_raw(self, url: str, subprotocol: str) -> None:
+        self.room_view.reset()
+        self.pages.setCurrentWidget(self.room_view)
+        self.room_view.enter_raw(url, subprotocol)
+        self.menus.room.setEnabled(False)
+        self.attention.in_room = True
+        self.attention.set_title(f"{display_address(url)} — desktopchat")
+
+    def _export(self, path: str) -> None:
+        try:
+            count = self.controller.export_log(path)
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not export the log: {exc.strerror or exc}")
+            return
+        self.statusBar().showMessage(f"Exported {count} frames to {path}", 8000)
 
     def bring_to_front(self) -> None:
         """Show the window with the room in front (a notification or the tray was clicked)."""
@@ -288,27 +292,35 @@ class MainWindow(QMainWindow):
 
     def _ask_to_trust(self, address: str, name: str, token: str, fingerprint: str) -> None:
         """A room whose identity is new: show its fingerprint and ask, as SSH does."""
-
-        def refused() -> None:
-            self.join_page.show_error("", "Not joined: the room's identity was not trusted.")
-            self.pages.setCurrentWidget(self.join_page)
-
-        self.confirmation = ask(
+        self.confirmation = ask_to_trust(
             self,
             "Trust this room?",
-            "This room's identity is new to this computer. Check with the host that it reads\n\n"
-            f"{readable(fingerprint)}\n\nbefore you trust it. Its messages and your token "
-            "travel encrypted to whoever holds this identity.",
-            [
-                (
-                    "Trust and join",
-                    QMessageBox.ButtonRole.AcceptRole,
-                    lambda: self.controller.join(address, name, token, fingerprint),
-                )
-            ],
-            cancelled=refused,
-            finished=self._answered,
+            "This room's identity is new to this computer. Check with the host",
+            fingerprint,
+            "Its messages and your token travel encrypted to whoever holds this identity.",
+            lambda: self.controller.join(address, name, token, fingerprint),
+            lambda: self._not_trusted("the room's identity"),
+            self._answered,
         )
+
+    def _ask_to_trust_raw(self, address: str, fingerprint: str) -> None:
+        """An endpoint whose certificate no authority vouches for: compare, then pin."""
+        self.confirmation = ask_to_trust(
+            self,
+            "Trust this server?",
+            "No authority vouches for this server's certificate (it may be self-signed). "
+            "Check with its owner",
+            fingerprint,
+            "",
+            lambda: self.controller.trust_raw(address, fingerprint),
+            lambda: self._not_trusted("the server's identity"),
+            self._answered,
+            "Trust and connect",
+        )
+
+    def _not_trusted(self, what: str) -> None:
+        self.join_page.show_error("", f"Not connected: {what} was not trusted.")
+        self.pages.setCurrentWidget(self.join_page)
 
     def _answered(self) -> None:
         self.confirmation = None
@@ -379,18 +391,5 @@ class MainWindow(QMainWindow):
         runs if the user agrees, ``keep`` (when given) if they choose to keep hosting from
         the tray."""
         others = max(0, self.controller.hoster.member_count() - 1)
-        who = (
-            f" and disconnects {others} other member{'s' if others != 1 else ''}"
-            if others
-            else "; nobody else is in it right now"
-        )
-        choices: list[Choice] = [(button, QMessageBox.ButtonRole.DestructiveRole, then)]
-        if keep is not None:
-            choices.append(("Keep hosting in the tray", QMessageBox.ButtonRole.AcceptRole, keep))
-        self.confirmation = ask(
-            self,
-            title,
-            f"You are hosting this room. {doing} stops it{who}.",
-            choices,
-            finished=self._answered,
-        )
+        self.confirmation = ask_to_stop(self, title, doing, others, (button, then), keep)
+        self.confirmation.finished.connect(self._answered)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.client import SessionState
+from desktopchat.client import SessionState, display_address
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.hosting_box import HostingBox
 from desktopchat.gui.members import MemberListModel
@@ -28,6 +29,7 @@ from desktopchat.gui.panes.links import SAFE_SCHEMES
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.questions import ask
+from desktopchat.gui.saved_panel import SavedPanel
 from desktopchat.protocol import Kind
 
 KINDS = (Kind.TEXT, Kind.JSON, Kind.BINARY)
@@ -45,6 +47,8 @@ class RoomView(QWidget):
     allHistoryRequested = Signal()
     retryRequested = Signal()
     stopHostingRequested = Signal()
+    sendBytes = Signal(bytes)
+    exportRequested = Signal(str)  # where to write the raw connection's log
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,6 +57,8 @@ class RoomView(QWidget):
         self.members = MemberListModel(self)
         self._unread = dict.fromkeys(KINDS, 0)
         self.link_question: QMessageBox | None = None
+        self.export_dialog: QFileDialog | None = None
+        self.raw = False
 
         self.title = QLabel("#chat")
         self.title.setObjectName("heading")
@@ -65,11 +71,19 @@ class RoomView(QWidget):
         self.retry.setToolTip("Try to reconnect now instead of waiting")
         self.retry.clicked.connect(self.retryRequested)
         self.retry.hide()
-        members_label = QLabel("Members")
-        members_label.setObjectName("section")
-        member_list = QListView()
-        member_list.setModel(self.members)
-        member_list.setObjectName("members")
+        self.members_label = QLabel("Members")
+        self.members_label.setObjectName("section")
+        self.member_list = QListView()
+        self.member_list.setModel(self.members)
+        self.member_list.setObjectName("members")
+        self.saved = SavedPanel()
+        self.saved.saveWanted.connect(self._keep_current)
+        self.saved.sendRequested.connect(self._send_saved)
+        self.saved.hide()
+        self.export = QPushButton("Export log (NDJSON)…")
+        self.export.setToolTip("Every frame of this connection, both ways, one JSON per line")
+        self.export.clicked.connect(self._ask_where_to_export)
+        self.export.hide()
         self.hosting = HostingBox()
         self.hosting.stopRequested.connect(self.stopHostingRequested)
         self.hosting.hide()
@@ -83,8 +97,10 @@ class RoomView(QWidget):
         side_layout.addWidget(self.me)
         side_layout.addWidget(self.state)
         side_layout.addWidget(self.retry)
-        side_layout.addWidget(members_label)
-        side_layout.addWidget(member_list, 1)
+        side_layout.addWidget(self.members_label)
+        side_layout.addWidget(self.member_list, 1)
+        side_layout.addWidget(self.saved, 1)
+        side_layout.addWidget(self.export)
         side_layout.addWidget(self.hosting)
         side_layout.addWidget(self.leave)
 
@@ -94,6 +110,7 @@ class RoomView(QWidget):
         self.text_pane.sendRequested.connect(self.sendText)
         self.json_pane.sendRequested.connect(self.sendJson)
         self.binary_pane.sendFileRequested.connect(self.sendFile)
+        self.binary_pane.sendBytesRequested.connect(self.sendBytes)
         self.tabs = QTabWidget()
         for kind, pane in zip(KINDS, self.panes(), strict=True):
             self.tabs.addTab(pane, _TITLES[kind])
@@ -146,10 +163,49 @@ class RoomView(QWidget):
 
     def enter(self, room: str, name: str, members: list[str], host: str = "") -> None:
         """We are in ``room`` as ``name``; ``host`` is the hosting member's name, if known."""
+        self._show_raw(False)
         self.title.setText(f"#{room}")
         self.me.setText(f"You are {name}")
         self.members.setStringList(members)
         self.members.mark(name, host)
+
+    def enter_raw(self, url: str, subprotocol: str) -> None:
+        """We are connected to any WebSocket endpoint ``url`` (not a room)."""
+        self._show_raw(True)
+        self.title.setText("WebSocket")
+        chosen = f"\nSubprotocol: {subprotocol}" if subprotocol else ""
+        self.me.setText(f"{display_address(url)}{chosen}")
+        self.saved.show_endpoint(url)
+
+    def _show_raw(self, raw: bool) -> None:
+        self.raw = raw
+        room_only: tuple[QWidget, ...] = (
+            self.members_label,
+            self.member_list,
+            self.older,
+            self.search_all,
+        )
+        for widget in room_only:
+            widget.setVisible(not raw)
+        self.saved.setVisible(raw)
+        self.export.setVisible(raw)
+        self.leave.setText("Disconnect" if raw else "Leave room")
+
+    def _keep_current(self, name: str) -> None:
+        if self.tabs.currentWidget() is self.json_pane:
+            self.saved.keep(name, "json", self.json_pane.editor.toPlainText())
+        else:
+            self.saved.keep(name, "text", self.text_pane.entry.text())
+
+    def _send_saved(self, kind: str, body: str) -> None:
+        (self.sendJson if kind == "json" else self.sendText).emit(body)
+
+    def _ask_where_to_export(self) -> None:
+        dialog = QFileDialog(self, "Export the log as NDJSON", "websocket-log.ndjson")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.fileSelected.connect(self.exportRequested)
+        self.export_dialog = dialog
+        dialog.open()
 
     def add_row(self, row: MessageRow) -> None:
         """Show a message in its pane; count it as unread when that pane is not in front."""

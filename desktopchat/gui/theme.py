@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QStyleFactory
+from PySide6.QtWidgets import QApplication, QMainWindow, QStyleFactory
 
-from desktopchat.gui.menus import Menus
+from desktopchat.gui.menus import Menus, build_menus
 from desktopchat.gui.recent import Remembered
 from desktopchat.gui.room_view import RoomView
 
@@ -84,11 +86,31 @@ class Themes:
 class Looks:
     """The user's choices of look, applied and remembered: theme and message text size."""
 
-    def __init__(self, remembered: Remembered, room: RoomView, themes: Themes | None) -> None:
+    def __init__(self, remembered: Remembered, room: RoomView) -> None:
         self._remembered = remembered
         self._room = room
-        self._themes = themes
+        app = QApplication.instance()
+        self._themes = Themes(app) if isinstance(app, QApplication) else None
         self.menus: Menus | None = None
+
+    def menus_of(
+        self, window: QMainWindow, level: Callable[[str], None], about: Callable[[], None]
+    ) -> Menus:
+        """Give ``window`` its menus (``level``: a room's notifications) and apply the
+        remembered look."""
+        self.menus = build_menus(
+            window,
+            level=level,
+            hide_previews=self.hide_previews,
+            theme=self.set_theme,
+            zoom=self.zoom,
+            about=about,
+        )
+        self.menus.hide_previews.setChecked(self._remembered.hide_previews)
+        self.menus.room.setEnabled(False)
+        self.set_theme(self._remembered.theme)
+        self._room.set_text_size(self._remembered.text_size)
+        return self.menus
 
     def set_theme(self, choice: str) -> None:
         """Use the ``system``, ``light`` or ``dark`` theme, and remember it."""

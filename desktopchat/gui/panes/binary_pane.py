@@ -3,15 +3,18 @@ Send file… and drag and drop, with a progress bar for large payloads."""
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelection, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QFontDatabase, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client.downloads import safe_file_name
+from desktopchat.client.frames import parse_bytes
 from desktopchat.client.sizes import human_size
 from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.message_list import message_list
@@ -29,10 +33,16 @@ from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, Mess
 _NOTHING_SELECTED = "Select a message to see its bytes"
 
 
+BASE64_SHOWN = 64 * 1024
+"""Bytes of the selected message shown as base64 (the hex view and Save as… have them all)."""
+
+
 class BinaryPane(QWidget):
-    """Binary messages; emits ``sendFileRequested(path)`` for files to send."""
+    """Binary messages; emits ``sendFileRequested(path)`` for files to send and
+    ``sendBytesRequested(bytes)`` for bytes typed as hex or base64."""
 
     sendFileRequested = Signal(str)
+    sendBytesRequested = Signal(bytes)
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,10 +74,30 @@ class BinaryPane(QWidget):
         browse.addWidget(self.view)
         browse.addWidget(self.preview)
         browse.setSizes([360, 360])
+        self.base64 = QLineEdit()
+        self.base64.setReadOnly(True)
+        self.base64.setPlaceholderText("base64 of the selected message")
+        dump = QWidget()
+        dump_layout = QVBoxLayout(dump)
+        dump_layout.setContentsMargins(0, 0, 0, 0)
+        dump_layout.addWidget(self.hex, 1)
+        dump_layout.addWidget(self.base64)
         detail = QSplitter(Qt.Orientation.Vertical)
         detail.addWidget(browse)
-        detail.addWidget(self.hex)
+        detail.addWidget(dump)
         detail.setSizes([260, 300])
+
+        self.encoding = QComboBox()
+        self.encoding.addItems(["hex", "base64"])
+        self.typed = QLineEdit()
+        self.typed.setPlaceholderText("Bytes to send: 48 65 6c 6c 6f, or base64")
+        self.typed.returnPressed.connect(self._send_typed)
+        send_typed = QPushButton("Send bytes")
+        send_typed.clicked.connect(self._send_typed)
+        typing = QHBoxLayout()
+        typing.addWidget(self.encoding)
+        typing.addWidget(self.typed, 1)
+        typing.addWidget(send_typed)
 
         self.save_button = QPushButton("Save as…")
         self.save_button.setEnabled(False)
@@ -88,6 +118,7 @@ class BinaryPane(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(detail, 1)
+        layout.addLayout(typing)
         layout.addLayout(bottom)
 
     def set_filter(self, text: str) -> None:
@@ -117,6 +148,9 @@ class BinaryPane(QWidget):
         self.current = row
         self.save_button.setEnabled(True)
         self.hex_model.set_bytes(row.payload)
+        shown = base64.b64encode(row.payload[:BASE64_SHOWN]).decode()
+        more = len(row.payload) > BASE64_SHOWN
+        self.base64.setText(shown + (" …" if more else ""))
         pixmap = QPixmap()
         if pixmap.loadFromData(row.payload):
             self._pixmap = pixmap
@@ -133,6 +167,7 @@ class BinaryPane(QWidget):
         self._pixmap = None
         self.save_button.setEnabled(False)
         self.hex_model.set_bytes(b"")
+        self.base64.clear()
         self.preview.setPixmap(QPixmap())
         self.preview.setText(_NOTHING_SELECTED)
 
@@ -159,6 +194,19 @@ class BinaryPane(QWidget):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.fileSelected.connect(self.save_to)
         dialog.open()
+
+    def _send_typed(self) -> None:
+        try:
+            payload = parse_bytes(self.typed.text(), self.encoding.currentText())
+        except ValueError as exc:
+            self.status.setText(f"Not sent: {exc}")
+            return
+        if not payload:
+            self.status.setText("Type the bytes to send first")
+            return
+        self.sendBytesRequested.emit(payload)
+        self.typed.clear()
+        self.status.setText(f"Sending {human_size(len(payload))}")
 
     def _ask_what_to_send(self) -> None:
         dialog = QFileDialog(self, "Send file")

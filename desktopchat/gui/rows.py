@@ -1,0 +1,66 @@
+"""Rows for the panes, from what the client reports: room messages, our pending messages,
+and frames of raw connections."""
+
+from __future__ import annotations
+
+import time
+
+from desktopchat.client.events import Frame
+from desktopchat.client.frames import frame_kind, json_value
+from desktopchat.gui.panes.links import mentions
+from desktopchat.gui.panes.message_model import MessageRow
+from desktopchat.protocol import ChatMessage, Kind, SendBinary, SendJson, SendText, dumps
+
+SERVER = "server"
+"""The sender shown for what a raw endpoint sends."""
+
+
+def row_of(message: ChatMessage, me: str = "") -> MessageRow:
+    """The window's view of a room message (``me``: our name, to spot ``@me``)."""
+    text = dumps(message.data) if message.kind is Kind.JSON else message.text
+    return MessageRow(
+        mentioned=message.kind is Kind.TEXT and message.sender != me and mentions(text, me),
+        time=message.time,
+        sender=message.sender,
+        kind=message.kind,
+        text=text,
+        data=message.data,
+        payload=message.payload,
+        name=message.name,
+        mime=message.mime,
+        id=message.id,
+    )
+
+
+def pending_row(cid: str, sent: SendText | SendJson | SendBinary, sender: str) -> MessageRow:
+    """Our own message as shown while it waits for the server's acknowledgement."""
+    now = time.time_ns() // 1_000_000
+    if isinstance(sent, SendText):
+        return MessageRow(
+            now, sender, Kind.TEXT, text=sent.text, cid=cid, own=True, delivered=False
+        )
+    if isinstance(sent, SendJson):
+        return MessageRow(
+            now, sender, Kind.JSON, dumps(sent.data), sent.data, cid=cid, own=True, delivered=False
+        )
+    return MessageRow(
+        now,
+        sender,
+        Kind.BINARY,
+        payload=sent.payload,
+        name=sent.name,
+        mime=sent.mime,
+        cid=cid,
+        own=True,
+        delivered=False,
+    )
+
+
+def row_of_frame(frame: Frame, me: str = "you") -> MessageRow:
+    """A frame of a raw connection as a row: the server's or ours, in the pane of its kind."""
+    sender = SERVER if frame.incoming else me
+    kind = frame_kind(frame.data)
+    if isinstance(frame.data, bytes):
+        return MessageRow(frame.time, sender, kind, payload=frame.data, own=not frame.incoming)
+    data = json_value(frame.data)[1] if kind is Kind.JSON else None
+    return MessageRow(frame.time, sender, kind, frame.data, data, own=not frame.incoming)
