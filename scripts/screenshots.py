@@ -7,6 +7,7 @@ every pane has something to show.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import sys
 import tempfile
@@ -17,6 +18,8 @@ import qasync
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QWidget
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.typing import Subprotocol
 
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.notifier import SystemNotifier
@@ -239,7 +242,52 @@ async def main(workdir: Path, image: Path) -> None:
 
     await notifier.close()
     await guest.controller.shutdown()
+    await raw_endpoint(workdir)
     await host.controller.shutdown()
+
+
+async def ticker(ws: ServerConnection) -> None:
+    """A market-data-like endpoint that is not a desktopchat room: JSON ticks and bytes."""
+    await ws.send(json.dumps({"type": "hello", "feed": "prices", "symbols": ["ACME", "INIT"]}))
+    for tick in range(3):
+        await ws.send(json.dumps({"type": "tick", "symbol": "ACME", "price": 101.25 + tick}))
+    await ws.send(bytes.fromhex("00 01 02 03 de ad be ef"))
+    async for message in ws:
+        await ws.send(message)
+
+
+async def raw_endpoint(workdir: Path) -> None:
+    """The window as a WebSocket workbench, on an endpoint that is not a room."""
+    async with serve(ticker, "127.0.0.1", 0, subprotocols=[Subprotocol("prices.v1")]) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        window = MainWindow(ChatController(ServerHoster()), SettingsStore(workdir / "raw.json"))
+        window.resize(1100, 720)
+        window.show()
+        window.start_page.join_button.click()
+        page = window.join_page
+        page.address.setText(f"ws://127.0.0.1:{port}/stream")
+        page.raw_fields.raw.setChecked(True)
+        page.raw_fields.toggle.setChecked(True)
+        page.raw_fields.subprotocols.setText("prices.v1")
+        page.raw_fields.headers.setPlainText("Authorization: Bearer demo-token")
+        await shoot(window, "join-raw")
+        page.join.click()
+        await until(lambda: window.pages.currentWidget() is window.room_view, "raw panes")
+        room = window.room_view
+        room.saved.variables.setPlainText("symbol = ACME")
+        room.tabs.setCurrentWidget(room.json_pane)
+        room.json_pane.editor.setPlainText('{"type": "subscribe", "symbol": "{{symbol}}"}')
+        room.saved.name.setText("subscribe")
+        room.saved.saveWanted.emit("subscribe")
+        window.controller.send_json_text('{"type": "subscribe", "symbol": "ACME"}')
+        window.controller.send_text("ping")
+        await asyncio.sleep(0.5)
+        room.json_pane.view.setCurrentIndex(room.json_pane.proxy.index(1, 0))
+        await shoot(window, "raw-websocket")
+        room.tabs.setCurrentWidget(room.binary_pane)
+        room.binary_pane.view.setCurrentIndex(room.binary_pane.proxy.index(0, 0))
+        await shoot(window, "raw-binary")
+        await window.controller.shutdown()
 
 
 def run() -> None:

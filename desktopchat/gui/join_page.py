@@ -62,6 +62,9 @@ class JoinPage(QWidget):
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
         self.errors = {"address": error_label(), "token": error_label(), "": error_label()}
         self.raw_fields = RawFields()
+        # A plain WebSocket has no room: no name to be shown under, no room token.
+        self.raw_fields.raw.toggled.connect(lambda raw: self.name.setDisabled(raw))
+        self.raw_fields.raw.toggled.connect(lambda raw: self.token.setDisabled(raw))
         self.offer_raw = QPushButton("Connect as a plain WebSocket")
         self.offer_raw.setToolTip("Show this server's frames as they are, in the three panes")
         self.offer_raw.clicked.connect(self._connect_raw)
