@@ -12,6 +12,7 @@ import pytest
 import qasync
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
+from PySide6.QtCore import QTimerEvent
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.app.hosting import ServerHoster
@@ -24,6 +25,23 @@ from desktopchat.gui.recent import SettingsStore
 def own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test hosts with a history file of its own."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+_run_timer = qasync._SimpleTimer.timerEvent
+
+
+def _timer_while_running(self: qasync._SimpleTimer, event: QTimerEvent) -> None:
+    # qasync ends every run_until_complete with one processEvents() after the loop has
+    # stopped running, and pytest-qt processes events between a test's phases: a callback
+    # due then would step a task with no running loop ("RuntimeError: no running event
+    # loop" inside uvicorn or the hub's sweeper). Such a timer waits for the loop to run.
+    # (The app runs one loop until it exits, so only tests meet this.)
+    if asyncio._get_running_loop() is None:
+        return
+    _run_timer(self, event)
+
+
+qasync._SimpleTimer.timerEvent = _timer_while_running
 
 
 @pytest.fixture
