@@ -159,3 +159,13 @@ def subprotocol(text: str) -> str:
     if not text or any(char in text for char in ' \t,;"()<>@[]{}/?=\\') or not text.isascii():
         raise argparse.ArgumentTypeError(f"'{text}' is not a subprotocol name")
     return text
+
+
+def broker(text: str) -> str:
+    """A Redis URL: ``redis://``, ``rediss://`` or ``unix://``."""
+    parts = urlsplit(text)
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a Redis URL like redis://host:6379/0 (or rediss://, unix://)"
+        )
+    return text

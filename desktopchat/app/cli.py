@@ -53,6 +53,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         tls=args.tls,
         cert=args.cert,
         key=args.key,
+        broker=getattr(args, "broker", None),
     )
 
 

@@ -109,7 +109,8 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "Host chat rooms with no window, until Ctrl-C or SIGTERM (members then get 1001).",
         "  desktopchat serve                                  this computer only\n"
         "  desktopchat serve --host 0.0.0.0 --room team       the LAN, room 'team'\n"
-        "  DESKTOPCHAT_TOKEN=s3cret desktopchat serve --host 0.0.0.0 --history off",
+        "  DESKTOPCHAT_TOKEN=s3cret desktopchat serve --host 0.0.0.0 --history off\n"
+        "  desktopchat serve --host 0.0.0.0 --broker redis://redis.lan:6379/0  (one of N nodes)",
     )
     server.add_argument(
         "--host",
@@ -120,6 +121,13 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     add_server_flags(server)
     server.add_argument(
         "--name", dest="host_name", help="how the host appears in LAN room lists (hostname)"
+    )
+    server.add_argument(
+        "--broker",
+        type=arguments.broker,
+        metavar="URL",
+        help="share rooms with the other nodes on this Redis (redis://, rediss:// or "
+        "unix://; the history then lives there, see docs/operations.md)",
     )
     server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
 

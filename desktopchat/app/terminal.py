@@ -25,6 +25,7 @@ from desktopchat.app.raw_lines import RAW_HELP, format_frame, send_raw_line
 from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import JoinError, NotDesktopchat, SendError, UnknownCertificate
 from desktopchat.client.events import (
+    HISTORY_GAP,
     HISTORY_RESET,
     Delivered,
     Failed,
@@ -75,7 +76,9 @@ def format_event(event: SessionEvent) -> str | None:
         line = printable(
             f"-- you are {welcome.name} in #{welcome.room}; here: {', '.join(welcome.members)}"
         )
-        return line + f"\n-- {HISTORY_RESET}" if welcome.reset else line
+        if welcome.reset:
+            return line + f"\n-- {HISTORY_RESET}"
+        return line + f"\n-- {HISTORY_GAP}" if welcome.gap else line
     if isinstance(event, PresenceChanged):
         what = "joined" if event.presence.event == "join" else "left"
         return printable(f"-- {event.presence.name} {what}")

@@ -21,6 +21,9 @@ from desktopchat.protocol import (
 HISTORY_RESET = "the room's history started over: messages from before are not in it"
 """What to tell the user when a welcome says ``reset``."""
 
+HISTORY_GAP = "some messages sent while you were away are no longer in the room's history"
+"""What to tell the user when a welcome says ``gap``."""
+
 
 class SessionState(enum.Enum):
     """The one state machine of a session: connecting → open → closing → closed, or

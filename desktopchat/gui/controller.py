@@ -39,7 +39,7 @@ from desktopchat.client import (
     Unreachable,
 )
 from desktopchat.client.discovery import RoomBrowser
-from desktopchat.client.events import HISTORY_RESET, Frame
+from desktopchat.client.events import HISTORY_GAP, HISTORY_RESET, Frame
 from desktopchat.client.frames import write_ndjson
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
@@ -359,6 +359,8 @@ class ChatController(QObject):
                 self.largestMessage.emit(welcome.limits.max_message_bytes)
             if welcome.reset:
                 self.problem.emit(HISTORY_RESET)
+            elif welcome.gap:
+                self.problem.emit(HISTORY_GAP)
         elif isinstance(event, Received):
             if self._oldest_id is None or event.message.id < self._oldest_id:
                 self._oldest_id = event.message.id

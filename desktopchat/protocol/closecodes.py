@@ -58,6 +58,7 @@ class CloseReason(enum.StrEnum):
     QUEUE_FULL = "too slow: send queue full"
     NOT_READING = "too slow: not reading"
     SHUTTING_DOWN = "server shutting down"
+    BROKER_DOWN = "message store unreachable"
 
 
 def describe_close(code: int | None, reason: str = "") -> str:
@@ -84,6 +85,7 @@ _PLAIN_REASONS = {
     CloseReason.QUEUE_FULL: "Your connection could not keep up with the room",
     CloseReason.NOT_READING: "Your connection could not keep up with the room",
     CloseReason.SHUTTING_DOWN: "The host stopped the room",
+    CloseReason.BROKER_DOWN: "The room's message store is unreachable: try again soon",
 }
 
 _PLAIN_CODES = {

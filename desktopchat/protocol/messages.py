@@ -161,6 +161,9 @@ class Welcome:
     reset: bool = False
     host: str | None = None
     """The member name of the person hosting the room, when a person hosts it."""
+    gap: bool = False
+    """The ``resume`` position is older than the room still holds: messages after it are
+    missing from the backlog (the history was trimmed), not silently skipped."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -78,6 +78,8 @@ def encode_server(event: ServerEvent) -> str | bytes:
             welcome["reset"] = True
         if event.host is not None:
             welcome["host"] = event.host
+        if event.gap:
+            welcome["gap"] = True
         if event.limits is not None:
             welcome["limits"] = {
                 "max_message_bytes": event.limits.max_message_bytes,
@@ -173,6 +175,7 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
             limits=_decode_limits(fields.sub("limits")) if fields.has("limits") else None,
             reset=fields.boolean("reset"),
             host=fields.optional_text("host", max_len=MAX_NAME_CHARS),
+            gap=fields.boolean("gap"),
         )
     elif kind == "presence":
         event_name = fields.text("event")

@@ -15,8 +15,9 @@ from starlette.staticfiles import StaticFiles
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.admission import allowed_host_names, guarded
+from desktopchat.server.broker import RedisBroker
 from desktopchat.server.endpoints import echo, room_endpoint
-from desktopchat.server.history import History, open_history
+from desktopchat.server.history import History, MemoryHistory, open_history
 from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
 from desktopchat.server.settings import Settings
@@ -40,16 +41,24 @@ def create_app(
     """
     settings = settings or Settings()
     owned = history is None
+    broker = RedisBroker(settings.broker, keep=settings.history_keep) if settings.broker else None
+    if broker is not None and history is None:
+        # The broker holds the history; each node keeps a mirror of the recent log in memory.
+        history = MemoryHistory(settings.retention())
     store = open_history(settings.history, settings.retention()) if history is None else history
-    hub = Hub(settings, store, clock)
+    hub = Hub(settings, store, clock, broker)
     rooms = room_endpoint(hub)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if broker is not None:
+            await broker.start()
         try:
             yield
         finally:
             await hub.close_all(CloseCode.GOING_AWAY, CloseReason.SHUTTING_DOWN)
+            if broker is not None:
+                await broker.close()
             if owned:
                 store.close()
 

@@ -128,6 +128,12 @@ async def chat(websocket: WebSocket, hub: Hub) -> None:
         await websocket.close(refusal.code, refusal.reason)
         return
     room = hub.room(room_name)
+    try:
+        await hub.ready(room)
+    except Refused as refusal:
+        hub.release(room)
+        await websocket.close(refusal.code, refusal.reason)
+        return
     settings, connection = hub.settings, connection_of(websocket)
     started = asyncio.get_running_loop().time()
 

@@ -211,6 +211,14 @@ class MemoryHistory:
         self._idle.discard(room)
         self._last.pop(room, None)
 
+    def restart(self, room: str, last_id: int) -> None:
+        """Forget ``room``'s messages; the next one appended gets ``last_id + 1`` (a node's
+        mirror of a shared room, following the broker's ids)."""
+        while self._rooms.get(room):
+            self._evict_oldest_of(room)
+        self._rooms.pop(room, None)
+        self._last[room] = last_id
+
     def find(self, room: str, key: str, cid: str) -> ChatMessage | None:
         return self._cids.get((room, key, cid))
 

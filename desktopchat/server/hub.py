@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 
 from desktopchat.protocol import CloseCode, CloseReason, valid_room_name
-from desktopchat.server.history import History
+from desktopchat.server.broker import BrokerDown, RedisBroker
+from desktopchat.server.history import History, MemoryHistory
 from desktopchat.server.room import Room
 from desktopchat.server.settings import Settings
+from desktopchat.server.shared_room import SharedRoom
 
 SWEEP_INTERVAL = 1.0
 
@@ -33,10 +35,17 @@ class Hub:
     """Owns the rooms; enforces the room and member limits before any state changes."""
 
     def __init__(
-        self, settings: Settings, history: History, clock: Callable[[], int] = wall_clock_ms
+        self,
+        settings: Settings,
+        history: History,
+        clock: Callable[[], int] = wall_clock_ms,
+        broker: RedisBroker | None = None,
     ) -> None:
         self.settings = settings
         self.history = history
+        self.broker = broker
+        self._attaching: dict[str, asyncio.Future[None]] = {}
+        self._detaching: set[asyncio.Task[None]] = set()
         self._clock = clock
         self._rooms: dict[str, Room] = {}
         self._watchers: list[Callable[[], None]] = []
@@ -78,7 +87,16 @@ class Hub:
     def room(self, name: str) -> Room:
         """The room called ``name``, created if needed (call :meth:`check` first)."""
         room = self._rooms.get(name)
-        if room is None:
+        if room is None and self.broker is not None and isinstance(self.history, MemoryHistory):
+            room = self._rooms[name] = SharedRoom(
+                name,
+                self.history,
+                self.broker,
+                clock=self._clock,
+                settings=self.settings,
+                on_change=self._changed,
+            )
+        elif room is None:
             room = self._rooms[name] = Room(
                 name,
                 self.history,
@@ -89,6 +107,21 @@ class Hub:
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="sweeper")
         return room
+
+    async def ready(self, room: Room) -> None:
+        """A shared room follows the broker before anybody joins it (once, however many
+        arrive together); :class:`Refused` when the broker cannot be reached."""
+        if self.broker is None or not isinstance(room, SharedRoom):
+            return
+        attaching = self._attaching.get(room.name)
+        if attaching is None:
+            attaching = asyncio.ensure_future(self.broker.attach(room))
+            self._attaching[room.name] = attaching
+        try:
+            await asyncio.shield(attaching)
+        except BrokerDown:
+            self._attaching.pop(room.name, None)
+            raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.BROKER_DOWN) from None
 
     async def _sweep(self) -> None:
         """Once a second, close members that stopped reading while bytes wait for them."""
@@ -106,6 +139,11 @@ class Hub:
         if not len(room) and self._rooms.get(room.name) is room:
             del self._rooms[room.name]
             self.history.forget(room.name)
+            if self.broker is not None and isinstance(room, SharedRoom):
+                self._attaching.pop(room.name, None)
+                task = asyncio.get_running_loop().create_task(self.broker.detach(room.name, room))
+                self._detaching.add(task)
+                task.add_done_callback(self._detaching.discard)
 
     async def close_all(self, code: int = CloseCode.GOING_AWAY, reason: str = "") -> None:
         """Refuse newcomers and close every member of every room."""

@@ -173,6 +173,9 @@ class Room:
             # An id beyond what this room holds is a position from elsewhere: start over.
             reset = hello.resume is not None and hello.resume > last_id
             resume = None if reset else hello.resume
+            # Older than the room still holds: what came between is gone, and it is said.
+            kept_from = self._history.start_of_recent(self.name, 1 << 62)
+            gap = resume is not None and resume < kept_from
             welcome = Welcome(
                 room=self.name,
                 name=name,
@@ -183,13 +186,14 @@ class Room:
                 limits=self._limits,
                 reset=reset,
                 host=self._settings.host_member or None,
+                gap=gap,
             )
             prelude = self._prelude(welcome, resume)
         member = make(name, prelude)
         self._members[member] = None
         self._taken.add(name_key(name))
         self._count[mode] += 1
-        self._announce(PresenceEvent.JOIN, member, now)
+        self._announce(PresenceEvent.JOIN, name, now, member)
         logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
         self._on_change()
         return member
@@ -201,7 +205,7 @@ class Room:
         del self._members[member]
         self._taken.discard(name_key(member.name))
         self._count[member.mode] -= 1
-        self._announce(PresenceEvent.LEAVE, member, self._clock())
+        self._announce(PresenceEvent.LEAVE, member.name, self._clock(), member)
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
 
@@ -241,11 +245,15 @@ class Room:
         if isinstance(stored, Ack):
             sender.deliver(encode_server(stored))
             return
-        message = stored
-        self._relayed = message.id
         if cid is not None:
-            sender.deliver(encode_server(Ack(cid, message.id, message.time)))
-        # Encoded once per mode, and only for a mode somebody in the room speaks.
+            sender.deliver(encode_server(Ack(cid, stored.id, stored.time)))
+        self._fan_out(stored, raw_frame)
+
+    def _fan_out(self, message: ChatMessage, raw_frame: Frame | None) -> None:
+        """Hand a stored message to every member, encoded once per mode (and only for a mode
+        somebody in the room speaks); raw members get ``raw_frame`` verbatim when given."""
+        self._flush_presence()
+        self._relayed = message.id
         if self._count[Mode.V1] or self._count[Mode.V2]:
             structured = Outgoing(encode_server(message))
         if self._count[Mode.RAW]:
@@ -268,24 +276,26 @@ class Room:
         self._flush_presence()
         await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
-    def _announce(self, event: PresenceEvent, subject: Peer, now: int) -> None:
+    def _announce(
+        self, event: PresenceEvent, name: str, now: int, subject: Peer | None = None
+    ) -> None:
         # Raw members hear no presence. v1 members get the whole list with every change, at
         # once (O(members) to build, so only when one will hear it). v2 members get the
         # change alone, gathered for PRESENCE_WINDOW and written as one batch: in a join
-        # storm, one write per member per window instead of one per join.
+        # storm, one write per member per window instead of one per join. ``subject`` is
+        # the member who joined or left here (``None``: on another node of a shared room).
         joining = event is PresenceEvent.JOIN
-        if self._count[Mode.V1] - (joining and subject.mode is Mode.V1) > 0:
-            full = Outgoing(encode_server(Presence(event, subject.name, self.names, now)))
+        mode = subject.mode if subject is not None else None
+        if self._count[Mode.V1] - (joining and mode is Mode.V1) > 0:
+            full = Outgoing(encode_server(Presence(event, name, self.names, now)))
             for member in self._members:
                 if member.mode is Mode.V1 and member is not subject:
                     member.deliver(full)
-        if self._count[Mode.V2] - (joining and subject.mode is Mode.V2) <= 0:
+        if self._count[Mode.V2] - (joining and mode is Mode.V2) <= 0:
             return
         self._presence_seq += 1
-        self._presence.append(
-            (self._presence_seq, encode_server(Presence(event, subject.name, None, now)))
-        )
-        if joining and subject.mode is Mode.V2:
+        self._presence.append((self._presence_seq, encode_server(Presence(event, name, None, now))))
+        if joining and subject is not None and mode is Mode.V2:
             # Its welcome already lists everybody so far: it hears only what comes after.
             self._seen_up_to[subject] = self._presence_seq
         if self._presence_flush is None:

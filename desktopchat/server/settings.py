@@ -59,6 +59,8 @@ class Settings:
     history_memory_bytes: int = 256 * 1024 * 1024
     max_message_bytes: int = 16 * 1024 * 1024
     max_members: int = 500
+    broker: str | None = None
+    """``redis://…``: share rooms with the other nodes on this Redis (history is there)."""
     host_member: str = ""
     """The hosting person's member name (the window hosts and joins its own room), shown
     as the host to everyone; empty for ``serve``."""

@@ -135,6 +135,7 @@ function handle(event) {
         session.oldestId = null;
         session.seen.clear();
       } else if (event.last_id < session.lastId) session.lastId = event.last_id;
+      if (event.gap) system("Some messages sent while you were away are no longer in the room's history.");
       ui.title.textContent = `#${event.room}`;
       setState("open", "open");
       ui.me.textContent = `You are ${event.name}`;

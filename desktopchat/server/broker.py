@@ -1,0 +1,414 @@
+"""Rooms shared by several nodes through Redis (``serve --broker redis://…``).
+
+Per room, one atomic script assigns the next id (``INCR``), appends the message to a Redis
+Stream under that id (``XADD … <id>-0``, trimmed with ``MAXLEN ~``) and records the sender's
+client id for de-duplication across nodes; the sender is acknowledged once Redis has it.
+Every node follows the stream with a blocking ``XREAD`` (never PUB/SUB, which drops messages
+for a slow subscriber) and relays to its own members from there only, so every node relays
+the same messages in the same order, and a node that fell behind catches up by reading on.
+Each node keeps the room's recent log in memory (its *mirror*) for welcomes, resumes and
+history pages. An *epoch*, set with the first message, tells a node that Redis lost the room
+(restarted without its data): the ids start over and members are told, as for a server
+restart. Presence is a sorted set of ``node|name`` with heartbeats from Redis's own clock and
+a presence stream; a node that stops heartbeating has its members swept out by another.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from desktopchat.protocol import ChatMessage, Kind, PresenceEvent, loads
+from desktopchat.server.connection import Frame
+from desktopchat.server.history import message_body
+
+logger = logging.getLogger("desktopchat.server")
+
+BLOCK_MS = 1000
+"""How long one blocking read waits for news (also how often an idle room checks its epoch)."""
+HEARTBEAT = 5.0
+"""Seconds between a node's presence heartbeats."""
+MEMBER_TTL = 15.0
+"""A member whose node has not heartbeated for this long is swept out of the room."""
+CID_TTL = 24 * 3600
+"""Seconds a client id is remembered for de-duplication."""
+PRESENCE_KEEP = 1000
+"""Presence events kept in the presence stream (nodes only read new ones)."""
+WARM_PAGE = 200
+"""Messages read per request when a node fills its mirror of a room."""
+
+APPEND = """
+local epoch = redis.call('GET', KEYS[3])
+if not epoch then
+  redis.call('SET', KEYS[3], ARGV[3])
+  epoch = ARGV[3]
+end
+if KEYS[4] ~= '' then
+  local known = redis.call('GET', KEYS[4])
+  if known then return {0, tonumber(known), epoch} end
+end
+local id = redis.call('INCR', KEYS[1])
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id .. '-0', unpack(ARGV, 4))
+if KEYS[4] ~= '' then redis.call('SET', KEYS[4], id, 'EX', ARGV[2]) end
+return {1, id, epoch}
+"""
+
+
+class BrokerDown(Exception):
+    """Redis cannot be reached: nothing was stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """Where the broker put a message: its id, or the id it had (``duplicate``)."""
+
+    id: int
+    duplicate: bool
+    epoch: str
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A message read from a room's log, with what relaying it needs."""
+
+    message: ChatMessage
+    raw_frame: Frame | None
+    key: str | None
+    cid: str | None
+
+
+class Followed(Protocol):
+    """What the broker needs of a room it follows (:class:`~desktopchat.server.room.Room`)."""
+
+    name: str
+
+    def relay(self, entry: Entry) -> None: ...
+
+    def restart(self, last_id: int) -> None: ...
+
+    def lost(self) -> None: ...
+
+    def remote(self, event: PresenceEvent, name: str) -> None: ...
+
+    def last_relayed(self) -> int: ...
+
+    def local_names(self) -> tuple[str, ...]: ...
+
+
+def _keys(room: str) -> dict[str, str]:
+    # One hash tag per room: a Redis Cluster keeps all of a room's keys in one slot.
+    prefix = f"dc:{{{room}}}:"
+    return {name: prefix + name for name in ("seq", "log", "epoch", "members", "presence")} | {
+        "cid": prefix + "cid:"
+    }
+
+
+def _fields(message: ChatMessage, raw: Frame | None, key: str | None, cid: str | None) -> list[Any]:
+    fields: list[Any] = [
+        "s", message.sender, "t", message.time, "k", message.kind.value,
+        "b", message_body(message), "n", message.name, "m", message.mime,
+    ]  # fmt: skip
+    if raw is not None:
+        fields += [
+            "r",
+            raw if isinstance(raw, bytes) else raw.encode(),
+            "rt",
+            int(isinstance(raw, str)),
+        ]
+    if key is not None and cid is not None:
+        fields += ["key", key, "cid", cid]
+    return fields
+
+
+def _entry(stream_id: bytes, fields: dict[bytes, bytes]) -> Entry:
+    kind = Kind(fields[b"k"].decode())
+    body = fields[b"b"]
+    message = ChatMessage(
+        id=int(stream_id.split(b"-")[0]),
+        time=int(fields[b"t"]),
+        sender=fields[b"s"].decode(),
+        kind=kind,
+        text=body.decode() if kind is Kind.TEXT else "",
+        data=loads(body.decode()) if kind is Kind.JSON else None,
+        payload=body if kind is Kind.BINARY else b"",
+        name=fields.get(b"n", b"").decode(),
+        mime=fields.get(b"m", b"").decode(),
+    )
+    raw: Frame | None = None
+    if b"r" in fields:
+        raw = fields[b"r"].decode() if fields.get(b"rt") == b"1" else fields[b"r"]
+    key = fields[b"key"].decode() if b"key" in fields else None
+    cid = fields[b"cid"].decode() if b"cid" in fields else None
+    return Entry(message, raw, key, cid)
+
+
+class RedisBroker:
+    """One node's connection to Redis: appends, and a follower task per room in use."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        keep: int = 10_000,
+        node: str | None = None,
+        heartbeat: float = HEARTBEAT,
+        member_ttl: float = MEMBER_TTL,
+    ) -> None:
+        self.url = url
+        self.keep = keep
+        self.node = node or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self._heartbeat = heartbeat
+        self._member_ttl = member_ttl
+        # Any: redis-py's replies are typed by decode_responses overloads; ours are bytes.
+        self._redis: Any = aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # A blocking read must outlast its own BLOCK: its own connections, a longer timeout.
+        self._reader: Any = aioredis.from_url(
+            url, socket_timeout=BLOCK_MS / 1000 + 5, socket_connect_timeout=5
+        )
+        self._append = self._redis.register_script(APPEND)
+        self._rooms: dict[str, tuple[Followed, list[asyncio.Task[None]]]] = {}
+        self._epochs: dict[str, str] = {}
+        self._down = False
+        self._spawned: set[asyncio.Task[None]] = set()
+
+    # -- the node's life ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check that Redis answers (a node starts anyway and says so when it does not)."""
+        try:
+            await self._redis.ping()
+            logger.info("broker %s: node %s", self._safe_url(), self.node)
+        except (RedisError, OSError) as exc:
+            self._say_down(exc)
+
+    async def close(self) -> None:
+        """Stop following every room and close the connections."""
+        for name in list(self._rooms):
+            await self.detach(name)
+        for task in list(self._spawned):
+            task.cancel()
+        await asyncio.gather(*self._spawned, return_exceptions=True)
+        await self._reader.aclose()
+        await self._redis.aclose()
+
+    def _safe_url(self) -> str:
+        # Never log a password: redis://user:secret@host → redis://host.
+        scheme, _, rest = self.url.partition("://")
+        return f"{scheme}://{rest.rpartition('@')[2]}"
+
+    def _say_down(self, exc: BaseException) -> None:
+        if not self._down:
+            logger.error("broker %s unreachable: %s", self._safe_url(), exc)
+        self._down = True
+
+    def _say_up(self) -> None:
+        if self._down:
+            logger.warning("broker %s is back", self._safe_url())
+        self._down = False
+
+    # -- rooms --------------------------------------------------------------------------------
+
+    async def attach(self, room: Followed) -> None:
+        """Fill ``room``'s mirror from Redis and follow its log and presence from there
+        (raises :class:`BrokerDown` when Redis cannot be read)."""
+        keys = _keys(room.name)
+        try:
+            epoch = await self._redis.get(keys["epoch"])
+            last = int(await self._redis.get(keys["seq"]) or 0)
+            first = await self._first_id(keys["log"])
+            start = max(first, last - self.keep + 1) if first else last + 1
+            room.restart(start - 1)
+            await self._warm(room, keys["log"], start, last)
+            presence = await self._redis.xrevrange(keys["presence"], count=1)
+            since = presence[0][0] if presence else b"0-0"
+            for member in await self._redis.zrange(keys["members"], 0, -1):
+                node, _, name = member.decode().partition("|")
+                if node != self.node:
+                    room.remote(PresenceEvent.JOIN, name)
+        except (RedisError, OSError) as exc:
+            self._say_down(exc)
+            raise BrokerDown(str(exc)) from exc
+        self._say_up()
+        if epoch is not None:
+            self._epochs[room.name] = epoch.decode()
+        tasks = [
+            asyncio.get_running_loop().create_task(self._follow(room, since), name="follow"),
+            asyncio.get_running_loop().create_task(self._beat(room), name="heartbeat"),
+        ]
+        self._rooms[room.name] = (room, tasks)
+
+    async def detach(self, name: str, room: Followed | None = None) -> None:
+        """Stop following room ``name`` (its last member here left); with ``room``, only if
+        that is the room followed (a new one of the same name may have started since)."""
+        followed = self._rooms.get(name)
+        if followed is None or (room is not None and followed[0] is not room):
+            return
+        _room, tasks = self._rooms.pop(name)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _first_id(self, log: str) -> int:
+        oldest = await self._redis.xrange(log, count=1)
+        return int(oldest[0][0].split(b"-")[0]) if oldest else 0
+
+    async def _warm(self, room: Followed, log: str, start: int, last: int) -> None:
+        after = start
+        while after <= last:
+            page = await self._redis.xrange(log, min=f"{after}-0", max=f"{last}-0", count=WARM_PAGE)
+            if not page:
+                return
+            for stream_id, fields in page:
+                room.relay(_entry(stream_id, fields))
+            after = int(page[-1][0].split(b"-")[0]) + 1
+
+    # -- appending ----------------------------------------------------------------------------
+
+    async def append(
+        self,
+        room: str,
+        message: ChatMessage,
+        key: str | None,
+        cid: str | None,
+        raw: Frame | None,
+    ) -> Appended:
+        """Store ``message`` in ``room``'s log; returns its id (``BrokerDown`` if Redis is
+        unreachable: then nothing was stored)."""
+        keys = _keys(room)
+        cid_key = f"{keys['cid']}{key}:{cid}" if key is not None and cid is not None else ""
+        try:
+            reply = await self._append(
+                keys=[keys["seq"], keys["log"], keys["epoch"], cid_key],
+                args=[self.keep, CID_TTL, uuid.uuid4().hex, *_fields(message, raw, key, cid)],
+            )
+        except (RedisError, OSError) as exc:
+            self._say_down(exc)
+            raise BrokerDown(str(exc)) from exc
+        self._say_up()
+        return Appended(int(reply[1]), reply[0] == 0, reply[2].decode())
+
+    # -- following ----------------------------------------------------------------------------
+
+    async def _follow(self, room: Followed, presence_since: bytes) -> None:
+        keys = _keys(room.name)
+        since = presence_since
+        while True:
+            try:
+                await self._check_epoch(room, keys["epoch"])
+                last = f"{room.last_relayed()}-0"
+                reply = await self._reader.xread(
+                    {keys["log"]: last, keys["presence"]: since}, count=256, block=BLOCK_MS
+                )
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                self._say_down(exc)
+                await asyncio.sleep(1.0)
+                continue
+            self._say_up()
+            for stream, entries in reply or []:
+                if stream.decode() == keys["log"]:
+                    self._relay(room, entries)
+                else:
+                    since = entries[-1][0]
+                    for _id, fields in entries:
+                        if fields[b"node"].decode() != self.node:
+                            event = PresenceEvent(fields[b"event"].decode())
+                            room.remote(event, fields[b"name"].decode())
+
+    def _relay(self, room: Followed, entries: list[Any]) -> None:
+        for stream_id, fields in entries:
+            entry = _entry(stream_id, fields)
+            expected = room.last_relayed() + 1
+            if entry.message.id != expected:
+                # Trimmed past what this node had relayed (it fell more than the log's
+                # length behind): what is gone cannot be relayed; members resuming are told.
+                logger.warning(
+                    "#%s: messages %d to %d left the broker's log before this node read them",
+                    room.name, expected, entry.message.id - 1,
+                )  # fmt: skip
+                room.restart(entry.message.id - 1)
+            room.relay(entry)
+
+    async def _check_epoch(self, room: Followed, key: str) -> None:
+        raw = await self._redis.get(key)
+        current = raw.decode() if raw is not None else None
+        known = self._epochs.get(room.name)
+        if current == known:
+            return
+        if known is not None:
+            # Redis restarted without this room's data (or with other data): its ids start
+            # over, and what this node relayed is not there any more.
+            logger.warning("#%s: the broker lost this room's log: ids start over", room.name)
+            room.lost()
+        if current is None:
+            self._epochs.pop(room.name, None)
+        else:
+            self._epochs[room.name] = current
+
+    # -- presence -----------------------------------------------------------------------------
+
+    def announce(self, room: str, event: PresenceEvent, name: str) -> None:
+        """Tell the other nodes that ``name`` joined or left here (in the background)."""
+        self._spawn(self._announce(room, event, name, self.node))
+
+    async def _announce(self, room: str, event: PresenceEvent, name: str, node: str) -> None:
+        keys = _keys(room)
+        member = f"{node}|{name}"
+        try:
+            if event is PresenceEvent.JOIN:
+                await self._redis.zadd(keys["members"], {member: await self._now()})
+            elif not await self._redis.zrem(keys["members"], member) and node != self.node:
+                return  # another node swept it first and said so
+            await self._redis.xadd(
+                keys["presence"],
+                {"event": event.value, "name": name, "node": node},
+                maxlen=PRESENCE_KEEP,
+                approximate=True,
+            )
+        except (RedisError, OSError) as exc:
+            self._say_down(exc)
+
+    async def _now(self) -> float:
+        seconds, micros = await self._redis.time()
+        return float(seconds) + float(micros) / 1e6
+
+    async def _beat(self, room: Followed) -> None:
+        """Heartbeat this node's members; sweep out members of nodes that stopped."""
+        keys = _keys(room.name)
+        while True:
+            await asyncio.sleep(self._heartbeat)
+            try:
+                now = await self._now()
+                names = room.local_names()
+                if names:
+                    await self._redis.zadd(
+                        keys["members"], {f"{self.node}|{name}": now for name in names}
+                    )
+                stale = await self._redis.zrangebyscore(
+                    keys["members"], "-inf", now - self._member_ttl
+                )
+            except (RedisError, OSError) as exc:
+                self._say_down(exc)
+                continue
+            for member in stale:
+                node, _, name = member.decode().partition("|")
+                await self._announce(room.name, PresenceEvent.LEAVE, name, node)
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+
+def broker_for(url: str | None, keep: int) -> RedisBroker | None:
+    """The broker ``serve --broker`` names, or ``None``."""
+    return RedisBroker(url, keep=keep) if url else None
