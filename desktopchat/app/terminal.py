@@ -49,6 +49,9 @@ HELP = "type to chat; /json VALUE sends JSON, /file PATH sends a file, /quit lea
 SETTLE_TIMEOUT = 30.0
 """Seconds at the end of input with no acknowledgement or progress before giving up."""
 
+QUIET = 0.5
+"""Seconds of silence from a raw endpoint, after the end of input, before closing."""
+
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -161,7 +164,7 @@ class _Watch:
         if isinstance(event, StateChanged) and event.state is SessionState.CLOSED:
             self.final = event
             self.closed.set()
-        if isinstance(event, Delivered | Failed | Progress | StateChanged):
+        if isinstance(event, Delivered | Failed | Progress | StateChanged | Frame):
             self.changed.set()
 
     def status(self, line: str) -> None:
@@ -215,9 +218,10 @@ async def _send_line(session: Session | RawSession, line: str, watch: _Watch) ->
 
 async def _settle(session: Session | RawSession, watch: _Watch) -> bool:
     """Wait until every sent line is acknowledged or given up on; ``False`` if it stalls.
-    (A raw connection has nothing to wait for: its frames are out once sent.)"""
+    A raw connection has no acknowledgements: it waits until the server has said nothing
+    for ``QUIET`` seconds (the replies to the last lines have come), then closes."""
     if isinstance(session, RawSession):
-        return True
+        return await _quiet(watch)
     while session.outbox.pending() and not watch.closed.is_set():
         watch.changed.clear()
         try:
@@ -228,6 +232,19 @@ async def _settle(session: Session | RawSession, watch: _Watch) -> bool:
             watch.status(f"!! {count} message(s) not acknowledged after {SETTLE_TIMEOUT:.0f} s")
             return False
     return not session.outbox.pending()
+
+
+async def _quiet(watch: _Watch) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_TIMEOUT
+    while loop.time() < deadline and not watch.closed.is_set():
+        watch.changed.clear()
+        try:
+            async with asyncio.timeout(QUIET):
+                await watch.changed.wait()
+        except TimeoutError:
+            break
+    return True
 
 
 def _stop_signals(stop: asyncio.Future[int]) -> list[signal.Signals]:

@@ -88,6 +88,7 @@ server_events = st.one_of(
         ),
         reset=st.booleans(),
         host=st.none() | st.text(max_size=32),
+        gap=st.booleans(),
     ),
     st.builds(ChatMessage, ids, ids, small_text, st.just(Kind.TEXT), text=st.text()),
     st.builds(ChatMessage, ids, ids, small_text, st.just(Kind.JSON), data=json_values),
