@@ -56,7 +56,7 @@ if KEYS[4] ~= '' then
   if known then return {0, tonumber(known), epoch} end
 end
 local id = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id .. '-0', unpack(ARGV, 4))
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id .. '-0', 'e', epoch, unpack(ARGV, 4))
 if KEYS[4] ~= '' then redis.call('SET', KEYS[4], id, 'EX', ARGV[2]) end
 return {1, id, epoch}
 """
@@ -83,6 +83,7 @@ class Entry:
     raw_frame: Frame | None
     key: str | None
     cid: str | None
+    epoch: str = ""
 
 
 class Followed(Protocol):
@@ -147,7 +148,7 @@ def _entry(stream_id: bytes, fields: dict[bytes, bytes]) -> Entry:
         raw = fields[b"r"].decode() if fields.get(b"rt") == b"1" else fields[b"r"]
     key = fields[b"key"].decode() if b"key" in fields else None
     cid = fields[b"cid"].decode() if b"cid" in fields else None
-    return Entry(message, raw, key, cid)
+    return Entry(message, raw, key, cid, fields.get(b"e", b"").decode())
 
 
 class RedisBroker:
@@ -300,9 +301,14 @@ class RedisBroker:
     async def _follow(self, room: Followed, presence_since: bytes) -> None:
         keys = _keys(room.name)
         since = presence_since
+        loop = asyncio.get_running_loop()
+        checked = 0.0
         while True:
             try:
-                await self._check_epoch(room, keys["epoch"])
+                if loop.time() - checked >= BLOCK_MS / 1000:
+                    # Once a second, not per read: a busy room reads hundreds of times a second.
+                    await self._check_epoch(room, keys["epoch"])
+                    checked = loop.time()
                 last = f"{room.last_relayed()}-0"
                 reply = await self._reader.xread(
                     {keys["log"]: last, keys["presence"]: since}, count=256, block=BLOCK_MS
@@ -311,6 +317,7 @@ class RedisBroker:
                 raise
             except (RedisError, OSError) as exc:
                 self._say_down(exc)
+                checked = 0.0  # back from an outage: is it still the same room?
                 await asyncio.sleep(1.0)
                 continue
             self._say_up()
@@ -327,6 +334,8 @@ class RedisBroker:
     def _relay(self, room: Followed, entries: list[Any]) -> None:
         for stream_id, fields in entries:
             entry = _entry(stream_id, fields)
+            # The room's first message tells this node the epoch to watch for.
+            self._epochs.setdefault(room.name, entry.epoch)
             expected = room.last_relayed() + 1
             if entry.message.id != expected:
                 # Trimmed past what this node had relayed (it fell more than the log's
