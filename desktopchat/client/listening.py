@@ -4,10 +4,16 @@ of events, and one state machine reported as :class:`StateChanged` events."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+from websockets.asyncio.client import ClientConnection
+
+from desktopchat.client.errors import SendError
 from desktopchat.client.events import SessionEvent, SessionState, StateChanged
+from desktopchat.protocol import CloseCode
 
 logger = logging.getLogger("desktopchat.client")
 
@@ -15,10 +21,45 @@ Listener = Callable[[SessionEvent], None]
 
 
 class EventSource:
-    """Hands events to listeners; a listener that raises is logged and the rest still hear."""
+    """Hands events to listeners (a listener that raises is logged and the rest still
+    hear), and the life cycle every connection shares: close, and the wait before a
+    reconnect that "Retry now" cuts short."""
 
     state: SessionState
+    raw = False
+    """Whether the states are those of a raw connection (which resumes nothing)."""
     _listeners: list[Listener]
+    _closing: bool
+    _task: asyncio.Task[None] | None
+    _ws: ClientConnection | None
+    _retry: asyncio.Event
+
+    async def close(self) -> None:
+        """Close with 1000 ("bye") and stop reconnecting."""
+        self._closing = True
+        task, self._task = self._task, None
+        if task is None:
+            return
+        if self._ws is not None and self.state is SessionState.OPEN:
+            self._set_state(SessionState.CLOSING)
+            await self._ws.close(CloseCode.NORMAL, "bye")
+        else:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self.state is not SessionState.CLOSED:
+            self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
+
+    def retry_now(self) -> None:
+        """Cut the wait before the next reconnect attempt short (a "Retry now" button)."""
+        if self.state is SessionState.RECONNECTING:
+            self._retry.set()
+
+    async def _wait_to_retry(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._retry.wait()
+        self._retry.clear()
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener`` with every event from now on; returns the unsubscribe function."""
@@ -48,4 +89,13 @@ class EventSource:
 
     def _set_state(self, state: SessionState, **details: object) -> None:
         self.state = state
-        self._emit(StateChanged(state, **details))  # type: ignore[arg-type]
+        self._emit(StateChanged(state, raw=self.raw, **details))  # type: ignore[arg-type]
+
+
+async def read_to_send(path: str | Path) -> bytes:
+    """A file's bytes, read off the loop (``~`` expanded); ``SendError`` says why not."""
+    path = Path(path)
+    try:
+        return await asyncio.to_thread(lambda: path.expanduser().read_bytes())
+    except OSError as exc:
+        raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc

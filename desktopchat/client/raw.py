@@ -30,7 +30,7 @@ from desktopchat.client.errors import (
 )
 from desktopchat.client.events import Frame, SessionState
 from desktopchat.client.handshake import Timing
-from desktopchat.client.listening import EventSource, Listener
+from desktopchat.client.listening import EventSource, Listener, read_to_send
 from desktopchat.client.pinning import KnownHosts, pinned, pinning_context
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, ProtocolError, loads
@@ -87,6 +87,8 @@ class RawSession(EventSource):
     """One connection to ``address``; :meth:`start`, then ``send_*`` and :meth:`subscribe`
     for :class:`~desktopchat.client.events.Frame` and state events; :meth:`close` ends it."""
 
+    raw = True
+
     def __init__(
         self,
         address: str,
@@ -124,35 +126,14 @@ class RawSession(EventSource):
         if self._task is not None:
             raise RuntimeError("the connection is already started")
         self._closing = False
-        self._set_state(SessionState.CONNECTING, raw=True)
+        self._set_state(SessionState.CONNECTING)
         try:
             ws = await self._open()
         except JoinError as exc:
-            self._set_state(SessionState.CLOSED, error=exc, raw=True)
+            self._set_state(SessionState.CLOSED, error=exc)
             raise
         self._opened(ws)
         self._task = asyncio.get_running_loop().create_task(self._run(ws))
-
-    async def close(self) -> None:
-        """Close with 1000 and stop reconnecting."""
-        self._closing = True
-        task, self._task = self._task, None
-        if task is None:
-            return
-        if self._ws is not None and self.state is SessionState.OPEN:
-            self._set_state(SessionState.CLOSING, raw=True)
-            await self._ws.close(CloseCode.NORMAL, "bye")
-        else:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if self.state is not SessionState.CLOSED:
-            self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL, raw=True)
-
-    def retry_now(self) -> None:
-        """Cut the wait before the next reconnect attempt short."""
-        if self.state is SessionState.RECONNECTING:
-            self._retry.set()
 
     def trust(self, fingerprint: str) -> None:
         """Pin ``fingerprint`` (after the user checked an unknown one)."""
@@ -165,7 +146,7 @@ class RawSession(EventSource):
 
     def _opened(self, ws: ClientConnection) -> None:
         self._ws = ws
-        self._set_state(SessionState.OPEN, raw=True)
+        self._set_state(SessionState.OPEN)
 
     async def _open(self) -> ClientConnection:
         options = self.options
@@ -239,7 +220,7 @@ class RawSession(EventSource):
             code, reason = await self._pump(ws)
             self._ws = None
             if self._closing or not self.options.reconnect or code in FINAL:
-                self._set_state(SessionState.CLOSED, code=code, reason=reason, raw=True)
+                self._set_state(SessionState.CLOSED, code=code, reason=reason)
                 return
             reopened = await self._reconnect(code, reason)
             if reopened is None:
@@ -266,16 +247,12 @@ class RawSession(EventSource):
                 delay=delay,
                 code=code,
                 reason=reason,
-                raw=True,
             )
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._retry.wait()
-            self._retry.clear()
+            await self._wait_to_retry(delay)
             try:
                 return await self._open()
             except UntrustedCertificate as exc:
-                self._set_state(SessionState.CLOSED, error=exc, raw=True)
+                self._set_state(SessionState.CLOSED, error=exc)
                 return None
             except JoinError as exc:
                 logger.info("raw reconnect attempt %d failed: %s", attempt, exc)
@@ -301,12 +278,7 @@ class RawSession(EventSource):
 
     async def send_file(self, path: str | Path) -> str:
         """Send a file's bytes as one binary frame."""
-        path = Path(path)
-        try:
-            payload = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
-        except OSError as exc:
-            raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc
-        return await self._send(payload)
+        return await self._send(await read_to_send(path))
 
     async def _send(self, data: str | bytes) -> str:
         ws = self._ws

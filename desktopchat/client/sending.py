@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from desktopchat.client.errors import SendError
 from desktopchat.client.events import Progress, Queued, SessionState
-from desktopchat.client.listening import EventSource
+from desktopchat.client.listening import EventSource, read_to_send
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
@@ -81,10 +81,7 @@ class Sending(EventSource):
     async def send_file(self, path: str | Path) -> str:
         """Send a file's bytes with its name and guessed MIME type (``~`` is expanded)."""
         path = Path(path)
-        try:
-            payload = await asyncio.to_thread(lambda: path.expanduser().read_bytes())
-        except OSError as exc:
-            raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        payload = await read_to_send(path)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return await self.send_binary(payload, name=path.name, mime=mime)
 

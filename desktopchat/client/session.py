@@ -175,27 +175,6 @@ class Session(Sending):
         self._task = asyncio.get_running_loop().create_task(self._run(ws))
         return welcome
 
-    async def close(self) -> None:
-        """Leave the room with 1000 and stop reconnecting."""
-        self._closing = True
-        task, self._task = self._task, None
-        if task is None:
-            return
-        if self._ws is not None and self.state is SessionState.OPEN:
-            self._set_state(SessionState.CLOSING)
-            await self._ws.close(CloseCode.NORMAL, "bye")
-        else:
-            task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        if self.state is not SessionState.CLOSED:
-            self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
-
-    def retry_now(self) -> None:
-        """Cut the wait before the next reconnect attempt short (a "Retry now" button)."""
-        if self.state is SessionState.RECONNECTING:
-            self._retry.set()
-
     def trust(self, fingerprint: str) -> None:
         """Pin ``fingerprint`` for this room (after the user checked an unknown one)."""
         self.pin = parse_fingerprint(fingerprint)
@@ -247,10 +226,7 @@ class Session(Sending):
             self._set_state(
                 SessionState.RECONNECTING, attempt=attempt, delay=delay, code=code, reason=reason
             )
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._retry.wait()
-            self._retry.clear()
+            await self._wait_to_retry(delay)
             try:
                 return await self._open()
             except UntrustedCertificate as exc:
