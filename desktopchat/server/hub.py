@@ -123,6 +123,14 @@ class Hub:
             self._attaching.pop(room.name, None)
             raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.BROKER_DOWN) from None
 
+    async def _detach(self, room: SharedRoom, attaching: asyncio.Future[None] | None) -> None:
+        # An attach still under way would start following after a detach: let it finish.
+        if attaching is not None:
+            with contextlib.suppress(BrokerDown):
+                await attaching
+        if self.broker is not None:
+            await self.broker.detach(room.name, room)
+
     async def _sweep(self) -> None:
         """Once a second, close members that stopped reading while bytes wait for them."""
         loop = asyncio.get_running_loop()
@@ -140,8 +148,8 @@ class Hub:
             del self._rooms[room.name]
             self.history.forget(room.name)
             if self.broker is not None and isinstance(room, SharedRoom):
-                self._attaching.pop(room.name, None)
-                task = asyncio.get_running_loop().create_task(self.broker.detach(room.name, room))
+                attaching = self._attaching.pop(room.name, None)
+                task = asyncio.get_running_loop().create_task(self._detach(room, attaching))
                 self._detaching.add(task)
                 task.add_done_callback(self._detaching.discard)
 
