@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import unicodedata
-from collections.abc import Container
+from collections.abc import Container, MutableMapping
 
 MAX_NAME_CHARS = 32
 DEFAULT_NAME = "guest"
@@ -32,20 +32,28 @@ def clean_name(wish: str | None) -> str:
     return name or DEFAULT_NAME
 
 
-def unique_name(wish: str | None, taken: Container[str]) -> str:
+def unique_name(
+    wish: str | None, taken: Container[str], counters: MutableMapping[str, int] | None = None
+) -> str:
     """The cleaned wish, or the first of ``wish 2``, ``wish 3`` … not in ``taken``.
 
     ``taken`` holds the names in use, casefolded (see :func:`name_key`), so ``Alice`` and
     ``alice`` never share a room; a set makes each check O(1) in rooms of thousands.
+    ``counters`` (kept by the caller, per room) remembers where each name's suffixes go on:
+    without it, the 5 000th ``guest`` would try 4 999 taken suffixes first, and joining a
+    room would cost O(members).
     """
     base = clean_name(wish)
-    if name_key(base) not in taken:
+    key = name_key(base)
+    if key not in taken:
         return base
-    number = 2
+    number = counters.get(key, 2) if counters is not None else 2
     while True:
         suffix = f" {number}"
         candidate = base[: MAX_NAME_CHARS - len(suffix)] + suffix
         if name_key(candidate) not in taken:
+            if counters is not None:
+                counters[key] = number + 1
             return candidate
         number += 1
 

@@ -130,6 +130,7 @@ class Room:
         # A dict as an ordered set: joining and leaving are O(1) in rooms of thousands.
         self._members: dict[Peer, None] = {}
         self._taken: set[str] = set()
+        self._suffixes: dict[str, int] = {}  # where "guest N" goes on: joins stay O(1)
         self._count = dict.fromkeys(Mode, 0)
         self._relayed = history.last_id(name)
         self._presence: list[tuple[int, str]] = []
@@ -163,7 +164,7 @@ class Room:
         ``make(name, prelude)`` builds the member once the room has named it; ``prelude``
         (the welcome and the backlog, for a structured member) is what it must send first.
         """
-        name = unique_name(hello.name, self._taken)
+        name = unique_name(hello.name, self._taken, self._suffixes)
         now = self._clock()
         prelude: Iterator[Frame] | None = None
         if mode.structured:

@@ -240,6 +240,28 @@ def test_names_are_unique_case_insensitively_with_a_number() -> None:
     assert len(unique_name("y" * 40, {"y" * 32})) == 32
 
 
+def test_a_crowd_of_the_same_name_is_numbered_without_trying_every_taken_suffix() -> None:
+    taken: set[str] = set()
+    counters: dict[str, int] = {}
+    tried: list[str] = []
+
+    class Watching(set[str]):
+        def __contains__(self, key: object) -> bool:
+            tried.append(str(key))
+            return key in taken
+
+    for _ in range(500):
+        name = unique_name("guest", Watching(), counters)
+        taken.add(name_key(name))
+    assert name == "guest 500"
+    tried.clear()
+    assert unique_name("guest", Watching(), counters) == "guest 501"
+    assert len(tried) == 2, "the base, then the next free suffix: O(1), not O(members)"
+    # A suffix taken by someone who chose it himself is still skipped.
+    taken.add(name_key("guest 502"))
+    assert unique_name("guest", Watching(), counters) == "guest 503"
+
+
 @pytest.mark.parametrize(
     ("code", "reason", "words"),
     [
