@@ -26,9 +26,9 @@ from typing import Any, Protocol
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
 
-from desktopchat.protocol import ChatMessage, Kind, PresenceEvent, loads
+from desktopchat.protocol import ChatMessage, PresenceEvent
+from desktopchat.server.broker_log import APPEND, Entry, entry_fields, keys_of, read_entry
 from desktopchat.server.connection import Frame
-from desktopchat.server.history import message_body
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -45,22 +45,6 @@ PRESENCE_KEEP = 1000
 WARM_PAGE = 200
 """Messages read per request when a node fills its mirror of a room."""
 
-APPEND = """
-local epoch = redis.call('GET', KEYS[3])
-if not epoch then
-  redis.call('SET', KEYS[3], ARGV[3])
-  epoch = ARGV[3]
-end
-if KEYS[4] ~= '' then
-  local known = redis.call('GET', KEYS[4])
-  if known then return {0, tonumber(known), epoch} end
-end
-local id = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], id .. '-0', 'e', epoch, unpack(ARGV, 4))
-if KEYS[4] ~= '' then redis.call('SET', KEYS[4], id, 'EX', ARGV[2]) end
-return {1, id, epoch}
-"""
-
 
 class BrokerDown(Exception):
     """Redis cannot be reached: nothing was stored."""
@@ -73,17 +57,6 @@ class Appended:
     id: int
     duplicate: bool
     epoch: str
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A message read from a room's log, with what relaying it needs."""
-
-    message: ChatMessage
-    raw_frame: Frame | None
-    key: str | None
-    cid: str | None
-    epoch: str = ""
 
 
 class Followed(Protocol):
@@ -102,53 +75,6 @@ class Followed(Protocol):
     def last_relayed(self) -> int: ...
 
     def local_names(self) -> tuple[str, ...]: ...
-
-
-def _keys(room: str) -> dict[str, str]:
-    # One hash tag per room: a Redis Cluster keeps all of a room's keys in one slot.
-    prefix = f"dc:{{{room}}}:"
-    return {name: prefix + name for name in ("seq", "log", "epoch", "members", "presence")} | {
-        "cid": prefix + "cid:"
-    }
-
-
-def _fields(message: ChatMessage, raw: Frame | None, key: str | None, cid: str | None) -> list[Any]:
-    fields: list[Any] = [
-        "s", message.sender, "t", message.time, "k", message.kind.value,
-        "b", message_body(message), "n", message.name, "m", message.mime,
-    ]  # fmt: skip
-    if raw is not None:
-        fields += [
-            "r",
-            raw if isinstance(raw, bytes) else raw.encode(),
-            "rt",
-            int(isinstance(raw, str)),
-        ]
-    if key is not None and cid is not None:
-        fields += ["key", key, "cid", cid]
-    return fields
-
-
-def _entry(stream_id: bytes, fields: dict[bytes, bytes]) -> Entry:
-    kind = Kind(fields[b"k"].decode())
-    body = fields[b"b"]
-    message = ChatMessage(
-        id=int(stream_id.split(b"-")[0]),
-        time=int(fields[b"t"]),
-        sender=fields[b"s"].decode(),
-        kind=kind,
-        text=body.decode() if kind is Kind.TEXT else "",
-        data=loads(body.decode()) if kind is Kind.JSON else None,
-        payload=body if kind is Kind.BINARY else b"",
-        name=fields.get(b"n", b"").decode(),
-        mime=fields.get(b"m", b"").decode(),
-    )
-    raw: Frame | None = None
-    if b"r" in fields:
-        raw = fields[b"r"].decode() if fields.get(b"rt") == b"1" else fields[b"r"]
-    key = fields[b"key"].decode() if b"key" in fields else None
-    cid = fields[b"cid"].decode() if b"cid" in fields else None
-    return Entry(message, raw, key, cid, fields.get(b"e", b"").decode())
 
 
 class RedisBroker:
@@ -220,7 +146,7 @@ class RedisBroker:
     async def attach(self, room: Followed) -> None:
         """Fill ``room``'s mirror from Redis and follow its log and presence from there
         (raises :class:`BrokerDown` when Redis cannot be read)."""
-        keys = _keys(room.name)
+        keys = keys_of(room.name)
         try:
             epoch = await self._redis.get(keys["epoch"])
             last = int(await self._redis.get(keys["seq"]) or 0)
@@ -268,7 +194,7 @@ class RedisBroker:
             if not page:
                 return
             for stream_id, fields in page:
-                room.relay(_entry(stream_id, fields))
+                room.relay(read_entry(stream_id, fields))
             after = int(page[-1][0].split(b"-")[0]) + 1
 
     # -- appending ----------------------------------------------------------------------------
@@ -283,12 +209,12 @@ class RedisBroker:
     ) -> Appended:
         """Store ``message`` in ``room``'s log; returns its id (``BrokerDown`` if Redis is
         unreachable: then nothing was stored)."""
-        keys = _keys(room)
+        keys = keys_of(room)
         cid_key = f"{keys['cid']}{key}:{cid}" if key is not None and cid is not None else ""
         try:
             reply = await self._append(
                 keys=[keys["seq"], keys["log"], keys["epoch"], cid_key],
-                args=[self.keep, CID_TTL, uuid.uuid4().hex, *_fields(message, raw, key, cid)],
+                args=[self.keep, CID_TTL, uuid.uuid4().hex, *entry_fields(message, raw, key, cid)],
             )
         except (RedisError, OSError) as exc:
             self._say_down(exc)
@@ -299,7 +225,7 @@ class RedisBroker:
     # -- following ----------------------------------------------------------------------------
 
     async def _follow(self, room: Followed, presence_since: bytes) -> None:
-        keys = _keys(room.name)
+        keys = keys_of(room.name)
         since = presence_since
         loop = asyncio.get_running_loop()
         checked = 0.0
@@ -333,7 +259,7 @@ class RedisBroker:
 
     def _relay(self, room: Followed, entries: list[Any]) -> None:
         for stream_id, fields in entries:
-            entry = _entry(stream_id, fields)
+            entry = read_entry(stream_id, fields)
             # The room's first message tells this node the epoch to watch for.
             self._epochs.setdefault(room.name, entry.epoch)
             expected = room.last_relayed() + 1
@@ -370,7 +296,7 @@ class RedisBroker:
         self._spawn(self._announce(room, event, name, self.node))
 
     async def _announce(self, room: str, event: PresenceEvent, name: str, node: str) -> None:
-        keys = _keys(room)
+        keys = keys_of(room)
         member = f"{node}|{name}"
         try:
             if event is PresenceEvent.JOIN:
@@ -392,7 +318,7 @@ class RedisBroker:
 
     async def _beat(self, room: Followed) -> None:
         """Heartbeat this node's members; sweep out members of nodes that stopped."""
-        keys = _keys(room.name)
+        keys = keys_of(room.name)
         while True:
             await asyncio.sleep(self._heartbeat)
             try:
@@ -416,8 +342,3 @@ class RedisBroker:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
         self._spawned.add(task)
         task.add_done_callback(self._spawned.discard)
-
-
-def broker_for(url: str | None, keep: int) -> RedisBroker | None:
-    """The broker ``serve --broker`` names, or ``None``."""
-    return RedisBroker(url, keep=keep) if url else None

@@ -18,7 +18,8 @@ from desktopchat.protocol import (
     encode_server,
     name_key,
 )
-from desktopchat.server.broker import BrokerDown, Entry, RedisBroker
+from desktopchat.server.broker import BrokerDown, RedisBroker
+from desktopchat.server.broker_log import Entry
 from desktopchat.server.connection import Frame
 from desktopchat.server.history import MemoryHistory
 from desktopchat.server.room import Mode, Peer, Room, _as_message
