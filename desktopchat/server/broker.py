@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from desktopchat.protocol import ChatMessage, PresenceEvent
@@ -95,10 +97,18 @@ class RedisBroker:
         self._heartbeat = heartbeat
         self._member_ttl = member_ttl
         # Any: redis-py's replies are typed by decode_responses overloads; ours are bytes.
-        self._redis: Any = aioredis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # Connections a restarted Redis dropped are found stale at their next use: each
+        # command gets three more tries on a fresh connection. (An append retried after its
+        # reply was lost is stored once for a message with a client id — the script knows
+        # it —; a raw frame, which has none, may then be stored twice.)
+        retry = {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3)}
+        # Any: redis-py's replies are typed by decode_responses overloads; ours are bytes.
+        self._redis: Any = aioredis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=5, **retry
+        )
         # A blocking read must outlast its own BLOCK: its own connections, a longer timeout.
         self._reader: Any = aioredis.from_url(
-            url, socket_timeout=BLOCK_MS / 1000 + 5, socket_connect_timeout=5
+            url, socket_timeout=BLOCK_MS / 1000 + 5, socket_connect_timeout=5, **retry
         )
         self._append = self._redis.register_script(APPEND)
         self._rooms: dict[str, tuple[Followed, list[asyncio.Task[None]]]] = {}

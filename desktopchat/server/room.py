@@ -205,6 +205,10 @@ class Room:
             return
         del self._members[member]
         self._taken.discard(name_key(member.name))
+        base, _, number = member.name.rpartition(" ")
+        key = name_key(base) if number.isdigit() else ""
+        if key in self._suffixes:  # "guest 2" is free again: the next guest may have it
+            self._suffixes[key] = min(self._suffixes[key], int(number))
         self._count[member.mode] -= 1
         self._announce(PresenceEvent.LEAVE, member.name, self._clock(), member)
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
