@@ -34,6 +34,23 @@ class Timing:
     ping_interval: float | None = 20.0
     ping_timeout: float | None = 20.0
 
+    def connect_options(self, max_size: int) -> dict[str, Any]:
+        """What every connection of ours passes to ``websockets.connect``: these clocks,
+        the size limit, no proxy (a LAN room is never behind one) and our User-Agent.
+
+        A dead link swallows our close frame too: ``close_timeout`` bounds how long a lost
+        connection takes to be noticed, on top of the keepalive timeout.
+        """
+        return {
+            "open_timeout": self.open_timeout,
+            "close_timeout": self.close_timeout,
+            "ping_interval": self.ping_interval,
+            "ping_timeout": self.ping_timeout,
+            "max_size": max_size,
+            "proxy": None,
+            "user_agent_header": f"desktopchat/{__version__}",
+        }
+
 
 async def open_room(
     url: str,
@@ -56,15 +73,7 @@ async def open_room(
         ws = await connect(
             url,
             subprotocols=[Subprotocol(dialect) for dialect in SUBPROTOCOLS],
-            open_timeout=timing.open_timeout,
-            # A dead link swallows our close frame too: this bounds how long a lost
-            # connection takes to be noticed, on top of the keepalive timeout.
-            close_timeout=timing.close_timeout,
-            ping_interval=timing.ping_interval,
-            ping_timeout=timing.ping_timeout,
-            max_size=max_size,
-            proxy=None,
-            user_agent_header=f"desktopchat/{__version__}",
+            **timing.connect_options(max_size),
             **tls,
         )
     except InvalidURI as exc:

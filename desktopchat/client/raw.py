@@ -18,7 +18,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Origin, Subprotocol
 
-from desktopchat import __version__
 from desktopchat.client.backoff import Backoff
 from desktopchat.client.errors import (
     AddressError,
@@ -165,13 +164,7 @@ class RawSession(EventSource):
                 subprotocols=[Subprotocol(name) for name in options.subprotocols] or None,
                 additional_headers=list(options.headers) or None,
                 origin=Origin(options.origin) if options.origin else None,
-                open_timeout=self._timing.open_timeout,
-                close_timeout=self._timing.close_timeout,
-                ping_interval=self._timing.ping_interval,
-                ping_timeout=self._timing.ping_timeout,
-                max_size=self._max_size,
-                proxy=None,
-                user_agent_header=f"desktopchat/{__version__}",
+                **self._timing.connect_options(self._max_size),
                 **tls,
             )
         except InvalidURI as exc:
