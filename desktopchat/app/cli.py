@@ -17,6 +17,7 @@ from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
+from desktopchat.server.loops import new_loop
 from desktopchat.server.settings import Settings
 
 
@@ -175,7 +176,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("uvicorn.access", "uvicorn.error"):
         logging.getLogger(name).setLevel(chatty)
     try:
-        asyncio.run(serve(settings_from(args), sys.stdout))
+        loop = new_loop(args.loop)
+    except RuntimeError as exc:
+        print(f"desktopchat: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with asyncio.Runner(loop_factory=lambda: loop) as runner:
+            runner.run(serve(settings_from(args), sys.stdout))
     except OSError as exc:
         print(
             f"desktopchat: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",

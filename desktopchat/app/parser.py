@@ -15,6 +15,7 @@ from desktopchat import __version__
 from desktopchat.app import arguments
 from desktopchat.app.terminal import HELP
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
+from desktopchat.server.loops import LOOP_KINDS
 from desktopchat.server.settings import Settings, default_history_path
 
 TOKEN_VARIABLE = "DESKTOPCHAT_TOKEN"  # noqa: S105 - the variable's name, not a token
@@ -128,6 +129,12 @@ def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="URL",
         help="share rooms with the other nodes on this Redis (redis://, rediss:// or "
         "unix://; the history then lives there, see docs/operations.md)",
+    )
+    server.add_argument(
+        "--loop",
+        choices=LOOP_KINDS,
+        default="auto",
+        help="the event loop: uvloop's when installed (auto), or asyncio's own",
     )
     server.add_argument("-v", "--verbose", action="store_true", help="log every connection")
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import keyring
@@ -265,6 +267,28 @@ def test_enter_in_any_field_submits_the_host_and_join_forms(
                 lambda: controller.session is not None,  # noqa: B023 - awaited at once
                 f"joining from Enter in {field}",
             )
+
+    qloop.run_until_complete(scenario())
+
+
+def test_the_hosted_room_runs_on_a_thread_of_its_own_and_ends_with_the_room(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    def server_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "desktopchat-server"]
+
+    async def scenario() -> None:
+        host, guest, _port = await host_and_guest(make_window)
+        assert len(server_threads()) == 1, "the room does not share the window's loop"
+        assert not gc.isenabled(), "garbage is collected on the window's thread meanwhile"
+        guest.controller.send_text("over the thread")
+        await until(lambda: "over the thread" in texts(host), "the text through the room")
+        host.room_view.leave.click()
+        assert host.confirmation is not None
+        answer(host.confirmation, "Stop and leave")
+        await until(lambda: not host.controller.hosting, "the room to stop")
+        await until(lambda: server_threads() == [], "the server's thread to end")
+        assert gc.isenabled()
 
     qloop.run_until_complete(scenario())
 

@@ -35,8 +35,9 @@ async def test_the_seeds_websocket_client_one_liner_gets_its_echo() -> None:
         assert await asyncio.to_thread(seed_one_liner, server.port) == "Echo: hello"
 
 
-def test_the_seeds_one_liner_works_against_desktopchat_serve_as_printed() -> None:
-    with serve_process("--history", "off") as (process, port):
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_the_seeds_one_liner_works_against_desktopchat_serve_as_printed(loop: str) -> None:
+    with serve_process("--history", "off", "--loop", loop) as (process, port):
         code = (
             "import websocket\n"
             f"ws = websocket.create_connection('ws://localhost:{port}/ws')\n"
