@@ -132,6 +132,45 @@ def test_a_huge_message_row_is_no_taller_than_its_preview(
     assert view.visualRect(index).height() < 600
 
 
+def test_rows_keep_their_own_heights_and_day_lines_as_the_list_changes(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    """Heights are remembered by position: filtering, older pages above, a new width and a
+    bigger font must each give every row its right height and day line again."""
+    text_pane, model = pane
+    view = text_pane.view
+    day = 86_400_000
+    model.append(row(0, time=1_795_000_000_000, text="first day"))
+    model.append(row(1, time=1_795_000_000_000 + day, text="second day\nand a second line"))
+    model.append(row(2, time=1_795_000_000_000 + day + 1, text="same day, words to wrap " * 3))
+    model.flush()
+
+    def heights() -> list[int]:
+        view.executeDelayedItemsLayout()
+        proxy = view.model()
+        return [view.visualRect(proxy.index(n, 0)).height() for n in range(proxy.rowCount())]
+
+    first, second, third = heights()
+    assert second > third, "a day line and a second line of text"
+    assert heights() == [first, second, third], "asked again: the same"
+    text_pane.proxy.setFilterFixedString("day")  # all three match
+    assert heights() == [first, second, third]
+    text_pane.proxy.setFilterFixedString("same")
+    (only,) = heights()
+    assert only == first, "now first in the list: it gets the day line the others had"
+    text_pane.proxy.setFilterFixedString("")
+    model.prepend([row(-1, time=1_795_000_000_000 - 1, text="older")])
+    older, *rest = heights()
+    assert older == first, "the older message now opens the day"
+    assert rest[0] < first, "the first day's line moved up to the older message"
+    assert rest[1:] == [second, third]
+    wide = heights()
+    text_pane.resize(160, 400)
+    qtbot.waitUntil(lambda: heights()[3] > wide[3], timeout=3000)  # narrower: more lines
+    view.setStyleSheet("font-size: 30pt")
+    assert heights()[1] > wide[1], "a bigger font: taller rows"
+
+
 def test_the_json_editor_refuses_what_the_protocol_refuses() -> None:
     assert json_problem("[NaN]") == "NaN is not valid JSON"
     assert json_problem("[Infinity]") == "Infinity is not valid JSON"

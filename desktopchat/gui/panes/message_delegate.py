@@ -4,6 +4,7 @@ mark) over its text, links that open on a click and a tint when it mentions us."
 from __future__ import annotations
 
 from PySide6.QtCore import (
+    QAbstractItemModel,
     QEvent,
     QModelIndex,
     QObject,
@@ -38,6 +39,10 @@ from desktopchat.gui.panes.when import clock, day_label, day_of
 from desktopchat.protocol import Kind
 
 _PAD = 8
+_WIDTHS = 4
+_KNOWN_HEIGHTS = 50_000
+"""Row heights kept (then forgotten all at once): a few MB, far more rows than a window
+lays out between two width changes."""
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -67,6 +72,8 @@ class MessageDelegate(QStyledItemDelegate):
     def __init__(self, colours: SenderColours, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.colours = colours
+        self._heights: dict[int, tuple[MessageRow, int, int]] = {}
+        self._laid: dict[int, list[int]] = {}
 
     def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
         body = QFont(option.font)
@@ -93,11 +100,60 @@ class MessageDelegate(QStyledItemDelegate):
         return QFontMetrics(option.font).height() + _PAD * 2
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        # QListView lays out every row again whenever rows are added, so this runs for
+        # each row of the list at each batch: known heights are looked up by position
+        # (``watch`` forgets them from where the model changed), and asking the model for
+        # rows, measuring and finding day lines happen once per row.
+        width = max(80, option.rect.width() - 2 * _PAD)
+        position = index.row()
+        # The layout asks at the viewport's width, other callers with an empty rect: a few
+        # widths at a time, each with its own list.
+        laid = self._laid.get(width)
+        if laid is None:
+            if len(self._laid) >= _WIDTHS:
+                self._laid.clear()
+            laid = self._laid[width] = []
+        elif position < len(laid):
+            return QSize(width, laid[position])
         row: MessageRow | None = index.data(ROW_ROLE)
         if row is None:
             return super().sizeHint(option, index)
+        known = self._heights.get(id(row))
+        if known is not None and known[0] is row and known[1] == width:
+            height = known[2]
+        else:
+            height = self._measure(row, option, width)
+            if len(self._heights) >= _KNOWN_HEIGHTS:
+                self._heights.clear()
+            self._heights[id(row)] = (row, width, height)
+        if _day_change(index) is not None:
+            height += self._separator_height(option)
+        if position == len(laid):
+            laid.append(height)
+        return QSize(width, height)
+
+    def watch(self, model: QAbstractItemModel) -> None:
+        """Forget known heights from wherever ``model`` (the view's model) changes."""
+        model.rowsInserted.connect(lambda _parent, first, _last: self._forget_from(first))
+        model.rowsRemoved.connect(lambda _parent, first, _last: self._forget_from(first))
+        model.rowsMoved.connect(lambda *_: self._forget_from(0))
+        model.dataChanged.connect(lambda top_left, *_: self._forget_from(top_left.row()))
+        model.layoutChanged.connect(lambda *_: self._forget_from(0))
+        model.modelReset.connect(lambda: self._forget_from(0))
+
+    def forget(self) -> None:
+        """Measure every row again (the font changed)."""
+        self._heights.clear()
+        self._forget_from(0)
+
+    def _forget_from(self, position: int) -> None:
+        # A row's day line depends on the row above it: the first changed row is redone too.
+        for laid in self._laid.values():
+            del laid[position:]
+
+    def _measure(self, row: MessageRow, option: QStyleOptionViewItem, width: int) -> int:
+        """The row's height without a day line: header, wrapped text and padding."""
         header, body = self._fonts(option)
-        width = max(80, option.rect.width() - 2 * _PAD)
         document = self._document(row, body, width)
         if document is not None:
             text_height = int(document.size().height()) + 1
@@ -107,10 +163,7 @@ class MessageDelegate(QStyledItemDelegate):
                 .boundingRect(QRect(0, 0, width, 100_000), _wrap(row), row.preview())
                 .height()
             )
-        height = QFontMetrics(header).height() + text_height + 2 * _PAD
-        if _day_change(index) is not None:
-            height += self._separator_height(option)
-        return QSize(width, height)
+        return QFontMetrics(header).height() + text_height + 2 * _PAD
 
     def _text_rect(self, option: QStyleOptionViewItem, index: Index) -> QRect:
         rect: QRect = option.rect

@@ -197,6 +197,14 @@ class MessageListView(QListView):
         menu.addAction("Reply", lambda: self.replyRequested.emit(row))
         return menu
 
+    def changeEvent(self, event: QEvent) -> None:
+        """A new font or style measures every row again."""
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            delegate = self.itemDelegate()
+            if isinstance(delegate, MessageDelegate):
+                delegate.forget()
+        super().changeEvent(event)
+
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         """Show the menu of the message under the pointer."""
         row: MessageRow | None = self.indexAt(event.pos()).data(ROW_ROLE)
@@ -213,6 +221,7 @@ def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListV
     view.setModel(proxy)
     delegate = MessageDelegate(model.colours, view)
     delegate.linkActivated.connect(view.linkActivated)
+    delegate.watch(proxy)
     view.setItemDelegate(delegate)
     view.setMouseTracking(True)  # the pointing hand over links
     view.setWordWrap(True)

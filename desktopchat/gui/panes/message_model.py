@@ -7,6 +7,7 @@ model together, at most once per frame (~16 ms).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,6 +30,11 @@ ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """``index.data(ROW_ROLE)`` is the :class:`MessageRow` itself."""
 
 FRAME_MS = 16
+BUSY_MS = 100
+"""While rows keep coming, batches enter ten times a second instead of every frame: each
+batch lays out and repaints the list, and a busy room repainted 60 times a second cost the
+window more than the room's server. Live enough for a reader; a first message after a
+quiet moment still shows within a frame."""
 PREVIEW_LINES = 10
 PREVIEW_CHARS = 1200
 
@@ -95,8 +101,8 @@ class MessageListModel(QAbstractListModel):
         self._incoming: list[MessageRow] = []
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
-        self._flush_timer.setInterval(FRAME_MS)
         self._flush_timer.timeout.connect(self.flush)
+        self._flushed = 0.0
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._rows)
@@ -124,13 +130,15 @@ class MessageListModel(QAbstractListModel):
         """Add a row at the end; it appears with the next batch, within a frame."""
         self._incoming.append(row)
         if not self._flush_timer.isActive():
-            self._flush_timer.start()
+            busy = time.monotonic() - self._flushed < 2 * BUSY_MS / 1000
+            self._flush_timer.start(BUSY_MS if busy else FRAME_MS)
 
     def flush(self) -> None:
         """Move the buffered rows into the model now, in one insert."""
         self._flush_timer.stop()
         if not self._incoming:
             return
+        self._flushed = time.monotonic()
         batch, self._incoming = self._incoming, []
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)

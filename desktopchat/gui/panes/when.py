@@ -25,9 +25,9 @@ def full_date(ms: int) -> str:
 
 
 def day_of(ms: int) -> datetime.date:
-    """The local calendar day of ``ms``, to tell where a day separator goes."""
-    day = _local(ms).date()
-    return datetime.date(day.year(), day.month(), day.day())
+    """The local calendar day of ``ms``, to tell where a day separator goes (asked for every
+    row the list lays out: the C library's local time, not a round trip through Qt)."""
+    return datetime.date.fromtimestamp(ms / 1000)
 
 
 def day_label(day: datetime.date, today: datetime.date | None = None) -> str:
