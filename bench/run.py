@@ -38,7 +38,7 @@ class Peer:
     structured: bool = False
 
     def argv(self, port: int, compression: bool) -> list[str]:
-        if self.name == "desktopchat":
+        if self.name.startswith("desktopchat"):
             argv = [
                 PY,
                 "-m",
@@ -54,6 +54,8 @@ class Peer:
                 "--max-members",
                 "10000",
             ]
+            if self.name == "desktopchat-asyncio":  # without uvloop, to see what it brings
+                argv += ["--loop", "asyncio"]
             return argv if compression else [*argv, "--no-compression"]
         if self.name == "node-ws":
             script_path = HERE / "peers" / "node_ws_broadcast.js"
@@ -72,6 +74,7 @@ class Peer:
 PEERS = [
     Peer("broadcast", "/chat"),
     Peer("desktopchat", "/chat", structured=True),
+    Peer("desktopchat-asyncio", "/chat", structured=True),
     Peer("seed", "/chat"),
     Peer("relay", "/chat", compression_capable=False),
     Peer("node-ws", "/chat"),
@@ -236,7 +239,7 @@ def main() -> None:
             results: dict[str, list[dict[str, Any]]] = {}
             for _ in range(args.reps):
                 for peer in peers:
-                    if spec.get("structured") and peer.name != "desktopchat":
+                    if spec.get("structured") and not peer.name.startswith("desktopchat"):
                         flags = [f for f in spec["flags"] if f != "--structured"]
                         if peer.name != BASELINE:
                             continue
