@@ -27,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
 from app_bench import LagProbe, until
-from run import TICK, cpu_seconds, free_port
+from run import PEERS, TICK, cpu_seconds, free_port
 
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.window import application
@@ -88,19 +88,8 @@ async def hosted_by_window(window: MainWindow, args: argparse.Namespace) -> dict
 
 async def served_headless(args: argparse.Namespace) -> dict[str, float]:
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "desktopchat",
-        "serve",
-        "--port",
-        str(port),
-        "--history",
-        "off",
-        "--rate",
-        "0",
-        "--no-advertise",
-    ]
+    # The same `serve` as bench/run.py's desktopchat (history off, no rate limit).
+    argv = next(peer for peer in PEERS if peer.name == "desktopchat").argv(port, False)
     process = await asyncio.create_subprocess_exec(
         *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
     )
