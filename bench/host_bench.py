@@ -27,7 +27,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import qasync
 from app_bench import LagProbe, until
-from run import PEERS, TICK, cpu_seconds, free_port
+from run import PEERS, cpu_seconds, free_port
 
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.window import application
@@ -62,26 +62,21 @@ async def load(url: str, args: argparse.Namespace) -> dict[str, float]:
     return result
 
 
-def cpu_seconds_of(stat: str) -> float:
-    """User + system CPU of the thread or process whose ``/proc/…/stat`` this is."""
-    fields = Path(stat).read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
-
-
 async def hosted_by_window(window: MainWindow, args: argparse.Namespace) -> dict[str, float]:
     window.host_now(HostOptions(port=0, lan=False, history=False, name="host"))
     await until(lambda: window.controller.state is SessionState.OPEN)
     info = window.controller.host_info
     assert info is not None
     server = next(t for t in threading.enumerate() if t.name == "desktopchat-server")
-    task = f"/proc/self/task/{server.native_id}/stat"
+    here = os.getpid()
     probe = LagProbe()
     probe.start()
-    cpu, server_cpu = time.process_time(), cpu_seconds_of(task)
+    cpu, server_cpu = time.process_time(), cpu_seconds(here, server.native_id)
     result = await load(f"ws://127.0.0.1:{info.port}/chat", args)
     deliveries = result["deliveries"]
     result["cpu_us_per_delivery"] = (time.process_time() - cpu) * 1e6 / deliveries
-    result["server_thread_us_per_delivery"] = (cpu_seconds_of(task) - server_cpu) * 1e6 / deliveries
+    server_cpu = cpu_seconds(here, server.native_id) - server_cpu
+    result["server_thread_us_per_delivery"] = server_cpu * 1e6 / deliveries
     result.update(probe.stop())
     return result
 

@@ -84,14 +84,13 @@ class ServerHoster:
         thread = ServerLoop()
         try:
             server = await thread.run(_started(settings))
-        except OSError as exc:
+        except BaseException as exc:
             thread.close()
+            if not isinstance(exc, OSError):
+                raise
             if exc.errno == errno.EADDRINUSE:
                 raise HostError(f"Port {options.port} is already in use", free_port(host)) from exc
             raise HostError(f"Cannot host on port {options.port}: {exc.strerror or exc}") from exc
-        except BaseException:
-            thread.close()
-            raise
         self._server, self._thread = server, thread
         logger.info("hosting #%s on port %d", settings.room, server.port)
         return _described(server, options)
