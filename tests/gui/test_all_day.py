@@ -386,6 +386,8 @@ def test_search_all_history_loads_every_page_so_the_filter_finds_old_messages(
         await until(lambda: len(texts(guest)) >= 260 or "hay 259" in texts(guest), "all sent")
         late = make_window()
         await join_room_as(late, _port, "late")
+        # The newest page follows the welcome; "search all" pages back from what is shown.
+        await until(lambda: "hay 259" in texts(late), "the newest page")
         shown = len(texts(late))
         assert "needle 3" not in texts(late), "only the newest page is sent on joining"
         late.room_view.search_all.click()
