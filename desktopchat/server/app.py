@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 
@@ -9,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute, websocket_session
 from starlette.staticfiles import StaticFiles
 
 from desktopchat.assets import resource
@@ -20,6 +21,7 @@ from desktopchat.server.endpoints import echo, room_endpoint
 from desktopchat.server.history import History, MemoryHistory, open_history
 from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
+from desktopchat.server.oneloop import OnRoomsLoop, RoomsLoop
 from desktopchat.server.settings import Settings
 
 
@@ -47,10 +49,12 @@ def create_app(
         history = MemoryHistory(settings.retention())
     store = open_history(settings.history, settings.retention()) if history is None else history
     hub = Hub(settings, store, clock, broker)
-    rooms = room_endpoint(hub)
+    rooms_loop = RoomsLoop()
+    rooms = OnRoomsLoop(websocket_session(guarded(room_endpoint(hub), settings)), rooms_loop)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        rooms_loop.lifespan = asyncio.get_running_loop()
         if broker is not None:
             await broker.start()
         try:
@@ -61,13 +65,14 @@ def create_app(
                 await broker.close()
             if owned:
                 store.close()
+            rooms_loop.lifespan = None
 
     app = Starlette(
         routes=[
             Route("/", index),
             WebSocketRoute("/ws", guarded(echo, settings)),
-            WebSocketRoute("/chat", guarded(rooms, settings)),
-            WebSocketRoute("/chat/{room}", guarded(rooms, settings)),
+            WebSocketRoute("/chat", rooms),
+            WebSocketRoute("/chat/{room}", rooms),
             Mount("/static", StaticFiles(directory=resource("static")), name="static"),
         ],
         lifespan=lifespan,

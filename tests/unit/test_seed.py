@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -46,3 +49,18 @@ def test_the_three_data_formats_travel_through_the_room() -> None:
         assert b.receive_text() == "hello"
         assert b.receive_json() == {"type": "update", "data": [1, 2, 3]}
         assert b.receive_bytes() == b"\x00\x01\x02"
+
+
+def test_a_member_waiting_on_its_own_loop_is_woken_by_another_connections_message() -> None:
+    """Outside ``with``, TestClient runs each connection on a loop of its own thread; the
+    room must still wake a member that is already waiting when another member sends."""
+    client = TestClient(create_app())
+    with client.websocket_connect("/chat") as a, client.websocket_connect("/chat") as b:
+        received: list[bytes] = []
+        waiting = threading.Thread(target=lambda: received.append(b.receive_bytes()))
+        waiting.start()
+        time.sleep(0.2)  # b's loop is now asleep, waiting for a frame
+        a.send_bytes(b"\x00\x01\x02")
+        waiting.join(timeout=10)
+        assert received == [b"\x00\x01\x02"]
+        assert a.receive_bytes() == b"\x00\x01\x02"
