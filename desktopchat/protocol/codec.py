@@ -64,10 +64,15 @@ DEFAULT_LIMITS = Limits()
 # -- JSON helpers -------------------------------------------------------------------------------
 
 
+# One encoder and one decoder for the module: json.dumps and json.loads build a new one on
+# every call that passes options, which cost more than the encoding of a chat message.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(value: JsonValue) -> str:
     """Compact JSON, UTF-8 friendly, strict about NaN and non-JSON types."""
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError, RecursionError) as exc:
         raise LocalProtocolError(f"not a JSON value: {exc}") from exc
 
@@ -83,6 +88,8 @@ def _finite(text: str) -> float:
         raise ValueError(f"{text} is too large for a JSON number")
     return value
 
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant, parse_float=_finite)
 
 # A \uD800-\uDFFF escape: only then can a parsed string hold a lone surrogate.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
@@ -135,7 +142,7 @@ def loads(text: str | bytes) -> JsonValue:
     numbers, strings that are not Unicode) is an InvalidFrame. What it returns
     :func:`dumps` can encode."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+        value = _DECODER.decode(text if isinstance(text, str) else text.decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise InvalidFrame(f"not valid JSON: {exc}") from exc
     raw = text if isinstance(text, bytes) else text.encode("utf-8", "surrogatepass")

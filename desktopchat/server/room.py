@@ -129,6 +129,9 @@ class Room:
         self._on_change = on_change
         # A dict as an ordered set: joining and leaving are O(1) in rooms of thousands.
         self._members: dict[Peer, None] = {}
+        # Each member's deliver, by what it speaks: the fan-out loop does nothing else.
+        self._raw_delivers: dict[Peer, Callable[[Outgoing], None]] = {}
+        self._structured_delivers: dict[Peer, Callable[[Outgoing], None]] = {}
         self._taken: set[str] = set()
         self._suffixes: dict[str, int] = {}  # where "guest N" goes on: joins stay O(1)
         self._count = dict.fromkeys(Mode, 0)
@@ -192,6 +195,9 @@ class Room:
             prelude = self._prelude(welcome, resume)
         member = make(name, prelude)
         self._members[member] = None
+        (self._structured_delivers if mode.structured else self._raw_delivers)[member] = (
+            member.deliver
+        )
         self._taken.add(name_key(name))
         self._count[mode] += 1
         self._announce(PresenceEvent.JOIN, name, now, member)
@@ -204,6 +210,7 @@ class Room:
         if member not in self._members:
             return
         del self._members[member]
+        (self._structured_delivers if member.mode.structured else self._raw_delivers).pop(member)
         self._taken.discard(name_key(member.name))
         base, _, number = member.name.rpartition(" ")
         key = name_key(base) if number.isdigit() else ""
@@ -259,12 +266,14 @@ class Room:
         somebody in the room speaks); raw members get ``raw_frame`` verbatim when given."""
         self._flush_presence()
         self._relayed = message.id
-        if self._count[Mode.V1] or self._count[Mode.V2]:
+        if self._structured_delivers:
             structured = Outgoing(encode_server(message))
-        if self._count[Mode.RAW]:
+        if self._raw_delivers:
             raw = Outgoing(raw_frame if raw_frame is not None else encode_raw(message))
-        for member in self._members:
-            member.deliver(raw if member.mode is Mode.RAW else structured)
+        for deliver in self._structured_delivers.values():
+            deliver(structured)
+        for deliver in self._raw_delivers.values():
+            deliver(raw)
 
     def send_page(self, member: Peer, request: HistoryRequest) -> None:
         """Send ``member`` the page of older messages it asked for, then the page's end."""

@@ -49,6 +49,17 @@ def test_json_that_cannot_be_written_back_is_an_invalid_frame(text: str, words: 
         loads(text)
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [b'["\xed\xa0\x80"]', b'{"k": "\xff"}', b"\xef\xbb\xbf[1]", b'\x00[\x00"\x00a\x00"\x00]'],
+)
+def test_json_bytes_that_are_not_utf8_are_an_invalid_frame(raw: bytes) -> None:
+    # A surrogate encoded as UTF-8 bytes, a stray byte, a byte-order mark, UTF-16: JSON
+    # between machines is UTF-8 (RFC 8259), and a binary header is read as nothing else.
+    with pytest.raises(InvalidFrame, match="not valid JSON"):
+        loads(raw)
+
+
 def test_a_valid_surrogate_pair_is_just_a_character() -> None:
     assert loads('["\\ud83d\\ude00", {"k": "\\u00e9"}]') == ["\U0001f600", {"k": "é"}]
 
