@@ -18,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 TICK = os.sysconf("SC_CLK_TCK")
+HISTORY_DIR = tempfile.TemporaryDirectory(prefix="desktopchat-bench-")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Peer:
             ]
             if self.name == "desktopchat-asyncio":  # without uvloop, to see what it brings
                 argv += ["--loop", "asyncio"]
+            if self.name == "desktopchat-sqlite":  # the default: every message in SQLite
+                argv[argv.index("off")] = str(Path(HISTORY_DIR.name) / f"{port}.sqlite3")
             return argv if compression else [*argv, "--no-compression"]
         if self.name == "node-ws":
             script_path = HERE / "peers" / "node_ws_broadcast.js"
@@ -75,6 +79,7 @@ PEERS = [
     Peer("broadcast", "/chat"),
     Peer("desktopchat", "/chat", structured=True),
     Peer("desktopchat-asyncio", "/chat", structured=True),
+    Peer("desktopchat-sqlite", "/chat", structured=True),
     Peer("seed", "/chat"),
     Peer("relay", "/chat", compression_capable=False),
     Peer("node-ws", "/chat"),
@@ -243,8 +248,8 @@ def main() -> None:
                 for peer in peers:
                     if spec.get("structured") and not peer.name.startswith("desktopchat"):
                         flags = [f for f in spec["flags"] if f != "--structured"]
-                        if peer.name != BASELINE:
-                            continue
+                        if peer.name not in (BASELINE, "node-ws"):
+                            continue  # the goal's peers relay the same load raw
                     else:
                         flags = spec["flags"]
                     if compression and not peer.compression_capable:

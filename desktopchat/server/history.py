@@ -4,12 +4,15 @@ Two stores share one interface: :class:`~desktopchat.server.sqlite_history.Sqlit
 (the default; a WAL database that survives ``kill -9``) and :class:`MemoryHistory`
 (``--history off``; recent messages, gone with the process). Both are bounded: in messages
 per room and in bytes (and, on disk, in age), so what a peer sends cannot grow them forever.
-Calls are synchronous on purpose: one INSERT + COMMIT costs tens of microseconds, and doing
-it inline keeps ids, storage and relay in one order.
+Calls are synchronous on purpose: an INSERT costs microseconds, and doing it inline keeps
+ids, storage and relay in one order. What makes a message durable is the commit, which the
+SQLite store makes once per turn of the event loop for every message stored in that turn
+(:meth:`History.committed`); the room relays and acknowledges only after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -31,6 +34,11 @@ class Retention:
     total_bytes: int = 1024 * MiB
 
 
+class StoreError(Exception):
+    """The store could not keep a message (a disk that is full or failing): it was not
+    stored, and must be neither acknowledged nor relayed."""
+
+
 class History(Protocol):
     """What a room needs of its history store.
 
@@ -47,7 +55,13 @@ class History(Protocol):
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
-        """Store ``message`` (its ``id`` is ignored) and return it with the id assigned."""
+        """Store ``message`` (its ``id`` is ignored) and return it with the id assigned;
+        :class:`StoreError` when it cannot."""
+
+    def committed(self) -> asyncio.Future[None] | None:
+        """What to wait for before the messages appended so far may be acknowledged or
+        relayed: the commit of the current batch (failing with :class:`StoreError`), or
+        ``None`` when they are stored already."""
 
     def find(self, room: str, key: str, cid: str) -> ChatMessage | None:
         """The message a member stored earlier under the same client id, if any."""
@@ -151,6 +165,10 @@ class MemoryHistory:
         self._idle: set[str] = set()
         self.bytes = 0
         self._kept = 0
+
+    def committed(self) -> None:
+        """Memory holds a message as soon as it is appended."""
+        return
 
     def last_id(self, room: str) -> int:
         self._idle.discard(room)  # asked on joining: the room is in use

@@ -18,6 +18,7 @@ from desktopchat.protocol import (
     MAX_HISTORY_PAGE,
     Ack,
     ChatMessage,
+    ErrorEvent,
     Hello,
     HistoryRequest,
     Kind,
@@ -37,7 +38,7 @@ from desktopchat.protocol import (
 )
 from desktopchat.server.connection import Frame
 from desktopchat.server.framing import Outgoing
-from desktopchat.server.history import History
+from desktopchat.server.history import History, StoreError
 from desktopchat.server.settings import Settings
 
 logger = logging.getLogger("desktopchat.server")
@@ -48,6 +49,7 @@ PRESENCE_WINDOW = 0.05
 OFFLOAD_BYTES = 1024 * 1024
 """Messages from this size on are written to a disk store from a worker thread."""
 _BACKLOG_PAGE_BYTES = 1024 * 1024
+NOT_STORED = "the server could not store this message (its disk?): not sent, try again"
 
 
 class Mode(enum.Enum):
@@ -232,8 +234,20 @@ class Room:
         time, so ids, storage and relay keep one order; a big one is stored on a worker
         thread when the store writes to disk, so the loop (other rooms, the window) runs on.
         """
-        async with self._in_order:
-            self._publish_stored(sender, event, raw_frame, await self._store(sender, event))
+        try:
+            async with self._in_order:
+                stored = await self._store(sender, event)
+                committed = self._history.committed()
+            if committed is not None:
+                # The next message may be stored meanwhile (one commit for a burst); those
+                # waiting on one commit wake in the order they began to wait: the room's.
+                await committed
+        except StoreError as exc:
+            logger.error("#%s: a message from %s was not stored: %s", self.name, sender.name, exc)
+            if event.cid is not None:
+                sender.deliver(encode_server(ErrorEvent("not-stored", NOT_STORED, event.cid)))
+            return
+        self._publish_stored(sender, event, raw_frame, stored)
 
     async def _store(self, sender: Peer, event: Sendable) -> ChatMessage | Ack:
         cid = event.cid

@@ -8,6 +8,7 @@ bodies in all (the oldest go first), with freed pages handed back to the file sy
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -16,7 +17,14 @@ from contextlib import closing
 from pathlib import Path
 
 from desktopchat.protocol import ChatMessage, Kind, loads
-from desktopchat.server.history import MiB, Retention, message_body, take_page, with_id
+from desktopchat.server.history import (
+    MiB,
+    Retention,
+    StoreError,
+    message_body,
+    take_page,
+    with_id,
+)
 
 SCHEMA_VERSION = 2
 
@@ -55,6 +63,12 @@ _PRUNE_AFTER_BYTES = 16 * MiB
 _DAY_MS = 86_400_000
 
 
+def _fail(batch: asyncio.Future[None], error: StoreError) -> None:
+    if not batch.done():
+        batch.set_exception(error)
+        batch.exception()  # told to whoever waits on it; not an error nobody saw
+
+
 class HistoryFileError(OSError):
     """The history file cannot be used (e.g. it was written by a newer desktopchat)."""
 
@@ -76,6 +90,11 @@ class SqliteHistory:
     power loss can take the last transactions, which a LAN chat accepts for the speed.
     The connection is used from the loop and, for big messages, from a worker thread:
     SQLite serializes the two (``sqlite3.threadsafety == 3``).
+
+    Appends on the event loop share one transaction per turn of the loop, committed by a
+    callback at the end of the turn (:meth:`committed` is its future): a burst of messages
+    costs one commit, and its pages are written to the log once. An append from a worker
+    thread joins that transaction when one is open, else commits on its own.
     """
 
     slow_writes = True
@@ -99,6 +118,7 @@ class SqliteHistory:
         row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages").fetchone()
         self.bytes = int(row[0])
         self._since_prune = (0, 0)  # messages, bytes
+        self._batch: asyncio.Future[None] | None = None
         # Rooms not used since the last start are pruned by count once, here; the rooms in
         # use are pruned as their messages come.
         self._delete(
@@ -144,15 +164,58 @@ class SqliteHistory:
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
+        loop = asyncio.events._get_running_loop()
         with self._writing:
-            return self._append(room, message, key, cid)
+            try:
+                if loop is not None and self._batch is None:
+                    self._db.execute("BEGIN")
+                    self._batch = loop.create_future()
+                    loop.call_soon(self._commit)
+                stored = self._append(room, message, key, cid)
+                if loop is None and self._db.in_transaction:
+                    # A worker thread's message is durable when it returns: commit the
+                    # loop's batch with it (its own callback then has nothing to do).
+                    self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._abandon(exc) from exc
+        return stored
+
+    def committed(self) -> asyncio.Future[None] | None:
+        return self._batch
+
+    def _commit(self) -> None:
+        with self._writing:
+            batch, self._batch = self._batch, None
+            if batch is None:  # failed, or close() committed it already
+                return
+            try:
+                if self._db.in_transaction:
+                    self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._batch = batch
+                self._abandon(exc)
+            else:
+                batch.set_result(None)
+
+    def _abandon(self, exc: sqlite3.Error) -> StoreError:
+        """Roll the open batch back and fail everyone waiting on it; the error to raise."""
+        error = StoreError(f"the history file could not store it: {exc}")
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._last.clear()  # ids the rolled-back messages took are free again
+        row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages").fetchone()
+        self.bytes = int(row[0])
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            batch.get_loop().call_soon_threadsafe(_fail, batch, error)
+        return error
 
     def _append(
         self, room: str, message: ChatMessage, key: str | None, cid: str | None
     ) -> ChatMessage:
         stored = with_id(message, self.last_id(room) + 1)
         body = message_body(stored)
-        # Autocommit mode: the INSERT is its own transaction, durable when execute() returns.
+        # In the loop's batch, or (a worker thread, no batch open) a transaction of its own.
         row = (room, stored.id, stored.time, stored.sender, stored.kind.value, body)
         self._db.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -249,6 +312,7 @@ class SqliteHistory:
         return row is not None
 
     def close(self) -> None:
+        self._commit()
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self._db.close()
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
 from desktopchat.protocol import ChatMessage, Kind
-from desktopchat.server.history import History, MemoryHistory, Retention
+from desktopchat.server.history import History, MemoryHistory, Retention, StoreError
 from desktopchat.server.sqlite_history import SCHEMA_VERSION, HistoryFileError, SqliteHistory
 
 NOW_MS = int(time.time() * 1000)
@@ -188,3 +191,99 @@ def test_a_flood_of_tiny_messages_is_bounded_too() -> None:
         history.append("r", text("x"))
     assert len(history.since("r", 0, 1000)) == 100
     assert len(history._order) < 2 * 100 + 1024 + 1  # no trail of dropped messages
+
+
+def stored_rows(path: Path) -> int:
+    """What another connection (another process, after a crash) would find in the file."""
+    with closing(sqlite3.connect(path)) as other:
+        return int(other.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+
+def test_appends_in_one_turn_of_the_loop_share_one_commit(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = SqliteHistory(path)
+
+    async def burst() -> None:
+        assert [store.append("a", text(str(n))).id for n in range(5)] == [1, 2, 3, 4, 5]
+        committed = store.committed()
+        assert committed is not None
+        assert not committed.done()
+        assert stored_rows(path) == 0, "not durable yet, so nobody may hear of them"
+        await committed
+        assert stored_rows(path) == 5
+        assert store.committed() is None
+        store.append("a", text("next turn"))
+        await asyncio.sleep(0)
+        assert stored_rows(path) == 6
+
+    asyncio.run(burst())
+    store.close()
+
+
+def test_a_worker_threads_append_is_durable_when_it_returns_with_the_loops_batch(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = SqliteHistory(path)
+
+    async def mixed() -> None:
+        store.append("a", text("on the loop"))
+        # The worker runs while the loop's batch is open (the loop waits for it here).
+        worker = threading.Thread(target=store.append, args=("a", blob(10)))
+        worker.start()
+        worker.join()
+        assert stored_rows(path) == 2
+        committed = store.committed()
+        assert committed is not None
+        await committed  # its callback finds nothing left to commit
+        assert (await asyncio.to_thread(store.append, "a", blob(10))).id == 3
+        assert store.committed() is None
+
+    asyncio.run(mixed())
+    assert stored_rows(path) == 3
+    store.close()
+
+
+class FailingCommit:
+    """An SQLite connection whose COMMIT fails as a full disk's would."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.in_transaction
+
+    def execute(self, statement: str, *args: object) -> sqlite3.Cursor:
+        if statement == "COMMIT":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.db.execute(statement, *args)
+
+
+def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = SqliteHistory(path)
+    store.append("a", text("kept"))  # no loop running: committed at once
+    db = store._db  # the test reaches under the store for a failing disk
+
+    async def full_disk() -> None:
+        store._db = FailingCommit(db)  # type: ignore[assignment]
+        store.append("a", text("lost 1"))
+        store.append("a", text("lost 2"))
+        committed = store.committed()
+        assert committed is not None
+        with pytest.raises(StoreError, match="disk is full"):
+            await committed
+        store._db = db
+        assert store.append("a", text("next")).id == 2
+        store._db = FailingCommit(db)  # type: ignore[assignment]
+        # A worker's commit takes the loop's open batch ("next") along, and so does its
+        # failure: neither is stored.
+        with pytest.raises(StoreError):
+            await asyncio.to_thread(store.append, "a", text("lost 3"))
+
+    asyncio.run(full_disk())
+    store._db = db
+    assert [m.text for m in store.recent("a", 10)] == ["kept"]
+    assert store.bytes == len(b"kept")
+    store.close()

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
+
 from desktopchat.protocol import (
     ChatMessage,
     Hello,
@@ -20,7 +22,7 @@ from desktopchat.protocol import (
 )
 from desktopchat.server.connection import Frame
 from desktopchat.server.framing import Outgoing
-from desktopchat.server.history import MemoryHistory
+from desktopchat.server.history import History, MemoryHistory, StoreError
 from desktopchat.server.room import PRESENCE_WINDOW, Mode, Room
 from desktopchat.server.settings import Settings
 
@@ -62,11 +64,11 @@ class Recorder:
         return [event["type"] for event in self.events()]
 
 
-def room(**settings: Any) -> Room:
+def room(history: History | None = None, **settings: Any) -> Room:
     clock = iter(range(1_000, 1_000_000))
     return Room(
         "chat",
-        MemoryHistory(),
+        history or MemoryHistory(),
         clock=lambda: next(clock),
         settings=Settings(history=None, **settings),
     )
@@ -270,3 +272,42 @@ async def test_a_history_page_holds_the_messages_before_an_id_marked_as_a_page()
     reader.frames.clear()
     chat.send_page(reader, HistoryRequest(before=1))
     assert reader.events() == [{"type": "page_end", "before": 1, "count": 0, "more": False}]
+
+
+class FullDisk(MemoryHistory):
+    """A store whose appends fail, or (``late``) whose commit does."""
+
+    def __init__(self, *, late: bool) -> None:
+        super().__init__()
+        self.late = late
+        self.batch: asyncio.Future[None] | None = None
+
+    def append(
+        self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
+    ) -> ChatMessage:
+        if not self.late:
+            raise StoreError("the disk is full")
+        stored = super().append(room, message, key, cid)
+        self.batch = asyncio.get_running_loop().create_future()
+        self.batch.set_exception(StoreError("the disk is full"))
+        return stored
+
+    def committed(self) -> asyncio.Future[None] | None:  # type: ignore[override]
+        return self.batch
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["append fails", "commit fails"])
+async def test_a_message_the_store_cannot_keep_is_refused_and_relayed_to_nobody(
+    late: bool,
+) -> None:
+    chat = room(FullDisk(late=late))
+    ada = join(chat, "ada")
+    bob = join(chat, "bob")
+    raw = join(chat, "raw", Mode.RAW)
+    await chat.publish(ada, SendText("lost", cid="c1"))
+    await chat.publish(raw, SendText("lost too"), raw_frame="lost too")
+    error = ada.events()[-1]
+    assert (error["type"], error["code"], error["cid"]) == ("error", "not-stored", "c1")
+    assert "not sent" in error["message"]
+    assert "text" not in bob.types()
+    assert raw.frames == []
