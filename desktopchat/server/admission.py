@@ -137,11 +137,17 @@ def guarded(endpoint: Endpoint, settings: Settings) -> Endpoint:
 
     @functools.wraps(endpoint)
     async def guard(websocket: WebSocket) -> None:
-        try:
-            check_admission(websocket, settings, allowed_hosts)
-        except Refused as refusal:
-            await refuse(websocket, refusal)
-            return
-        await endpoint(websocket)
+        if await admitted(websocket, settings, allowed_hosts):
+            await endpoint(websocket)
 
     return guard
+
+
+async def admitted(websocket: WebSocket, settings: Settings, allowed_hosts: frozenset[str]) -> bool:
+    """Whether the connection may proceed; when not, it has been refused in words."""
+    try:
+        check_admission(websocket, settings, allowed_hosts)
+    except Refused as refusal:
+        await refuse(websocket, refusal)
+        return False
+    return True

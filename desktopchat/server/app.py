@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute, websocket_session
+from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.admission import allowed_host_names, guarded
 from desktopchat.server.broker import RedisBroker
-from desktopchat.server.endpoints import echo, room_endpoint
+from desktopchat.server.endpoints import echo, room_door
 from desktopchat.server.history import History, MemoryHistory, open_history
 from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
@@ -28,6 +30,32 @@ from desktopchat.server.settings import Settings
 async def index(request: Request) -> Response:
     """The browser client (its security headers come from :class:`HttpGuard`)."""
     return FileResponse(resource("static", "index.html"), headers={"Cache-Control": "no-cache"})
+
+
+class RoomsFirst(Starlette):
+    """Starlette, with room WebSockets handed straight to their route.
+
+    The middleware (errors, the HTTP guard, exception handlers) and the router do nothing
+    for a room's WebSocket, yet each would keep a coroutine and closures alive for as long
+    as the member stays; in a room of thousands that is memory and collector time. Every
+    other request takes the usual way.
+    """
+
+    def __init__(self, room_routes: Sequence[WebSocketRoute], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._room_routes = room_routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            for route in self._room_routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope["app"] = self
+                    scope.setdefault("router", self.router)
+                    scope.update(child_scope)
+                    await route.app(scope, receive, send)
+                    return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -50,7 +78,8 @@ def create_app(
     store = open_history(settings.history, settings.retention()) if history is None else history
     hub = Hub(settings, store, clock, broker)
     rooms_loop = RoomsLoop()
-    rooms = OnRoomsLoop(websocket_session(guarded(room_endpoint(hub), settings)), rooms_loop)
+    rooms = OnRoomsLoop(room_door(hub), rooms_loop)
+    room_routes = (WebSocketRoute("/chat", rooms), WebSocketRoute("/chat/{room}", rooms))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -67,12 +96,12 @@ def create_app(
                 store.close()
             rooms_loop.lifespan = None
 
-    app = Starlette(
+    app = RoomsFirst(
+        room_routes,
         routes=[
             Route("/", index),
             WebSocketRoute("/ws", guarded(echo, settings)),
-            WebSocketRoute("/chat", rooms),
-            WebSocketRoute("/chat/{room}", rooms),
+            *room_routes,
             Mount("/static", StaticFiles(directory=resource("static")), name="static"),
         ],
         lifespan=lifespan,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
-from starlette.types import Message
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from desktopchat.protocol import (
@@ -22,7 +22,12 @@ from desktopchat.protocol import (
     encode_server,
     parse_raw,
 )
-from desktopchat.server.admission import offered_subprotocol, refuse
+from desktopchat.server.admission import (
+    admitted,
+    allowed_host_names,
+    offered_subprotocol,
+    refuse,
+)
 from desktopchat.server.connection import (
     ABORT_EXTENSION,
     BUFFERED_EXTENSION,
@@ -93,13 +98,22 @@ async def echo(websocket: WebSocket) -> None:
         return
 
 
-def room_endpoint(hub: Hub) -> Callable[[WebSocket], Awaitable[None]]:
-    """The ``/chat`` and ``/chat/{room}`` endpoint of ``hub``'s rooms."""
+def room_door(hub: Hub) -> ASGIApp:
+    """The ASGI app of ``/chat`` and ``/chat/{room}``: admission, then :func:`chat`.
 
-    async def endpoint(websocket: WebSocket) -> None:
-        await chat(websocket, hub)
+    Plain ASGI rather than a Starlette endpoint: every layer around a connection's task
+    lives as long as the member does (a coroutine, its closures), and a room holds
+    thousands of idle members.
+    """
+    settings = hub.settings
+    allowed_hosts = allowed_host_names(settings)
 
-    return endpoint
+    async def door(scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        if await admitted(websocket, settings, allowed_hosts):
+            await chat(websocket, hub)
+
+    return door
 
 
 async def chat(websocket: WebSocket, hub: Hub) -> None:

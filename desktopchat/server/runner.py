@@ -17,6 +17,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -25,6 +26,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.http11 import Request
 from zeroconf import Error as ZeroconfError
+
+if TYPE_CHECKING:
+    import h11
+    from uvicorn._types import ASGISendEvent
 
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.addresses import JoinAddress, join_addresses
@@ -107,6 +112,16 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.handshake_complete and self._deadline is not None:
             self._deadline.cancel()
 
+    async def send(self, message: ASGISendEvent) -> None:
+        await super().send(message)
+        if self._deadline is not None and self.handshake_complete:
+            # Open: the deadline is met, and the handshake's request and response (their
+            # headers and all) are never read again. A room holds thousands of idle members.
+            self._deadline.cancel()
+            self._deadline = None
+            vars(self).pop("request", None)
+            vars(self).pop("response", None)
+
     def write_now(self, frame: bytes) -> bool:
         """Write ``frame`` if the connection is open and its buffer below the high mark."""
         if (
@@ -153,6 +168,14 @@ def guarded_h11(handshake_timeout: float) -> type[H11Protocol]:
             if self._deadline is not None:
                 self._deadline.cancel()
             super().connection_lost(exc)
+
+        def handle_websocket_upgrade(self, event: h11.Request) -> None:
+            # The WebSocket protocol takes over with a deadline of its own; a timer left
+            # here would keep this object (its parser, its buffers) alive until it fired.
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+            super().handle_websocket_upgrade(event)
 
         def _expire(self) -> None:
             # Only a connection still waiting for its first request head: upgraded

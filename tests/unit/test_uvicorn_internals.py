@@ -23,6 +23,7 @@ from desktopchat.server.runner import EmbeddedServer
 USED: dict[type[asyncio.Protocol], tuple[str, ...]] = {
     WebSocketsSansIOProtocol: (
         "handle_connect",
+        "send",
         "keepalive_timeout",
         "data_received",
         "transport",
@@ -34,7 +35,15 @@ USED: dict[type[asyncio.Protocol], tuple[str, ...]] = {
         "loop",
         "client",
     ),
-    H11Protocol: ("connection_made", "connection_lost", "loop", "cycle", "transport", "client"),
+    H11Protocol: (
+        "connection_made",
+        "connection_lost",
+        "handle_websocket_upgrade",
+        "loop",
+        "cycle",
+        "transport",
+        "client",
+    ),
 }
 
 
