@@ -64,7 +64,8 @@ class Member:
         self.key = key
         self.limiter = limiter
         self._connection = connection
-        self._pending: deque[Outgoing | _Close] = deque()
+        # Made when something must wait and dropped when drained: most members never queue.
+        self._pending: deque[Outgoing | _Close] | None = None
         self._queue_size = queue_size
         self._queue_bytes = queue_bytes
         self._queued_bytes = 0
@@ -121,13 +122,13 @@ class Member:
             return
         held = self.held()
         over = held and held + size > self._queue_bytes
-        if over or len(self._pending) >= self._queue_size:
+        if over or len(self._pending or ()) >= self._queue_size:
             logger.warning("%s is too slow: send queue full, closing with 1013", self.name)
             self.close_soon(CloseCode.TRY_AGAIN_LATER, CloseReason.QUEUE_FULL, urgent=True)
             return
         self._accepted += size
         self._queued_bytes += size
-        self._pending.append(outgoing)
+        self._queue(outgoing)
         self._start_writer()
 
     def check_stalled(self, now: float) -> bool:
@@ -159,7 +160,7 @@ class Member:
             return
         self._closing = True
         if urgent:
-            self._pending.clear()
+            self._pending = None
             self._queued_bytes = 0
         self._closer = asyncio.get_running_loop().create_task(
             self._close(code, reason), name=f"closer for {self.name}"
@@ -187,7 +188,7 @@ class Member:
         # The close frame follows the queued frames through the writer; the writer may sit in
         # a send that never completes (the peer stopped reading), and this deadline is what
         # frees such a connection.
-        self._pending.append(_Close(code, reason))
+        self._queue(_Close(code, reason))
         writer = self._start_writer()
         try:
             await asyncio.wait_for(asyncio.shield(writer), self._close_timeout)
@@ -200,6 +201,11 @@ class Member:
         """Drop the connection at once, without a close handshake (when the server allows it)."""
         if self._connection.abort is not None:
             self._connection.abort()
+
+    def _queue(self, item: Outgoing | _Close) -> None:
+        if self._pending is None:
+            self._pending = deque()
+        self._pending.append(item)
 
     def _start_writer(self) -> asyncio.Task[None]:
         if self._writer is None:
@@ -231,6 +237,8 @@ class Member:
             # No await since the queue was last seen empty: a frame delivered from now on
             # may go straight out again.
             self._writer = None
+            if not self._pending:
+                self._pending = None
 
     async def _send(self, outgoing: Outgoing) -> bool:
         """Write one message, fragment by fragment as the transport drains; ``False`` once

@@ -17,7 +17,7 @@ import logging
 import socket
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -42,6 +42,7 @@ from desktopchat.server.connection import (
     WRITE_EXTENSION,
 )
 from desktopchat.server.hub import Hub
+from desktopchat.server.lean import Inbox, LazyEvent
 from desktopchat.server.logredact import install_redaction
 from desktopchat.server.settings import Settings, default_tls_dir
 from desktopchat.server.tls import TlsIdentity, identity_of, load_or_create
@@ -74,6 +75,13 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
 
     handshake_timeout = 10.0
     _deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # What every member holds for life, made lean (server/lean.py).
+        self.queue = Inbox()  # type: ignore[assignment]
+        self.writable = LazyEvent()
+        self.writable.set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)

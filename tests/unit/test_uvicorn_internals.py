@@ -31,6 +31,7 @@ USED: dict[type[asyncio.Protocol], tuple[str, ...]] = {
         "handshake_initiated",
         "close_sent",
         "writable",
+        "queue",
         "conn",
         "loop",
         "client",
