@@ -56,28 +56,38 @@ def _frame_of(message: Message) -> Frame | None:
     return data if data is not None else b""
 
 
-def connection_of(websocket: WebSocket) -> Connection:
-    """The connection of an accepted Starlette WebSocket."""
+class _Asgi:
+    """The ASGI way to one peer, as :class:`Connection` wants it (a frame or a close;
+    ``ConnectionError`` once the peer is gone)."""
 
-    async def send(frame: Frame) -> None:
+    __slots__ = ("_websocket",)
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+
+    async def send(self, frame: Frame) -> None:
         try:
             if isinstance(frame, str):
-                await websocket.send_text(frame)
+                await self._websocket.send_text(frame)
             else:
-                await websocket.send_bytes(frame)
+                await self._websocket.send_bytes(frame)
         except WebSocketDisconnect as exc:
             raise ConnectionError(f"the peer left ({exc.code})") from exc
 
-    async def close(code: int, reason: str) -> None:
+    async def close(self, code: int, reason: str) -> None:
         try:
-            await websocket.close(code, reason)
+            await self._websocket.close(code, reason)
         except WebSocketDisconnect as exc:
             raise ConnectionError(f"the peer left ({exc.code})") from exc
 
+
+def connection_of(websocket: WebSocket) -> Connection:
+    """The connection of an accepted Starlette WebSocket."""
+    asgi = _Asgi(websocket)
     extensions = websocket.scope.get("extensions") or {}
     return Connection(
-        send=send,
-        close=close,
+        send=asgi.send,
+        close=asgi.close,
         write_now=extensions.get(WRITE_EXTENSION),
         buffered=extensions.get(BUFFERED_EXTENSION) or nothing_buffered,
         writable=extensions.get(WRITABLE_EXTENSION),
@@ -107,47 +117,61 @@ def room_door(hub: Hub) -> ASGIApp:
     """
     settings = hub.settings
     allowed_hosts = allowed_host_names(settings)
+    limits = Limits(max_frame_bytes=settings.max_message_bytes)
+    flood_bytes = settings.send_queue_bytes // 2
 
     async def door(scope: Scope, receive: Receive, send: Send) -> None:
         websocket = WebSocket(scope, receive, send)
-        if await admitted(websocket, settings, allowed_hosts):
-            await chat(websocket, hub)
+        if not await admitted(websocket, settings, allowed_hosts):
+            return
+        # Joining's locals (the hello, the limits, ...) end with join(): only what the
+        # member needs stays while it is in the room.
+        joined = await join(websocket, hub, limits)
+        if joined is None:
+            return
+        room, member = joined
+        try:
+            await _relay(websocket, room, member, limits, flood_bytes)
+        finally:
+            room.leave(member)
+            hub.release(room)
+            await member.finish()
 
     return door
 
 
-async def chat(websocket: WebSocket, hub: Hub) -> None:
-    """A room member's whole life: admission, hello, relay, leave."""
+async def join(websocket: WebSocket, hub: Hub, limits: Limits) -> tuple[Room, Member] | None:
+    """Bring a member in: the room's checks, accept, its hello (structured), the join;
+    ``None`` when it was refused or left first."""
     room_name = websocket.path_params.get("room", DEFAULT_ROOM)
     try:
         hub.check(room_name)
     except Refused as refusal:
         await refuse(websocket, refusal)
-        return
+        return None
     subprotocol = offered_subprotocol(websocket)
     await websocket.accept(subprotocol=subprotocol)
     wish = Hello(name=websocket.query_params.get("name"))
-    limits = Limits(max_frame_bytes=hub.settings.max_message_bytes)
     if subprotocol is None:
         mode, hello = Mode.RAW, wish
     else:
         mode = Mode(subprotocol)
         received = await _receive_hello(websocket, wish, hub.settings.hello_timeout, limits)
         if received is None:
-            return
+            return None
         hello = received
     try:
         hub.check(room_name)
     except Refused as refusal:
         await websocket.close(refusal.code, refusal.reason)
-        return
+        return None
     room = hub.room(room_name)
     try:
         await hub.ready(room)
     except Refused as refusal:
         hub.release(room)
         await websocket.close(refusal.code, refusal.reason)
-        return
+        return None
     settings, connection = hub.settings, connection_of(websocket)
     started = asyncio.get_running_loop().time()
 
@@ -165,13 +189,7 @@ async def chat(websocket: WebSocket, hub: Hub) -> None:
             prelude=prelude,
         )
 
-    member = room.join(mode, hello, make)
-    try:
-        await _relay(websocket, room, member, limits, settings.send_queue_bytes // 2)
-    finally:
-        room.leave(member)
-        hub.release(room)
-        await member.finish()
+    return room, room.join(mode, hello, make)
 
 
 def _error(exc: RemoteProtocolError) -> str:

@@ -125,9 +125,13 @@ class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
         if self._deadline is not None and self.handshake_complete:
             # Open: the deadline is met, and the handshake's request and response (their
             # headers and all) are never read again. A room holds thousands of idle members.
+            # websockets' parser keeps the request for the connection's life (a local of
+            # its generator), so its headers are emptied where they are.
             self._deadline.cancel()
             self._deadline = None
-            vars(self).pop("request", None)
+            request = vars(self).pop("request", None)
+            if request is not None:
+                request.headers.clear()
             vars(self).pop("response", None)
 
     def write_now(self, frame: bytes) -> bool:
