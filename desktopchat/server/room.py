@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
 from desktopchat.protocol import (
@@ -111,6 +112,17 @@ def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Unrelayed:
+    """A message stored and waiting for its commit (``None``: committed) to go out."""
+
+    committed: asyncio.Future[None] | None
+    sender: Peer
+    event: Sendable
+    raw_frame: Frame | None
+    stored: ChatMessage | Ack
+
+
 class Room:
     """The members and history of one room; all methods run on the event loop, and only
     :meth:`publish` awaits (a big message being stored)."""
@@ -143,6 +155,7 @@ class Room:
         self._seen_up_to: dict[Peer, int] = {}
         self._presence_flush: asyncio.TimerHandle | None = None
         self._in_order = asyncio.Lock()
+        self._unrelayed: deque[_Unrelayed] = deque()
         self._limits = RoomLimits(
             max_message_bytes=settings.max_message_bytes,
             rate=settings.rate,
@@ -230,24 +243,42 @@ class Room:
 
         ``raw_frame`` is the frame exactly as a raw sender sent it, relayed verbatim to raw
         members. A structured resend with a client id already stored is acknowledged again
-        (``duplicate``) and not stored or relayed twice. The room's messages pass one at a
-        time, so ids, storage and relay keep one order; a big one is stored on a worker
-        thread when the store writes to disk, so the loop (other rooms, the window) runs on.
+        (``duplicate``) and not stored or relayed twice. Messages are stored one at a time
+        (a big one on a worker thread when the store writes to disk, so the loop runs on)
+        and go out once committed, in the order they were stored.
         """
         try:
             async with self._in_order:
                 stored = await self._store(sender, event)
-                committed = self._history.committed()
-            if committed is not None:
-                # The next message may be stored meanwhile (one commit for a burst); those
-                # waiting on one commit wake in the order they began to wait: the room's.
-                await committed
         except StoreError as exc:
-            logger.error("#%s: a message from %s was not stored: %s", self.name, sender.name, exc)
-            if event.cid is not None:
-                sender.deliver(encode_server(ErrorEvent("not-stored", NOT_STORED, event.cid)))
+            self._not_stored(sender, event, exc)
             return
-        self._publish_stored(sender, event, raw_frame, stored)
+        committed = self._history.committed()
+        if committed is None and not self._unrelayed:
+            self._publish_stored(sender, event, raw_frame, stored)
+            return
+        # Out once committed, in order; the sender's next message need not wait: one commit.
+        self._unrelayed.append(_Unrelayed(committed, sender, event, raw_frame, stored))
+        if committed is not None:
+            committed.add_done_callback(self._relay_committed)
+
+    def _relay_committed(self, _batch: asyncio.Future[None]) -> None:
+        # Batches commit in order: relay from the oldest until one still waits.
+        while self._unrelayed:
+            head = self._unrelayed[0]
+            if head.committed is not None and not head.committed.done():
+                return
+            self._unrelayed.popleft()
+            failure = head.committed.exception() if head.committed is not None else None
+            if failure is not None:
+                self._not_stored(head.sender, head.event, failure)
+            else:
+                self._publish_stored(head.sender, head.event, head.raw_frame, head.stored)
+
+    def _not_stored(self, sender: Peer, event: Sendable, exc: BaseException) -> None:
+        logger.error("#%s: a message from %s was not stored: %s", self.name, sender.name, exc)
+        if event.cid is not None:
+            sender.deliver(encode_server(ErrorEvent("not-stored", NOT_STORED, event.cid)))
 
     async def _store(self, sender: Peer, event: Sendable) -> ChatMessage | Ack:
         cid = event.cid

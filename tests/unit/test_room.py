@@ -306,8 +306,47 @@ async def test_a_message_the_store_cannot_keep_is_refused_and_relayed_to_nobody(
     raw = join(chat, "raw", Mode.RAW)
     await chat.publish(ada, SendText("lost", cid="c1"))
     await chat.publish(raw, SendText("lost too"), raw_frame="lost too")
+    await asyncio.sleep(0)  # a failed commit is told when it is known
     error = ada.events()[-1]
     assert (error["type"], error["code"], error["cid"]) == ("error", "not-stored", "c1")
     assert "not sent" in error["message"]
     assert "text" not in bob.types()
     assert raw.frames == []
+
+
+class Batches(MemoryHistory):
+    """A store whose appends wait for ``batch`` (a commit the test makes) when one is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batch: asyncio.Future[None] | None = None
+
+    def committed(self) -> asyncio.Future[None] | None:  # type: ignore[override]
+        return self.batch
+
+
+async def test_messages_go_out_once_committed_in_the_order_they_were_stored() -> None:
+    disk = Batches()
+    chat = room(disk)
+    ada = join(chat, "ada")
+    bob = join(chat, "bob")
+    loop = asyncio.get_running_loop()
+    first = disk.batch = loop.create_future()
+    await chat.publish(ada, SendText("one", cid="c1"))
+    await chat.publish(ada, SendText("two", cid="c2"))  # the sender did not wait
+    second = disk.batch = loop.create_future()
+    await chat.publish(ada, SendText("three"))
+    disk.batch = None
+    await chat.publish(ada, SendText("four"))  # stored at once, but behind the others
+    assert "text" not in bob.types()
+    assert "ack" not in ada.types()
+    first.set_result(None)
+    await asyncio.sleep(0)
+    assert [e["text"] for e in bob.events() if e["type"] == "text"] == ["one", "two"]
+    assert [e["cid"] for e in ada.events() if e["type"] == "ack"] == ["c1", "c2"]
+    second.set_result(None)
+    await asyncio.sleep(0)
+    texts = [e["text"] for e in bob.events() if e["type"] == "text"]
+    assert texts == ["one", "two", "three", "four"]
+    await chat.publish(ada, SendText("five"))  # nothing waits: out at once
+    assert bob.events()[-1]["text"] == "five"
