@@ -254,10 +254,10 @@ class FailingCommit:
     def in_transaction(self) -> bool:
         return self.db.in_transaction
 
-    def execute(self, statement: str, *args: object) -> sqlite3.Cursor:
+    def execute(self, statement: str, parameters: tuple[object, ...] = ()) -> sqlite3.Cursor:
         if statement == "COMMIT":
             raise sqlite3.OperationalError("database or disk is full")
-        return self.db.execute(statement, *args)
+        return self.db.execute(statement, parameters)
 
 
 def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path) -> None:
