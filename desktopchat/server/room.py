@@ -321,10 +321,10 @@ class Room:
             deliver(raw)
 
     def send_page(self, member: Peer, request: HistoryRequest) -> None:
-        """Send ``member`` the page of older messages it asked for, then the page's end."""
-        page = self._history.before(
-            self.name, request.before, min(request.limit, MAX_HISTORY_PAGE), _BACKLOG_PAGE_BYTES
-        )
+        """Send ``member`` the older page it asked for (nothing unrelayed), then its end."""
+        before = min(request.before, self._relayed + 1)
+        limit = min(request.limit, MAX_HISTORY_PAGE)
+        page = self._history.before(self.name, before, limit, _BACKLOG_PAGE_BYTES)
         for message in page:
             member.deliver(encode_server(replace(message, page=True)))
         more = bool(page) and self._history.has_before(self.name, page[0].id)

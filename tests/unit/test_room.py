@@ -350,3 +350,17 @@ async def test_messages_go_out_once_committed_in_the_order_they_were_stored() ->
     assert texts == ["one", "two", "three", "four"]
     await chat.publish(ada, SendText("five"))  # nothing waits: out at once
     assert bob.events()[-1]["text"] == "five"
+
+
+async def test_a_history_page_holds_nothing_that_waits_for_its_commit() -> None:
+    disk = Batches()
+    chat = room(disk)
+    ada = join(chat, "ada")
+    await chat.publish(ada, SendText("kept"))
+    pending = disk.batch = asyncio.get_running_loop().create_future()
+    await chat.publish(ada, SendText("not yet"))
+    chat.send_page(ada, HistoryRequest(before=10**9, limit=50))
+    page = [e for e in ada.events() if e.get("page")]
+    assert [e["text"] for e in page] == ["kept"]
+    assert ada.events()[-1]["type"] == "page_end"
+    pending.set_result(None)
