@@ -56,7 +56,8 @@ class History(Protocol):
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
         """Store ``message`` (its ``id`` is ignored) and return it with the id assigned;
-        :class:`StoreError` when it cannot."""
+        :class:`StoreError` when it cannot. Called on a worker thread (no event loop), it
+        returns once the message is committed."""
 
     def committed(self) -> asyncio.Future[None] | None:
         """What to wait for before the messages appended so far may be acknowledged or

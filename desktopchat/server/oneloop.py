@@ -60,6 +60,15 @@ class OnRoomsLoop:
             await self._app(scope, receive, send)
             return
 
+        # The server's own doors to the transport (write now, abort, ...) belong to the loop
+        # the connection came on: the room falls back to plain ASGI sends.
+        extensions = {
+            name: door
+            for name, door in (scope.get("extensions") or {}).items()
+            if not name.startswith("desktopchat.")
+        }
+        scope = {**scope, "extensions": extensions}
+
         async def receive_here() -> Message:
             return await _run_on(here, receive())
 

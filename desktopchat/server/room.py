@@ -112,11 +112,14 @@ def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
     )
 
 
+Batch = asyncio.Future[None] | None  # a stored message's commit to wait for (None: done)
+
+
 @dataclass(frozen=True, slots=True)
 class _Unrelayed:
-    """A message stored and waiting for its commit (``None``: committed) to go out."""
+    """A message stored and waiting for its commit to go out."""
 
-    committed: asyncio.Future[None] | None
+    committed: Batch
     sender: Peer
     event: Sendable
     raw_frame: Frame | None
@@ -243,17 +246,15 @@ class Room:
 
         ``raw_frame`` is the frame exactly as a raw sender sent it, relayed verbatim to raw
         members. A structured resend with a client id already stored is acknowledged again
-        (``duplicate``) and not stored or relayed twice. Messages are stored one at a time
-        (a big one on a worker thread when the store writes to disk, so the loop runs on)
-        and go out once committed, in the order they were stored.
+        (``duplicate``) and not stored or relayed twice. Messages are stored one at a time (a
+        big one on a worker thread) and go out once committed, in the order they were stored.
         """
         try:
             async with self._in_order:
-                stored = await self._store(sender, event)
+                stored, committed = await self._store(sender, event)
         except StoreError as exc:
             self._not_stored(sender, event, exc)
             return
-        committed = self._history.committed()
         if committed is None and not self._unrelayed:
             self._publish_stored(sender, event, raw_frame, stored)
             return
@@ -262,8 +263,7 @@ class Room:
         if committed is not None:
             committed.add_done_callback(self._relay_committed)
 
-    def _relay_committed(self, _batch: asyncio.Future[None]) -> None:
-        # Batches commit in order: relay from the oldest until one still waits.
+    def _relay_committed(self, _batch: asyncio.Future[None]) -> None:  # oldest first, in order
         while self._unrelayed:
             head = self._unrelayed[0]
             if head.committed is not None and not head.committed.done():
@@ -280,18 +280,18 @@ class Room:
         if event.cid is not None:
             sender.deliver(encode_server(ErrorEvent("not-stored", NOT_STORED, event.cid)))
 
-    async def _store(self, sender: Peer, event: Sendable) -> ChatMessage | Ack:
-        cid = event.cid
+    async def _store(self, sender: Peer, event: Sendable) -> tuple[ChatMessage | Ack, Batch]:
+        """The message stored (or the ack of its earlier copy), and its commit to wait for."""
+        cid, history = event.cid, self._history
         if cid is not None and sender.key is not None:
-            known = self._history.find(self.name, sender.key, cid)
-            if known is not None:
-                return Ack(cid, known.id, self._clock(), duplicate=True)
+            known = history.find(self.name, sender.key, cid)
+            if known is not None:  # it may be in the batch not yet committed
+                return Ack(cid, known.id, self._clock(), duplicate=True), history.committed()
         message = _as_message(event, sender.name, self._clock())
-        if self._history.slow_writes and _size(event) >= OFFLOAD_BYTES:
-            return await asyncio.to_thread(
-                self._history.append, self.name, message, sender.key, cid
-            )
-        return self._history.append(self.name, message, sender.key, cid)
+        if history.slow_writes and _size(event) >= OFFLOAD_BYTES:  # committed on return
+            stored = await asyncio.to_thread(history.append, self.name, message, sender.key, cid)
+            return stored, None
+        return history.append(self.name, message, sender.key, cid), history.committed()
 
     def _publish_stored(
         self, sender: Peer, event: Sendable, raw_frame: Frame | None, stored: ChatMessage | Ack

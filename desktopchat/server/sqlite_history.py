@@ -9,6 +9,7 @@ bodies in all (the oldest go first), with freed pages handed back to the file sy
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
 import time
@@ -25,6 +26,8 @@ from desktopchat.server.history import (
     take_page,
     with_id,
 )
+
+logger = logging.getLogger("desktopchat.server")
 
 SCHEMA_VERSION = 2
 
@@ -63,8 +66,23 @@ _PRUNE_AFTER_BYTES = 16 * MiB
 _DAY_MS = 86_400_000
 
 
-def _fail(batch: asyncio.Future[None], error: StoreError) -> None:
-    if not batch.done():
+def _settle(batch: asyncio.Future[None], error: StoreError | None) -> None:
+    """Resolve a batch's future on its own loop, from whichever thread committed it."""
+    loop = batch.get_loop()
+    if loop.is_closed():
+        return
+    if asyncio.events._get_running_loop() is loop:
+        _resolve(batch, error)
+    else:
+        loop.call_soon_threadsafe(_resolve, batch, error)
+
+
+def _resolve(batch: asyncio.Future[None], error: StoreError | None) -> None:
+    if batch.done():
+        return
+    if error is None:
+        batch.set_result(None)
+    else:
         batch.set_exception(error)
         batch.exception()  # told to whoever waits on it; not an error nobody saw
 
@@ -167,47 +185,62 @@ class SqliteHistory:
         loop = asyncio.events._get_running_loop()
         with self._writing:
             try:
-                if loop is not None and self._batch is None:
+                if loop is None:
+                    return self._append_committed(room, message, key, cid)
+                if self._batch is None:
                     self._db.execute("BEGIN")
                     self._batch = loop.create_future()
                     loop.call_soon(self._commit)
-                stored = self._append(room, message, key, cid)
-                if loop is None and self._db.in_transaction:
-                    # A worker thread's message is durable when it returns: commit the
-                    # loop's batch with it (its own callback then has nothing to do).
-                    self._db.execute("COMMIT")
+                return self._append(room, message, key, cid)
             except sqlite3.Error as exc:
                 raise self._abandon(exc) from exc
+
+    def _append_committed(
+        self, room: str, message: ChatMessage, key: str | None, cid: str | None
+    ) -> ChatMessage:
+        # A worker thread's message is durable when it returns: in a transaction of its own,
+        # or the loop's open batch, committed with it (that batch is then done).
+        if not self._db.in_transaction:
+            self._db.execute("BEGIN")
+        stored = self._append(room, message, key, cid)
+        self._db.execute("COMMIT")
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            _settle(batch, None)
         return stored
 
     def committed(self) -> asyncio.Future[None] | None:
         return self._batch
 
     def _commit(self) -> None:
+        # Whatever batch is open now: the one this was scheduled for, or (that one having
+        # gone with a worker's commit) a newer one, committed early.
         with self._writing:
-            batch, self._batch = self._batch, None
-            if batch is None:  # failed, or close() committed it already
+            if self._batch is None:
                 return
             try:
-                if self._db.in_transaction:
-                    self._db.execute("COMMIT")
+                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._batch = batch
                 self._abandon(exc)
-            else:
-                batch.set_result(None)
+                return
+            batch, self._batch = self._batch, None
+            _settle(batch, None)
 
     def _abandon(self, exc: sqlite3.Error) -> StoreError:
-        """Roll the open batch back and fail everyone waiting on it; the error to raise."""
+        """Fail everyone waiting on the open batch and roll it back; the error to raise."""
         error = StoreError(f"the history file could not store it: {exc}")
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        self._last.clear()  # ids the rolled-back messages took are free again
-        row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages").fetchone()
-        self.bytes = int(row[0])
         batch, self._batch = self._batch, None
         if batch is not None:
-            batch.get_loop().call_soon_threadsafe(_fail, batch, error)
+            _settle(batch, error)
+        self._last.clear()  # ids the rolled-back messages took are free again
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages")
+            self.bytes = int(row.fetchone()[0])
+        except sqlite3.Error as again:
+            # The file is failing: the next append starts over from a clean slate anyway.
+            logger.error("the history file could not roll back: %s", again)
         return error
 
     def _append(
@@ -313,8 +346,9 @@ class SqliteHistory:
 
     def close(self) -> None:
         self._commit()
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self._db.close()
+        with self._writing:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
 
     def _rows(self, query: str, params: tuple[object, ...]) -> Iterator[ChatMessage]:
         with closing(self._db.execute(query, params)) as cursor:

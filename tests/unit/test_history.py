@@ -228,34 +228,38 @@ def test_a_worker_threads_append_is_durable_when_it_returns_with_the_loops_batch
 
     async def mixed() -> None:
         store.append("a", text("on the loop"))
+        batch = store.committed()
+        assert batch is not None
         # The worker runs while the loop's batch is open (the loop waits for it here).
         worker = threading.Thread(target=store.append, args=("a", blob(10)))
         worker.start()
         worker.join()
         assert stored_rows(path) == 2
-        committed = store.committed()
-        assert committed is not None
-        await committed  # its callback finds nothing left to commit
-        assert (await asyncio.to_thread(store.append, "a", blob(10))).id == 3
+        assert store.committed() is None, "the loop's batch went with the worker's commit"
+        await batch
+        store.append("a", text("a batch of its own"))
+        assert store.committed() not in (None, batch)
+        assert (await asyncio.to_thread(store.append, "a", blob(10))).id == 4
         assert store.committed() is None
 
     asyncio.run(mixed())
-    assert stored_rows(path) == 3
+    assert stored_rows(path) == 4
     store.close()
 
 
 class FailingCommit:
     """An SQLite connection whose COMMIT fails as a full disk's would."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, rollback_too: bool = False) -> None:
         self.db = db
+        self.failing = {"COMMIT", "ROLLBACK"} if rollback_too else {"COMMIT"}
 
     @property
     def in_transaction(self) -> bool:
         return self.db.in_transaction
 
     def execute(self, statement: str, parameters: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        if statement == "COMMIT":
+        if statement in self.failing:
             raise sqlite3.OperationalError("database or disk is full")
         return self.db.execute(statement, parameters)
 
@@ -286,4 +290,28 @@ def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path)
     store._db = db
     assert [m.text for m in store.recent("a", 10)] == ["kept"]
     assert store.bytes == len(b"kept")
+    store.close()
+
+
+def test_a_store_whose_rollback_fails_too_still_ends_the_batch(tmp_path: Path) -> None:
+    store = SqliteHistory(tmp_path / "h.sqlite3")
+    db = store._db
+
+    async def failing_disk() -> None:
+        store._db = FailingCommit(db, rollback_too=True)  # type: ignore[assignment]
+        store.append("a", text("lost"))
+        committed = store.committed()
+        assert committed is not None
+        with pytest.raises(StoreError):
+            await committed
+        assert store.committed() is None
+        db.execute("ROLLBACK")  # the disk is back
+        store._db = db
+        store.append("a", text("kept"))
+        committed = store.committed()
+        assert committed is not None
+        await committed
+
+    asyncio.run(failing_disk())
+    assert [m.text for m in store.recent("a", 10)] == ["kept"]
     store.close()

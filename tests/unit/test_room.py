@@ -23,7 +23,7 @@ from desktopchat.protocol import (
 from desktopchat.server.connection import Frame
 from desktopchat.server.framing import Outgoing
 from desktopchat.server.history import History, MemoryHistory, StoreError
-from desktopchat.server.room import PRESENCE_WINDOW, Mode, Room
+from desktopchat.server.room import OFFLOAD_BYTES, PRESENCE_WINDOW, Mode, Room
 from desktopchat.server.settings import Settings
 
 
@@ -364,3 +364,27 @@ async def test_a_history_page_holds_nothing_that_waits_for_its_commit() -> None:
     assert [e["text"] for e in page] == ["kept"]
     assert ada.events()[-1]["type"] == "page_end"
     pending.set_result(None)
+
+
+class OtherBatchFails(MemoryHistory):
+    """A disk store whose open batch (another room's messages) fails to commit."""
+
+    slow_writes = True
+
+    def committed(self) -> asyncio.Future[None] | None:  # type: ignore[override]
+        failed = asyncio.get_running_loop().create_future()
+        failed.set_exception(StoreError("the disk is full"))
+        failed.exception()
+        return failed
+
+
+async def test_a_big_message_stored_by_a_worker_is_out_whatever_batch_is_open() -> None:
+    # A worker thread's append is committed when it returns; the batch open on the loop
+    # by then holds other messages, and its fate is not this one's.
+    chat = room(OtherBatchFails())
+    ada = join(chat, "ada")
+    bob = join(chat, "bob")
+    await chat.publish(ada, SendText("x" * OFFLOAD_BYTES, cid="big"))
+    await asyncio.sleep(0)
+    assert [e["type"] for e in ada.events()[-2:]] == ["ack", "text"]
+    assert bob.types()[-1] == "text"
