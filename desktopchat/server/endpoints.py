@@ -109,7 +109,7 @@ async def echo(websocket: WebSocket) -> None:
 
 
 def room_door(hub: Hub) -> ASGIApp:
-    """The ASGI app of ``/chat`` and ``/chat/{room}``: admission, then :func:`chat`.
+    """The ASGI app of ``/chat`` and ``/chat/{room}``: admission, :func:`join`, the relay.
 
     Plain ASGI rather than a Starlette endpoint: every layer around a connection's task
     lives as long as the member does (a coroutine, its closures), and a room holds
