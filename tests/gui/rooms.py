@@ -61,10 +61,10 @@ def answer(box: QMessageBox, button: str) -> None:
 
 def count(model: MessageListModel) -> int:
     model.flush()
-    return model.rowCount()
+    return len(model.rows())
 
 
 def texts(window: MainWindow, kind: Kind = Kind.TEXT) -> list[str]:
     model = window.room_view.models[kind]
     model.flush()
-    return [model.row_at(i).text for i in range(model.rowCount())]
+    return [row.text for row in model.rows()]

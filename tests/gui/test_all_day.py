@@ -28,7 +28,7 @@ from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.notifications import Notifications
 from desktopchat.gui.panes.links import find_links, mentions
 from desktopchat.gui.panes.message_delegate import MessageDelegate, _day_change
-from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.message_model import LIVE_ROWS, MessageListModel, MessageRow
 from desktopchat.gui.panes.when import clock, day_label
 from desktopchat.gui.recent import Remembered, SettingsStore
 from desktopchat.paths import log_file
@@ -370,8 +370,12 @@ def test_scrolling_to_the_top_asks_for_older_messages(make_window: WindowFactory
     room.olderRequested.connect(lambda: asked.append(True))
     view = room.text_pane.view
     QTest.qWait(50)
-    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
-    view.verticalScrollBar().setValue(0)
+    bar = view.verticalScrollBar()
+    for _ in range(200 // LIVE_ROWS + 1):  # the rows held back come first, a page at a time
+        bar.setValue(bar.maximum() // 2)
+        bar.setValue(0)
+        QTest.qWait(20)
+    assert room.models[Kind.TEXT].hidden == 0
     assert asked == [True]
     assert not room.older.isEnabled(), "one page at a time"
 

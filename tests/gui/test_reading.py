@@ -4,6 +4,7 @@ dark desktop themes are readable."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -14,7 +15,13 @@ from desktopchat.gui.join_page import NONE_FOUND, JoinPage
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import json_problem
 from desktopchat.gui.panes.message_list import MessageListView
-from desktopchat.gui.panes.message_model import PREVIEW_LINES, MessageListModel, MessageRow
+from desktopchat.gui.panes.message_model import (
+    LIVE_ROWS,
+    PREVIEW_LINES,
+    ROW_ROLE,
+    MessageListModel,
+    MessageRow,
+)
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.room_view import RoomView
 from desktopchat.protocol import Kind
@@ -93,6 +100,86 @@ def test_our_own_message_is_brought_into_view_even_when_scrolled_up(
     fill(model, 100, 1, own=True, cid="c1", delivered=False)
     qtbot.waitUntil(lambda: at_end(view))
     assert not view.follower.jump.isVisible()
+
+
+def test_a_followed_list_lays_out_only_its_tail_and_scrolling_up_shows_the_rest(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    """A day of a busy room: the list shows its newest rows; the older ones come back a page
+    at a time as the reader scrolls up, the row they were reading staying where it was, and
+    only then is older history asked for."""
+    text_pane, model = pane
+    view = text_pane.view
+    asked: list[bool] = []
+    view.follower.topReached.connect(lambda: asked.append(True))
+    for first in range(0, 2 * LIVE_ROWS + 50, 50):
+        fill(model, first, 50)
+    qtbot.waitUntil(lambda: at_end(view))
+    assert model.rowCount() == LIVE_ROWS
+    assert model.hidden == LIVE_ROWS + 50
+    assert model.row_at(0).text == f"message {LIVE_ROWS + 50}"
+
+    bar = view.verticalScrollBar()
+    bar.setValue(0)
+    assert model.rowCount() == 2 * LIVE_ROWS, "a page of the held rows came back"
+
+    def top() -> str:
+        row: MessageRow | None = view.indexAt(QPoint(0, 0)).data(ROW_ROLE)
+        return "" if row is None else row.text
+
+    qtbot.waitUntil(lambda: top() == f"message {LIVE_ROWS + 50}")  # the reader's row
+    assert not asked
+    bar.setValue(bar.maximum() // 2)
+    bar.setValue(0)
+    assert model.hidden == 0
+    bar.setValue(bar.maximum() // 2)
+    bar.setValue(0)
+    assert asked == [True], "nothing held any more: now older history is asked for"
+
+    fill(model, 1000, 1)  # scrolled up: the list keeps what the reader brought back
+    assert model.rowCount() == 2 * LIVE_ROWS + 51
+    view.follower.follow()
+    fill(model, 1001, 1)
+    assert model.rowCount() == LIVE_ROWS
+
+
+def test_the_filter_searches_the_rows_a_followed_list_holds_back(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    fill(model, 0, 3 * LIVE_ROWS)
+    assert model.hidden
+    text_pane.set_filter("message 7")  # 7, 70-79, 700-709 and the like
+    expected = [n for n in range(3 * LIVE_ROWS) if f"message {n}".startswith("message 7")]
+    shown = [text_pane.proxy.index(n, 0).data(ROW_ROLE).text for n in range(len(expected))]
+    assert shown == [f"message {n}" for n in expected]
+    assert model.hidden == 0
+    fill(model, 3 * LIVE_ROWS, 5)
+    assert model.hidden == 0, "nothing is held back while filtering"
+    text_pane.set_filter("")
+    fill(model, 3 * LIVE_ROWS + 5, 1)
+    assert model.rowCount() == LIVE_ROWS
+
+
+def test_our_message_whose_place_is_among_the_held_rows_is_shown_there() -> None:
+    model = MessageListModel()
+    for n in range(5):
+        model.append(row(n, id=10 + n))
+    model.append(row(5, own=True, cid="c1", delivered=False))
+    for n in range(6, 11):
+        model.append(row(n, id=20 + n))
+    model.flush()
+    model.keep_newest(3)
+    assert model.hidden == 8
+    assert model.mark_delivered("c1", 13)  # stored between ids 13 and 14
+    assert model.hidden == 4, "shown from its new place on"
+    assert [model.row_at(n).id for n in range(3)] == [13, 14, 26]
+    assert model.row_at(0).cid == "c1"
+    model.keep_newest(3)
+    assert model.hidden == 8
+    assert model.mark_failed("c1", "refused")  # held: changed quietly, seen when shown again
+    model.reveal()
+    assert model.row_at(4).failure == "refused"
 
 
 def test_a_tab_that_filled_while_hidden_opens_at_the_newest(qtbot: QtBot) -> None:

@@ -3,12 +3,15 @@ mark) over its text, links that open on a click and a tint when it mentions us."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PySide6.QtCore import (
     QAbstractItemModel,
     QEvent,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QPoint,
     QPointF,
     QRect,
     QSize,
@@ -23,7 +26,9 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPalette,
+    QStaticText,
     QTextDocument,
+    QTextOption,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,13 +49,64 @@ _KNOWN_HEIGHTS = 50_000
 """Row heights kept (then forgotten all at once): a few MB, far more rows than a window
 lays out between two width changes."""
 
+_FACES = 512
+"""Painted rows whose text stays laid out (a few screens' worth)."""
+
 Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True, slots=True)
+class _Look:
+    """The fonts made from one base font, and their metrics: made once per font, not per row."""
+
+    header: QFont
+    body: QFont
+    body_metrics: QFontMetrics
+    header_height: int
+    separator_height: int
+
+    @classmethod
+    def of(cls, font: QFont) -> _Look:
+        body = QFont(font)
+        header = QFont(body)
+        header.setBold(True)
+        metrics = QFontMetrics(body)
+        height = QFontMetrics(header).height()
+        return cls(header, body, metrics, height, metrics.height() + _PAD * 2)
+
+
+@dataclass(frozen=True, slots=True)
+class _Face:
+    """What painting a row needs that does not change from one paint to the next."""
+
+    row: MessageRow
+    look: _Look
+    width: int
+    name_width: int
+    header: str
+    """The time and, for our own messages, their state."""
+    body: QStaticText | None
+    """The text laid out once; None for text with links (a document paints those)."""
 
 
 def _wrap(row: MessageRow) -> int:
     # Prose breaks between words; compact JSON and file names have no spaces to break at.
     flag = Qt.TextFlag.TextWordWrap if row.kind is Kind.TEXT else Qt.TextFlag.TextWrapAnywhere
     return int(flag)
+
+
+def _static_text(row: MessageRow, width: int) -> QStaticText:
+    """The row's text wrapped as :func:`_wrap` measures it."""
+    text = QStaticText(row.preview())
+    text.setTextFormat(Qt.TextFormat.PlainText)
+    option = QTextOption()
+    words = row.kind is Kind.TEXT
+    option.setWrapMode(
+        QTextOption.WrapMode.WordWrap if words else QTextOption.WrapMode.WrapAnywhere
+    )
+    text.setTextOption(option)
+    text.setTextWidth(width)
+    return text
 
 
 def _day_change(index: Index) -> str | None:
@@ -74,12 +130,39 @@ class MessageDelegate(QStyledItemDelegate):
         self.colours = colours
         self._heights: dict[int, tuple[MessageRow, int, int]] = {}
         self._laid: dict[int, list[int]] = {}
+        self._looks: dict[str, _Look] = {}
+        self._faces: dict[int, _Face] = {}
 
-    def _fonts(self, option: QStyleOptionViewItem) -> tuple[QFont, QFont]:
-        body = QFont(option.font)
-        header = QFont(body)
-        header.setBold(True)
-        return header, body
+    def _look(self, option: QStyleOptionViewItem) -> _Look:
+        key = option.font.key()
+        look = self._looks.get(key)
+        if look is None:
+            if len(self._looks) >= _WIDTHS:
+                self._looks.clear()
+            look = self._looks[key] = _Look.of(option.font)
+        return look
+
+    def _face(self, row: MessageRow, look: _Look, width: int) -> _Face:
+        # Rows are frozen: a changed message (delivered, failed) is a new row, a new face.
+        face = self._faces.get(id(row))
+        if face is not None and face.row is row and face.look is look and face.width == width:
+            return face
+        mark = ""
+        if row.own:
+            mark = "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
+        links = row.kind is Kind.TEXT and bool(find_links(row.preview()))
+        face = _Face(
+            row,
+            look,
+            width,
+            QFontMetrics(look.header).horizontalAdvance(row.sender),
+            clock(row.time) + mark,
+            None if links else _static_text(row, width),
+        )
+        if len(self._faces) >= _FACES:
+            self._faces.clear()
+        self._faces[id(row)] = face
+        return face
 
     def _document(self, row: MessageRow, font: QFont, width: int) -> QTextDocument | None:
         """The row's text as a document when it has links (plain text is drawn directly)."""
@@ -96,14 +179,11 @@ class MessageDelegate(QStyledItemDelegate):
         document.setTextWidth(width)
         return document
 
-    def _separator_height(self, option: QStyleOptionViewItem) -> int:
-        return QFontMetrics(option.font).height() + _PAD * 2
-
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        # QListView lays out every row again whenever rows are added, so this runs for
-        # each row of the list at each batch: known heights are looked up by position
-        # (``watch`` forgets them from where the model changed), and asking the model for
-        # rows, measuring and finding day lines happen once per row.
+        # QListView lays out every row it shows again whenever rows come or go, so this
+        # runs for each of them at each batch: heights are kept by position (``watch``
+        # moves them along as the model changes; 0 is "not known"), and asking the model
+        # for rows, measuring and finding day lines happen once per row.
         width = max(80, option.rect.width() - 2 * _PAD)
         position = index.row()
         # The layout asks at the viewport's width, other callers with an empty rect: a few
@@ -113,7 +193,7 @@ class MessageDelegate(QStyledItemDelegate):
             if len(self._laid) >= _WIDTHS:
                 self._laid.clear()
             laid = self._laid[width] = []
-        elif position < len(laid):
+        elif position < len(laid) and laid[position]:
             return QSize(width, laid[position])
         row: MessageRow | None = index.data(ROW_ROLE)
         if row is None:
@@ -127,64 +207,83 @@ class MessageDelegate(QStyledItemDelegate):
                 self._heights.clear()
             self._heights[id(row)] = (row, width, height)
         if _day_change(index) is not None:
-            height += self._separator_height(option)
-        if position == len(laid):
-            laid.append(height)
+            height += self._look(option).separator_height
+        if position >= len(laid):  # painting asks for the rows in sight before the layout
+            laid.extend([0] * (position + 1 - len(laid)))
+        laid[position] = height
         return QSize(width, height)
 
     def watch(self, model: QAbstractItemModel) -> None:
-        """Forget known heights from wherever ``model`` (the view's model) changes."""
-        model.rowsInserted.connect(lambda _parent, first, _last: self._forget_from(first))
-        model.rowsRemoved.connect(lambda _parent, first, _last: self._forget_from(first))
+        """Keep known heights in step with ``model`` (the view's model)."""
+        model.rowsInserted.connect(lambda _parent, first, last: self._inserted(first, last))
+        model.rowsRemoved.connect(lambda _parent, first, last: self._removed(first, last))
         model.rowsMoved.connect(lambda *_: self._forget_from(0))
-        model.dataChanged.connect(lambda top_left, *_: self._forget_from(top_left.row()))
+        model.dataChanged.connect(lambda top, bottom, *_: self._changed(top.row(), bottom.row()))
         model.layoutChanged.connect(lambda *_: self._forget_from(0))
         model.modelReset.connect(lambda: self._forget_from(0))
 
     def forget(self) -> None:
         """Measure every row again (the font changed)."""
         self._heights.clear()
+        self._looks.clear()
+        self._faces.clear()
         self._forget_from(0)
 
     def _forget_from(self, position: int) -> None:
-        # A row's day line depends on the row above it: the first changed row is redone too.
         for laid in self._laid.values():
             del laid[position:]
 
+    # A row's day line depends on the row above it: the row after a change is redone too.
+
+    def _inserted(self, first: int, last: int) -> None:
+        for laid in self._laid.values():
+            if first < len(laid):
+                laid[first:first] = [0] * (last - first + 1)
+                laid[last + 1] = 0
+
+    def _removed(self, first: int, last: int) -> None:
+        for laid in self._laid.values():
+            del laid[first : last + 1]
+            if first < len(laid):
+                laid[first] = 0
+
+    def _changed(self, top: int, bottom: int) -> None:
+        for laid in self._laid.values():
+            laid[top : bottom + 2] = [0] * len(laid[top : bottom + 2])
+
     def _measure(self, row: MessageRow, option: QStyleOptionViewItem, width: int) -> int:
         """The row's height without a day line: header, wrapped text and padding."""
-        header, body = self._fonts(option)
-        document = self._document(row, body, width)
+        look = self._look(option)
+        document = self._document(row, look.body, width)
         if document is not None:
             text_height = int(document.size().height()) + 1
         else:
-            text_height = (
-                QFontMetrics(body)
-                .boundingRect(QRect(0, 0, width, 100_000), _wrap(row), row.preview())
-                .height()
-            )
-        return QFontMetrics(header).height() + text_height + 2 * _PAD
+            text_height = look.body_metrics.boundingRect(
+                QRect(0, 0, width, 100_000), _wrap(row), row.preview()
+            ).height()
+        return look.header_height + text_height + 2 * _PAD
 
     def _text_rect(self, option: QStyleOptionViewItem, index: Index) -> QRect:
         rect: QRect = option.rect
+        look = self._look(option)
         if _day_change(index) is not None:
-            rect = rect.adjusted(0, self._separator_height(option), 0, 0)
-        header, _body = self._fonts(option)
+            rect = rect.adjusted(0, look.separator_height, 0, 0)
         inner = rect.adjusted(_PAD, _PAD // 2, -_PAD, -_PAD // 2)
-        return inner.adjusted(0, QFontMetrics(header).height(), 0, 0)
+        return inner.adjusted(0, look.header_height, 0, 0)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
         row: MessageRow | None = index.data(ROW_ROLE)
         if row is None:
             super().paint(painter, option, index)
             return
+        look = self._look(option)
         rect: QRect = option.rect
         palette: QPalette = option.palette
         painter.save()
         separator = _day_change(index)
         if separator is not None:
-            self._paint_separator(painter, option, separator)
-            rect = rect.adjusted(0, self._separator_height(option), 0, 0)
+            self._paint_separator(painter, option, look, separator)
+            rect = rect.adjusted(0, look.separator_height, 0, 0)
         if row.mentioned:
             tint = QColor(palette.color(QPalette.ColorRole.Link))
             tint.setAlpha(40)
@@ -196,43 +295,39 @@ class MessageDelegate(QStyledItemDelegate):
             tint = QColor(palette.color(QPalette.ColorRole.Highlight))
             tint.setAlpha(70)
             painter.fillRect(rect, tint)
-        header, body = self._fonts(option)
         inner = rect.adjusted(_PAD, _PAD // 2, -_PAD, -_PAD // 2)
-        header_height = QFontMetrics(header).height()
-        painter.setFont(header)
+        face = self._face(row, look, inner.width())
+        height = look.header_height
+        painter.setFont(look.header)
         painter.setPen(self.colours.colour(row.sender, palette.color(QPalette.ColorRole.Base)))
-        name_width = QFontMetrics(header).horizontalAdvance(row.sender)
         painter.drawText(
-            QRect(inner.left(), inner.top(), name_width + 2, header_height), 0, row.sender
+            QRect(inner.left(), inner.top(), face.name_width + 2, height), 0, row.sender
         )
-        painter.setFont(body)
+        painter.setFont(look.body)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
-        mark = ""
-        if row.own:
-            mark = "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
         painter.drawText(
-            QRect(inner.left() + name_width + _PAD, inner.top(), inner.width(), header_height),
+            QRect(inner.left() + face.name_width + _PAD, inner.top(), inner.width(), height),
             0,
-            clock(row.time) + mark,
+            face.header,
         )
-        text_rect = inner.adjusted(0, header_height, 0, 0)
-        document = self._document(row, body, text_rect.width())
-        if document is not None:
+        text_top = QPoint(inner.left(), inner.top() + height)
+        painter.setPen(palette.color(QPalette.ColorRole.Text))
+        if face.body is not None:
+            painter.drawStaticText(text_top, face.body)
+        else:
+            document = self._document(row, look.body, inner.width())
+            assert document is not None  # a face has no static text only when there are links
             context = QAbstractTextDocumentLayout.PaintContext()
             context.palette = QPalette(palette)
-            context.palette.setColor(
-                QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.Text)
-            )
-            painter.translate(text_rect.topLeft())
+            painter.translate(text_top)
             document.documentLayout().draw(painter, context)
-        else:
-            painter.setPen(palette.color(QPalette.ColorRole.Text))
-            painter.drawText(text_rect, _wrap(row), row.preview())
         painter.restore()
 
-    def _paint_separator(self, painter: QPainter, option: QStyleOptionViewItem, label: str) -> None:
+    def _paint_separator(
+        self, painter: QPainter, option: QStyleOptionViewItem, look: _Look, label: str
+    ) -> None:
         rect: QRect = option.rect
-        height = self._separator_height(option)
+        height = look.separator_height
         band = QRect(rect.left(), rect.top(), rect.width(), height)
         metrics = QFontMetrics(option.font)
         width = metrics.horizontalAdvance(label) + 2 * _PAD
@@ -254,7 +349,7 @@ class MessageDelegate(QStyledItemDelegate):
         if row is None:
             return ""
         text_rect = self._text_rect(option, index)
-        document = self._document(row, self._fonts(option)[1], text_rect.width())
+        document = self._document(row, self._look(option).body, text_rect.width())
         if document is None:
             return ""
         return document.documentLayout().anchorAt(point - QPointF(text_rect.topLeft()))

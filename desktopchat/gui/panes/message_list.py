@@ -20,7 +20,12 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolButton
 
 from desktopchat.gui.panes.links import find_links
 from desktopchat.gui.panes.message_delegate import MessageDelegate
-from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
+from desktopchat.gui.panes.message_model import (
+    LIVE_ROWS,
+    ROW_ROLE,
+    MessageListModel,
+    MessageRow,
+)
 from desktopchat.protocol import Kind
 
 
@@ -44,8 +49,17 @@ class FilterProxy(QSortFilterProxyModel):
         haystack = f"{row.sender}\n{row.summary()}".casefold()
         return needle.casefold() in haystack
 
+    @property
+    def filtering(self) -> bool:
+        """A filter is on."""
+        return bool(self.filterRegularExpression().pattern())
+
     def setFilterFixedString(self, pattern: str) -> None:
-        """Filter on a plain substring (kept as the pattern, compared casefolded)."""
+        """Filter on a plain substring (kept as the pattern, compared casefolded): over every
+        row the pane holds, the hidden older ones too."""
+        source = self.sourceModel()
+        if pattern and isinstance(source, MessageListModel):
+            source.reveal()
         self.setFilterRegularExpression(pattern)
 
 
@@ -58,6 +72,10 @@ class TailFollower(QObject):
     following scrolls to the end. Checking "am I at the bottom?" when rows arrive fails when
     a batch of history is still being laid out, or while the pane is a hidden tab.
     Our own messages always bring the list to the end.
+
+    While following (and not filtering), the list shows only its newest ``LIVE_ROWS`` rows;
+    scrolling to the top shows the held older ones a page at a time, and only when none is
+    left does ``topReached`` ask for older history.
     """
 
     AT_END_SLACK = 4  # pixels: rounding in the layout must not count as "scrolled up"
@@ -65,13 +83,17 @@ class TailFollower(QObject):
     topReached = Signal()
     """The user scrolled to the oldest row shown (time to fetch older ones)."""
 
-    def __init__(self, view: QAbstractItemView, model: MessageListModel) -> None:
+    def __init__(
+        self, view: QAbstractItemView, proxy: FilterProxy, model: MessageListModel
+    ) -> None:
         super().__init__(view)
         self._view = view
+        self._proxy = proxy
         self._model = model
         self.following = True
         self.unseen = 0
         self._scrolling = False
+        self._anchor = QPersistentModelIndex()  # the row to keep on top as older rows return
         self.jump = QToolButton(view)
         self.jump.setObjectName("jumpToNewest")
         self.jump.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -105,21 +127,48 @@ class TailFollower(QObject):
     def _range_changed(self, _low: int, _high: int) -> None:
         if self.following:
             self._to_end()
+        elif self._anchor.isValid():
+            self._to_anchor()
 
     def _value_changed(self, _value: int) -> None:
         if self._scrolling:
             return
+        self._anchor = QPersistentModelIndex()  # the user scrolls: leave the list where it is
         bar = self._view.verticalScrollBar()
-        if _value == bar.minimum() and bar.maximum() > bar.minimum():
+        if _value == bar.minimum() and bar.maximum() > bar.minimum() and not self._show_older():
             self.topReached.emit()
         self.following = self._at_end()
         if self.following:
             self.unseen = 0
             self._update_jump()
 
+    def _show_older(self) -> bool:
+        """At the top: show a page of the held older rows above the first, which stays in place."""
+        if self._proxy.filtering or not self._model.hidden:
+            return False
+        self._anchor = QPersistentModelIndex(self._proxy.index(0, 0))
+        self._model.reveal(LIVE_ROWS)
+        return True
+
+    def _to_anchor(self) -> None:
+        # The rows brought back above the anchor are laid out a batch at a time; once the
+        # anchor's turn has come, the rows above it have their heights and it can go on top.
+        index = self._proxy.index(self._anchor.row(), 0)
+        if self._view.visualRect(index).isEmpty():
+            return
+        self._anchor = QPersistentModelIndex()
+        self._scrolling = True
+        try:
+            self._view.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+        finally:
+            self._scrolling = False
+
     def _appended(self, count: int) -> None:
         rows = self._model.rowCount()
-        if any(self._model.row_at(index).own for index in range(rows - count, rows)):
+        own = any(self._model.row_at(index).own for index in range(rows - count, rows))
+        if (own or self.following) and not self._proxy.filtering:
+            self._model.keep_newest(LIVE_ROWS)
+        if own:
             self.follow()
         elif self.following:
             # Layout may lag (batched mode): scroll again once this batch is placed.
@@ -226,10 +275,11 @@ def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListV
     view.setMouseTracking(True)  # the pointing hand over links
     view.setWordWrap(True)
     view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-    # Rows have their own heights; laying them out in batches keeps 100 000 rows responsive.
+    # Rows have their own heights, measured in Python: laid out a few at a time, a batch of
+    # a busy room (or a long list brought back) never holds the window for more than a frame.
     view.setLayoutMode(QListView.LayoutMode.Batched)
-    view.setBatchSize(200)
+    view.setBatchSize(25)
     view.setResizeMode(QListView.ResizeMode.Adjust)
     view.setUniformItemSizes(False)
-    view.follower = TailFollower(view, model)
+    view.follower = TailFollower(view, proxy, model)
     return view, proxy

@@ -35,6 +35,11 @@ BUSY_MS = 100
 batch lays out and repaints the list, and a busy room repainted 60 times a second cost the
 window more than the room's server. Live enough for a reader; a first message after a
 quiet moment still shows within a frame."""
+LIVE_ROWS = 100
+"""Rows a list shows while it follows the newest (a few screens): older ones stay held and
+come back a page at a time when scrolled to. Qt's list lays out every row it shows again
+whenever rows come or go, so a pane that showed a whole day of a busy room would spend more
+on that, at every batch, than the room's server spends on the room."""
 PREVIEW_LINES = 10
 PREVIEW_CHARS = 1200
 
@@ -89,7 +94,12 @@ class MessageRow:
 
 
 class MessageListModel(QAbstractListModel):
-    """The messages of one pane. ``rowsAppended(count)`` fires after each batch enters."""
+    """The messages of one pane. ``rowsAppended(count)`` fires after each batch enters.
+
+    It holds every row but shows the rows from ``hidden`` on: :meth:`keep_newest` hides the
+    oldest ones (a list following a busy room lays out only its tail), :meth:`reveal`
+    shows them again. Rows are numbered as shown.
+    """
 
     rowsAppended = Signal(int)
 
@@ -98,6 +108,7 @@ class MessageListModel(QAbstractListModel):
         self.colours = colours or SenderColours()
         """How its senders are coloured (shared by the panes of a room)."""
         self._rows: list[MessageRow] = []
+        self._first = 0  # rows before it are held, not shown
         self._incoming: list[MessageRow] = []
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -105,12 +116,12 @@ class MessageListModel(QAbstractListModel):
         self._flushed = 0.0
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
-        return 0 if parent.isValid() else len(self._rows)
+        return 0 if parent.isValid() else len(self._rows) - self._first
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows) - self._first:
             return None
-        row = self._rows[index.row()]
+        row = self._rows[self._first + index.row()]
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.DisplayRole:
@@ -123,8 +134,36 @@ class MessageListModel(QAbstractListModel):
         return None
 
     def row_at(self, index: int) -> MessageRow:
-        """The row at ``index`` (after a flush)."""
-        return self._rows[index]
+        """The row shown at ``index`` (after a flush)."""
+        return self._rows[self._first + index]
+
+    def rows(self) -> list[MessageRow]:
+        """Every row the pane holds, shown or held back, oldest first (a copy)."""
+        return list(self._rows)
+
+    @property
+    def hidden(self) -> int:
+        """How many older rows are held but not shown."""
+        return self._first
+
+    def keep_newest(self, count: int) -> None:
+        """Show only the newest ``count`` rows; the older ones stay held for :meth:`reveal`."""
+        drop = self.rowCount() - count
+        if drop <= 0:
+            return
+        self.beginRemoveRows(QModelIndex(), 0, drop - 1)
+        self._first += drop
+        self.endRemoveRows()
+
+    def reveal(self, count: int | None = None) -> int:
+        """Show up to ``count`` (default: all) of the hidden rows again, above the others;
+        how many came back."""
+        count = self._first if count is None else min(count, self._first)
+        if count > 0:
+            self.beginInsertRows(QModelIndex(), 0, count - 1)
+            self._first -= count
+            self.endInsertRows()
+        return count
 
     def append(self, row: MessageRow) -> None:
         """Add a row at the end; it appears with the next batch, within a frame."""
@@ -140,7 +179,7 @@ class MessageListModel(QAbstractListModel):
             return
         self._flushed = time.monotonic()
         batch, self._incoming = self._incoming, []
-        first = len(self._rows)
+        first = self.rowCount()
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
         self._rows.extend(batch)
         self.endInsertRows()
@@ -151,6 +190,7 @@ class MessageListModel(QAbstractListModel):
         if not rows:
             return
         self.flush()
+        self.reveal()
         self.beginInsertRows(QModelIndex(), 0, len(rows) - 1)
         self._rows[:0] = rows
         self.endInsertRows()
@@ -176,14 +216,17 @@ class MessageListModel(QAbstractListModel):
             self._rows[target - 1].id is None or self._rows[target - 1].id > message_id  # type: ignore[operator]
         ):
             target -= 1
+        if target < self._first:  # its place is among the hidden rows: show it there
+            self.reveal(self._first - target)
+        shown, before = target - self._first, position - self._first
         if target != position:
-            self.beginMoveRows(QModelIndex(), position, position, QModelIndex(), target)
+            self.beginMoveRows(QModelIndex(), before, before, QModelIndex(), shown)
             del self._rows[position]
             self._rows.insert(target, row)
             self.endMoveRows()
         else:
             self._rows[position] = row
-        index = self.index(target)
+        index = self.index(shown)
         self.dataChanged.emit(index, index)
         return True
 
@@ -193,8 +236,9 @@ class MessageListModel(QAbstractListModel):
         if position is None:
             return False
         self._rows[position] = replace(self._rows[position], failure=reason)
-        index = self.index(position)
-        self.dataChanged.emit(index, index)
+        if position >= self._first:
+            index = self.index(position - self._first)
+            self.dataChanged.emit(index, index)
         return True
 
     def _find(self, cid: str) -> int | None:
@@ -209,5 +253,6 @@ class MessageListModel(QAbstractListModel):
         """Forget every row (leaving a room)."""
         self.beginResetModel()
         self._rows.clear()
+        self._first = 0
         self._incoming.clear()
         self.endResetModel()
