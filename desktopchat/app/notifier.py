@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from desktop_notifier import DesktopNotifier, Icon
 
 from desktopchat.gui.notifications import NotifierBackend
 
 logger = logging.getLogger("desktopchat.app")
+
+_Wish = tuple[str, str, Callable[[], None]]
+"""A notification's title, body and what a click on it does."""
 
 
 class SystemNotifier:
@@ -36,10 +38,11 @@ class SystemNotifier:
         self.fallback = fallback
         self.broken = False
         self._shown: dict[str, str] = {}  # room → the identifier of its notification
-        self._tasks: set[asyncio.Task[None]] = set()
-        # One change at a time: a second message's notification must find the first's
-        # identifier to withdraw it, not race it.
-        self._turn = asyncio.Lock()
+        # room → what its notification should become (None: gone). A busy room asks for a
+        # new one per message, far faster than the bus answers: only the newest wish is
+        # carried out, by one task per room, so a burst costs two round trips, not a queue.
+        self._wanted: dict[str, _Wish | None] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
         """Replace room ``key``'s notification with this one."""
@@ -47,7 +50,7 @@ class SystemNotifier:
             if self.fallback is not None:
                 self.fallback.show(key, title, body, on_click)
             return
-        self._spawn(self._show(key, title, body, on_click))
+        self._want(key, (title, body, on_click))
 
     def withdraw(self, key: str) -> None:
         """Take room ``key``'s notification off the screen."""
@@ -55,11 +58,28 @@ class SystemNotifier:
             if self.fallback is not None:
                 self.fallback.withdraw(key)
             return
-        self._spawn(self._withdraw(key))
+        self._want(key, None)
 
-    async def _show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
-        async with self._turn:
-            await self._replace(key, title, body, on_click)
+    def _want(self, key: str, wish: _Wish | None) -> None:
+        self._wanted[key] = wish
+        if key not in self._tasks:
+            task = asyncio.get_running_loop().create_task(self._carry_out(key))
+            self._tasks[key] = task
+            task.add_done_callback(self._done)
+
+    async def _carry_out(self, key: str) -> None:
+        try:
+            while key in self._wanted:
+                wish = self._wanted.pop(key)
+                if wish is None:
+                    await self._clear(key)
+                elif self.broken:
+                    if self.fallback is not None:
+                        self.fallback.show(key, *wish)
+                else:
+                    await self._replace(key, *wish)
+        finally:
+            del self._tasks[key]
 
     async def _replace(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
         await self._clear(key)
@@ -75,10 +95,6 @@ class SystemNotifier:
             return
         self._shown[key] = identifier
 
-    async def _withdraw(self, key: str) -> None:
-        async with self._turn:
-            await self._clear(key)
-
     async def _clear(self, key: str) -> None:
         identifier = self._shown.pop(key, None)
         if identifier is None:
@@ -88,16 +104,10 @@ class SystemNotifier:
         except (KeyError, OSError) as exc:  # closed by the user already, or the bus went away
             logger.info("notification %s was already gone: %r", identifier, exc)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
-
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("a notification failed", exc_info=task.exception())
 
     async def close(self) -> None:
         """Finish what is being shown or withdrawn (the window is closing)."""
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)

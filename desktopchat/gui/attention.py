@@ -3,7 +3,7 @@ window title, the tray and the taskbar badge, the urgency hint, and notification
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon
 
@@ -12,6 +12,11 @@ from desktopchat.gui.notifications import Notifications, NotifierBackend, TrayNo
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import Remembered
 from desktopchat.gui.tray import MUTE_SECONDS, Tray
+
+COUNT_MS = 250
+"""The unread count on the title, tray icon and badge changes at most this often: a busy
+room in the background would otherwise repaint the tray icon and retitle the window (a
+round trip to the window system each) for every message."""
 
 
 class Attention(QObject):
@@ -41,7 +46,12 @@ class Attention(QObject):
         if backend is None and self.tray is not None:
             backend = TrayNotifier(self.tray)
         self.notifications = Notifications(remembered, backend, parent=self)
-        self.notifications.unreadChanged.connect(self._show_unread)
+        self._count_timer = QTimer(self)
+        self._count_timer.setSingleShot(True)
+        self._count_timer.setInterval(COUNT_MS)
+        self._count_timer.timeout.connect(self._show_latest)
+        self._shown_count = 0
+        self.notifications.unreadChanged.connect(self._unread_changed)
         self.notifications.opened.connect(self.openRequested)
         if self.tray is not None:
             self.tray.showRequested.connect(self.openRequested)
@@ -68,8 +78,8 @@ class Attention(QObject):
             return
         watching = self.watching()
         self.notifications.arrived(row, watching)
-        if not watching and self._window.isVisible():
-            QApplication.alert(self._window)
+        if not watching and self._window.isVisible() and self.notifications.unread == 1:
+            QApplication.alert(self._window)  # it stays raised until the window is seen
 
     def set_title(self, title: str) -> None:
         """The window's title before the unread count."""
@@ -81,7 +91,19 @@ class Attention(QObject):
         if self.watching():
             self.notifications.read()
 
+    def _unread_changed(self, count: int) -> None:
+        # The first change shows at once, later ones within COUNT_MS; clearing is at once.
+        if count == 0 or not self._count_timer.isActive():
+            self._count_timer.start()
+            self._show_unread(count)
+
+    def _show_latest(self) -> None:
+        if self._shown_count != self.notifications.unread:
+            self._count_timer.start()
+            self._show_unread(self.notifications.unread)
+
     def _show_unread(self, count: int) -> None:
+        self._shown_count = count
         self._window.setWindowTitle(f"({count}) {self.title}" if count else self.title)
         if self.tray is not None:
             self.tray.set_unread(count)

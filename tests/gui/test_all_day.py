@@ -3,6 +3,7 @@ reading (multi-line, links, context menu, days, history), look, and words for pe
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 from collections.abc import Callable
@@ -22,8 +23,10 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat import __version__
+from desktopchat.app.notifier import SystemNotifier
 from desktopchat.client import SessionState
 from desktopchat.gui.about import about_text
+from desktopchat.gui.attention import COUNT_MS
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.notifications import Notifications
 from desktopchat.gui.panes.links import find_links, mentions
@@ -149,7 +152,7 @@ def test_a_message_for_an_unfocused_window_notifies_counts_and_a_click_opens_the
         await until(lambda: guest.attention.notifications.unread == 2, "two unread")
         assert fake.shown[key][0] == "2 new messages in #chat"
         assert len(fake.shown) == 1, "one notification for the room, replaced"
-        assert guest.windowTitle() == "(2) #chat — desktopchat"
+        await until(lambda: guest.windowTitle() == "(2) #chat — desktopchat", "the new count")
         fake.clicks[key]()  # the user clicks the notification
         await until(lambda: guest.isActiveWindow(), "the guest window to come to the front")
         assert guest.room_view.tabs.currentWidget() is guest.room_view.text_pane
@@ -160,6 +163,69 @@ def test_a_message_for_an_unfocused_window_notifies_counts_and_a_click_opens_the
         assert fake.shown == {}
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_burst_in_a_background_room_retitles_the_window_a_few_times_not_per_message(
+    make_window: WindowFactory,
+) -> None:
+    window = make_window(notifier=FakeNotifier())
+    assert not window.attention.watching()  # not in the room: it is in the background
+    window.attention.set_title("#busy — desktopchat")
+    titles: list[str] = []
+    window.windowTitleChanged.connect(titles.append)
+    for n in range(200):
+        window.attention.arrived(row(n, sender="bot"))
+    assert titles == ["(1) #busy — desktopchat"], "the first shows at once"
+    QTest.qWait(COUNT_MS * 3)
+    assert titles[-1] == "(200) #busy — desktopchat"
+    assert len(titles) == 2, "the rest of the burst: one change"
+    window.attention.notifications.read()
+    assert titles[-1] == "#busy — desktopchat", "seen: cleared at once"
+
+
+class SlowBus:
+    """desktop-notifier's calls, each answered after a round trip of the bus."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.cleared: list[str] = []
+
+    async def send(
+        self,
+        title: str,
+        body: str,
+        on_clicked: Callable[[], None],
+        on_dispatched: Callable[[], None],
+        thread: str,
+    ) -> str:
+        await asyncio.sleep(0.02)
+        on_dispatched()
+        self.sent.append(title)
+        return f"n{len(self.sent)}"
+
+    async def clear(self, identifier: str) -> None:
+        await asyncio.sleep(0.02)
+        self.cleared.append(identifier)
+
+
+def test_a_burst_of_messages_replaces_the_desktop_notification_with_the_newest_only() -> None:
+    async def scenario() -> None:
+        bus = SlowBus()
+        notifier = SystemNotifier(notifier=bus)  # type: ignore[arg-type]
+        notifier.show("chat", "ada in #chat", "hi", lambda: None)
+        await asyncio.sleep(0.01)  # on the bus now
+        for n in range(2, 101):
+            notifier.show("chat", f"{n} new messages in #chat", "…", lambda: None)
+        notifier.show("other", "bob in #other", "yo", lambda: None)
+        await notifier.close()
+        assert bus.sent == ["ada in #chat", "bob in #other", "100 new messages in #chat"]
+        assert bus.cleared == ["n1"], "the room's first notification made way for the newest"
+        notifier.withdraw("chat")
+        notifier.withdraw("other")
+        await notifier.close()
+        assert sorted(bus.cleared) == ["n1", "n2", "n3"]
+
+    asyncio.run(scenario())
 
 
 async def join_room_as(window: MainWindow, port: int, name: str) -> None:
