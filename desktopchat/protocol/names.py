@@ -97,6 +97,8 @@ def name_key(name: str) -> str:
     look-alikes of ASCII letters become those letters. ASCII itself is left alone: ``l``
     and ``I`` stay different names, as people type them.
     """
+    if name.isascii():  # NFKC leaves ASCII as it is, and no ASCII character is invisible
+        return name.casefold()
     key = "".join(
         char for char in unicodedata.normalize("NFKC", name) if not _invisible(char)
     ).casefold()

@@ -75,17 +75,27 @@ def host_allowed(host: str | None, names: frozenset[str]) -> bool:
     """
     if host is None:
         return True
+    hostname, is_address = _host_name(host)
+    if not hostname:
+        return False
+    return is_address or hostname.rstrip(".") in names
+
+
+@functools.lru_cache(maxsize=256)
+def _host_name(host: str) -> tuple[str | None, bool]:
+    # Every connection sends one of a few Host values: parse each once (a bounded cache,
+    # so a client inventing new ones costs only itself the parse).
     try:
         hostname = urlsplit(f"//{host}").hostname
     except ValueError:
-        return False
+        return None, False
     if not hostname:
-        return False
+        return None, False
     try:
         ipaddress.ip_address(hostname)
     except ValueError:
-        return hostname.rstrip(".") in names
-    return True
+        return hostname, False
+    return hostname, True
 
 
 def token_valid(given: str | None, expected: str | None) -> bool:
