@@ -63,23 +63,31 @@ class SystemNotifier:
     def _want(self, key: str, wish: _Wish | None) -> None:
         self._wanted[key] = wish
         if key not in self._tasks:
-            task = asyncio.get_running_loop().create_task(self._carry_out(key))
-            self._tasks[key] = task
-            task.add_done_callback(self._done)
+            self._tasks[key] = asyncio.get_running_loop().create_task(self._carry_out(key))
 
     async def _carry_out(self, key: str) -> None:
         try:
             while key in self._wanted:
                 wish = self._wanted.pop(key)
-                if wish is None:
-                    await self._clear(key)
-                elif self.broken:
-                    if self.fallback is not None:
-                        self.fallback.show(key, *wish)
-                else:
-                    await self._replace(key, *wish)
+                try:
+                    await self._fulfil(key, wish)
+                except Exception:  # one failed notification must not stop the next ones
+                    logger.exception("a notification for %s failed", key)
         finally:
             del self._tasks[key]
+
+    async def _fulfil(self, key: str, wish: _Wish | None) -> None:
+        if self.broken:  # found out while an earlier wish was on the bus
+            if self.fallback is None:
+                return
+            if wish is None:
+                self.fallback.withdraw(key)
+            else:
+                self.fallback.show(key, *wish)
+        elif wish is None:
+            await self._clear(key)
+        else:
+            await self._replace(key, *wish)
 
     async def _replace(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
         await self._clear(key)
@@ -103,10 +111,6 @@ class SystemNotifier:
             await self._notifier.clear(identifier)
         except (KeyError, OSError) as exc:  # closed by the user already, or the bus went away
             logger.info("notification %s was already gone: %r", identifier, exc)
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            logger.error("a notification failed", exc_info=task.exception())
 
     async def close(self) -> None:
         """Finish what is being shown or withdrawn (the window is closing)."""

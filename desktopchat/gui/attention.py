@@ -51,6 +51,7 @@ class Attention(QObject):
         self._count_timer.setInterval(COUNT_MS)
         self._count_timer.timeout.connect(self._show_latest)
         self._shown_count = 0
+        self._alerted = False
         self.notifications.unreadChanged.connect(self._unread_changed)
         self.notifications.opened.connect(self.openRequested)
         if self.tray is not None:
@@ -78,8 +79,9 @@ class Attention(QObject):
             return
         watching = self.watching()
         self.notifications.arrived(row, watching)
-        if not watching and self._window.isVisible() and self.notifications.unread == 1:
+        if not watching and self._window.isVisible() and not self._alerted:
             QApplication.alert(self._window)  # it stays raised until the window is seen
+            self._alerted = True
 
     def set_title(self, title: str) -> None:
         """The window's title before the unread count."""
@@ -93,6 +95,8 @@ class Attention(QObject):
 
     def _unread_changed(self, count: int) -> None:
         # The first change shows at once, later ones within COUNT_MS; clearing is at once.
+        if count == 0:
+            self._alerted = False
         if count == 0 or not self._count_timer.isActive():
             self._count_timer.start()
             self._show_unread(count)

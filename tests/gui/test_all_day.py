@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import qasync
 from PySide6.QtCore import QLocale, QObject, QPoint, QPointF, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
@@ -226,6 +227,78 @@ def test_a_burst_of_messages_replaces_the_desktop_notification_with_the_newest_o
         assert sorted(bus.cleared) == ["n1", "n2", "n3"]
 
     asyncio.run(scenario())
+
+
+def test_a_notification_service_found_missing_mid_burst_hands_everything_to_the_tray() -> None:
+    class NoService(SlowBus):
+        async def send(
+            self,
+            title: str,
+            body: str,
+            on_clicked: Callable[[], None],
+            on_dispatched: Callable[[], None],
+            thread: str,
+        ) -> str:
+            await asyncio.sleep(0.02)  # never dispatched: nobody on the bus
+            return "lost"
+
+    async def scenario() -> None:
+        tray = FakeNotifier()
+        notifier = SystemNotifier(notifier=NoService(), fallback=tray)  # type: ignore[arg-type]
+        notifier.show("chat", "ada in #chat", "hi", lambda: None)
+        await asyncio.sleep(0.01)  # on the bus
+        notifier.withdraw("chat")  # the room was seen meanwhile
+        await notifier.close()
+        assert notifier.broken
+        assert tray.log == [("show", "chat", "ada in #chat", "hi"), ("withdraw", "chat")]
+
+    asyncio.run(scenario())
+
+
+def test_a_failing_notification_does_not_stop_the_rooms_next_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Flaky(SlowBus):
+        async def send(
+            self,
+            title: str,
+            body: str,
+            on_clicked: Callable[[], None],
+            on_dispatched: Callable[[], None],
+            thread: str,
+        ) -> str:
+            if title == "bad":
+                raise RuntimeError("the bus broke")
+            return await super().send(title, body, on_clicked, on_dispatched, thread)
+
+    async def scenario() -> None:
+        bus = Flaky()
+        notifier = SystemNotifier(notifier=bus)  # type: ignore[arg-type]
+        notifier.show("chat", "bad", "", lambda: None)
+        await asyncio.sleep(0)
+        notifier.show("chat", "good", "", lambda: None)
+        await notifier.close()
+        assert bus.sent == ["good"]
+        assert "a notification for chat failed" in caplog.text
+
+    asyncio.run(scenario())
+
+
+def test_the_urgency_hint_is_raised_once_until_the_room_is_seen(
+    make_window: WindowFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alerts: list[object] = []
+    monkeypatch.setattr(QApplication, "alert", lambda window, *_: alerts.append(window))
+    window = make_window(notifier=FakeNotifier())
+    window.hide()
+    window.attention.arrived(row(1, sender="bot"))  # hidden (in the tray): no hint
+    window.show()
+    for n in range(2, 5):
+        window.attention.arrived(row(n, sender="bot"))
+    assert alerts == [window], "once, for the first message it could be raised for"
+    window.attention.notifications.read()
+    window.attention.arrived(row(5, sender="bot"))
+    assert alerts == [window, window]
 
 
 async def join_room_as(window: MainWindow, port: int, name: str) -> None:

@@ -17,7 +17,7 @@ from desktopchat.gui.panes.binary_pane import BinaryPane
 from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.json_pane import JsonPane, json_problem
 from desktopchat.gui.panes.json_tree import JsonTreeModel
-from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 
 
 def row(n: int, **fields: object) -> MessageRow:
@@ -116,6 +116,40 @@ def test_selecting_a_json_message_shows_it_pretty_and_as_a_tree(qtbot: QtBot) ->
     assert json.loads(pane.pretty.toPlainText()) == value
     assert "\n  " in pane.pretty.toPlainText()
     assert pane.tree_model.rowCount() == 1
+
+
+def test_a_json_pane_following_a_busy_room_keeps_the_users_pick_and_picks_nothing_itself(
+    qtbot: QtBot,
+) -> None:
+    """The list keeps only its newest rows while following; hiding the older ones must not
+    make Qt select the next row (the detail would walk through the list), nor drop the
+    message the user is looking at."""
+    model = MessageListModel()
+    pane = JsonPane(model)
+    qtbot.addWidget(pane)
+    pane.resize(800, 600)
+    pane.show()
+    qtbot.waitExposed(pane)
+
+    def add(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            model.append(row(n, kind="json", text=json.dumps({"n": n}), data={"n": n}))
+        model.flush()
+
+    def shown() -> object:
+        return json.loads(pane.pretty.toPlainText())
+
+    for first in range(0, 150, 10):
+        add(first, 10)
+    assert model.hidden, "older rows are held back"
+    assert not pane.view.selectionModel().hasSelection()
+    assert shown() == {"n": 149}, "nothing picked: the newest"
+    pane.view.setCurrentIndex(pane.proxy.index(model.rowCount() - 5, 0))
+    picked = shown()
+    for first in range(150, 400, 10):
+        add(first, 10)
+    assert shown() == picked
+    assert [index.data(ROW_ROLE).data for index in pane.view.selectedIndexes()] == [picked]
 
 
 def png() -> bytes:

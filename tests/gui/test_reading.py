@@ -4,8 +4,8 @@ dark desktop themes are readable."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette, QTransform
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -14,6 +14,7 @@ from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import json_problem
+from desktopchat.gui.panes.message_delegate import _static_text, _wrap
 from desktopchat.gui.panes.message_list import MessageListView
 from desktopchat.gui.panes.message_model import (
     LIVE_ROWS,
@@ -91,6 +92,45 @@ def test_scrolled_up_new_messages_show_a_button_with_their_count(
     assert not view.follower.jump.isVisible()
     fill(model, 103, 1)
     qtbot.waitUntil(lambda: at_end(view))
+
+
+def test_a_reader_in_the_middle_of_a_long_list_stays_there_as_rows_arrive(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    """Each insert lays the list out again from the top; the reader's place must not move
+    (a first layout pass shorter than their place used to clamp the scroll bar, and the
+    clamp read as "the user went back to the end")."""
+    text_pane, model = pane
+    view = text_pane.view
+    fill(model, 0, LIVE_ROWS - 10)
+    qtbot.waitUntil(lambda: at_end(view))
+    bar = view.verticalScrollBar()
+    bar.setValue(bar.maximum() // 2)
+    place = bar.value()
+    qtbot.wait(50)
+    top = view.indexAt(QPoint(5, 5)).data(ROW_ROLE)
+    fill(model, LIVE_ROWS, 3)
+    qtbot.waitUntil(lambda: view.follower.jump.isVisible())
+    qtbot.wait(50)
+    assert bar.value() == place
+    assert view.indexAt(QPoint(5, 5)).data(ROW_ROLE) == top
+    assert not view.follower.following
+    assert view.follower.jump.text() == "3 new messages ↓"
+
+
+def test_multi_line_text_is_painted_on_the_lines_it_was_measured_for(qapp: QApplication) -> None:
+    font = qapp.font()
+    metrics = QFontMetrics(font)
+    for kind, text in [
+        (Kind.TEXT, "alpha line\nbeta line\n\ngamma"),
+        (Kind.TEXT, "tabs\tbetween\twords\tand a carriage\rreturn " * 4),
+        (Kind.JSON, '{"a":1,\n"b":"' + "x" * 200 + '"}'),
+    ]:
+        message = row(0, kind=kind, text=text)
+        painted = _static_text(message, 240)
+        painted.prepare(QTransform(), font)
+        measured = metrics.boundingRect(QRect(0, 0, 240, 100_000), _wrap(message), text)
+        assert round(painted.size().height()) == measured.height(), text
 
 
 def test_our_own_message_is_brought_into_view_even_when_scrolled_up(

@@ -97,7 +97,10 @@ def _wrap(row: MessageRow) -> int:
 
 def _static_text(row: MessageRow, width: int) -> QStaticText:
     """The row's text wrapped as :func:`_wrap` measures it."""
-    text = QStaticText(row.preview())
+    # QFontMetrics.boundingRect breaks lines at "\n" and draws tabs and "\r" as spaces;
+    # plain static text would run the lines together and expand tabs to tab stops.
+    plain = row.preview().replace("\r", " ").replace("\t", " ").replace("\n", "\u2028")
+    text = QStaticText(plain)
     text.setTextFormat(Qt.TextFormat.PlainText)
     option = QTextOption()
     words = row.kind is Kind.TEXT

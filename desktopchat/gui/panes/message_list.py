@@ -7,6 +7,7 @@ from functools import partial
 
 from PySide6.QtCore import (
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -79,13 +80,17 @@ class TailFollower(QObject):
     """
 
     AT_END_SLACK = 4  # pixels: rounding in the layout must not count as "scrolled up"
+    FOLLOWING_BATCH = 50
+    READING_BATCH = 10_000
+    """Rows laid out per pass of the event loop. Following, the list is short and a busy
+    room's batch is spread over passes; reading further up, the list is laid out in one
+    pass: Qt starts over from the top at each insert, and a shorter first pass would pull
+    the scroll range (and the reader) up above where they are."""
 
     topReached = Signal()
     """The user scrolled to the oldest row shown (time to fetch older ones)."""
 
-    def __init__(
-        self, view: QAbstractItemView, proxy: FilterProxy, model: MessageListModel
-    ) -> None:
+    def __init__(self, view: QListView, proxy: FilterProxy, model: MessageListModel) -> None:
         super().__init__(view)
         self._view = view
         self._proxy = proxy
@@ -93,6 +98,7 @@ class TailFollower(QObject):
         self.following = True
         self.unseen = 0
         self._scrolling = False
+        self._clamped = False  # the next value change is Qt's, not the user's
         self._anchor = QPersistentModelIndex()  # the row to keep on top as older rows return
         self.jump = QToolButton(view)
         self.jump.setObjectName("jumpToNewest")
@@ -108,15 +114,20 @@ class TailFollower(QObject):
 
     def follow(self) -> None:
         """Go to the newest row and stay there."""
-        self.following = True
+        self._set_following(True)
         self.unseen = 0
         self._update_jump()
         self._to_end()
 
     def _to_end(self) -> None:
+        # Not scrollToBottom(): it lays out every pending row first, in one call from Python,
+        # holding the GIL all along (a hosted room's server thread waits that long). The
+        # layout goes on from the event loop a batch at a time, and each step that moves the
+        # end brings the list back to it (_range_changed).
         self._scrolling = True
         try:
-            self._view.scrollToBottom()
+            bar = self._view.verticalScrollBar()
+            bar.setValue(bar.maximum())
         finally:
             self._scrolling = False
 
@@ -124,20 +135,30 @@ class TailFollower(QObject):
         bar = self._view.verticalScrollBar()
         return bar.value() >= bar.maximum() - self.AT_END_SLACK
 
-    def _range_changed(self, _low: int, _high: int) -> None:
+    def _set_following(self, on: bool) -> None:
+        self.following = on
+        self._view.setBatchSize(self.FOLLOWING_BATCH if on else self.READING_BATCH)
+
+    def _range_changed(self, _low: int, high: int) -> None:
         if self.following:
             self._to_end()
-        elif self._anchor.isValid():
+            return
+        # A range that shrinks below the value (a layout starting over) moves the value.
+        self._clamped = self._view.verticalScrollBar().value() > high
+        if self._anchor.isValid():
             self._to_anchor()
 
-    def _value_changed(self, _value: int) -> None:
+    def _value_changed(self, value: int) -> None:
         if self._scrolling:
+            return
+        if self._clamped:
+            self._clamped = False
             return
         self._anchor = QPersistentModelIndex()  # the user scrolls: leave the list where it is
         bar = self._view.verticalScrollBar()
-        if _value == bar.minimum() and bar.maximum() > bar.minimum() and not self._show_older():
+        if value == bar.minimum() and bar.maximum() > bar.minimum() and not self._show_older():
             self.topReached.emit()
-        self.following = self._at_end()
+        self._set_following(self._at_end())
         if self.following:
             self.unseen = 0
             self._update_jump()
@@ -163,11 +184,25 @@ class TailFollower(QObject):
         finally:
             self._scrolling = False
 
+    def _trim(self) -> None:
+        """Show only the newest LIVE_ROWS rows, and whatever the user selected below them."""
+        selection = self._view.selectionModel()
+        picked = [index.row() for index in selection.selectedRows()]
+        shown = self._model.rowCount()
+        drop = min([shown - LIVE_ROWS, *picked])
+        if drop <= 0:
+            return
+        current = self._view.currentIndex()
+        if current.isValid() and current.row() < drop:
+            # Qt would make the next row current, and select it.
+            selection.setCurrentIndex(QModelIndex(), QItemSelectionModel.SelectionFlag.NoUpdate)
+        self._model.keep_newest(shown - drop)
+
     def _appended(self, count: int) -> None:
         rows = self._model.rowCount()
         own = any(self._model.row_at(index).own for index in range(rows - count, rows))
         if (own or self.following) and not self._proxy.filtering:
-            self._model.keep_newest(LIVE_ROWS)
+            self._trim()
         if own:
             self.follow()
         elif self.following:
@@ -275,11 +310,11 @@ def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListV
     view.setMouseTracking(True)  # the pointing hand over links
     view.setWordWrap(True)
     view.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
-    # Rows have their own heights, measured in Python: laid out a few at a time, a batch of
-    # a busy room (or a long list brought back) never holds the window for more than a frame.
+    # Rows have their own heights, measured in Python: following a busy room, a batch of
+    # them is laid out over a few passes of the event loop (TailFollower sets the size).
     view.setLayoutMode(QListView.LayoutMode.Batched)
-    view.setBatchSize(25)
     view.setResizeMode(QListView.ResizeMode.Adjust)
     view.setUniformItemSizes(False)
     view.follower = TailFollower(view, proxy, model)
+    view.follower.follow()
     return view, proxy
