@@ -80,7 +80,7 @@ class TailFollower(QObject):
     """
 
     AT_END_SLACK = 4  # pixels: rounding in the layout must not count as "scrolled up"
-    FOLLOWING_BATCH = 50
+    FOLLOWING_BATCH = 25
     READING_BATCH = 10_000
     """Rows laid out per pass of the event loop. Following, the list is short and a busy
     room's batch is spread over passes; reading further up, the list is laid out in one
