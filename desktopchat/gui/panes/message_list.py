@@ -58,10 +58,10 @@ class FilterProxy(QSortFilterProxyModel):
     def setFilterFixedString(self, pattern: str) -> None:
         """Filter on a plain substring (kept as the pattern, compared casefolded): over every
         row the pane holds, the hidden older ones too."""
+        self.setFilterRegularExpression(pattern)
         source = self.sourceModel()
         if pattern and isinstance(source, MessageListModel):
-            source.reveal()
-        self.setFilterRegularExpression(pattern)
+            source.reveal()  # filtered as they come back: only matches are laid out
 
 
 class TailFollower(QObject):
