@@ -185,9 +185,13 @@ def test_a_burst_in_a_background_room_retitles_the_window_a_few_times_not_per_me
 
 
 class SlowBus:
-    """desktop-notifier's calls, each answered after a round trip of the bus."""
+    """desktop-notifier's calls, each answered after a round trip of the bus; ``service``
+    False: nobody is on the bus (sends are never dispatched); a send titled ``failing``
+    raises."""
 
-    def __init__(self) -> None:
+    def __init__(self, service: bool = True, failing: str | None = None) -> None:
+        self.service = service
+        self.failing = failing
         self.sent: list[str] = []
         self.cleared: list[str] = []
 
@@ -199,7 +203,11 @@ class SlowBus:
         on_dispatched: Callable[[], None],
         thread: str,
     ) -> str:
+        if title == self.failing:
+            raise RuntimeError("the bus broke")
         await asyncio.sleep(0.02)
+        if not self.service:
+            return "lost"
         on_dispatched()
         self.sent.append(title)
         return f"n{len(self.sent)}"
@@ -230,21 +238,10 @@ def test_a_burst_of_messages_replaces_the_desktop_notification_with_the_newest_o
 
 
 def test_a_notification_service_found_missing_mid_burst_hands_everything_to_the_tray() -> None:
-    class NoService(SlowBus):
-        async def send(
-            self,
-            title: str,
-            body: str,
-            on_clicked: Callable[[], None],
-            on_dispatched: Callable[[], None],
-            thread: str,
-        ) -> str:
-            await asyncio.sleep(0.02)  # never dispatched: nobody on the bus
-            return "lost"
-
     async def scenario() -> None:
         tray = FakeNotifier()
-        notifier = SystemNotifier(notifier=NoService(), fallback=tray)  # type: ignore[arg-type]
+        bus = SlowBus(service=False)
+        notifier = SystemNotifier(notifier=bus, fallback=tray)  # type: ignore[arg-type]
         notifier.show("chat", "ada in #chat", "hi", lambda: None)
         await asyncio.sleep(0.01)  # on the bus
         notifier.withdraw("chat")  # the room was seen meanwhile
@@ -258,21 +255,8 @@ def test_a_notification_service_found_missing_mid_burst_hands_everything_to_the_
 def test_a_failing_notification_does_not_stop_the_rooms_next_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    class Flaky(SlowBus):
-        async def send(
-            self,
-            title: str,
-            body: str,
-            on_clicked: Callable[[], None],
-            on_dispatched: Callable[[], None],
-            thread: str,
-        ) -> str:
-            if title == "bad":
-                raise RuntimeError("the bus broke")
-            return await super().send(title, body, on_clicked, on_dispatched, thread)
-
     async def scenario() -> None:
-        bus = Flaky()
+        bus = SlowBus(failing="bad")
         notifier = SystemNotifier(notifier=bus)  # type: ignore[arg-type]
         notifier.show("chat", "bad", "", lambda: None)
         await asyncio.sleep(0)
