@@ -240,6 +240,18 @@ def test_names_are_unique_case_insensitively_with_a_number() -> None:
     assert len(unique_name("y" * 40, {"y" * 32})) == 32
 
 
+def test_names_that_look_alike_share_a_key_and_ascii_ones_only_fold_case() -> None:
+    fullwidth, filler, cyrillic, bold = (
+        "\uff21\uff44\uff41",
+        "Ada\u3164",
+        "\u0410da",
+        "\U0001d400da",
+    )
+    for impostor in (fullwidth, filler, cyrillic, bold):
+        assert name_key(impostor) == name_key("Ada") == "ada", ascii(impostor)
+    assert name_key("Il1") == "il1", "ASCII is compared as typed, but for case"
+
+
 def test_a_crowd_of_the_same_name_is_numbered_without_trying_every_taken_suffix() -> None:
     taken: set[str] = set()
     counters: dict[str, int] = {}
