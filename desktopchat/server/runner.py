@@ -17,188 +17,25 @@ import logging
 import socket
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import uvicorn
 from starlette.applications import Starlette
-from uvicorn.protocols.http.h11_impl import H11Protocol
-from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.http11 import Request
 from zeroconf import Error as ZeroconfError
-
-if TYPE_CHECKING:
-    import h11
-    from uvicorn._types import ASGISendEvent
 
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.addresses import JoinAddress, join_addresses
 from desktopchat.server.advertise import Advertiser
 from desktopchat.server.app import create_app
-from desktopchat.server.connection import (
-    ABORT_EXTENSION,
-    BUFFERED_EXTENSION,
-    WRITABLE_EXTENSION,
-    WRITE_EXTENSION,
-)
 from desktopchat.server.hub import Hub
-from desktopchat.server.lean import Inbox, LazyEvent
 from desktopchat.server.logredact import install_redaction
+from desktopchat.server.protocols import guarded_h11, room_websockets
 from desktopchat.server.settings import Settings, default_tls_dir
 from desktopchat.server.tls import TlsIdentity, identity_of, load_or_create
 
 _STARTUP_POLL = 0.005
 
 logger = logging.getLogger("desktopchat.server")
-
-
-_BAD_HEAD = (
-    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 25\r\n"
-    b"Connection: close\r\n\r\nInvalid WebSocket request"
-)
-
-
-class RoomWebSocketProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's ``websockets-sansio`` protocol with two doors for the room (ASGI extensions),
-    and a handshake that cannot hang.
-
-    ``abort``: a member that stops reading leaves a send waiting on a buffer that never
-    drains, and closing the transport waits for that buffer too; only an abort frees it.
-    ``write``: a frame the room has already serialized goes straight onto the transport when
-    it is writable, sparing a task switch, an ASGI message and a framing per member.
-
-    uvicorn hands an upgrade request over to this protocol after h11 has read it; a head
-    that h11 took but ``websockets`` refuses (over 128 headers, a line over 8 KiB) left the
-    socket open with no answer. It now gets a 4xx and a close, and the deadline for the
-    request head (``handshake_timeout``) holds until the WebSocket is open.
-    """
-
-    handshake_timeout = 10.0
-    _deadline: asyncio.TimerHandle | None = None
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # What every member holds for life, made lean (server/lean.py).
-        self.queue = Inbox()  # type: ignore[assignment]
-        self.writable = LazyEvent()
-        self.writable.set()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        super().connection_made(transport)
-        self._deadline = self.loop.call_later(self.handshake_timeout, self._expire)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-        super().connection_lost(exc)
-
-    def _expire(self) -> None:
-        if not self.handshake_complete:
-            logger.info(
-                "dropped %s: no WebSocket handshake within %ss", self.client, self.handshake_timeout
-            )
-            self.transport.abort()
-
-    def data_received(self, data: bytes) -> None:
-        super().data_received(data)
-        if not self.handshake_initiated and self.conn.handshake_exc is not None:
-            # websockets refused the head; uvicorn never sends what it answered.
-            answer = b"".join(self.conn.data_to_send()) or _BAD_HEAD
-            logger.info("refused %s: %s", self.client, self.conn.handshake_exc)
-            self.transport.write(answer)
-            self.handshake_complete = self.close_sent = True
-            self.transport.close()
-
-    def handle_connect(self, event: Request) -> None:
-        super().handle_connect(event)
-        scope = getattr(self, "scope", None)  # absent when the handshake itself failed
-        if scope is not None:
-            scope["extensions"][ABORT_EXTENSION] = self.transport.abort
-            scope["extensions"][WRITE_EXTENSION] = self.write_now
-            scope["extensions"][BUFFERED_EXTENSION] = self.transport.get_write_buffer_size
-            scope["extensions"][WRITABLE_EXTENSION] = self.writable
-        if self.handshake_complete and self._deadline is not None:
-            self._deadline.cancel()
-
-    async def send(self, message: ASGISendEvent) -> None:
-        await super().send(message)
-        if self._deadline is not None and self.handshake_complete:
-            # Open: the deadline is met, and the handshake's request and response (their
-            # headers and all) are never read again. A room holds thousands of idle members.
-            # websockets' parser keeps the request for the connection's life (a local of
-            # its generator), so its headers are emptied where they are.
-            self._deadline.cancel()
-            self._deadline = None
-            request = vars(self).pop("request", None)
-            if request is not None:
-                request.headers.clear()
-            vars(self).pop("response", None)
-
-    def write_now(self, frame: bytes) -> bool:
-        """Write ``frame`` if the connection is open and its buffer below the high mark."""
-        if (
-            not self.handshake_complete
-            or self.close_sent
-            or not self.writable.is_set()
-            or self.transport.is_closing()
-        ):
-            return False
-        self.transport.write(frame)
-        return True
-
-    def keepalive_timeout(self) -> None:
-        # uvicorn sends a close and calls transport.close(), which waits for a write buffer
-        # that a dead peer never drains: the member's pending send would never wake.
-        super().keepalive_timeout()
-        self.transport.abort()
-
-
-def room_websockets(handshake_timeout: float) -> type[RoomWebSocketProtocol]:
-    """:class:`RoomWebSocketProtocol` with the server's deadline for the handshake."""
-    return type(
-        "TimedRoomWebSocketProtocol",
-        (RoomWebSocketProtocol,),
-        {"handshake_timeout": handshake_timeout},
-    )
-
-
-def guarded_h11(handshake_timeout: float) -> type[H11Protocol]:
-    """uvicorn's h11 protocol with a deadline for the request head (slowloris defence).
-
-    uvicorn restarts its keep-alive timer on every byte received, so a client that trickles
-    a header byte now and then would hold its socket forever; this deadline does not move.
-    """
-
-    class GuardedH11Protocol(H11Protocol):
-        _deadline: asyncio.TimerHandle | None = None
-
-        def connection_made(self, transport: asyncio.BaseTransport) -> None:
-            super().connection_made(transport)  # type: ignore[arg-type]
-            self._deadline = self.loop.call_later(handshake_timeout, self._expire)
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-            super().connection_lost(exc)
-
-        def handle_websocket_upgrade(self, event: h11.Request) -> None:
-            # The WebSocket protocol takes over with a deadline of its own; a timer left
-            # here would keep this object (its parser, its buffers) alive until it fired.
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-            super().handle_websocket_upgrade(event)
-
-        def _expire(self) -> None:
-            # Only a connection still waiting for its first request head: upgraded
-            # WebSockets belong to another protocol object, served requests to keep-alive.
-            if self.transport.get_protocol() is self and self.cycle is None:
-                logger.info(
-                    "dropped %s: no complete request within %ss", self.client, handshake_timeout
-                )
-                self.transport.abort()
-
-    return GuardedH11Protocol
 
 
 class EmbeddedServer(uvicorn.Server):

@@ -7,6 +7,7 @@ import asyncio
 import json
 import re
 import socket
+import time
 from typing import Any
 
 import pytest
@@ -146,6 +147,53 @@ async def test_dns_rebinding_is_refused_on_the_page_and_the_room() -> None:
     ],
     ids=["200 headers", "a 9 KiB header line"],
 )
+def raw_head(port: int, path: str, host: str, pieces: int) -> tuple[socket.socket, bytes]:
+    """Send a WebSocket head with header names in odd case, in ``pieces`` writes; the socket
+    and the server's answer up to the end of its head."""
+    head = (
+        f"GET {path} HTTP/1.1\r\nhOsT: {host}\r\nUPGRADE: WebSocket\r\nconnection: upgrade\r\n"
+        "sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    cut = len(head) // 2 if pieces == 2 else len(head)
+    sock.sendall(head[:cut])
+    if cut < len(head):
+        time.sleep(0.2)  # a slow client: the rest comes in a read of its own
+        sock.sendall(head[cut:])
+    answer = b""
+    while not answer.endswith(b"\r\n\r\n") and (byte := sock.recv(1)):
+        answer += byte
+    return sock, answer
+
+
+def echoed(sock: socket.socket, text: bytes) -> bytes:
+    sock.sendall(frame(0x1, text))
+    received = b""
+    while not received.endswith(text) and (chunk := sock.recv(65536)):
+        received += chunk
+    return received
+
+
+@pytest.mark.parametrize("pieces", [1, 2])
+async def test_a_websocket_head_opens_however_it_arrives_and_its_host_still_counts(
+    pieces: int,
+) -> None:
+    """A head that came whole in the first read skips uvicorn's HTTP parser; one that comes
+    in pieces goes through it. Either way header names are matched in any case: a ``hOsT``
+    naming another site is refused (DNS rebinding), and the seed's echo answers."""
+    async with hosted(allowed_hosts=("chat.example",)) as server:
+        port = server.port
+        sock, answer = await asyncio.to_thread(raw_head, port, "/ws", f"127.0.0.1:{port}", pieces)
+        assert answer.startswith(b"HTTP/1.1 101"), answer
+        assert (await asyncio.to_thread(echoed, sock, b"echo me")).endswith(b"echo me")
+        sock.close()
+        evil = f"rebind.example:{port}"
+        sock, answer = await asyncio.to_thread(raw_head, port, "/chat", evil, pieces)
+        assert answer.startswith(b"HTTP/1.1 101"), "accepted, then closed with the reason"
+        assert await asyncio.to_thread(read_close, sock) == 1008
+        sock.close()
+
+
 async def test_an_upgrade_head_the_websocket_layer_refuses_gets_an_answer_and_a_close(
     extra: str,
 ) -> None:

@@ -1,4 +1,4 @@
-"""uvicorn's internals that server/runner.py builds on are still there.
+"""uvicorn's internals that server/protocols.py builds on are still there.
 
 ``RoomWebSocketProtocol`` and ``guarded_h11`` subclass uvicorn's protocol classes and read
 their attributes, which are not public API. pyproject.toml caps uvicorn at the newest minor
@@ -39,7 +39,13 @@ USED: dict[type[asyncio.Protocol], tuple[str, ...]] = {
     H11Protocol: (
         "connection_made",
         "connection_lost",
+        "data_received",
         "handle_websocket_upgrade",
+        "ws_protocol_class",
+        "connections",
+        "config",
+        "server_state",
+        "app_state",
         "loop",
         "cycle",
         "transport",
@@ -71,7 +77,7 @@ async def test_uvicorns_protocol_internals_that_the_runner_uses_exist(
     missing = [name for name in USED[protocol_class] if not hasattr(protocol, name)]
     assert not missing, (
         f"uvicorn {uvicorn.__version__} changed {protocol_class.__name__}: no {missing}; "
-        "server/runner.py relies on them"
+        "server/protocols.py relies on them"
     )
 
 
