@@ -139,14 +139,6 @@ async def test_dns_rebinding_is_refused_on_the_page_and_the_room() -> None:
         sock.close()
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        "".join(f"X-Header-{n}: y\r\n" for n in range(200)),
-        "X-Long: " + "a" * 9000 + "\r\n",
-    ],
-    ids=["200 headers", "a 9 KiB header line"],
-)
 def raw_head(port: int, path: str, host: str, pieces: int) -> tuple[socket.socket, bytes]:
     """Send a WebSocket head with header names in odd case, in ``pieces`` writes; the socket
     and the server's answer up to the end of its head."""
@@ -194,6 +186,14 @@ async def test_a_websocket_head_opens_however_it_arrives_and_its_host_still_coun
         sock.close()
 
 
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "".join(f"X-Header-{n}: y\r\n" for n in range(200)),
+        "X-Long: " + "a" * 9000 + "\r\n",
+    ],
+    ids=["200 headers", "a 9 KiB header line"],
+)
 async def test_an_upgrade_head_the_websocket_layer_refuses_gets_an_answer_and_a_close(
     extra: str,
 ) -> None:
