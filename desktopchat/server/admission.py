@@ -83,16 +83,15 @@ def host_allowed(host: str | None, names: frozenset[str]) -> bool:
 
 @functools.lru_cache(maxsize=256)
 def _host_name(host: str) -> tuple[str | None, bool]:
-    # Every connection sends one of a few Host values: parse each once (a bounded cache,
-    # so a client inventing new ones costs only itself the parse).
+    """The name in a Host header (empty or None when it has none), and whether it is an IP
+    address. Connections send one of a few Host values: each is parsed once (the cache is
+    bounded, so values a client invents only cost their parse)."""
     try:
         hostname = urlsplit(f"//{host}").hostname
     except ValueError:
         return None, False
-    if not hostname:
-        return None, False
     try:
-        ipaddress.ip_address(hostname)
+        ipaddress.ip_address(hostname or "")
     except ValueError:
         return hostname, False
     return hostname, True

@@ -13,7 +13,8 @@ import qasync
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 from PySide6.QtCore import QTimerEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.gui.controller import ChatController
@@ -42,6 +43,14 @@ def _timer_while_running(self: qasync._SimpleTimer, event: QTimerEvent) -> None:
 
 
 qasync._SimpleTimer.timerEvent = _timer_while_running
+
+
+def shown(qtbot: QtBot, widget: QWidget, width: int, height: int) -> None:
+    """Show ``widget`` at ``width`` by ``height`` (closed with the test) and wait for it."""
+    qtbot.addWidget(widget)
+    widget.resize(width, height)
+    widget.show()
+    qtbot.waitExposed(widget)
 
 
 @pytest.fixture

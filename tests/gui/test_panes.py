@@ -18,6 +18,7 @@ from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.json_pane import JsonPane, json_problem
 from desktopchat.gui.panes.json_tree import JsonTreeModel
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
+from tests.gui.conftest import shown
 
 
 def row(n: int, **fields: object) -> MessageRow:
@@ -126,29 +127,26 @@ def test_a_json_pane_following_a_busy_room_keeps_the_users_pick_and_picks_nothin
     message the user is looking at."""
     model = MessageListModel()
     pane = JsonPane(model)
-    qtbot.addWidget(pane)
-    pane.resize(800, 600)
-    pane.show()
-    qtbot.waitExposed(pane)
+    shown(qtbot, pane, 800, 600)
 
     def add(first: int, count: int) -> None:
         for n in range(first, first + count):
             model.append(row(n, kind="json", text=json.dumps({"n": n}), data={"n": n}))
         model.flush()
 
-    def shown() -> object:
+    def detail() -> object:
         return json.loads(pane.pretty.toPlainText())
 
     for first in range(0, 150, 10):
         add(first, 10)
     assert model.hidden, "older rows are held back"
     assert not pane.view.selectionModel().hasSelection()
-    assert shown() == {"n": 149}, "nothing picked: the newest"
+    assert detail() == {"n": 149}, "nothing picked: the newest"
     pane.view.setCurrentIndex(pane.proxy.index(model.rowCount() - 5, 0))
-    picked = shown()
+    picked = detail()
     for first in range(150, 400, 10):
         add(first, 10)
-    assert shown() == picked
+    assert detail() == picked
     assert [index.data(ROW_ROLE).data for index in pane.view.selectedIndexes()] == [picked]
 
 

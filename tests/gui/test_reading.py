@@ -26,6 +26,7 @@ from desktopchat.gui.panes.message_model import (
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.room_view import RoomView
 from desktopchat.protocol import Kind
+from tests.gui.conftest import shown
 
 
 def row(n: int, **fields: object) -> MessageRow:
@@ -59,10 +60,7 @@ def at_end(view: MessageListView) -> bool:
 def pane(qtbot: QtBot) -> tuple[TextPane, MessageListModel]:
     model = MessageListModel()
     pane = TextPane(model)
-    qtbot.addWidget(pane)
-    pane.resize(500, 400)
-    pane.show()
-    qtbot.waitExposed(pane)
+    shown(qtbot, pane, 500, 400)
     return pane, model
 
 
