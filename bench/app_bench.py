@@ -22,9 +22,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync
 from PySide6.QtCore import QTimer
 
+from desktopchat.app import qt_loop
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.window import application
 from desktopchat.client import SessionState
@@ -198,4 +198,4 @@ async def main() -> None:
 
 if __name__ == "__main__":
     application()
-    qasync.run(main())
+    qt_loop.run(main())

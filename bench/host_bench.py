@@ -25,10 +25,10 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import qasync
 from app_bench import LagProbe, until
 from run import PEERS, cpu_seconds, free_port
 
+from desktopchat.app import qt_loop
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.window import application
 from desktopchat.client import SessionState
@@ -155,4 +155,4 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--reps", type=int, default=3)
     application()
-    qasync.run(main(parser.parse_args()))
+    qt_loop.run(main(parser.parse_args()))

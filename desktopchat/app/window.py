@@ -10,12 +10,12 @@ import signal
 import sys
 from pathlib import Path
 
-import qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.app.hosting import ServerHoster, host_options
 from desktopchat.app.notifier import SystemNotifier
+from desktopchat.app.qt_loop import run
 from desktopchat.assets import resource
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.hosting import HostOptions
@@ -98,5 +98,5 @@ def run_window(host: Settings | None = None, name: str = "") -> int:
     log_to_file(log_file())
     application()
     options = host_options(host, name) if host is not None else None
-    qasync.run(run_until_closed(build_window(host), options))
+    run(run_until_closed(build_window(host), options))
     return 0

@@ -11,11 +11,11 @@ import socket
 import sys
 from collections.abc import Callable
 
-import qasync
 from PySide6.QtWidgets import QLabel
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from desktopchat.app import qt_loop
 from desktopchat.app.window import application, build_window
 from desktopchat.client import SessionState
 from desktopchat.gui.hosting import HostOptions
@@ -75,7 +75,7 @@ async def scenario() -> dict[str, object]:
 
 def main() -> int:
     application()
-    result = qasync.run(scenario())
+    result = qt_loop.run(scenario())
     print(json.dumps(result))
     return 0
 

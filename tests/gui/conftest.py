@@ -9,14 +9,13 @@ from typing import Any
 
 import keyring
 import pytest
-import qasync
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
-from PySide6.QtCore import QTimerEvent
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktopchat.app.hosting import ServerHoster
+from desktopchat.app.qt_loop import QtLoop
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import SettingsStore
@@ -28,23 +27,6 @@ def own_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
 
 
-_run_timer = qasync._SimpleTimer.timerEvent
-
-
-def _timer_while_running(self: qasync._SimpleTimer, event: QTimerEvent) -> None:
-    # qasync ends every run_until_complete with one processEvents() after the loop has
-    # stopped running, and pytest-qt processes events between a test's phases: a callback
-    # due then would step a task with no running loop ("RuntimeError: no running event
-    # loop" inside uvicorn or the hub's sweeper). Such a timer waits for the loop to run.
-    # (The app runs one loop until it exits, so only tests meet this.)
-    if asyncio._get_running_loop() is None:
-        return
-    _run_timer(self, event)
-
-
-qasync._SimpleTimer.timerEvent = _timer_while_running
-
-
 def shown(qtbot: QtBot, widget: QWidget, width: int, height: int) -> None:
     """Show ``widget`` at ``width`` by ``height`` (closed with the test) and wait for it."""
     qtbot.addWidget(widget)
@@ -54,11 +36,11 @@ def shown(qtbot: QtBot, widget: QWidget, width: int, height: int) -> None:
 
 
 @pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
+def qloop(qapp: QApplication) -> Iterator[QtLoop]:
     """An asyncio loop driven by Qt, as in the app; tests run coroutines on it."""
     # As in the app: closing the last window must not stop the loop (pytest-qt closes them).
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp)
+    loop = QtLoop(qapp)
     asyncio.set_event_loop(loop)
     try:
         yield loop
@@ -71,7 +53,7 @@ def qloop(qapp: QApplication) -> Iterator[qasync.QEventLoop]:
 class Windows:
     """Makes windows with their own settings file, and shuts their controllers down."""
 
-    def __init__(self, tmp_path: Path, loop: qasync.QEventLoop) -> None:
+    def __init__(self, tmp_path: Path, loop: QtLoop) -> None:
         self._tmp_path = tmp_path
         self._loop = loop
         self.windows: list[MainWindow] = []
@@ -101,7 +83,7 @@ WindowFactory = Windows
 
 
 @pytest.fixture
-def make_window(tmp_path: Path, qloop: qasync.QEventLoop) -> Iterator[Windows]:
+def make_window(tmp_path: Path, qloop: QtLoop) -> Iterator[Windows]:
     """Windows with their own settings file; controllers are shut down after the test."""
     windows = Windows(tmp_path, qloop)
     yield windows
@@ -111,8 +93,8 @@ def make_window(tmp_path: Path, qloop: qasync.QEventLoop) -> Iterator[Windows]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     """Shut the windows' servers down as the test ends, before pytest-qt processes Qt's
-    pending events: a qasync timer firing then, with no loop running, would step a server
-    task outside its loop (``RuntimeError: no running event loop``)."""
+    pending events: a server task must not wait
+    for a loop that will not run again."""
     try:
         return (yield)
     finally:
@@ -121,11 +103,11 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         if isinstance(windows, Windows):
             windows.shut_down()
         loop = fixtures.get("qloop")
-        if isinstance(loop, qasync.QEventLoop) and not loop.is_closed():
+        if isinstance(loop, QtLoop) and not loop.is_closed():
             finish_tasks(loop)
 
 
-def finish_tasks(loop: qasync.QEventLoop) -> None:
+def finish_tasks(loop: QtLoop) -> None:
     """Cancel what still runs on ``loop`` and let it end, while the loop runs."""
     pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
     for task in pending:

@@ -31,7 +31,7 @@ from desktopchat.gui.attention import COUNT_MS
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.notifications import Notifications
 from desktopchat.gui.panes.links import find_links, mentions
-from desktopchat.gui.panes.message_delegate import MessageDelegate, _day_change
+from desktopchat.gui.panes.message_delegate import MessageDelegate, day_line
 from desktopchat.gui.panes.message_model import LIVE_ROWS, MessageListModel, MessageRow
 from desktopchat.gui.panes.when import clock, day_label
 from desktopchat.gui.recent import Remembered, SettingsStore
@@ -466,7 +466,8 @@ def test_days_are_separated_and_times_follow_the_locale(qapp: QApplication) -> N
     for n, day in enumerate((0, 0, 1)):
         model.append(row(n, time=NOON + day * DAY_MS + n))
     model.flush()
-    assert [_day_change(model.index(n)) is not None for n in range(3)] == [True, False, True]
+    lines = [day_line(model.row_at(n), model.shown(n - 1)) for n in range(3)]
+    assert [line is not None for line in lines] == [True, False, True]
     tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
     assert tip.endswith("· ada")
     assert "2026" in tip, "the full date on hover"

@@ -3,6 +3,7 @@ mark) over its text, links that open on a click and a tint when it mentions us."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
@@ -112,14 +113,12 @@ def _static_text(row: MessageRow, width: int) -> QStaticText:
     return text
 
 
-def _day_change(index: Index) -> str | None:
-    """The day separator above ``index`` (the first row, or a row on a new day), if any."""
-    row: MessageRow = index.data(ROW_ROLE)
+def day_line(row: MessageRow, above: MessageRow | None) -> str | None:
+    """The day separator over ``row`` when ``above`` is the row shown above it (None for the
+    first row): the first row, and a row on a new day, have one."""
     day = day_of(row.time)
-    if index.row() > 0:
-        before: MessageRow | None = index.model().index(index.row() - 1, 0).data(ROW_ROLE)
-        if before is not None and day_of(before.time) == day:
-            return None
+    if above is not None and day_of(above.time) == day:
+        return None
     return day_label(day)
 
 
@@ -131,19 +130,31 @@ class MessageDelegate(QStyledItemDelegate):
     def __init__(self, colours: SenderColours, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.colours = colours
-        self._heights: dict[int, tuple[MessageRow, int, int]] = {}
+        self._heights: dict[tuple[int, int], tuple[MessageRow, int]] = {}
         self._laid: dict[int, list[int]] = {}
-        self._looks: dict[str, _Look] = {}
+        self._looks: _Look | None = None
         self._faces: dict[int, _Face] = {}
+        self._shown: Callable[[int], MessageRow | None] | None = None
 
     def _look(self, option: QStyleOptionViewItem) -> _Look:
-        key = option.font.key()
-        look = self._looks.get(key)
-        if look is None:
-            if len(self._looks) >= _WIDTHS:
-                self._looks.clear()
-            look = self._looks[key] = _Look.of(option.font)
-        return look
+        # One view, one font: a new one comes with a FontChange, and forget().
+        if self._looks is None:
+            self._looks = _Look.of(option.font)
+        return self._looks
+
+    def _row(self, index: Index) -> MessageRow | None:
+        if self._shown is not None:
+            return self._shown(index.row())
+        row: MessageRow | None = index.data(ROW_ROLE)
+        return row
+
+    def _day_line(self, index: Index, row: MessageRow) -> str | None:
+        position = index.row()
+        if position == 0:
+            return day_line(row, None)
+        if self._shown is not None:
+            return day_line(row, self._shown(position - 1))
+        return day_line(row, index.model().index(position - 1, 0).data(ROW_ROLE))
 
     def _face(self, row: MessageRow, look: _Look, width: int) -> _Face:
         # Rows are frozen: a changed message (delivered, failed) is a new row, a new face.
@@ -198,26 +209,31 @@ class MessageDelegate(QStyledItemDelegate):
             laid = self._laid[width] = []
         elif position < len(laid) and laid[position]:
             return QSize(width, laid[position])
-        row: MessageRow | None = index.data(ROW_ROLE)
+        row = self._row(index)
         if row is None:
             return super().sizeHint(option, index)
-        known = self._heights.get(id(row))
-        if known is not None and known[0] is row and known[1] == width:
-            height = known[2]
+        known = self._heights.get((id(row), width))
+        if known is not None and known[0] is row:
+            height = known[1]
         else:
             height = self._measure(row, option, width)
             if len(self._heights) >= _KNOWN_HEIGHTS:
                 self._heights.clear()
-            self._heights[id(row)] = (row, width, height)
-        if _day_change(index) is not None:
+            self._heights[id(row), width] = (row, height)
+        if self._day_line(index, row) is not None:
             height += self._look(option).separator_height
         if position >= len(laid):  # painting asks for the rows in sight before the layout
             laid.extend([0] * (position + 1 - len(laid)))
         laid[position] = height
         return QSize(width, height)
 
-    def watch(self, model: QAbstractItemModel) -> None:
-        """Keep known heights in step with ``model`` (the view's model)."""
+    def watch(
+        self, model: QAbstractItemModel, rows: Callable[[int], MessageRow | None] | None = None
+    ) -> None:
+        """Keep known heights in step with ``model`` (the view's model); ``rows(position)``,
+        if given, is the row ``model`` shows there, found without a round trip through Qt
+        (asking the model through a proxy costs more than measuring the row)."""
+        self._shown = rows
         model.rowsInserted.connect(lambda _parent, first, last: self._inserted(first, last))
         model.rowsRemoved.connect(lambda _parent, first, last: self._removed(first, last))
         model.rowsMoved.connect(lambda *_: self._forget_from(0))
@@ -228,7 +244,7 @@ class MessageDelegate(QStyledItemDelegate):
     def forget(self) -> None:
         """Measure every row again (the font changed)."""
         self._heights.clear()
-        self._looks.clear()
+        self._looks = None
         self._faces.clear()
         self._forget_from(0)
 
@@ -266,16 +282,16 @@ class MessageDelegate(QStyledItemDelegate):
             ).height()
         return look.header_height + text_height + 2 * _PAD
 
-    def _text_rect(self, option: QStyleOptionViewItem, index: Index) -> QRect:
+    def _text_rect(self, option: QStyleOptionViewItem, index: Index, row: MessageRow) -> QRect:
         rect: QRect = option.rect
         look = self._look(option)
-        if _day_change(index) is not None:
+        if self._day_line(index, row) is not None:
             rect = rect.adjusted(0, look.separator_height, 0, 0)
         inner = rect.adjusted(_PAD, _PAD // 2, -_PAD, -_PAD // 2)
         return inner.adjusted(0, look.header_height, 0, 0)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        row: MessageRow | None = index.data(ROW_ROLE)
+        row = self._row(index)
         if row is None:
             super().paint(painter, option, index)
             return
@@ -283,7 +299,7 @@ class MessageDelegate(QStyledItemDelegate):
         rect: QRect = option.rect
         palette: QPalette = option.palette
         painter.save()
-        separator = _day_change(index)
+        separator = self._day_line(index, row)
         if separator is not None:
             self._paint_separator(painter, option, look, separator)
             rect = rect.adjusted(0, look.separator_height, 0, 0)
@@ -348,10 +364,10 @@ class MessageDelegate(QStyledItemDelegate):
 
     def link_at(self, option: QStyleOptionViewItem, index: Index, point: QPointF) -> str:
         """The address of the link under ``point`` (view coordinates), or ``""``."""
-        row: MessageRow | None = index.data(ROW_ROLE)
+        row = self._row(index)
         if row is None:
             return ""
-        text_rect = self._text_rect(option, index)
+        text_rect = self._text_rect(option, index, row)
         document = self._document(row, self._look(option).body, text_rect.width())
         if document is None:
             return ""

@@ -33,35 +33,43 @@ from desktopchat.protocol import Kind
 class FilterProxy(QSortFilterProxyModel):
     """Filters a pane on sender and text, case-insensitively (Ctrl+F)."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, model: MessageListModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setSourceModel(model)
+        self._model = model
+        self._needle = ""  # casefolded; kept in Python, read for every row that comes
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
     ) -> bool:
-        needle = self.filterRegularExpression().pattern()
-        if not needle:
+        if not self._needle:
             return True
-        model = self.sourceModel()
-        row: MessageRow | None = model.index(source_row, 0, source_parent).data(ROW_ROLE)
+        row = self._model.shown(source_row)
         if row is None:
             return False
-        haystack = f"{row.sender}\n{row.summary()}".casefold()
-        return needle.casefold() in haystack
+        return self._needle in f"{row.sender}\n{row.summary()}".casefold()
 
     @property
     def filtering(self) -> bool:
         """A filter is on."""
-        return bool(self.filterRegularExpression().pattern())
+        return bool(self._needle)
 
     def setFilterFixedString(self, pattern: str) -> None:
-        """Filter on a plain substring (kept as the pattern, compared casefolded): over every
-        row the pane holds, the hidden older ones too."""
-        self.setFilterRegularExpression(pattern)
-        source = self.sourceModel()
-        if pattern and isinstance(source, MessageListModel):
-            source.reveal()  # filtered as they come back: only matches are laid out
+        """Filter on a plain substring (compared casefolded): over every row the pane holds,
+        the hidden older ones too."""
+        self.beginFilterChange()
+        self._needle = pattern.casefold()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+        if pattern:
+            self._model.reveal()  # filtered as they come back: only matches are laid out
+
+    def shown_row(self, position: int) -> MessageRow | None:
+        """The row shown at ``position``, or None past the end: without a filter the proxy
+        shows the model's rows as they are, and this costs no call through Qt."""
+        if not self._needle:
+            return self._model.shown(position)
+        row: MessageRow | None = self.index(position, 0).data(ROW_ROLE)
+        return row
 
 
 class TailFollower(QObject):
@@ -299,13 +307,12 @@ class MessageListView(QListView):
 
 def message_list(model: MessageListModel, parent: QObject) -> tuple[MessageListView, FilterProxy]:
     """A list of messages as every pane shows them: filterable, painted, following the tail."""
-    proxy = FilterProxy(parent)
-    proxy.setSourceModel(model)
+    proxy = FilterProxy(model, parent)
     view = MessageListView()
     view.setModel(proxy)
     delegate = MessageDelegate(model.colours, view)
     delegate.linkActivated.connect(view.linkActivated)
-    delegate.watch(proxy)
+    delegate.watch(proxy, proxy.shown_row)
     view.setItemDelegate(delegate)
     view.setMouseTracking(True)  # the pointing hand over links
     view.setWordWrap(True)

@@ -137,6 +137,11 @@ class MessageListModel(QAbstractListModel):
         """The row shown at ``index`` (after a flush)."""
         return self._rows[self._first + index]
 
+    def shown(self, index: int) -> MessageRow | None:
+        """The row shown at ``index``, or None past either end."""
+        position = self._first + index
+        return self._rows[position] if self._first <= position < len(self._rows) else None
+
     def rows(self) -> list[MessageRow]:
         """Every row the pane holds, shown or held back, oldest first (a copy)."""
         return list(self._rows)
