@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -108,3 +111,131 @@ def test_run_gives_the_coroutines_result(qapp: QApplication) -> None:
         return 42
 
     assert qt_loop.run(answer()) == 42
+
+
+class _Socket:
+    """One end of a socket pair read by the loop; the other end writes."""
+
+    def __init__(self, loop: QtLoop) -> None:
+        self.ours, self.theirs = socket.socketpair()
+        self.ours.setblocking(False)
+        self.reads: list[bytes] = []
+        self.arrived = asyncio.Event()
+        self.on_read: Callable[[], object] = lambda: None
+        loop.add_reader(self.ours.fileno(), self._read)
+
+    def _read(self) -> None:
+        self.reads.append(self.ours.recv(65536))
+        self.arrived.set()
+        self.on_read()
+
+    def close(self) -> None:
+        self.ours.close()
+        self.theirs.close()
+
+
+@pytest.fixture
+def spacing(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    return lambda seconds: monkeypatch.setattr(qt_loop, "READ_SPACING", seconds)
+
+
+def test_a_socket_that_keeps_having_data_is_read_all_at_once_after_a_pause(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    spacing(0.2)  # wide enough that the machine's own hiccups cannot end the pause
+    pair = _Socket(qloop)
+    try:
+        # 1 is read at once (the socket was quiet), 2 too but right after 1: the socket is
+        # busy, and 3 and 4 wait for one read after the pause.
+        pair.on_read = lambda: pair.theirs.send(b"2" if len(pair.reads) == 1 else b"")
+        pair.theirs.send(b"1")
+
+        async def main() -> None:
+            while len(pair.reads) < 2:
+                pair.arrived.clear()
+                await asyncio.wait_for(pair.arrived.wait(), 5)
+            pair.theirs.send(b"3")
+            pair.theirs.send(b"4")
+            await asyncio.sleep(0.05)
+            assert pair.reads == [b"1", b"2"], "busy: not read again before the pause ends"
+            pair.arrived.clear()
+            await asyncio.wait_for(pair.arrived.wait(), 5)
+
+        qloop.run_until_complete(main())
+        assert pair.reads == [b"1", b"2", b"34"]
+    finally:
+        qloop.remove_reader(pair.ours.fileno())
+        pair.close()
+
+
+def test_a_quiet_socket_is_read_the_moment_data_comes(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    spacing(30)  # were a first read held for the spacing, the test would time out
+
+    async def main() -> None:
+        pair = _Socket(qloop)
+        try:
+            pair.theirs.send(b"hello")
+            await asyncio.wait_for(pair.arrived.wait(), 5)
+        finally:
+            qloop.remove_reader(pair.ours.fileno())
+            pair.close()
+
+    qloop.run_until_complete(main())
+
+
+def test_a_removed_reader_is_not_read_again_even_in_a_pause(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    spacing(0.05)
+    pair = _Socket(qloop)
+    pair.on_read = lambda: pair.theirs.send(b"again") if len(pair.reads) < 2 else None
+    pair.theirs.send(b"first")
+
+    async def main() -> None:
+        while len(pair.reads) < 2:  # the second read started the pause
+            pair.arrived.clear()
+            await asyncio.wait_for(pair.arrived.wait(), 5)
+        assert qloop.remove_reader(pair.ours.fileno())
+        pair.theirs.send(b"unread")
+        await asyncio.sleep(0.2)
+
+    try:
+        qloop.run_until_complete(main())
+        assert len(pair.reads) == 2
+        assert pair.ours.recv(100) == b"unread"
+    finally:
+        pair.close()
+
+
+def test_a_reader_that_removes_itself_stays_removed(qloop: QtLoop) -> None:
+    pair = _Socket(qloop)
+    pair.on_read = lambda: qloop.remove_reader(pair.ours.fileno())
+    pair.theirs.send(b"once")
+
+    async def main() -> None:
+        await asyncio.wait_for(pair.arrived.wait(), 5)
+        pair.theirs.send(b"twice")
+        await asyncio.sleep(0.05)
+
+    try:
+        qloop.run_until_complete(main())
+        assert pair.reads == [b"once"]
+        assert not qloop.remove_reader(pair.ours.fileno())
+    finally:
+        pair.close()
+
+
+def test_data_that_came_while_the_loop_was_stopped_is_read_once_it_runs(qloop: QtLoop) -> None:
+    pair = _Socket(qloop)
+    pair.theirs.send(b"early")
+    for _ in range(5):
+        QCoreApplication.processEvents()
+    assert pair.reads == []
+    try:
+        qloop.run_until_complete(asyncio.wait_for(pair.arrived.wait(), 5))
+        assert pair.reads == [b"early"]
+    finally:
+        qloop.remove_reader(pair.ours.fileno())
+        pair.close()
