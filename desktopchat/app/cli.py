@@ -17,6 +17,7 @@ from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import find_rooms
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
+from desktopchat.server.collector import hold_long_lived
 from desktopchat.server.loops import new_loop
 from desktopchat.server.settings import Settings
 
@@ -180,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RuntimeError as exc:
         print(f"desktopchat: {exc}", file=sys.stderr)
         return 2
+    hold_long_lived()
     try:
         with asyncio.Runner(loop_factory=lambda: loop) as runner:
             runner.run(serve(settings_from(args), sys.stdout))

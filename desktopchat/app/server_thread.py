@@ -25,6 +25,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from desktopchat.server.collector import hold_long_lived
 from desktopchat.server.loops import new_loop
 
 logger = logging.getLogger("desktopchat.app")
@@ -125,6 +126,7 @@ class _Collector:
     _lock = threading.Lock()
     _users = 0
     _was_enabled = True
+    _thresholds = gc.get_threshold()
     _task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -135,6 +137,8 @@ class _Collector:
             if cls._users == 0:
                 cls._was_enabled = gc.isenabled()
                 gc.disable()
+                cls._thresholds = gc.get_threshold()
+                hold_long_lived()  # as `serve` does
             cls._users += 1
             if cls._task is None or cls._task.done() or cls._task.get_loop() is not loop:
                 cls._task = loop.create_task(_collect_while_needed(), name="collect")
@@ -144,8 +148,10 @@ class _Collector:
         """One server thread fewer; with none left, collection is automatic again."""
         with cls._lock:
             cls._users -= 1
-            if cls._users == 0 and cls._was_enabled:
-                gc.enable()
+            if cls._users == 0:
+                gc.set_threshold(*cls._thresholds)
+                if cls._was_enabled:
+                    gc.enable()
 
     @classmethod
     def needed(cls) -> bool:

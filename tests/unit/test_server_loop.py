@@ -14,6 +14,7 @@ import uvloop
 
 from desktopchat.app.cli import main
 from desktopchat.app.server_thread import ServerLoop
+from desktopchat.server.collector import MIDDLE_COLLECTIONS_PER_FULL
 from desktopchat.server.loops import new_loop
 
 
@@ -106,9 +107,11 @@ async def test_closing_finishes_what_was_left_running_and_ends_the_thread() -> N
 
 async def test_while_a_server_thread_runs_only_the_starting_loop_collects_garbage() -> None:
     assert gc.isenabled()
+    before = gc.get_threshold()
     first = ServerLoop(factory=asyncio.new_event_loop)
     second = ServerLoop(factory=asyncio.new_event_loop)
     assert not gc.isenabled(), "automatic collection would run on whatever thread allocates"
+    assert gc.get_threshold()[2] == MIDDLE_COLLECTIONS_PER_FULL, "set as `serve` sets it"
 
     class Cycle:
         def __init__(self) -> None:
@@ -130,6 +133,7 @@ async def test_while_a_server_thread_runs_only_the_starting_loop_collects_garbag
     assert not gc.isenabled(), "the second server thread still runs"
     second.close()
     assert gc.isenabled()
+    assert gc.get_threshold() == before, "the window's own setting is back"
 
 
 async def test_a_finishing_stop_is_not_cut_short_by_the_caller_and_the_thread_then_ends() -> None:
