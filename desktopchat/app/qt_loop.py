@@ -23,6 +23,7 @@ event loop`` from uvicorn or a hub's sweeper); such callbacks wait for the loop'
 from __future__ import annotations
 
 import asyncio
+import select
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -41,19 +42,20 @@ messages still reach the list, which shows them in batches, well within one)."""
 
 
 class _Reader:
-    """One socket's reader: a Qt notifier that runs asyncio's read callback."""
+    """One socket's reader: a Qt notifier that runs asyncio's read callback, and what that
+    read woke, in the same wakeup of the window's thread."""
 
     def __init__(self, loop: QtLoop, fd: Any, callback: Callable[..., object], args: Any) -> None:
         self._loop = loop
         self._fd = fd
         self._handle = asyncio.Handle(callback, args, loop)
-        fileno = fd if isinstance(fd, int) else fd.fileno()
-        self.notifier = QSocketNotifier(fileno, QSocketNotifier.Type.Read)
+        self._fileno = fd if isinstance(fd, int) else fd.fileno()
+        self.notifier = QSocketNotifier(self._fileno, QSocketNotifier.Type.Read)
         self.notifier.activated.connect(self._ready)
-        self._rearm = QTimer()
-        self._rearm.setSingleShot(True)
-        self._rearm.setInterval(round(READ_SPACING * 1000))
-        self._rearm.timeout.connect(self._listen)
+        self._pause = QTimer()
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(round(READ_SPACING * 1000))
+        self._pause.timeout.connect(self._paused)
         self._last = -READ_SPACING
 
     def _current(self) -> bool:
@@ -66,27 +68,36 @@ class _Reader:
         else:
             self._loop.call_soon(self._read)  # runs once the loop runs again
 
-    def _read(self) -> None:
+    def _read(self, busy: bool = False) -> None:
         if not self._current():
             return  # removed meanwhile
         self._handle._run()
+        # The task waiting for this data, at once: asyncio's loops run what I/O woke in
+        # the same pass, and on this loop another pass is another wakeup of the thread.
+        self._loop._run_ready()
         if not self._current():
             return  # the callback removed or replaced its reader
         now = time.monotonic()
-        busy = now - self._last < READ_SPACING
-        self._last = now
-        if busy:
-            self._rearm.start()
+        if busy or now - self._last < READ_SPACING:
+            self._pause.start()
         else:
             self.notifier.setEnabled(True)
+        self._last = now
 
-    def _listen(self) -> None:
-        if self._current():
+    def _paused(self) -> None:
+        # What came during the pause is read now, and the pause goes on while data keeps
+        # coming (one wakeup per pause); once a pause brought nothing, the next data is
+        # read the moment it comes.
+        if not self._current():
+            return
+        if self._loop.is_running() and select.select([self._fileno], [], [], 0)[0]:
+            self._read(busy=True)
+        else:
             self.notifier.setEnabled(True)
 
     def stop(self) -> None:
         """Never read again."""
-        self._rearm.stop()
+        self._pause.stop()
         self.notifier.setEnabled(False)
 
 
@@ -119,8 +130,9 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         self._turn = QTimer()
         self._turn.setSingleShot(True)
         self._turn.setInterval(0)
-        self._turn.timeout.connect(self._run_ready)
+        self._turn.timeout.connect(self._on_turn)
         self._turn_due = False
+        self._in_turn = False
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
         self._check_closed()
@@ -149,19 +161,29 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
             self._turn.start()
         return handle
 
-    def _run_ready(self) -> None:
+    def _on_turn(self) -> None:
         self._turn_due = False
-        if not self.is_running():
+        self._run_ready()
+
+    def _run_ready(self) -> None:
+        """Run the callbacks queued so far; those they queue wait for the next turn, after
+        Qt has had its own (painting, input, sockets)."""
+        if self._in_turn or not self.is_running():
             return  # run_forever starts the next turn
-        # Only what was queued before this turn: callbacks queued by these run at the
-        # next one, after Qt has had its turn (painting, input, sockets).
-        for _ in range(len(self._ready)):
-            handle = self._ready.popleft()
-            if not handle._cancelled:
-                handle._run()
+        self._in_turn = True
+        try:
+            for _ in range(len(self._ready)):
+                handle = self._ready.popleft()
+                if not handle._cancelled:
+                    handle._run()
+        finally:
+            self._in_turn = False
         if self._ready and not self._turn_due:
             self._turn_due = True
             self._turn.start()
+        elif not self._ready and self._turn_due:
+            self._turn_due = False
+            self._turn.stop()
 
     def run_forever(self) -> None:
         """Run until stopped, beginning with the callbacks that waited for the loop to run."""
