@@ -17,6 +17,10 @@ from desktopchat.gui.panes.json_pane import json_problem
 from desktopchat.gui.panes.message_delegate import _static_text, _wrap
 from desktopchat.gui.panes.message_list import MessageListView
 from desktopchat.gui.panes.message_model import (
+    BUSY_MS,
+    FLOOD_MS,
+    FLOOD_ROWS,
+    FRAME_MS,
     LIVE_ROWS,
     PREVIEW_LINES,
     ROW_ROLE,
@@ -40,6 +44,24 @@ def fill(model: MessageListModel, first: int, count: int, **fields: object) -> N
     for n in range(first, first + count):
         model.append(row(n, **fields))
     model.flush()
+
+
+def test_rows_wait_a_frame_in_a_quiet_room_and_longer_the_busier_it_is(qtbot: QtBot) -> None:
+    model = MessageListModel()
+    waits = []
+    for batch in (1, 1, FLOOD_ROWS, 1):
+        for n in range(batch):
+            model.append(row(n))
+        waits.append(model._flush_timer.interval())
+        model.flush()
+    # A first row after a quiet moment, one after a batch, one after a flood, then a row
+    # after a small batch again.
+    assert waits == [FRAME_MS, BUSY_MS, BUSY_MS, FLOOD_MS]
+    qtbot.wait(2 * BUSY_MS + 20)
+    model.append(row(0))
+    assert model._flush_timer.interval() == FRAME_MS, "quiet again"
+    with qtbot.waitSignal(model.rowsAppended, timeout=1000):
+        pass  # and it comes on its own
 
 
 def scrolled_up(qtbot: QtBot, pane: tuple[TextPane, MessageListModel]) -> MessageListView:

@@ -35,6 +35,12 @@ BUSY_MS = 100
 batch lays out and repaints the list, and a busy room repainted 60 times a second cost the
 window more than the room's server. Live enough for a reader; a first message after a
 quiet moment still shows within a frame."""
+FLOOD_ROWS = 20
+FLOOD_MS = 250
+"""After a batch of ``FLOOD_ROWS`` or more (a room sending 200 messages a second and up,
+more than anyone reads), the next waits ``FLOOD_MS``: a batch costs the window's thread ~6 ms
+however few its rows (the list laid out again and repainted), and at a hundred rows a batch
+the list still moves four times a second."""
 LIVE_ROWS = 100
 """Rows a list shows while it follows the newest (a few screens): older ones stay held and
 come back a page at a time when scrolled to. Qt's list lays out every row it shows again
@@ -114,6 +120,7 @@ class MessageListModel(QAbstractListModel):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self.flush)
         self._flushed = 0.0
+        self._last_batch = 0
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._rows) - self._first
@@ -174,8 +181,12 @@ class MessageListModel(QAbstractListModel):
         """Add a row at the end; it appears with the next batch, within a frame."""
         self._incoming.append(row)
         if not self._flush_timer.isActive():
-            busy = time.monotonic() - self._flushed < 2 * BUSY_MS / 1000
-            self._flush_timer.start(BUSY_MS if busy else FRAME_MS)
+            self._flush_timer.start(self._wait_ms())
+
+    def _wait_ms(self) -> int:
+        if time.monotonic() - self._flushed >= 2 * BUSY_MS / 1000:
+            return FRAME_MS
+        return FLOOD_MS if self._last_batch >= FLOOD_ROWS else BUSY_MS
 
     def flush(self) -> None:
         """Move the buffered rows into the model now, in one insert."""
@@ -184,6 +195,7 @@ class MessageListModel(QAbstractListModel):
             return
         self._flushed = time.monotonic()
         batch, self._incoming = self._incoming, []
+        self._last_batch = len(batch)
         first = self.rowCount()
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
         self._rows.extend(batch)
