@@ -41,6 +41,15 @@ READ_SPACING = 0.008
 messages still reach the list, which shows them in batches, well within one)."""
 
 
+def _readable_now(fileno: int) -> Callable[[], bool]:
+    """Whether ``fileno`` has data to read, asked without waiting."""
+    if hasattr(select, "poll"):  # no limit on descriptor numbers (a host with 1 000+ members)
+        poller = select.poll()
+        poller.register(fileno, select.POLLIN)
+        return lambda: bool(poller.poll(0))
+    return lambda: bool(select.select([fileno], [], [], 0)[0])  # Windows: sockets only
+
+
 class _Reader:
     """One socket's reader: a Qt notifier that runs asyncio's read callback, and what that
     read woke, in the same wakeup of the window's thread."""
@@ -49,8 +58,9 @@ class _Reader:
         self._loop = loop
         self._fd = fd
         self._handle = asyncio.Handle(callback, args, loop)
-        self._fileno = fd if isinstance(fd, int) else fd.fileno()
-        self.notifier = QSocketNotifier(self._fileno, QSocketNotifier.Type.Read)
+        fileno = fd if isinstance(fd, int) else fd.fileno()
+        self._has_data = _readable_now(fileno)
+        self.notifier = QSocketNotifier(fileno, QSocketNotifier.Type.Read)
         self.notifier.activated.connect(self._ready)
         self._pause = QTimer()
         self._pause.setSingleShot(True)
@@ -90,7 +100,7 @@ class _Reader:
         # read the moment it comes.
         if not self._current():
             return
-        if self._loop.is_running() and select.select([self._fileno], [], [], 0)[0]:
+        if self._loop.is_running() and self._has_data():
             self._read(busy=True)
         else:
             self.notifier.setEnabled(True)
@@ -132,7 +142,6 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         self._turn.setInterval(0)
         self._turn.timeout.connect(self._on_turn)
         self._turn_due = False
-        self._in_turn = False
 
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
         self._check_closed()
@@ -168,16 +177,14 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
     def _run_ready(self) -> None:
         """Run the callbacks queued so far; those they queue wait for the next turn, after
         Qt has had its own (painting, input, sockets)."""
-        if self._in_turn or not self.is_running():
+        if not self.is_running():
             return  # run_forever starts the next turn
-        self._in_turn = True
-        try:
-            for _ in range(len(self._ready)):
-                handle = self._ready.popleft()
-                if not handle._cancelled:
-                    handle._run()
-        finally:
-            self._in_turn = False
+        for _ in range(len(self._ready)):
+            if not self._ready:
+                break  # a turn inside one of them (a Qt event loop run by a callback) ran them
+            handle = self._ready.popleft()
+            if not handle._cancelled:
+                handle._run()
         if self._ready and not self._turn_due:
             self._turn_due = True
             self._turn.start()

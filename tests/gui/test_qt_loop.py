@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.app import qt_loop
@@ -238,4 +239,66 @@ def test_data_that_came_while_the_loop_was_stopped_is_read_once_it_runs(qloop: Q
         assert pair.reads == [b"early"]
     finally:
         qloop.remove_reader(pair.ours.fileno())
+        pair.close()
+
+
+def test_callbacks_still_run_while_a_callback_runs_a_qt_event_loop(qloop: QtLoop) -> None:
+    # A modal dialog's exec() inside a callback: the loop must not stall behind it.
+    order: list[str] = []
+
+    def modal() -> None:
+        nested = QEventLoop()
+        qloop.call_soon(order.append, "queued during the dialog")
+        QTimer.singleShot(100, nested.quit)
+        nested.exec()
+        order.append("dialog closed")
+
+    async def main() -> None:
+        qloop.call_soon(modal)
+        qloop.call_soon(order.append, "queued before the dialog")
+        await asyncio.sleep(0.3)
+
+    qloop.run_until_complete(main())
+    assert order == ["queued before the dialog", "queued during the dialog", "dialog closed"]
+
+
+def test_a_descriptor_numbered_past_select_limit_is_read(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    # A window hosting 1 000+ members holds descriptors past select()'s 1 024.
+    spacing(0.05)
+    pair = _Socket(qloop)
+    qloop.remove_reader(pair.ours.fileno())
+    high = socket.socket(fileno=os.dup2(pair.ours.fileno(), 1500))
+    high.setblocking(False)
+    reads: list[bytes] = []
+    came = asyncio.Event()
+
+    def read() -> None:
+        reads.append(high.recv(100))
+        came.set()
+        if len(reads) == 1:
+            pair.theirs.send(b"second")  # right after the first: a pause, then a poll
+
+    async def read_count(count: int) -> None:
+        while True:
+            came.clear()
+            if len(reads) >= count:
+                return
+            await asyncio.wait_for(came.wait(), 5)
+
+    async def main() -> None:
+        pair.theirs.send(b"first")
+        await read_count(2)
+        await asyncio.sleep(0.2)  # the pause ends with nothing new: the notifier is back
+        pair.theirs.send(b"third")
+        await read_count(3)
+
+    qloop.add_reader(high.fileno(), read)
+    try:
+        qloop.run_until_complete(main())
+        assert reads == [b"first", b"second", b"third"]
+    finally:
+        qloop.remove_reader(high.fileno())
+        high.close()
         pair.close()
