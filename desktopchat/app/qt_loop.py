@@ -39,6 +39,8 @@ T = TypeVar("T")
 READ_SPACING = 0.008
 """Seconds between two reads of a socket that keeps having data (under a frame: a room's
 messages still reach the list, which shows them in batches, well within one)."""
+READS_PER_PAUSE = 64
+"""Reads at most at the end of a pause (each a datagram, for a datagram socket)."""
 
 
 def _readable_now(fileno: int) -> Callable[[], bool]:
@@ -82,6 +84,13 @@ class _Reader:
         if not self._current():
             return  # removed meanwhile
         self._handle._run()
+        if busy:
+            # A stream's read takes all it has; a datagram socket's takes one datagram
+            # (asyncio's), and what queued up during the pause is taken now too.
+            for _ in range(READS_PER_PAUSE - 1):
+                if not (self._current() and self._has_data()):
+                    break
+                self._handle._run()
         # The task waiting for this data, at once: asyncio's loops run what I/O woke in
         # the same pass, and on this loop another pass is another wakeup of the thread.
         self._loop._run_ready()

@@ -302,3 +302,34 @@ def test_a_descriptor_numbered_past_select_limit_is_read(
         qloop.remove_reader(high.fileno())
         high.close()
         pair.close()
+
+
+def test_datagrams_that_queued_during_a_pause_are_all_taken_when_it_ends(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    spacing(0.2)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ours.setblocking(False)
+    reads: list[bytes] = []
+
+    def read() -> None:  # as asyncio's datagram transport does: one datagram a read
+        reads.append(ours.recv(100))
+        if len(reads) == 1:
+            theirs.send(b"right after")  # read at once too: the socket is busy, a pause
+
+    async def main() -> None:
+        theirs.send(b"first")
+        while len(reads) < 2:  # noqa: ASYNC110 - counting reads, not waiting for one
+            await asyncio.sleep(0.01)
+        for n in range(10):
+            theirs.send(b"during %d" % n)
+        await asyncio.sleep(0.3)  # one pause
+
+    qloop.add_reader(ours.fileno(), read)
+    try:
+        qloop.run_until_complete(asyncio.wait_for(main(), 5))
+        assert reads == [b"first", b"right after"] + [b"during %d" % n for n in range(10)]
+    finally:
+        qloop.remove_reader(ours.fileno())
+        ours.close()
+        theirs.close()
