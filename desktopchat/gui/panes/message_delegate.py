@@ -132,15 +132,15 @@ class MessageDelegate(QStyledItemDelegate):
         self.colours = colours
         self._heights: dict[tuple[int, int], tuple[MessageRow, int]] = {}
         self._laid: dict[int, list[int]] = {}
-        self._looks: _Look | None = None
+        self._look_made: _Look | None = None
         self._faces: dict[int, _Face] = {}
         self._shown: Callable[[int], MessageRow | None] | None = None
 
     def _look(self, option: QStyleOptionViewItem) -> _Look:
         # One view, one font: a new one comes with a FontChange, and forget().
-        if self._looks is None:
-            self._looks = _Look.of(option.font)
-        return self._looks
+        if self._look_made is None:
+            self._look_made = _Look.of(option.font)
+        return self._look_made
 
     def _row(self, index: Index) -> MessageRow | None:
         if self._shown is not None:
@@ -244,7 +244,7 @@ class MessageDelegate(QStyledItemDelegate):
     def forget(self) -> None:
         """Measure every row again (the font changed)."""
         self._heights.clear()
-        self._looks = None
+        self._look_made = None
         self._faces.clear()
         self._forget_from(0)
 

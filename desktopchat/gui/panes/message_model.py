@@ -1,8 +1,8 @@
-"""The rows of a pane: a thin ``QAbstractListModel`` over a plain list, appends batched per frame.
+"""The rows of a pane: a thin ``QAbstractListModel`` over a plain list, appends batched.
 
 A busy room delivers messages far faster than a screen refreshes; inserting rows one by one
 would make the view lay out thousands of times a second. Rows wait in a buffer and enter the
-model together, at most once per frame (~16 ms).
+model together: at most once per frame (~16 ms), and less often the busier the room is.
 """
 
 from __future__ import annotations
@@ -178,7 +178,8 @@ class MessageListModel(QAbstractListModel):
         return count
 
     def append(self, row: MessageRow) -> None:
-        """Add a row at the end; it appears with the next batch, within a frame."""
+        """Add a row at the end; it appears with the next batch: within a frame in a quiet
+        room, later the busier the room is (``BUSY_MS``, ``FLOOD_MS``)."""
         self._incoming.append(row)
         if not self._flush_timer.isActive():
             self._flush_timer.start(self._wait_ms())
