@@ -109,10 +109,13 @@ class SqliteHistory:
     The connection is used from the loop and, for big messages, from a worker thread:
     SQLite serializes the two (``sqlite3.threadsafety == 3``).
 
-    Appends on the event loop share one transaction per turn of the loop, committed by a
-    callback at the end of the turn (:meth:`committed` is its future): a burst of messages
-    costs one commit, and its pages are written to the log once. An append from a worker
-    thread joins that transaction when one is open, else commits on its own.
+    The first append in a turn of the event loop is committed by its own statement
+    (SQLite's autocommit): durable on return, so the room relays it at once, and a room
+    whose messages come one per turn (any paced conversation) pays one statement per
+    message. Appends after it in the same turn share one transaction, committed by a
+    callback at the end of the turn (:meth:`committed` is its future): a burst costs two
+    commits, and its pages are written to the log twice, not once per message. An append
+    from a worker thread joins that transaction when one is open, else commits on its own.
     """
 
     slow_writes = True
@@ -137,6 +140,7 @@ class SqliteHistory:
         self.bytes = int(row[0])
         self._since_prune = (0, 0)  # messages, bytes
         self._batch: asyncio.Future[None] | None = None
+        self._turn_committed = False  # this turn of the loop had its append committed at once
         # Rooms not used since the last start are pruned by count once, here; the rooms in
         # use are pruned as their messages come.
         self._delete(
@@ -187,6 +191,10 @@ class SqliteHistory:
             try:
                 if loop is None:
                     return self._append_committed(room, message, key, cid)
+                if self._batch is None and not self._turn_committed:
+                    self._turn_committed = True
+                    loop.call_soon(self._next_turn)
+                    return self._append_at_once(room, message, key, cid)
                 if self._batch is None:
                     self._db.execute("BEGIN")
                     self._batch = loop.create_future()
@@ -208,6 +216,21 @@ class SqliteHistory:
         if batch is not None:
             _settle(batch, None)
         return stored
+
+    def _append_at_once(
+        self, room: str, message: ChatMessage, key: str | None, cid: str | None
+    ) -> ChatMessage:
+        stored = self._insert(room, message, key, cid)  # no transaction open: committed
+        if self._prune_due():
+            try:
+                self.prune()
+            except sqlite3.Error as exc:
+                # The message is stored; old ones stay until the next prune manages.
+                logger.error("the history file could not apply its retention: %s", exc)
+        return stored
+
+    def _next_turn(self) -> None:
+        self._turn_committed = False
 
     def committed(self) -> asyncio.Future[None] | None:
         return self._batch
@@ -246,9 +269,17 @@ class SqliteHistory:
     def _append(
         self, room: str, message: ChatMessage, key: str | None, cid: str | None
     ) -> ChatMessage:
+        # In the loop's batch, or (a worker thread, no batch open) a transaction of its own.
+        stored = self._insert(room, message, key, cid)
+        if self._prune_due():
+            self.prune()
+        return stored
+
+    def _insert(
+        self, room: str, message: ChatMessage, key: str | None, cid: str | None
+    ) -> ChatMessage:
         stored = with_id(message, self.last_id(room) + 1)
         body = message_body(stored)
-        # In the loop's batch, or (a worker thread, no batch open) a transaction of its own.
         row = (room, stored.id, stored.time, stored.sender, stored.kind.value, body)
         self._db.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -258,10 +289,12 @@ class SqliteHistory:
         self.bytes += len(body)
         count, size = self._since_prune
         self._since_prune = (count + 1, size + len(body))
-        due = count + 1 >= _PRUNE_EVERY or size + len(body) >= _PRUNE_AFTER_BYTES
-        if due or self.bytes > self._retention.total_bytes:
-            self.prune()
         return stored
+
+    def _prune_due(self) -> bool:
+        count, size = self._since_prune
+        due = count >= _PRUNE_EVERY or size >= _PRUNE_AFTER_BYTES
+        return due or self.bytes > self._retention.total_bytes
 
     def prune(self) -> None:
         """Apply the retention now: count per room, age, total bytes."""

@@ -199,22 +199,27 @@ def stored_rows(path: Path) -> int:
         return int(other.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
 
-def test_appends_in_one_turn_of_the_loop_share_one_commit(tmp_path: Path) -> None:
+def test_a_turns_first_append_is_durable_at_once_and_the_rest_share_one_commit(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "h.sqlite3"
     store = SqliteHistory(path)
 
     async def burst() -> None:
-        assert [store.append("a", text(str(n))).id for n in range(5)] == [1, 2, 3, 4, 5]
+        assert store.append("a", text("0")).id == 1
+        assert store.committed() is None, "nothing to wait for: relayed at once"
+        assert stored_rows(path) == 1
+        assert [store.append("a", text(str(n))).id for n in range(1, 5)] == [2, 3, 4, 5]
         committed = store.committed()
         assert committed is not None
         assert not committed.done()
-        assert stored_rows(path) == 0, "not durable yet, so nobody may hear of them"
+        assert stored_rows(path) == 1, "not durable yet, so nobody may hear of them"
         await committed
         assert stored_rows(path) == 5
         assert store.committed() is None
         store.append("a", text("next turn"))
-        await asyncio.sleep(0)
         assert stored_rows(path) == 6
+        assert store.committed() is None
 
     asyncio.run(burst())
     store.close()
@@ -227,6 +232,7 @@ def test_a_worker_threads_append_is_durable_when_it_returns_with_the_loops_batch
     store = SqliteHistory(path)
 
     async def mixed() -> None:
+        store.append("a", text("first on the loop"))  # committed at once
         store.append("a", text("on the loop"))
         batch = store.committed()
         assert batch is not None
@@ -234,21 +240,23 @@ def test_a_worker_threads_append_is_durable_when_it_returns_with_the_loops_batch
         worker = threading.Thread(target=store.append, args=("a", blob(10)))
         worker.start()
         worker.join()
-        assert stored_rows(path) == 2
+        assert stored_rows(path) == 3
         assert store.committed() is None, "the loop's batch went with the worker's commit"
         await batch
+        store.append("a", text("first of its turn"))
         store.append("a", text("a batch of its own"))
         assert store.committed() not in (None, batch)
-        assert (await asyncio.to_thread(store.append, "a", blob(10))).id == 4
+        assert (await asyncio.to_thread(store.append, "a", blob(10))).id == 6
         assert store.committed() is None
 
     asyncio.run(mixed())
-    assert stored_rows(path) == 4
+    assert stored_rows(path) == 6
     store.close()
 
 
 class FailingCommit:
-    """An SQLite connection whose COMMIT fails as a full disk's would."""
+    """An SQLite connection that cannot commit, as on a full disk: COMMIT fails, and so does
+    a write outside a transaction (its own commit)."""
 
     def __init__(self, db: sqlite3.Connection, *, rollback_too: bool = False) -> None:
         self.db = db
@@ -259,7 +267,8 @@ class FailingCommit:
         return self.db.in_transaction
 
     def execute(self, statement: str, parameters: tuple[object, ...] = ()) -> sqlite3.Cursor:
-        if statement in self.failing:
+        autocommitted = statement.startswith("INSERT") and not self.db.in_transaction
+        if statement in self.failing or autocommitted:
             raise sqlite3.OperationalError("database or disk is full")
         return self.db.execute(statement, parameters)
 
@@ -272,6 +281,8 @@ def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path)
 
     async def full_disk() -> None:
         store._db = FailingCommit(db)  # type: ignore[assignment]
+        with pytest.raises(StoreError, match="disk is full"):
+            store.append("a", text("lost 0"))  # the turn's first: its own commit fails
         store.append("a", text("lost 1"))
         store.append("a", text("lost 2"))
         committed = store.committed()
@@ -279,7 +290,8 @@ def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path)
         with pytest.raises(StoreError, match="disk is full"):
             await committed
         store._db = db
-        assert store.append("a", text("next")).id == 2
+        assert store.append("a", text("kept 2")).id == 2
+        assert store.append("a", text("next")).id == 3
         store._db = FailingCommit(db)  # type: ignore[assignment]
         # A worker's commit takes the loop's open batch ("next") along, and so does its
         # failure: neither is stored.
@@ -288,8 +300,8 @@ def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path)
 
     asyncio.run(full_disk())
     store._db = db
-    assert [m.text for m in store.recent("a", 10)] == ["kept"]
-    assert store.bytes == len(b"kept")
+    assert [m.text for m in store.recent("a", 10)] == ["kept", "kept 2"]
+    assert store.bytes == len(b"kept") + len(b"kept 2")
     store.close()
 
 
@@ -299,6 +311,8 @@ def test_a_store_whose_rollback_fails_too_still_ends_the_batch(tmp_path: Path) -
 
     async def failing_disk() -> None:
         store._db = FailingCommit(db, rollback_too=True)  # type: ignore[assignment]
+        with pytest.raises(StoreError):
+            store.append("a", text("lost at once"))
         store.append("a", text("lost"))
         committed = store.committed()
         assert committed is not None
@@ -308,10 +322,38 @@ def test_a_store_whose_rollback_fails_too_still_ends_the_batch(tmp_path: Path) -
         db.execute("ROLLBACK")  # the disk is back
         store._db = db
         store.append("a", text("kept"))
-        committed = store.committed()
-        assert committed is not None
-        await committed
+        assert store.committed() is None, "the turn's first: committed at once"
 
     asyncio.run(failing_disk())
     assert [m.text for m in store.recent("a", 10)] == ["kept"]
+    store.close()
+
+
+class FailingDelete(FailingCommit):
+    """A connection whose deletes fail (a file that went read-only under us, say)."""
+
+    def execute(self, statement: str, parameters: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        if statement.startswith("DELETE"):
+            raise sqlite3.OperationalError("attempt to write a readonly database")
+        return self.db.execute(statement, parameters)
+
+
+def test_a_message_committed_at_once_stays_stored_when_retention_cannot_be_applied(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteHistory(tmp_path / "h.sqlite3", Retention(total_bytes=10))
+    db = store._db
+
+    async def over_the_limit() -> None:
+        store._db = FailingDelete(db)  # type: ignore[assignment]
+        stored = store.append("a", text("more than ten bytes"))
+        assert store.committed() is None, "stored and committed: the room may relay it"
+        assert stored.id == 1
+
+    asyncio.run(over_the_limit())
+    assert "could not apply its retention" in caplog.text
+    store._db = db
+    assert [m.text for m in store.recent("a", 10)] == ["more than ten bytes"]
+    store.prune()  # once the file can be written again, the limit holds
+    assert store.recent("a", 10) == []
     store.close()
