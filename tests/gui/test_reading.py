@@ -4,8 +4,8 @@ dark desktop themes are readable."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import QPoint, QRect
-from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette, QTransform
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
@@ -14,7 +14,7 @@ from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import json_problem
-from desktopchat.gui.panes.message_delegate import _static_text, _wrap
+from desktopchat.gui.panes.message_delegate import _static_text
 from desktopchat.gui.panes.message_list import MessageListView
 from desktopchat.gui.panes.message_model import (
     BUSY_MS,
@@ -138,19 +138,36 @@ def test_a_reader_in_the_middle_of_a_long_list_stays_there_as_rows_arrive(
     assert view.follower.jump.text() == "3 new messages ↓"
 
 
-def test_multi_line_text_is_painted_on_the_lines_it_was_measured_for(qapp: QApplication) -> None:
+def test_a_rows_text_breaks_lines_as_a_plain_label_would(qapp: QApplication) -> None:
+    # Line feeds break lines, tabs and carriage returns are spaces: as QFontMetrics lays out
+    # plain text, which wraps these texts (no word longer than a line) the same way.
     font = qapp.font()
     metrics = QFontMetrics(font)
-    for kind, text in [
-        (Kind.TEXT, "alpha line\nbeta line\n\ngamma"),
-        (Kind.TEXT, "tabs\tbetween\twords\tand a carriage\rreturn " * 4),
-        (Kind.JSON, '{"a":1,\n"b":"' + "x" * 200 + '"}'),
+    for kind, text, flags in [
+        (Kind.TEXT, "alpha line\nbeta line\n\ngamma", Qt.TextFlag.TextWordWrap),
+        (Kind.TEXT, "tabs\tbetween\twords\tand a carriage\rreturn " * 4, Qt.TextFlag.TextWordWrap),
+        (Kind.JSON, '{"a":1,\n"b":"' + "x" * 200 + '"}', Qt.TextFlag.TextWrapAnywhere),
     ]:
-        message = row(0, kind=kind, text=text)
-        painted = _static_text(message, 240)
-        painted.prepare(QTransform(), font)
-        measured = metrics.boundingRect(QRect(0, 0, 240, 100_000), _wrap(message), text)
+        painted = _static_text(row(0, kind=kind, text=text), 240, font)
+        measured = metrics.boundingRect(QRect(0, 0, 240, 100_000), int(flags), text)
         assert round(painted.size().height()) == measured.height(), text
+
+
+def test_a_word_longer_than_the_list_is_wide_wraps_instead_of_running_past_the_edge(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    view = text_pane.view
+    word = "0123456789abcdef" * 40  # a long hash or token: no space to break at
+    fill(model, 0, 1, text=f"see {word} here")
+    index = view.model().index(0, 0)
+    qtbot.waitUntil(lambda: view.visualRect(index).height() > 0)
+    font = view.font()
+    text = _static_text(model.row_at(0), view.viewport().width() - 16, font)
+    assert text.size().width() <= view.viewport().width() - 16, "nothing past the edge"
+    lines = round(text.size().height() / QFontMetrics(font).lineSpacing())
+    assert lines >= QFontMetrics(font).horizontalAdvance(word) // view.viewport().width() + 1
+    assert view.visualRect(index).height() > lines * QFontMetrics(font).lineSpacing()
 
 
 def test_our_own_message_is_brought_into_view_even_when_scrolled_up(

@@ -3,6 +3,7 @@ mark) over its text, links that open on a click and a tint when it mentions us."
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -51,7 +52,8 @@ _KNOWN_HEIGHTS = 50_000
 lays out between two width changes."""
 
 _FACES = 512
-"""Painted rows whose text stays laid out (a few screens' worth)."""
+"""Rows whose text stays laid out once measured, for painting (a few screens' worth, and a
+flood's batch)."""
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -62,7 +64,6 @@ class _Look:
 
     header: QFont
     body: QFont
-    body_metrics: QFontMetrics
     header_height: int
     separator_height: int
 
@@ -71,9 +72,8 @@ class _Look:
         body = QFont(font)
         header = QFont(body)
         header.setBold(True)
-        metrics = QFontMetrics(body)
         height = QFontMetrics(header).height()
-        return cls(header, body, metrics, height, metrics.height() + _PAD * 2)
+        return cls(header, body, height, QFontMetrics(body).height() + _PAD * 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,26 +90,24 @@ class _Face:
     """The text laid out once; None for text with links (a document paints those)."""
 
 
-def _wrap(row: MessageRow) -> int:
-    # Prose breaks between words; compact JSON and file names have no spaces to break at.
-    flag = Qt.TextFlag.TextWordWrap if row.kind is Kind.TEXT else Qt.TextFlag.TextWrapAnywhere
-    return int(flag)
-
-
-def _static_text(row: MessageRow, width: int) -> QStaticText:
-    """The row's text wrapped as :func:`_wrap` measures it."""
-    # QFontMetrics.boundingRect breaks lines at "\n" and draws tabs and "\r" as spaces;
-    # plain static text would run the lines together and expand tabs to tab stops.
+def _static_text(row: MessageRow, width: int, font: QFont) -> QStaticText:
+    """The row's text laid out in ``font`` at ``width``: the same object measures the row and
+    paints it, so the two cannot disagree."""
+    # Prose breaks between words, and a word longer than the line (a hash, a long address)
+    # anywhere rather than running past the edge; compact JSON and file names anywhere.
+    # Lines break at "\n", and tabs and "\r" are spaces (not tab stops) as in a plain label.
     plain = row.preview().replace("\r", " ").replace("\t", " ").replace("\n", "\u2028")
     text = QStaticText(plain)
     text.setTextFormat(Qt.TextFormat.PlainText)
     option = QTextOption()
-    words = row.kind is Kind.TEXT
     option.setWrapMode(
-        QTextOption.WrapMode.WordWrap if words else QTextOption.WrapMode.WrapAnywhere
+        QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere
+        if row.kind is Kind.TEXT
+        else QTextOption.WrapMode.WrapAnywhere
     )
     text.setTextOption(option)
     text.setTextWidth(width)
+    text.prepare(font=font)
     return text
 
 
@@ -133,7 +131,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._heights: dict[tuple[int, int], tuple[MessageRow, int]] = {}
         self._laid: dict[int, list[int]] = {}
         self._look_made: _Look | None = None
-        self._faces: dict[int, _Face] = {}
+        self._faces: dict[tuple[int, int], _Face] = {}
         self._shown: Callable[[int], MessageRow | None] | None = None
 
     def _look(self, option: QStyleOptionViewItem) -> _Look:
@@ -158,8 +156,8 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _face(self, row: MessageRow, look: _Look, width: int) -> _Face:
         # Rows are frozen: a changed message (delivered, failed) is a new row, a new face.
-        face = self._faces.get(id(row))
-        if face is not None and face.row is row and face.look is look and face.width == width:
+        face = self._faces.get((id(row), width))
+        if face is not None and face.row is row and face.look is look:
             return face
         mark = ""
         if row.own:
@@ -171,11 +169,11 @@ class MessageDelegate(QStyledItemDelegate):
             width,
             QFontMetrics(look.header).horizontalAdvance(row.sender),
             clock(row.time) + mark,
-            None if links else _static_text(row, width),
+            None if links else _static_text(row, width, look.body),
         )
         if len(self._faces) >= _FACES:
             self._faces.clear()
-        self._faces[id(row)] = face
+        self._faces[id(row), width] = face
         return face
 
     def _document(self, row: MessageRow, font: QFont, width: int) -> QTextDocument | None:
@@ -273,13 +271,13 @@ class MessageDelegate(QStyledItemDelegate):
     def _measure(self, row: MessageRow, option: QStyleOptionViewItem, width: int) -> int:
         """The row's height without a day line: header, wrapped text and padding."""
         look = self._look(option)
-        document = self._document(row, look.body, width)
-        if document is not None:
-            text_height = int(document.size().height()) + 1
+        body = self._face(row, look, width).body
+        if body is not None:
+            text_height = math.ceil(body.size().height())
         else:
-            text_height = look.body_metrics.boundingRect(
-                QRect(0, 0, width, 100_000), _wrap(row), row.preview()
-            ).height()
+            document = self._document(row, look.body, width)
+            assert document is not None  # a face has no static text only when there are links
+            text_height = int(document.size().height()) + 1
         return look.header_height + text_height + 2 * _PAD
 
     def _text_rect(self, option: QStyleOptionViewItem, index: Index, row: MessageRow) -> QRect:
