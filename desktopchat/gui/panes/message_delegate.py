@@ -76,18 +76,17 @@ class _Look:
         return cls(header, body, height, QFontMetrics(body).height() + _PAD * 2)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Face:
-    """What painting a row needs that does not change from one paint to the next."""
+    """What measuring and painting a row need that does not change from one time to the next."""
 
     row: MessageRow
     look: _Look
-    width: int
-    name_width: int
-    header: str
-    """The time and, for our own messages, their state."""
     body: QStaticText | None
     """The text laid out once; None for text with links (a document paints those)."""
+    header: tuple[int, str] | None = None
+    """The sender's width, and the time with (for our own messages) their state: made when
+    the row is first painted (a flood's rows are measured, most never painted)."""
 
 
 def _static_text(row: MessageRow, width: int, font: QFont) -> QStaticText:
@@ -109,6 +108,13 @@ def _static_text(row: MessageRow, width: int, font: QFont) -> QStaticText:
     text.setTextWidth(width)
     text.prepare(font=font)
     return text
+
+
+def _mark(row: MessageRow) -> str:
+    """How our own message stands, after its time (nothing for others' messages)."""
+    if not row.own:
+        return ""
+    return "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
 
 
 def day_line(row: MessageRow, above: MessageRow | None) -> str | None:
@@ -159,18 +165,8 @@ class MessageDelegate(QStyledItemDelegate):
         face = self._faces.get((id(row), width))
         if face is not None and face.row is row and face.look is look:
             return face
-        mark = ""
-        if row.own:
-            mark = "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
         links = row.kind is Kind.TEXT and bool(find_links(row.preview()))
-        face = _Face(
-            row,
-            look,
-            width,
-            QFontMetrics(look.header).horizontalAdvance(row.sender),
-            clock(row.time) + mark,
-            None if links else _static_text(row, width, look.body),
-        )
+        face = _Face(row, look, None if links else _static_text(row, width, look.body))
         if len(self._faces) >= _FACES:
             self._faces.clear()
         self._faces[id(row), width] = face
@@ -314,18 +310,27 @@ class MessageDelegate(QStyledItemDelegate):
             painter.fillRect(rect, tint)
         inner = rect.adjusted(_PAD, _PAD // 2, -_PAD, -_PAD // 2)
         face = self._face(row, look, inner.width())
+        if face.header is None:
+            mark = ""
+            if row.own:
+                mark = (
+                    "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
+                )
+            face.header = (
+                QFontMetrics(look.header).horizontalAdvance(row.sender),
+                clock(row.time) + mark,
+            )
+        name_width, header = face.header
         height = look.header_height
         painter.setFont(look.header)
         painter.setPen(self.colours.colour(row.sender, palette.color(QPalette.ColorRole.Base)))
-        painter.drawText(
-            QRect(inner.left(), inner.top(), face.name_width + 2, height), 0, row.sender
-        )
+        painter.drawText(QRect(inner.left(), inner.top(), name_width + 2, height), 0, row.sender)
         painter.setFont(look.body)
         painter.setPen(palette.color(QPalette.ColorRole.PlaceholderText))
         painter.drawText(
-            QRect(inner.left() + face.name_width + _PAD, inner.top(), inner.width(), height),
+            QRect(inner.left() + name_width + _PAD, inner.top(), inner.width(), height),
             0,
-            face.header,
+            header,
         )
         text_top = QPoint(inner.left(), inner.top() + height)
         painter.setPen(palette.color(QPalette.ColorRole.Text))
