@@ -146,19 +146,17 @@ class MessageDelegate(QStyledItemDelegate):
             self._look_made = _Look.of(option.font)
         return self._look_made
 
-    def _row(self, index: Index) -> MessageRow | None:
+    def _row(self, index: Index, position: int | None = None) -> MessageRow | None:
+        """The row ``index``'s model shows at ``position`` (default: ``index``'s own)."""
+        position = index.row() if position is None else position
         if self._shown is not None:
-            return self._shown(index.row())
-        row: MessageRow | None = index.data(ROW_ROLE)
+            return self._shown(position)
+        row: MessageRow | None = index.model().index(position, 0).data(ROW_ROLE)
         return row
 
     def _day_line(self, index: Index, row: MessageRow) -> str | None:
         position = index.row()
-        if position == 0:
-            return day_line(row, None)
-        if self._shown is not None:
-            return day_line(row, self._shown(position - 1))
-        return day_line(row, index.model().index(position - 1, 0).data(ROW_ROLE))
+        return day_line(row, self._row(index, position - 1) if position else None)
 
     def _face(self, row: MessageRow, look: _Look, width: int) -> _Face:
         # Rows are frozen: a changed message (delivered, failed) is a new row, a new face.
