@@ -129,7 +129,7 @@ async def ingest(window: MainWindow, probe: LagProbe, count: int = 100_000) -> d
                 )
             )
         await asyncio.sleep(0)  # let the frame timer flush and the view lay out
-    # A followed list shows only its newest rows and holds the others (LIVE_ROWS).
+    # A followed list shows only its newest rows and holds the others (tail_rows()).
     await until(lambda: model.flush() is None and model.hidden + model.rowCount() >= count, 60)
     elapsed = time.perf_counter() - started
     lag = probe.stop()

@@ -3,6 +3,8 @@ dark desktop themes are readable."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette
@@ -14,14 +16,14 @@ from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import json_problem
-from desktopchat.gui.panes.message_delegate import _static_text
+from desktopchat.gui.panes.message_delegate import MessageDelegate, _static_text
 from desktopchat.gui.panes.message_list import MessageListView
 from desktopchat.gui.panes.message_model import (
     BUSY_MS,
     FLOOD_MS,
-    FLOOD_ROWS,
+    FLOOD_RATE,
     FRAME_MS,
-    LIVE_ROWS,
+    PAGE_ROWS,
     PREVIEW_LINES,
     ROW_ROLE,
     MessageListModel,
@@ -46,20 +48,33 @@ def fill(model: MessageListModel, first: int, count: int, **fields: object) -> N
     model.flush()
 
 
-def test_rows_wait_a_frame_in_a_quiet_room_and_longer_the_busier_it_is(qtbot: QtBot) -> None:
+def test_rows_wait_a_frame_in_a_quiet_room_and_longer_the_busier_it_is(
+    qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
     model = MessageListModel()
     waits = []
-    for batch in (1, 1, FLOOD_ROWS, 1):
-        for n in range(batch):
+    # (seconds since the last batch, rows): each batch enters when its wait is over.
+    for quiet, rows in [
+        (10, 1),  # a first message after a quiet moment
+        (0, 1),  # more come: the list moves ten times a second
+        (0, FLOOD_RATE * BUSY_MS // 1000 + 1),  # a flood
+        (0, FLOOD_RATE * FLOOD_MS // 1000 - 1),  # just under it again
+        (0, 1),
+        (2 * BUSY_MS / 1000, 1),  # quiet again
+    ]:
+        now[0] += quiet
+        for n in range(rows):
             model.append(row(n))
         waits.append(model._flush_timer.interval())
+        now[0] += waits[-1] / 1000
         model.flush()
-    # A first row after a quiet moment, one after a batch, one after a flood, then a row
-    # after a small batch again.
-    assert waits == [FRAME_MS, BUSY_MS, BUSY_MS, FLOOD_MS]
+    assert waits == [FRAME_MS, BUSY_MS, BUSY_MS, FLOOD_MS, BUSY_MS, FRAME_MS]
+    monkeypatch.undo()
     qtbot.wait(2 * BUSY_MS + 20)
     model.append(row(0))
-    assert model._flush_timer.interval() == FRAME_MS, "quiet again"
+    assert model._flush_timer.interval() == FRAME_MS
     with qtbot.waitSignal(model.rowsAppended, timeout=1000):
         pass  # and it comes on its own
 
@@ -122,14 +137,14 @@ def test_a_reader_in_the_middle_of_a_long_list_stays_there_as_rows_arrive(
     clamp read as "the user went back to the end")."""
     text_pane, model = pane
     view = text_pane.view
-    fill(model, 0, LIVE_ROWS - 10)
+    fill(model, 0, 90)
     qtbot.waitUntil(lambda: at_end(view))
     bar = view.verticalScrollBar()
     bar.setValue(bar.maximum() // 2)
     place = bar.value()
     qtbot.wait(50)
     top = view.indexAt(QPoint(5, 5)).data(ROW_ROLE)
-    fill(model, LIVE_ROWS, 3)
+    fill(model, 90, 3)
     qtbot.waitUntil(lambda: view.follower.jump.isVisible())
     qtbot.wait(50)
     assert bar.value() == place
@@ -189,53 +204,78 @@ def test_a_followed_list_lays_out_only_its_tail_and_scrolling_up_shows_the_rest(
     view = text_pane.view
     asked: list[bool] = []
     view.follower.topReached.connect(lambda: asked.append(True))
-    for first in range(0, 2 * LIVE_ROWS + 50, 50):
+    for first in range(0, 250, 50):
         fill(model, first, 50)
     qtbot.waitUntil(lambda: at_end(view))
-    assert model.rowCount() == LIVE_ROWS
-    assert model.hidden == LIVE_ROWS + 50
-    assert model.row_at(0).text == f"message {LIVE_ROWS + 50}"
+    tail = view.follower.tail_rows()
+    assert tail < 250 - PAGE_ROWS
+    assert model.rowCount() == tail
+    assert model.hidden == 250 - tail
+    assert model.row_at(0).text == f"message {250 - tail}"
 
     bar = view.verticalScrollBar()
     bar.setValue(0)
-    assert model.rowCount() == 2 * LIVE_ROWS, "a page of the held rows came back"
+    assert model.rowCount() == tail + PAGE_ROWS, "a page of the held rows came back"
 
     def top() -> str:
         row: MessageRow | None = view.indexAt(QPoint(0, 0)).data(ROW_ROLE)
         return "" if row is None else row.text
 
-    qtbot.waitUntil(lambda: top() == f"message {LIVE_ROWS + 50}")  # the reader's row
-    assert not asked
-    bar.setValue(bar.maximum() // 2)
-    bar.setValue(0)
+    qtbot.waitUntil(lambda: top() == f"message {250 - tail}")  # the reader's row
+    for _ in range(250 // PAGE_ROWS):
+        assert not asked
+        bar.setValue(bar.maximum() // 2)
+        bar.setValue(0)
     assert model.hidden == 0
     bar.setValue(bar.maximum() // 2)
     bar.setValue(0)
     assert asked == [True], "nothing held any more: now older history is asked for"
 
     fill(model, 1000, 1)  # scrolled up: the list keeps what the reader brought back
-    assert model.rowCount() == 2 * LIVE_ROWS + 51
+    assert model.rowCount() == 251
     view.follower.follow()
     fill(model, 1001, 1)
-    assert model.rowCount() == LIVE_ROWS
+    assert model.rowCount() == tail
+
+
+def test_a_followed_list_shows_two_screens_of_rows_however_tall_it_is(
+    qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
+) -> None:
+    text_pane, model = pane
+    view = text_pane.view
+    fill(model, 0, 400)
+    qtbot.waitUntil(lambda: at_end(view))
+    short = model.rowCount()
+    assert short == view.follower.tail_rows()
+    text_pane.resize(500, 1600)
+    qtbot.waitUntil(lambda: model.rowCount() > short)
+    tall = view.follower.tail_rows()
+    assert model.rowCount() == tall
+    delegate = view.itemDelegate()
+    assert isinstance(delegate, MessageDelegate)
+    assert tall * delegate.shortest_row(view.font()) >= 2 * view.viewport().height()
+    qtbot.waitUntil(lambda: at_end(view))
+    assert view.verticalScrollBar().maximum() >= view.viewport().height(), "room to scroll up"
+    fill(model, 400, 1)
+    assert model.rowCount() == tall
 
 
 def test_the_filter_searches_the_rows_a_followed_list_holds_back(
     qtbot: QtBot, pane: tuple[TextPane, MessageListModel]
 ) -> None:
     text_pane, model = pane
-    fill(model, 0, 3 * LIVE_ROWS)
+    fill(model, 0, 3 * PAGE_ROWS)
     assert model.hidden
     text_pane.set_filter("message 7")  # 7, 70-79, 700-709 and the like
-    expected = [n for n in range(3 * LIVE_ROWS) if f"message {n}".startswith("message 7")]
+    expected = [n for n in range(3 * PAGE_ROWS) if f"message {n}".startswith("message 7")]
     shown = [text_pane.proxy.index(n, 0).data(ROW_ROLE).text for n in range(len(expected))]
     assert shown == [f"message {n}" for n in expected]
     assert model.hidden == 0
-    fill(model, 3 * LIVE_ROWS, 5)
+    fill(model, 3 * PAGE_ROWS, 5)
     assert model.hidden == 0, "nothing is held back while filtering"
     text_pane.set_filter("")
-    fill(model, 3 * LIVE_ROWS + 5, 1)
-    assert model.rowCount() == LIVE_ROWS
+    fill(model, 3 * PAGE_ROWS + 5, 1)
+    assert model.rowCount() == text_pane.view.follower.tail_rows()
 
 
 def test_our_message_whose_place_is_among_the_held_rows_is_shown_there() -> None:

@@ -146,6 +146,12 @@ class MessageDelegate(QStyledItemDelegate):
             self._look_made = _Look.of(option.font)
         return self._look_made
 
+    def shortest_row(self, font: QFont) -> int:
+        """The height of the shortest row this delegate paints in ``font`` (one line of
+        text under its header, no day line)."""
+        look = _Look.of(font)
+        return look.header_height + QFontMetrics(look.body).height() + 2 * _PAD
+
     def _row(self, index: Index, position: int | None = None) -> MessageRow | None:
         """The row ``index``'s model shows at ``position`` (default: ``index``'s own)."""
         position = index.row() if position is None else position

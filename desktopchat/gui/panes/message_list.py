@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QMenu, QToolButton
 from desktopchat.gui.panes.links import find_links
 from desktopchat.gui.panes.message_delegate import MessageDelegate
 from desktopchat.gui.panes.message_model import (
-    LIVE_ROWS,
+    PAGE_ROWS,
     ROW_ROLE,
     MessageListModel,
     MessageRow,
@@ -82,12 +82,16 @@ class TailFollower(QObject):
     a batch of history is still being laid out, or while the pane is a hidden tab.
     Our own messages always bring the list to the end.
 
-    While following (and not filtering), the list shows only its newest ``LIVE_ROWS`` rows;
-    scrolling to the top shows the held older ones a page at a time, and only when none is
-    left does ``topReached`` ask for older history.
+    While following (and not filtering), the list shows only its newest rows, two screens of
+    them (:meth:`tail_rows`): Qt's list lays out every row it shows again whenever rows come
+    or go, so a list that showed a whole day of a busy room would spend more on that, at
+    every batch, than the room's server spends on the room. Scrolling to the top shows the
+    held older rows a page (``PAGE_ROWS``) at a time, and only when none is left does
+    ``topReached`` ask for older history.
     """
 
     AT_END_SLACK = 4  # pixels: rounding in the layout must not count as "scrolled up"
+    MIN_TAIL = 20
     FOLLOWING_BATCH = 25
     READING_BATCH = 10_000
     """Rows laid out per pass of the event loop. Following, the list is short and a busy
@@ -126,6 +130,15 @@ class TailFollower(QObject):
         self.unseen = 0
         self._update_jump()
         self._to_end()
+
+    def tail_rows(self) -> int:
+        """How many rows the list shows while it follows: enough of the shortest rows it can
+        have to fill the viewport twice (so there is always room to scroll up to the held
+        ones), and at least ``MIN_TAIL``."""
+        delegate = self._view.itemDelegate()
+        assert isinstance(delegate, MessageDelegate)
+        shortest = delegate.shortest_row(self._view.font())
+        return max(self.MIN_TAIL, 2 * self._view.viewport().height() // shortest + 1)
 
     def _to_end(self) -> None:
         # Not scrollToBottom(): it lays out every pending row first, in one call from Python,
@@ -176,7 +189,7 @@ class TailFollower(QObject):
         if self._proxy.filtering or not self._model.hidden:
             return False
         self._anchor = QPersistentModelIndex(self._proxy.index(0, 0))
-        self._model.reveal(LIVE_ROWS)
+        self._model.reveal(PAGE_ROWS)
         return True
 
     def _to_anchor(self) -> None:
@@ -193,11 +206,11 @@ class TailFollower(QObject):
             self._scrolling = False
 
     def _trim(self) -> None:
-        """Show only the newest LIVE_ROWS rows, and whatever the user selected below them."""
+        """Show only the newest :meth:`tail_rows`, and whatever the user selected below them."""
         selection = self._view.selectionModel()
         picked = [index.row() for index in selection.selectedRows()]
         shown = self._model.rowCount()
-        drop = min([shown - LIVE_ROWS, *picked])
+        drop = min([shown - self.tail_rows(), *picked])
         if drop <= 0:
             return
         current = self._view.currentIndex()
@@ -220,6 +233,10 @@ class TailFollower(QObject):
             self.unseen += count
             self._update_jump()
 
+    def _fill(self) -> None:
+        if self.following and not self._proxy.filtering:
+            self._model.reveal(self.tail_rows() - self._model.rowCount())
+
     def _update_jump(self) -> None:
         if self.following or not self.unseen:
             self.jump.hide()
@@ -237,10 +254,12 @@ class TailFollower(QObject):
         self.jump.move(viewport.right() - size.width() - 12, viewport.bottom() - size.height() - 10)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Re-place the button on resize; catch up on a tab that filled while hidden."""
+        """Re-place the button on resize (and, following, show more rows in a taller list);
+        catch up on a tab that filled while hidden."""
         if watched is self._view:
             if event.type() == QEvent.Type.Resize:
                 self._place_jump()
+                QTimer.singleShot(0, self._view, self._fill)  # the viewport is resized after
             elif event.type() == QEvent.Type.Show and self.following:
                 QTimer.singleShot(0, self._view, self._to_end)
         return False

@@ -35,17 +35,16 @@ BUSY_MS = 100
 batch lays out and repaints the list, and a busy room repainted 60 times a second cost the
 window more than the room's server. Live enough for a reader; a first message after a
 quiet moment still shows within a frame."""
-FLOOD_ROWS = 20
-FLOOD_MS = 250
-"""After a batch of ``FLOOD_ROWS`` or more (a room sending 200 messages a second and up,
-more than anyone reads), the next waits ``FLOOD_MS``: a batch costs the window's thread ~6 ms
-however few its rows (the list laid out again and repainted), and at a hundred rows a batch
-the list still moves four times a second."""
-LIVE_ROWS = 100
-"""Rows a list shows while it follows the newest (a few screens): older ones stay held and
-come back a page at a time when scrolled to. Qt's list lays out every row it shows again
-whenever rows come or go, so a pane that showed a whole day of a busy room would spend more
-on that, at every batch, than the room's server spends on the room."""
+FLOOD_RATE = 200
+FLOOD_MS = 500
+"""While rows come at ``FLOOD_RATE`` a second or more (more than anyone reads), batches
+enter twice a second: a batch costs the window's thread several milliseconds however few
+its rows (the list's tail laid out again and repainted), and on a computer that also hosts
+the room those milliseconds are taken from the room's server. A list moving twice a second
+can still be glanced at; one moving ten times a second at that rate is a blur."""
+PAGE_ROWS = 100
+"""Held rows that come back at a time when the reader scrolls to the top of a list that
+follows a busy room (see ``TailFollower``)."""
 PREVIEW_LINES = 10
 PREVIEW_CHARS = 1200
 
@@ -120,7 +119,7 @@ class MessageListModel(QAbstractListModel):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self.flush)
         self._flushed = 0.0
-        self._last_batch = 0
+        self._rate = 0.0  # rows a second in the last batch
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
         return 0 if parent.isValid() else len(self._rows) - self._first
@@ -187,16 +186,17 @@ class MessageListModel(QAbstractListModel):
     def _wait_ms(self) -> int:
         if time.monotonic() - self._flushed >= 2 * BUSY_MS / 1000:
             return FRAME_MS
-        return FLOOD_MS if self._last_batch >= FLOOD_ROWS else BUSY_MS
+        return FLOOD_MS if self._rate >= FLOOD_RATE else BUSY_MS
 
     def flush(self) -> None:
         """Move the buffered rows into the model now, in one insert."""
         self._flush_timer.stop()
         if not self._incoming:
             return
-        self._flushed = time.monotonic()
+        now = time.monotonic()
         batch, self._incoming = self._incoming, []
-        self._last_batch = len(batch)
+        self._rate = len(batch) / max(now - self._flushed, FRAME_MS / 1000)
+        self._flushed = now
         first = self.rowCount()
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
         self._rows.extend(batch)
