@@ -54,24 +54,48 @@ def _readable_now(fileno: int) -> Callable[[], bool]:
 
 class _Reader:
     """One socket's reader: a Qt notifier that runs asyncio's read callback, and what that
-    read woke, in the same wakeup of the window's thread."""
+    read woke, in the same wakeup of the window's thread.
 
-    def __init__(self, loop: QtLoop, fd: Any, callback: Callable[..., object], args: Any) -> None:
+    Stopped, it is kept for the next reader of the same descriptor: flow control (a
+    WebSocket whose incoming queue is full) stops reading and starts it again many times a
+    second in a busy room, and a new notifier each time cost its making and forgot that the
+    socket was busy.
+    """
+
+    def __init__(self, loop: QtLoop, fd: Any) -> None:
         self._loop = loop
-        self._fd = fd
-        self._handle = asyncio.Handle(callback, args, loop)
+        self._handle: asyncio.Handle | None = None
         fileno = fd if isinstance(fd, int) else fd.fileno()
         self._has_data = _readable_now(fileno)
         self.notifier = QSocketNotifier(fileno, QSocketNotifier.Type.Read)
+        self.notifier.setEnabled(False)
         self.notifier.activated.connect(self._ready)
         self._pause = QTimer()
         self._pause.setSingleShot(True)
         self._pause.setInterval(round(READ_SPACING * 1000))
         self._pause.timeout.connect(self._paused)
         self._last = -READ_SPACING
+        self._runs = 0  # start() and stop() count: a read that outlived its run stops there
 
-    def _current(self) -> bool:
-        return self._loop._read_notifiers.get(self._fd) is self.notifier
+    def start(self, callback: Callable[..., object], args: Any) -> None:
+        """Read with ``callback(*args)``: at once when data comes, unless the socket was
+        read within ``READ_SPACING`` (then after the rest of the pause)."""
+        self._runs += 1
+        self._handle = asyncio.Handle(callback, args, self._loop)
+        self._listen()
+
+    def stop(self) -> None:
+        """Read no more until started again."""
+        self._runs += 1
+        self._handle = None
+        self._pause.stop()
+        self.notifier.setEnabled(False)
+
+    def _listen(self) -> None:
+        if time.monotonic() - self._last < READ_SPACING:
+            self._pause.start()
+        else:
+            self.notifier.setEnabled(True)
 
     def _ready(self) -> None:
         self.notifier.setEnabled(False)
@@ -81,43 +105,38 @@ class _Reader:
             self._loop.call_soon(self._read)  # runs once the loop runs again
 
     def _read(self, busy: bool = False) -> None:
-        if not self._current():
-            return  # removed meanwhile
-        self._handle._run()
+        handle, run = self._handle, self._runs
+        if handle is None:
+            return  # stopped meanwhile
+        previous, self._last = self._last, time.monotonic()
+        handle._run()
         if busy:
             # A stream's read takes all it has; a datagram socket's takes one datagram
             # (asyncio's), and what queued up during the pause is taken now too.
             for _ in range(READS_PER_PAUSE - 1):
-                if not (self._current() and self._has_data()):
+                if not (self._runs == run and self._has_data()):
                     break
-                self._handle._run()
+                handle._run()
         # The task waiting for this data, at once: asyncio's loops run what I/O woke in
         # the same pass, and on this loop another pass is another wakeup of the thread.
         self._loop._run_ready()
-        if not self._current():
-            return  # the callback removed or replaced its reader
-        now = time.monotonic()
-        if busy or now - self._last < READ_SPACING:
+        if self._runs != run:
+            return  # stopped (and perhaps started again) by what ran: that decided
+        if busy or self._last - previous < READ_SPACING:
             self._pause.start()
         else:
             self.notifier.setEnabled(True)
-        self._last = now
 
     def _paused(self) -> None:
         # What came during the pause is read now, and the pause goes on while data keeps
         # coming (one wakeup per pause); once a pause brought nothing, the next data is
         # read the moment it comes.
-        if not self._current():
+        if self._handle is None:
             return
         if self._loop.is_running() and self._has_data():
             self._read(busy=True)
         else:
             self.notifier.setEnabled(True)
-
-    def stop(self) -> None:
-        """Never read again."""
-        self._pause.stop()
-        self.notifier.setEnabled(False)
 
 
 class _Timers(qasync._SimpleTimer):  # type: ignore[misc]  # qasync has no type hints
@@ -142,6 +161,7 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
 
     def __init__(self, app: QApplication | None = None) -> None:
         self._readers: dict[Any, _Reader] = {}  # asyncio's __init__ adds its self-pipe's
+        self._stopped: dict[Any, _Reader] = {}
         super().__init__(app)
         self._timer.stop()
         self._timer = _Timers(self)
@@ -155,9 +175,10 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
     def _add_reader(self, fd: Any, callback: Callable[..., object], *args: Any) -> None:
         self._check_closed()
         self._remove_reader(fd)
-        reader = _Reader(self, fd, callback, args)
+        reader = self._stopped.pop(fd, None) or _Reader(self, fd)
         self._readers[fd] = reader
         self._read_notifiers[fd] = reader.notifier
+        reader.start(callback, args)
 
     def _remove_reader(self, fd: Any) -> bool:
         reader = self._readers.pop(fd, None)
@@ -165,6 +186,9 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
             return False
         del self._read_notifiers[fd]
         reader.stop()
+        # Kept for the descriptor's next reader; a closed one's number comes back with the
+        # next socket opened, so these are as many as the descriptors the window has used.
+        self._stopped[fd] = reader
         return True
 
     def call_soon(
@@ -213,6 +237,7 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         if not self.is_running():
             for fd in list(self._readers):
                 self._remove_reader(fd)
+            self._stopped.clear()
         super().close()
         self._turn.stop()
         self._ready.clear()

@@ -186,6 +186,61 @@ def test_a_quiet_socket_is_read_the_moment_data_comes(
     qloop.run_until_complete(main())
 
 
+def test_a_second_read_right_after_a_quiet_one_is_not_held(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    spacing(30)  # held for the spacing, the second read would time out
+    pair = _Socket(qloop)
+
+    async def main() -> None:
+        for word in (b"one", b"two"):
+            pair.arrived.clear()
+            pair.theirs.send(word)
+            await asyncio.wait_for(pair.arrived.wait(), 5)
+
+    try:
+        qloop.run_until_complete(main())
+        assert pair.reads == [b"one", b"two"]
+    finally:
+        qloop.remove_reader(pair.ours.fileno())
+        pair.close()
+
+
+def test_reading_paused_and_resumed_by_flow_control_keeps_its_notifier_and_its_pace(
+    qloop: QtLoop, spacing: Callable[[float], None]
+) -> None:
+    # A WebSocket whose incoming queue fills stops reading its socket (remove_reader) and
+    # starts again once the queue drains (add_reader), many times a second in a busy room.
+    spacing(0.2)
+    pair = _Socket(qloop)
+    fileno = pair.ours.fileno()
+    notifier = qloop._read_notifiers[fileno]
+
+    def pause_and_resume() -> None:
+        qloop.remove_reader(fileno)
+        qloop.call_soon(qloop.add_reader, fileno, pair._read)
+
+    pair.on_read = pause_and_resume
+    pair.theirs.send(b"1")
+
+    async def main() -> None:
+        await asyncio.wait_for(pair.arrived.wait(), 5)
+        await asyncio.sleep(0)  # resumed
+        assert qloop._read_notifiers[fileno] is notifier, "the same notifier, not a new one"
+        pair.arrived.clear()
+        pair.theirs.send(b"2")
+        await asyncio.sleep(0.05)
+        assert pair.reads == [b"1"], "just read: the socket is busy, and waits for the pause"
+        await asyncio.wait_for(pair.arrived.wait(), 5)
+
+    try:
+        qloop.run_until_complete(main())
+        assert pair.reads == [b"1", b"2"]
+    finally:
+        qloop.remove_reader(fileno)
+        pair.close()
+
+
 def test_a_removed_reader_is_not_read_again_even_in_a_pause(
     qloop: QtLoop, spacing: Callable[[float], None]
 ) -> None:
