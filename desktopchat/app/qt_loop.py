@@ -72,7 +72,6 @@ class _Reader:
         self.notifier.activated.connect(self._ready)
         self._pause = QTimer()
         self._pause.setSingleShot(True)
-        self._pause.setInterval(round(READ_SPACING * 1000))
         self._pause.timeout.connect(self._paused)
         self._last = -READ_SPACING
         self._runs = 0  # start() and stop() count: a read that outlived its run stops there
@@ -82,6 +81,7 @@ class _Reader:
         read within ``READ_SPACING`` (then after the rest of the pause)."""
         self._runs += 1
         self._handle = asyncio.Handle(callback, args, self._loop)
+        self._pause.setInterval(round(READ_SPACING * 1000))
         self._listen()
 
     def stop(self) -> None:
