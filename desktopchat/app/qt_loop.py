@@ -23,6 +23,7 @@ event loop`` from uvicorn or a hub's sweeper); such callbacks wait for the loop'
 from __future__ import annotations
 
 import asyncio
+import math
 import select
 import time
 from collections import deque
@@ -73,7 +74,7 @@ class _Reader:
         self._pause = QTimer()
         self._pause.setSingleShot(True)
         self._pause.timeout.connect(self._paused)
-        self._last = -READ_SPACING
+        self._last = -math.inf  # never read
         self._runs = 0  # start() and stop() count: a read that outlived its run stops there
 
     def start(self, callback: Callable[..., object], args: Any) -> None:
@@ -81,7 +82,6 @@ class _Reader:
         read within ``READ_SPACING`` (then after the rest of the pause)."""
         self._runs += 1
         self._handle = asyncio.Handle(callback, args, self._loop)
-        self._pause.setInterval(round(READ_SPACING * 1000))
         self._listen()
 
     def stop(self) -> None:
@@ -91,9 +91,12 @@ class _Reader:
         self._pause.stop()
         self.notifier.setEnabled(False)
 
+    def _hold(self) -> None:
+        self._pause.start(round(READ_SPACING * 1000))
+
     def _listen(self) -> None:
         if time.monotonic() - self._last < READ_SPACING:
-            self._pause.start()
+            self._hold()
         else:
             self.notifier.setEnabled(True)
 
@@ -123,7 +126,7 @@ class _Reader:
         if self._runs != run:
             return  # stopped (and perhaps started again) by what ran: that decided
         if busy or self._last - previous < READ_SPACING:
-            self._pause.start()
+            self._hold()
         else:
             self.notifier.setEnabled(True)
 

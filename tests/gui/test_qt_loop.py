@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -140,57 +140,42 @@ def spacing(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     return lambda seconds: monkeypatch.setattr(qt_loop, "READ_SPACING", seconds)
 
 
+@pytest.fixture
+def pair(qloop: QtLoop) -> Iterator[_Socket]:
+    pair = _Socket(qloop)
+    yield pair
+    qloop.remove_reader(pair.ours.fileno())
+    pair.close()
+
+
 def test_a_socket_that_keeps_having_data_is_read_all_at_once_after_a_pause(
-    qloop: QtLoop, spacing: Callable[[float], None]
+    qloop: QtLoop, pair: _Socket, spacing: Callable[[float], None]
 ) -> None:
     spacing(0.2)  # wide enough that the machine's own hiccups cannot end the pause
-    pair = _Socket(qloop)
-    try:
-        # 1 is read at once (the socket was quiet), 2 too but right after 1: the socket is
-        # busy, and 3 and 4 wait for one read after the pause.
-        pair.on_read = lambda: pair.theirs.send(b"2" if len(pair.reads) == 1 else b"")
-        pair.theirs.send(b"1")
+    # 1 is read at once (the socket was quiet), 2 too but right after 1: the socket is
+    # busy, and 3 and 4 wait for one read after the pause.
+    pair.on_read = lambda: pair.theirs.send(b"2" if len(pair.reads) == 1 else b"")
+    pair.theirs.send(b"1")
 
-        async def main() -> None:
-            while len(pair.reads) < 2:
-                pair.arrived.clear()
-                await asyncio.wait_for(pair.arrived.wait(), 5)
-            pair.theirs.send(b"3")
-            pair.theirs.send(b"4")
-            await asyncio.sleep(0.05)
-            assert pair.reads == [b"1", b"2"], "busy: not read again before the pause ends"
+    async def main() -> None:
+        while len(pair.reads) < 2:
             pair.arrived.clear()
             await asyncio.wait_for(pair.arrived.wait(), 5)
+        pair.theirs.send(b"3")
+        pair.theirs.send(b"4")
+        await asyncio.sleep(0.05)
+        assert pair.reads == [b"1", b"2"], "busy: not read again before the pause ends"
+        pair.arrived.clear()
+        await asyncio.wait_for(pair.arrived.wait(), 5)
 
-        qloop.run_until_complete(main())
-        assert pair.reads == [b"1", b"2", b"34"]
-    finally:
-        qloop.remove_reader(pair.ours.fileno())
-        pair.close()
+    qloop.run_until_complete(main())
+    assert pair.reads == [b"1", b"2", b"34"]
 
 
 def test_a_quiet_socket_is_read_the_moment_data_comes(
-    qloop: QtLoop, spacing: Callable[[float], None]
+    qloop: QtLoop, pair: _Socket, spacing: Callable[[float], None]
 ) -> None:
-    spacing(30)  # were a first read held for the spacing, the test would time out
-
-    async def main() -> None:
-        pair = _Socket(qloop)
-        try:
-            pair.theirs.send(b"hello")
-            await asyncio.wait_for(pair.arrived.wait(), 5)
-        finally:
-            qloop.remove_reader(pair.ours.fileno())
-            pair.close()
-
-    qloop.run_until_complete(main())
-
-
-def test_a_second_read_right_after_a_quiet_one_is_not_held(
-    qloop: QtLoop, spacing: Callable[[float], None]
-) -> None:
-    spacing(30)  # held for the spacing, the second read would time out
-    pair = _Socket(qloop)
+    spacing(30)  # held for the spacing, a first or second read would time out
 
     async def main() -> None:
         for word in (b"one", b"two"):
@@ -198,21 +183,16 @@ def test_a_second_read_right_after_a_quiet_one_is_not_held(
             pair.theirs.send(word)
             await asyncio.wait_for(pair.arrived.wait(), 5)
 
-    try:
-        qloop.run_until_complete(main())
-        assert pair.reads == [b"one", b"two"]
-    finally:
-        qloop.remove_reader(pair.ours.fileno())
-        pair.close()
+    qloop.run_until_complete(main())
+    assert pair.reads == [b"one", b"two"]
 
 
 def test_reading_paused_and_resumed_by_flow_control_keeps_its_notifier_and_its_pace(
-    qloop: QtLoop, spacing: Callable[[float], None]
+    qloop: QtLoop, pair: _Socket, spacing: Callable[[float], None]
 ) -> None:
     # A WebSocket whose incoming queue fills stops reading its socket (remove_reader) and
     # starts again once the queue drains (add_reader), many times a second in a busy room.
     spacing(0.2)
-    pair = _Socket(qloop)
     fileno = pair.ours.fileno()
     notifier = qloop._read_notifiers[fileno]
 
@@ -233,19 +213,14 @@ def test_reading_paused_and_resumed_by_flow_control_keeps_its_notifier_and_its_p
         assert pair.reads == [b"1"], "just read: the socket is busy, and waits for the pause"
         await asyncio.wait_for(pair.arrived.wait(), 5)
 
-    try:
-        qloop.run_until_complete(main())
-        assert pair.reads == [b"1", b"2"]
-    finally:
-        qloop.remove_reader(fileno)
-        pair.close()
+    qloop.run_until_complete(main())
+    assert pair.reads == [b"1", b"2"]
 
 
 def test_a_removed_reader_is_not_read_again_even_in_a_pause(
-    qloop: QtLoop, spacing: Callable[[float], None]
+    qloop: QtLoop, pair: _Socket, spacing: Callable[[float], None]
 ) -> None:
     spacing(0.05)
-    pair = _Socket(qloop)
     pair.on_read = lambda: pair.theirs.send(b"again") if len(pair.reads) < 2 else None
     pair.theirs.send(b"first")
 
@@ -257,16 +232,12 @@ def test_a_removed_reader_is_not_read_again_even_in_a_pause(
         pair.theirs.send(b"unread")
         await asyncio.sleep(0.2)
 
-    try:
-        qloop.run_until_complete(main())
-        assert len(pair.reads) == 2
-        assert pair.ours.recv(100) == b"unread"
-    finally:
-        pair.close()
+    qloop.run_until_complete(main())
+    assert len(pair.reads) == 2
+    assert pair.ours.recv(100) == b"unread"
 
 
-def test_a_reader_that_removes_itself_stays_removed(qloop: QtLoop) -> None:
-    pair = _Socket(qloop)
+def test_a_reader_that_removes_itself_stays_removed(qloop: QtLoop, pair: _Socket) -> None:
     pair.on_read = lambda: qloop.remove_reader(pair.ours.fileno())
     pair.theirs.send(b"once")
 
@@ -275,26 +246,20 @@ def test_a_reader_that_removes_itself_stays_removed(qloop: QtLoop) -> None:
         pair.theirs.send(b"twice")
         await asyncio.sleep(0.05)
 
-    try:
-        qloop.run_until_complete(main())
-        assert pair.reads == [b"once"]
-        assert not qloop.remove_reader(pair.ours.fileno())
-    finally:
-        pair.close()
+    qloop.run_until_complete(main())
+    assert pair.reads == [b"once"]
+    assert not qloop.remove_reader(pair.ours.fileno())
 
 
-def test_data_that_came_while_the_loop_was_stopped_is_read_once_it_runs(qloop: QtLoop) -> None:
-    pair = _Socket(qloop)
+def test_data_that_came_while_the_loop_was_stopped_is_read_once_it_runs(
+    qloop: QtLoop, pair: _Socket
+) -> None:
     pair.theirs.send(b"early")
     for _ in range(5):
         QCoreApplication.processEvents()
     assert pair.reads == []
-    try:
-        qloop.run_until_complete(asyncio.wait_for(pair.arrived.wait(), 5))
-        assert pair.reads == [b"early"]
-    finally:
-        qloop.remove_reader(pair.ours.fileno())
-        pair.close()
+    qloop.run_until_complete(asyncio.wait_for(pair.arrived.wait(), 5))
+    assert pair.reads == [b"early"]
 
 
 def test_callbacks_still_run_while_a_callback_runs_a_qt_event_loop(qloop: QtLoop) -> None:
