@@ -31,9 +31,9 @@ from desktopchat.gui.attention import COUNT_MS
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.notifications import Notifications
 from desktopchat.gui.panes.links import find_links, mentions
-from desktopchat.gui.panes.message_delegate import MessageDelegate, day_line
+from desktopchat.gui.panes.message_delegate import MessageDelegate
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
-from desktopchat.gui.panes.when import clock, day_label
+from desktopchat.gui.panes.when import clock, day_label, day_line
 from desktopchat.gui.recent import Remembered, SettingsStore
 from desktopchat.paths import log_file
 from desktopchat.protocol import Kind
@@ -466,7 +466,10 @@ def test_days_are_separated_and_times_follow_the_locale(qapp: QApplication) -> N
     for n, day in enumerate((0, 0, 1)):
         model.append(row(n, time=NOON + day * DAY_MS + n))
     model.flush()
-    lines = [day_line(model.row_at(n), model.shown(n - 1)) for n in range(3)]
+    lines = []
+    for n in range(3):
+        above = model.shown(n - 1)
+        lines.append(day_line(model.row_at(n).time, above.time if above is not None else None))
     assert [line is not None for line in lines] == [True, False, True]
     tip = model.data(model.index(0), Qt.ItemDataRole.ToolTipRole)
     assert tip.endswith("· ada")

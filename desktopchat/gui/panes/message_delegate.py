@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.links import as_html, find_links
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageRow
-from desktopchat.gui.panes.when import clock, day_label, day_of
+from desktopchat.gui.panes.when import clock, day_line
 from desktopchat.protocol import Kind
 
 _PAD = 8
@@ -117,15 +117,6 @@ def _mark(row: MessageRow) -> str:
     return "  ✗ not sent" if row.failure else ("  ✓" if row.delivered else "  … sending")
 
 
-def day_line(row: MessageRow, above: MessageRow | None) -> str | None:
-    """The day separator over ``row`` when ``above`` is the row shown above it (None for the
-    first row): the first row, and a row on a new day, have one."""
-    day = day_of(row.time)
-    if above is not None and day_of(above.time) == day:
-        return None
-    return day_label(day)
-
-
 class MessageDelegate(QStyledItemDelegate):
     """Paints messages; ``linkActivated(url)`` when a link in one is clicked."""
 
@@ -161,8 +152,8 @@ class MessageDelegate(QStyledItemDelegate):
         return row
 
     def _day_line(self, index: Index, row: MessageRow) -> str | None:
-        position = index.row()
-        return day_line(row, self._row(index, position - 1) if position else None)
+        above = self._row(index, index.row() - 1) if index.row() else None
+        return day_line(row.time, above.time if above is not None else None)
 
     def _face(self, row: MessageRow, look: _Look, width: int) -> _Face:
         # Rows are frozen: a changed message (delivered, failed) is a new row, a new face.

@@ -38,3 +38,12 @@ def day_label(day: datetime.date, today: datetime.date | None = None) -> str:
     if day == today - datetime.timedelta(days=1):
         return "Yesterday"
     return QLocale().toString(QDate(day.year, day.month, day.day), QLocale.FormatType.LongFormat)
+
+
+def day_line(ms: int, above: int | None) -> str | None:
+    """The day separator over a row of time ``ms`` when ``above`` is the time of the row shown
+    above it (None for the first row): the first row, and a row on a new day, have one."""
+    day = day_of(ms)
+    if above is not None and day_of(above) == day:
+        return None
+    return day_label(day)
