@@ -238,7 +238,7 @@ class RedisBroker:
         keys = keys_of(room.name)
         since = presence_since
         loop = asyncio.get_running_loop()
-        checked = 0.0
+        checked = loop.time() - BLOCK_MS / 1000  # due at once, however long the machine is up
         while True:
             try:
                 if loop.time() - checked >= BLOCK_MS / 1000:

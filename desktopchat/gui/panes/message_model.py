@@ -8,6 +8,7 @@ model together: at most once per frame (~16 ms), and less often the busier the r
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -108,8 +109,15 @@ class MessageListModel(QAbstractListModel):
 
     rowsAppended = Signal(int)
 
-    def __init__(self, parent: QObject | None = None, colours: SenderColours | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        colours: SenderColours | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         super().__init__(parent)
+        self._clock = clock
         self.colours = colours or SenderColours()
         """How its senders are coloured (shared by the panes of a room)."""
         self._rows: list[MessageRow] = []
@@ -118,7 +126,9 @@ class MessageListModel(QAbstractListModel):
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.timeout.connect(self.flush)
-        self._flushed = 0.0
+        # None until the first batch: a monotonic clock's zero is some moment after boot,
+        # and a machine up for a minute must not look as if it had just flushed.
+        self._flushed: float | None = None
         self._rate = 0.0  # rows a second in the last batch
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -184,7 +194,7 @@ class MessageListModel(QAbstractListModel):
             self._flush_timer.start(self._wait_ms())
 
     def _wait_ms(self) -> int:
-        if time.monotonic() - self._flushed >= 2 * BUSY_MS / 1000:
+        if self._flushed is None or self._clock() - self._flushed >= 2 * BUSY_MS / 1000:
             return FRAME_MS
         return FLOOD_MS if self._rate >= FLOOD_RATE else BUSY_MS
 
@@ -193,9 +203,11 @@ class MessageListModel(QAbstractListModel):
         self._flush_timer.stop()
         if not self._incoming:
             return
-        now = time.monotonic()
+        now = self._clock()
         batch, self._incoming = self._incoming, []
-        self._rate = len(batch) / max(now - self._flushed, FRAME_MS / 1000)
+        # The first batch (a backlog, say) says nothing about how fast rows come.
+        if self._flushed is not None:
+            self._rate = len(batch) / max(now - self._flushed, FRAME_MS / 1000)
         self._flushed = now
         first = self.rowCount()
         self.beginInsertRows(QModelIndex(), first, first + len(batch) - 1)
