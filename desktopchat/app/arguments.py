@@ -7,6 +7,7 @@ argparse turns the ``ArgumentTypeError`` they raise into exit status 2 and a one
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import ipaddress
 from collections.abc import Callable
 from pathlib import Path
@@ -167,5 +168,10 @@ def broker(text: str) -> str:
     if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
         raise argparse.ArgumentTypeError(
             f"'{text}' is not a Redis URL like redis://host:6379/0 (or rediss://, unix://)"
+        )
+    if importlib.util.find_spec("redis") is None:
+        raise argparse.ArgumentTypeError(
+            "needs the Redis client, which is not installed: "
+            "pip install 'desktopchat[broker]' (or: pip install redis)"
         )
     return text

@@ -152,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _join(args)
     if args.command == "rooms":
         return _rooms(args.timeout)
+    if args.command == "about":
+        from desktopchat.app.about import report  # loads the desktop's services
+
+        return report(sys.stdout, args.notify)
     if args.command in (None, "host"):
         if not _has_display():
             print(

@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
         "  desktopchat rooms --timeout 5",
     )
     rooms.add_argument("--timeout", type=arguments.seconds, default=3.0, help="seconds to listen")
+    about = _command(
+        commands,
+        "about",
+        "say where desktopchat keeps its files and which desktop services it found",
+        "Print the version, the folders of settings, history and the log, and what this\n"
+        "desktop offers: the notification service and the keyring that keeps hosted rooms'\n"
+        "tokens. Exit status 0 when both are there, 1 when one is missing.",
+        "  desktopchat about\n  desktopchat about --notify     also show a test notification",
+    )
+    about.add_argument(
+        "--notify", action="store_true", help="show a test notification through the service"
+    )
     return parser
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 from websockets.asyncio.client import ClientConnection
 
+from desktopchat.atomic import write_atomically
 from desktopchat.client.errors import CertificateChanged, UnknownCertificate
 from desktopchat.protocol.fingerprints import fingerprint_of, parse_fingerprint
 
@@ -83,5 +84,4 @@ class KnownHosts:
         """Trust ``fingerprint`` for ``host``:``port`` from now on (raises ``OSError``)."""
         data = self._load()
         data[f"{host}:{port}"] = parse_fingerprint(fingerprint)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+        write_atomically(self.path, json.dumps(data, indent=2, sort_keys=True))

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from desktopchat.atomic import write_atomically
 from desktopchat.paths import config_dir
 
 logger = logging.getLogger("desktopchat.client")
@@ -101,7 +102,6 @@ class SavedMessages:
 
     def save(self) -> None:
         """Write every endpoint's messages (raises ``OSError``)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             key: {
                 "messages": [asdict(message) for message in endpoint.messages],
@@ -110,6 +110,4 @@ class SavedMessages:
             for key, endpoint in self._endpoints.items()
             if endpoint.messages or endpoint.variables
         }
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-        temporary.replace(self.path)
+        write_atomically(self.path, json.dumps(data, indent=2, ensure_ascii=False))

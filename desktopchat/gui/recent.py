@@ -13,6 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
+from desktopchat.atomic import write_atomically
 from desktopchat.protocol import DEFAULT_PORT
 
 logger = logging.getLogger("desktopchat.gui")
@@ -105,7 +106,6 @@ class SettingsStore:
 
     def save(self, remembered: Remembered) -> None:
         """Write the settings (atomically: a crash never leaves half a file)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {
             "name": remembered.name,
             "port": remembered.port,
@@ -116,6 +116,4 @@ class SettingsStore:
             "hide_previews": remembered.hide_previews,
             "hint_seen": remembered.hint_seen,
         }
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(data, indent=2), encoding="utf-8")
-        temporary.replace(self.path)
+        write_atomically(self.path, json.dumps(data, indent=2))

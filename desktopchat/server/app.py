@@ -18,7 +18,6 @@ from starlette.types import Receive, Scope, Send
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.admission import allowed_host_names, guarded
-from desktopchat.server.broker import RedisBroker
 from desktopchat.server.endpoints import echo, room_door
 from desktopchat.server.history import History, MemoryHistory, open_history
 from desktopchat.server.httpguard import HttpGuard
@@ -71,7 +70,12 @@ def create_app(
     """
     settings = settings or Settings()
     owned = history is None
-    broker = RedisBroker(settings.broker, keep=settings.history_keep) if settings.broker else None
+    broker = None
+    if settings.broker:
+        # Imported here: the Redis client is the optional `broker` extra.
+        from desktopchat.server.broker import RedisBroker
+
+        broker = RedisBroker(settings.broker, keep=settings.history_keep)
     if broker is not None and history is None:
         # The broker holds the history; each node keeps a mirror of the recent log in memory.
         history = MemoryHistory(settings.retention())

@@ -29,7 +29,14 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from desktopchat.protocol import ChatMessage, PresenceEvent
-from desktopchat.server.broker_log import APPEND, Entry, entry_fields, keys_of, read_entry
+from desktopchat.server.broker_log import (
+    APPEND,
+    BrokerDown,
+    Entry,
+    entry_fields,
+    keys_of,
+    read_entry,
+)
 from desktopchat.server.connection import Frame
 
 logger = logging.getLogger("desktopchat.server")
@@ -46,10 +53,6 @@ PRESENCE_KEEP = 1000
 """Presence events kept in the presence stream (nodes only read new ones)."""
 WARM_PAGE = 200
 """Messages read per request when a node fills its mirror of a room."""
-
-
-class BrokerDown(Exception):
-    """Redis cannot be reached: nothing was stored."""
 
 
 @dataclass(frozen=True, slots=True)

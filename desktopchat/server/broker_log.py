@@ -30,6 +30,11 @@ return {1, id, epoch}
 """
 
 
+class BrokerDown(Exception):
+    """Redis cannot be reached: nothing was stored. (Here, not beside the Redis client, so
+    the rooms can catch it on an install without the ``broker`` extra.)"""
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """A message read from a room's log, with what relaying it needs."""

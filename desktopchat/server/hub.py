@@ -6,13 +6,17 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from desktopchat.protocol import CloseCode, CloseReason, valid_room_name
-from desktopchat.server.broker import BrokerDown, RedisBroker
+from desktopchat.server.broker_log import BrokerDown
 from desktopchat.server.history import History, MemoryHistory
 from desktopchat.server.room import Room
 from desktopchat.server.settings import Settings
 from desktopchat.server.shared_room import SharedRoom
+
+if TYPE_CHECKING:  # the Redis client is the optional `broker` extra
+    from desktopchat.server.broker import RedisBroker
 
 SWEEP_INTERVAL = 1.0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from desktopchat.protocol import (
     Ack,
@@ -18,12 +18,14 @@ from desktopchat.protocol import (
     encode_server,
     name_key,
 )
-from desktopchat.server.broker import BrokerDown, RedisBroker
-from desktopchat.server.broker_log import Entry
+from desktopchat.server.broker_log import BrokerDown, Entry
 from desktopchat.server.connection import Frame
 from desktopchat.server.history import MemoryHistory
 from desktopchat.server.room import Mode, Peer, Room, _as_message
 from desktopchat.server.settings import Settings
+
+if TYPE_CHECKING:  # the Redis client is the optional `broker` extra
+    from desktopchat.server.broker import RedisBroker
 
 logger = logging.getLogger("desktopchat.server")
 

@@ -95,7 +95,11 @@ def _create(cert: Path, key: Path) -> None:
     # The key is written with mode 0600 from the start: never readable by others, not even
     # for the moment between creating the file and changing its mode.
     descriptor = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # a file that existed keeps its mode through O_CREAT
+    # A file that existed keeps its mode through O_CREAT. os.fchmod is missing on Windows
+    # before Python 3.13; there the mode is only a read-only flag, and the user's profile
+    # folder is what keeps others out.
+    if hasattr(os, "fchmod"):
+        os.fchmod(descriptor, 0o600)
     with os.fdopen(descriptor, "wb") as file:
         file.write(key_pem)
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
