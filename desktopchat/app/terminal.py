@@ -11,6 +11,7 @@ exits 130, SIGTERM 143.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import os
 import signal
@@ -92,8 +93,21 @@ def format_event(event: SessionEvent) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class LineTooLong:
+    """A line of input longer than a message may be; its rest is skipped, not kept."""
+
+    limit: int
+
+
+READ_AHEAD = 4
+"""Chunks of input (64 KiB each) read before the room has taken the earlier lines: a room
+slower than the pipe slows the pipe, instead of the lines piling up in memory."""
+
+
 class _StdinLines:
-    """Lines of a file descriptor, read by a daemon thread into the loop.
+    """Lines of a file descriptor, read by a daemon thread into the loop, at most
+    ``limit`` bytes a line and :data:`READ_AHEAD` chunks ahead of the reader.
 
     ``loop.connect_read_pipe`` takes pipes and terminals but not regular files
     (``join HOST < file.txt``); a thread reads all three. It is a daemon so that a read
@@ -102,9 +116,11 @@ class _StdinLines:
     the interpreter abort.
     """
 
-    def __init__(self, fd: int) -> None:
-        self._chunks: asyncio.Queue[bytes] = asyncio.Queue()
-        self._buffer = b""
+    def __init__(self, fd: int, limit: int) -> None:
+        self._chunks: asyncio.Queue[bytes] = asyncio.Queue(READ_AHEAD)
+        self._buffer = bytearray()
+        self._limit = limit
+        self._skipping = False  # inside a line already reported too long
         self._ended = False
         loop = asyncio.get_running_loop()
 
@@ -114,20 +130,43 @@ class _StdinLines:
                     chunk = os.read(fd, 65536)
                 except OSError:
                     chunk = b""
-                loop.call_soon_threadsafe(self._chunks.put_nowait, chunk)
+                try:
+                    # Blocks this thread while the queue is full: that is the back-pressure.
+                    asyncio.run_coroutine_threadsafe(self._chunks.put(chunk), loop).result()
+                except (RuntimeError, concurrent.futures.CancelledError):
+                    return  # the loop is gone: the command is ending
                 if not chunk:
                     return
 
         threading.Thread(target=pump, name="stdin", daemon=True).start()
 
-    async def readline(self) -> bytes:
-        """The next line with its end, or ``b""`` at the end of input."""
-        while b"\n" not in self._buffer and not self._ended:
+    async def readline(self) -> bytes | LineTooLong:
+        """The next line with its end, ``b""`` at the end of input, or :class:`LineTooLong`
+        as soon as a line passes the limit (the rest of that line is then skipped)."""
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                if self._skipping:
+                    self._skipping = False
+                    continue
+                if len(line) - 1 > self._limit:
+                    return LineTooLong(self._limit)
+                return line
+            if len(self._buffer) > self._limit:
+                self._buffer.clear()
+                if not self._skipping:
+                    self._skipping = True
+                    return LineTooLong(self._limit)
+            if self._ended:
+                line, skipped = bytes(self._buffer), self._skipping
+                self._buffer.clear()
+                self._skipping = False
+                return b"" if skipped else line
             chunk = await self._chunks.get()
             self._ended = not chunk
             self._buffer += chunk
-        line, newline, self._buffer = self._buffer.partition(b"\n")
-        return line + newline
 
 
 @dataclass
@@ -320,13 +359,27 @@ async def run_terminal(
             watch.status(printable(f"-- connected to {session.url}{chosen}; {RAW_HELP}"))
         else:
             watch.status(f"-- {HELP}")
-        return await _relay(
-            session, watch, _StdinLines(sys.stdin.fileno() if stdin is None else stdin), stop
-        )
+        fd = sys.stdin.fileno() if stdin is None else stdin
+        return await _relay(session, watch, _StdinLines(fd, session.message_limit), stop)
     finally:
         for sig in installed:
             asyncio.get_running_loop().remove_signal_handler(sig)
         await session.close()
+
+
+async def _next_change(watch: _Watch, stop: asyncio.Future[int]) -> None:
+    """Wait for the session's next event (an acknowledgement, say), a close or a stop."""
+    watch.changed.clear()
+    changed: asyncio.Future[Any] = asyncio.ensure_future(watch.changed.wait())
+    closed: asyncio.Future[Any] = asyncio.ensure_future(watch.closed.wait())
+    await asyncio.wait({changed, closed, stop}, return_when=asyncio.FIRST_COMPLETED)
+    changed.cancel()
+    closed.cancel()
+
+
+def _close_status(watch: _Watch) -> int:
+    final = watch.final
+    return 0 if final is not None and final.code == CloseCode.NORMAL else 1
 
 
 async def _relay(
@@ -335,6 +388,15 @@ async def _relay(
     closing: asyncio.Future[Any] = asyncio.ensure_future(watch.closed.wait())
     try:
         while True:
+            # Input is read only as fast as the room acknowledges it: a full outbox stops
+            # the reading (and so the pipe), it never drops a line.
+            if isinstance(session, Session) and session.outbox.full:
+                await _next_change(watch, stop)
+                if stop.done():
+                    return stop.result()
+                if watch.closed.is_set():
+                    return _close_status(watch)
+                continue
             reading: asyncio.Future[Any] = asyncio.ensure_future(lines.readline())
             waiting: set[asyncio.Future[Any]] = {reading, closing, stop}
             await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
@@ -343,10 +405,15 @@ async def _relay(
             if stop.done():
                 return stop.result()
             if closing.done():
-                final = watch.final
-                return 0 if final is not None and final.code == CloseCode.NORMAL else 1
+                return _close_status(watch)
             raw = await reading
-            assert isinstance(raw, bytes)
+            if isinstance(raw, LineTooLong):
+                watch.failures += 1
+                watch.status(
+                    f"!! not sent: a line longer than {human_size(raw.limit)}, the largest "
+                    "message this room takes; send big content as a file (/file PATH)"
+                )
+                continue
             line = raw.decode(errors="replace").rstrip("\r\n")
             if line == "/quit":
                 return 0

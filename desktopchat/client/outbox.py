@@ -46,9 +46,14 @@ class Outbox:
     def __len__(self) -> int:
         return len(self._pending)
 
+    @property
+    def full(self) -> bool:
+        """Whether :meth:`add` would refuse a message now."""
+        return len(self._pending) >= self._limit
+
     def add(self, event: Sendable) -> Pending:
         """Give ``event`` a client id and keep it until acknowledged."""
-        if len(self._pending) >= self._limit:
+        if self.full:
             raise SendError(f"{self._limit} messages are still waiting to be sent; try later")
         cid = f"{self._prefix}-{next(self._counter)}"
         pending = Pending(cid, _with_cid(event, cid))

@@ -273,6 +273,11 @@ class RawSession(EventSource):
         """Send a file's bytes as one binary frame."""
         return await self._send(await read_to_send(path))
 
+    @property
+    def message_limit(self) -> int:
+        """The largest frame, in bytes, this connection sends or takes (``--max-size``)."""
+        return self._max_size
+
     async def _send(self, data: str | bytes) -> str:
         ws = self._ws
         if ws is None or self.state is not SessionState.OPEN:

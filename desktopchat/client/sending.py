@@ -51,6 +51,11 @@ class Sending(EventSource):
     def _give_up(self, cid: str, reason: str) -> bool:
         raise NotImplementedError
 
+    @property
+    def message_limit(self) -> int:
+        """The largest message, in bytes, this room takes (as its welcome said)."""
+        return self.limits.max_message_bytes if self.limits is not None else self._max_size
+
     async def send_text(self, text: str) -> str:
         """Send text; returns its client id. Queued while reconnecting."""
         return await self._send(SendText(text), "text", text[:80])
@@ -89,7 +94,7 @@ class Sending(EventSource):
         if self._closing or self._task is None or self.state is SessionState.CLOSED:
             raise SendError("not in a room")
         pending = self.outbox.add(event)
-        limit = self.limits.max_message_bytes if self.limits is not None else self._max_size
+        limit = self.message_limit
         frame = encode_client(pending.event)
         size = len(frame.encode()) if isinstance(frame, str) else len(frame)
         if size > limit:

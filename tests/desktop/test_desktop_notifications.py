@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -50,3 +51,43 @@ def test_a_message_for_an_unfocused_window_reaches_the_desktops_notification_ser
     assert second["body"] == "tester: and a second one"
     assert result["opened"], "clicking the notification opens the room"
     assert result["title"] == "#chat — desktopchat"
+
+
+def about_with_notifications(desktopchat: list[str], tmp_path: Path) -> tuple[str, dict[str, Any]]:
+    """``desktopchat about --notify`` on a private session bus with a notification server;
+    what it printed, and what the server was asked to show."""
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "XDG_DATA_HOME": str(tmp_path / "data"),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    done = subprocess.run(
+        [
+            *("dbus-run-session", "--", sys.executable, "-m", "tests.desktop.with_notifications"),
+            *desktopchat,
+            *("about", "--notify"),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    *printed, result = done.stdout.strip().splitlines()
+    return "\n".join(printed), json.loads(result)
+
+
+def test_about_finds_the_desktops_notification_service_and_shows_a_test_notification(
+    tmp_path: Path,
+) -> None:
+    printed, result = about_with_notifications([sys.executable, "-m", "desktopchat"], tmp_path)
+    assert "a test notification was shown" in printed
+    (shown,) = result["shown"]
+    assert shown["app_name"] == "desktopchat"
+    # No keyring on this bus: about says so and exits 1.
+    assert "keyring       none" in printed
+    assert result["status"] == 1

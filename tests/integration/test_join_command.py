@@ -229,3 +229,53 @@ async def test_ctrl_c_while_still_connecting_exits_at_once() -> None:
         assert asyncio.get_running_loop().time() - started < 3
         for writer in held:
             writer.close()
+
+
+async def test_piped_lines_faster_than_the_room_acknowledges_are_all_sent_in_order() -> None:
+    """More lines than the outbox holds (1 000), into a room that takes 1 000 a second: the
+    reading slows to the room's pace, and no line is dropped."""
+    count = 2500
+    lines = "".join(f"{n}\n" for n in range(count))
+    async with hosted(rate=1000.0, burst=50) as server, member(server, "obs") as observer:
+        result = await run_join(server.port, lines, "--name", "pipe")
+        got = [(await next_of(observer, "text"))["text"] for _ in range(count)]
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "not sent" not in result.stderr
+    assert got == [str(n) for n in range(count)]
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+async def test_a_line_with_no_end_is_refused_in_words_with_bounded_memory_and_sigterm_works() -> (
+    None
+):
+    """``cat /dev/zero | desktopchat join …``: a line past the room's limit is refused at
+    once (its rest skipped, not kept), the next line still goes, and SIGTERM ends it."""
+    async with (
+        hosted(max_message_bytes=64 * 1024) as server,
+        member(server, "obs") as observer,
+    ):
+        process = await spawn_join(server.port, "--name", "zero")
+        assert process.stdin is not None
+        assert process.stderr is not None
+        err = Lines(process.stderr)
+        await err.expect("-- you are zero.*")
+        zeros = b"\0" * (1024 * 1024)
+        for _ in range(100):  # 100 MiB with no newline
+            process.stdin.write(zeros)
+            await process.stdin.drain()
+        await err.expect(r"!! not sent: a line longer than 64\.0 KiB.*")
+        process.stdin.write(b"\nafter\n")
+        await process.stdin.drain()
+        assert (await next_of(observer, "text"))["text"] == "after"
+        assert peak_rss_mb(process.pid) < 100
+        for _ in range(20):  # and while it reads an endless line, SIGTERM still ends it
+            process.stdin.write(zeros)
+            await process.stdin.drain()
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 10) == 143
