@@ -1,92 +1,119 @@
-"""The one-folder desktop build: PyInstaller builds it from build.spec, and the binary works.
-
-Built once per run into a temporary folder (about 20 s), then run as a user would: ``serve``
-answers the seed's echo, and ``host`` opens the window offscreen, hosts a room a real client
-joins, and exits 0 on SIGTERM.
-"""
+"""The one-folder desktop build that ``scripts/build`` makes, started as a user starts it:
+the seed's echo and the page, the window, TLS, a join link, and the desktop's services
+(notifications through the freedesktop service, tokens in the Secret Service keyring)."""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
+import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import websocket
 
-from tests.integration.conftest import ROOT, read_line
+from tests.build.conftest import (
+    Artifacts,
+    hosts_a_room_in_the_window,
+    serves,
+    started,
+    user_env,
+)
+from tests.integration.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def frozen(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built ``desktopchat`` executable."""
-    work = tmp_path_factory.mktemp("pyinstaller")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "PyInstaller",
-            "--noconfirm",
-            "--log-level",
-            "WARN",
-            "--distpath",
-            str(work / "dist"),
-            "--workpath",
-            str(work / "build"),
-            "build.spec",
-        ],
-        cwd=ROOT,
-        check=True,
-        timeout=600,
-    )
-    binary = work / "dist" / "desktopchat" / "desktopchat"
-    assert binary.is_file()
-    return binary
-
-
-@pytest.fixture
-def frozen_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a user with no display and an empty data dir."""
-    return {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_DATA_HOME": str(tmp_path)}
-
-
-def _round_trip(
-    argv: list[str], env: dict[str, str], ready: str, path: str, sent: str, expected: str
+def test_the_frozen_serve_answers_the_seeds_echo_and_serves_the_page(
+    artifacts: Artifacts, tmp_path: Path
 ) -> None:
-    """Start ``argv``; once its stdout or stderr says ``ready`` (with the port), send ``sent``
-    on ``path`` and expect ``expected`` back; then SIGTERM must end it with status 0."""
-    with subprocess.Popen(
-        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
-    ) as process:
-        try:
-            assert process.stdout is not None
-            found = re.search(r"port (\d+)", read_line(process.stdout, ready, 60))
-            assert found is not None
-            ws = websocket.create_connection(f"ws://127.0.0.1:{found.group(1)}{path}", timeout=10)
-            ws.send(sent)
-            assert ws.recv() == expected
-            ws.close()
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-
-
-def test_the_frozen_serve_answers_the_seeds_echo(frozen: Path, frozen_env: dict[str, str]) -> None:
-    argv = [str(frozen), "serve", "--port", "0", "--no-advertise", "--history", "off"]
-    _round_trip(argv, frozen_env, "serving on port", "/ws", "hello", "Echo: hello")
+    serves([str(artifacts.frozen)], user_env(tmp_path))
 
 
 def test_the_frozen_window_hosts_a_room_that_a_client_joins(
-    frozen: Path, frozen_env: dict[str, str]
+    artifacts: Artifacts, tmp_path: Path
 ) -> None:
-    argv = [str(frozen), "host", "--port", "0", "--local", "--no-history", "--name", "ada"]
-    _round_trip(
-        argv, frozen_env, "hosting #chat on port", "/chat", "hi from outside", "hi from outside"
+    hosts_a_room_in_the_window([str(artifacts.frozen)], user_env(tmp_path))
+
+
+def test_the_frozen_app_serves_tls_and_joins_from_its_own_link(
+    artifacts: Artifacts, tmp_path: Path
+) -> None:
+    env = user_env(tmp_path)
+    argv = [str(artifacts.frozen), "serve", "--port", "0", "--no-advertise", "--tls", "on"]
+    argv += ["--history", "off", "--host", "127.0.0.1"]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    ) as server:
+        try:
+            assert server.stdout is not None
+            link = ""
+            for _ in range(40):
+                line = server.stdout.readline()
+                if "#fp=sha256:" in line:
+                    link = line.split()[-1]
+                    break
+            assert link.startswith("https://127.0.0.1:"), link
+            joined = subprocess.run(
+                [str(artifacts.frozen), "join", link, "--name", "frozen"],
+                input="hello over tls\n",
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+                check=False,
+            )
+            assert joined.returncode == 0, joined.stderr
+            assert "-- you are frozen" in joined.stderr
+        finally:
+            server.kill()
+
+
+def test_the_frozen_app_uses_the_desktops_notification_service_and_keyring(
+    artifacts: Artifacts, tmp_path: Path
+) -> None:
+    env = user_env(tmp_path, PYTHONPATH=ROOT)
+    # A session bus with the Secret Service (gnome-keyring, unlocked) and a notification
+    # server that records what it is asked to show.
+    script = (
+        "echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "
+        f'exec "{sys.executable}" -m tests.desktop.with_notifications '
+        f'"{artifacts.frozen}" about --notify'
     )
+    done = subprocess.run(
+        ["dbus-run-session", "--", "sh", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    *printed, last = done.stdout.strip().splitlines()
+    result = json.loads(last)
+    report = "\n".join(printed)
+    assert result["status"] == 0, report
+    assert "frozen build" in report
+    assert "a test notification was shown" in report
+    assert "keyring       keyring.backends.SecretService.Keyring" in report
+    (shown,) = result["shown"]
+    assert shown["app_name"] == "desktopchat"
+
+
+def test_a_frozen_host_started_twice_on_one_port_says_so(
+    artifacts: Artifacts, tmp_path: Path
+) -> None:
+    env = user_env(tmp_path)
+    first = [str(artifacts.frozen), "serve", "--port", "0", "--no-advertise", "--history", "off"]
+    with started(first, env, "serving on port") as port:
+        second = subprocess.run(
+            [str(artifacts.frozen), "serve", "--port", str(port), "--no-advertise"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    assert second.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}" in second.stderr
+    assert "Traceback" not in second.stderr
