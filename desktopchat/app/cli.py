@@ -14,7 +14,7 @@ from desktopchat.app.headless import serve
 from desktopchat.app.parser import build_parser, token_from_environment
 from desktopchat.app.terminal import EXIT_INTERRUPTED, run_terminal
 from desktopchat.client import AddressError, Session
-from desktopchat.client.discovery import find_rooms
+from desktopchat.client.discovery import NoNetwork, find_rooms
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
 from desktopchat.server.collector import hold_long_lived
@@ -67,7 +67,15 @@ def _has_display() -> bool:
 
 
 def _rooms(listen: float) -> int:
-    found = asyncio.run(find_rooms(listen))
+    try:
+        found = asyncio.run(find_rooms(listen))
+    except NoNetwork as exc:
+        print(
+            f"desktopchat: cannot look for rooms: no network to listen on ({exc}); "
+            "connect to a network, or join a room by its address",
+            file=sys.stderr,
+        )
+        return 1
     if not found:
         print("No rooms found on the LAN.")
     for room in found:
@@ -97,7 +105,9 @@ def _join(args: argparse.Namespace) -> int:
     session: Session | RawSession
     try:
         if args.raw:
-            session = RawSession(args.address, raw_options(args), known_hosts=KnownHosts())
+            session = RawSession(
+                args.address, raw_options(args), known_hosts=KnownHosts(), max_size=args.max_size
+            )
             if args.insecure:
                 print(
                     "-- warning: --insecure: the server's identity is not checked", file=sys.stderr
@@ -109,6 +119,7 @@ def _join(args: argparse.Namespace) -> int:
                 token=args.token,
                 fingerprint=args.fingerprint,
                 known_hosts=KnownHosts(),
+                max_size=args.max_size,
             )
     except AddressError as exc:
         print(f"desktopchat: {exc}", file=sys.stderr)

@@ -304,6 +304,14 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="the room's TLS identity, as its host shows it (a join link's #fp= is the same)",
     )
     join.add_argument(
+        "--max-size",
+        type=arguments.size,
+        default=16 * 1024 * 1024,
+        metavar="SIZE",
+        help="the largest message to take from the server (e.g. 64M); a bigger one ends the "
+        "connection with 1009",
+    )
+    join.add_argument(
         "--trust-new",
         action="store_true",
         help="trust a room whose identity is not known yet, and remember it",

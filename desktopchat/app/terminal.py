@@ -24,7 +24,13 @@ from typing import Any, TextIO
 
 from desktopchat.app.raw_lines import RAW_HELP, format_frame, send_raw_line
 from desktopchat.client.downloads import save_file
-from desktopchat.client.errors import JoinError, NotDesktopchat, SendError, UnknownCertificate
+from desktopchat.client.errors import (
+    JoinError,
+    NotDesktopchat,
+    SendError,
+    TooBigForUs,
+    UnknownCertificate,
+)
 from desktopchat.client.events import (
     HISTORY_GAP,
     HISTORY_RESET,
@@ -74,7 +80,10 @@ def format_event(event: SessionEvent) -> str | None:
     """The status line (for stderr) for a session event, or ``None`` to stay quiet."""
     if isinstance(event, StateChanged):
         # The close reason is the server's words: escaped like anything a peer sends.
-        return printable(f"-- {event.describe()}")
+        line = printable(f"-- {event.describe()}")
+        if isinstance(event.error, TooBigForUs):
+            line += "\n-- to take bigger messages: desktopchat join --max-size SIZE (e.g. 256M)"
+        return line
     if isinstance(event, Joined):
         welcome = event.welcome
         line = printable(
@@ -423,6 +432,8 @@ async def _relay(
                 if stop.done():
                     settling.cancel()
                     return stop.result()
+                if watch.closed.is_set() and _close_status(watch):
+                    return 1  # the other side ended it, not the end of our input
                 return 0 if await settling and not watch.failures else 1
             if line:
                 await _send_line(session, line, watch)

@@ -76,6 +76,8 @@ class RoomBrowser:
         self._zeroconf: AsyncZeroconf | None = None
         self._browser: AsyncServiceBrowser | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.problem: str | None = None
+        """Why it is not looking (no network but loopback, say), once :meth:`start` failed."""
 
     @property
     def rooms(self) -> list[FoundRoom]:
@@ -89,7 +91,9 @@ class RoomBrowser:
             self._browser = AsyncServiceBrowser(
                 self._zeroconf.zeroconf, SERVICE_TYPE, handlers=[self._changed]
             )
-        except (OSError, ZeroconfError) as exc:
+        except (OSError, ZeroconfError, RuntimeError) as exc:
+            # zeroconf raises RuntimeError when no interface but loopback has an address.
+            self.problem = str(exc) or type(exc).__name__
             logger.info("not looking for rooms on the LAN: %s", exc)
             await self.stop()
 
@@ -127,10 +131,17 @@ class RoomBrowser:
             self._on_change(self.rooms)
 
 
+class NoNetwork(Exception):
+    """This computer has no network to look for rooms on (only loopback, or none)."""
+
+
 async def find_rooms(listen: float = 3.0) -> list[FoundRoom]:
-    """The rooms that announce themselves within ``listen`` seconds."""
+    """The rooms that announce themselves within ``listen`` seconds; :class:`NoNetwork`
+    when there is no network to listen on."""
     browser = RoomBrowser(lambda _rooms: None)
     await browser.start()
+    if browser.problem is not None:
+        raise NoNetwork(browser.problem)
     try:
         await asyncio.sleep(listen)
         return browser.rooms

@@ -7,9 +7,10 @@
     ├── UntrustedCertificate  the room's TLS certificate is not the one we trust
     │   ├── UnknownCertificate  nothing is trusted for it yet: ask the user (its fingerprint)
     │   └── CertificateChanged  it differs from the pinned or remembered one
-    └── Refused               the room refused us: ``code`` and ``reason`` from its close
-        ├── TokenRefused      wrong or missing token (1008 "invalid token")
-        └── OriginRefused     the browser origin is not allowed (1008 "origin not allowed")
+    ├── Refused               the room refused us: ``code`` and ``reason`` from its close
+    │   ├── TokenRefused      wrong or missing token (1008 "invalid token")
+    │   └── OriginRefused     the browser origin is not allowed (1008 "origin not allowed")
+    └── TooBigForUs           the server sent a message over our own size limit
 
 ``SendError`` is raised locally when a message cannot be sent (invalid JSON, outbox full).
 """
@@ -19,7 +20,10 @@ from __future__ import annotations
 import errno
 import socket
 
-from desktopchat.protocol import CloseReason, describe_close, plain_close
+from websockets.exceptions import ConnectionClosed
+
+from desktopchat.client.sizes import human_size
+from desktopchat.protocol import CloseCode, CloseReason, describe_close, plain_close
 
 
 class JoinError(Exception):
@@ -95,6 +99,27 @@ class TokenRefused(Refused):
 
 class OriginRefused(Refused):
     """The server does not allow this origin."""
+
+
+class TooBigForUs(JoinError):
+    """We closed the connection (1009) because the server sent a message bigger than this
+    client takes. Reconnecting would be sent the same message again: the session stops."""
+
+    def __init__(self, limit: int, detail: str) -> None:
+        super().__init__(
+            f"The server sent a message over this client's limit of {human_size(limit)}",
+            detail,
+        )
+        self.limit = limit
+
+
+def too_big_for_us(closed: ConnectionClosed, limit: int) -> TooBigForUs | None:
+    """:class:`TooBigForUs` when *we* closed with 1009 (websockets does so on a frame over
+    ``max_size``), before the server said anything; else ``None``."""
+    sent = closed.sent
+    if sent is None or sent.code != CloseCode.TOO_BIG or closed.rcvd_then_sent:
+        return None
+    return TooBigForUs(limit, sent.reason or "1009")
 
 
 class SendError(Exception):

@@ -24,7 +24,9 @@ from desktopchat.client.errors import (
     JoinError,
     NotDesktopchat,
     SendError,
+    TooBigForUs,
     UntrustedCertificate,
+    too_big_for_us,
     unreachable,
 )
 from desktopchat.client.events import Frame, SessionState
@@ -212,6 +214,9 @@ class RawSession(EventSource):
         while True:
             code, reason = await self._pump(ws)
             self._ws = None
+            if isinstance(reason, TooBigForUs):
+                self._set_state(SessionState.CLOSED, code=code, error=reason)
+                return
             if self._closing or not self.options.reconnect or code in FINAL:
                 self._set_state(SessionState.CLOSED, code=code, reason=reason)
                 return
@@ -221,12 +226,14 @@ class RawSession(EventSource):
             ws = reopened
             self._opened(ws)
 
-    async def _pump(self, ws: ClientConnection) -> tuple[int | None, str]:
+    async def _pump(self, ws: ClientConnection) -> tuple[int | None, str | TooBigForUs]:
         try:
             async for data in ws:
                 self._emit(Frame(_now(), True, data))
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            refused = too_big_for_us(exc, self._max_size)
+            if refused is not None:
+                return CloseCode.TOO_BIG, refused
         return ws.close_code, ws.close_reason or ""
 
     async def _reconnect(self, code: int | None, reason: str) -> ClientConnection | None:

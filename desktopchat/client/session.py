@@ -27,7 +27,9 @@ from desktopchat.client.errors import (
     JoinError,
     Refused,
     SendError,
+    TooBigForUs,
     UntrustedCertificate,
+    too_big_for_us,
 )
 from desktopchat.client.events import (
     Delivered,
@@ -199,6 +201,9 @@ class Session(Sending):
         while True:
             code, reason = await self._pump(ws)
             self._ws = None
+            if isinstance(reason, TooBigForUs):
+                self._set_state(SessionState.CLOSED, code=code, error=reason)
+                return
             if (
                 not self._closing
                 and code == CloseCode.TOO_BIG
@@ -262,7 +267,7 @@ class Session(Sending):
             with contextlib.suppress(ConnectionClosed):
                 await self._transmit(ws, pending)
 
-    async def _pump(self, ws: ClientConnection) -> tuple[int | None, str]:
+    async def _pump(self, ws: ClientConnection) -> tuple[int | None, str | TooBigForUs]:
         limits = Limits(self._max_size)
         try:
             async for frame in ws:
@@ -276,8 +281,10 @@ class Session(Sending):
                     logger.warning("ignored a malformed frame from the server: %s", exc)
                     continue
                 self._dispatch(event)
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as exc:
+            refused = too_big_for_us(exc, self._max_size)
+            if refused is not None:
+                return CloseCode.TOO_BIG, refused
         return ws.close_code, ws.close_reason or ""
 
     def _dispatch(self, event: object) -> None:

@@ -102,3 +102,18 @@ def test_with_no_network_at_all_the_room_list_is_quietly_empty() -> None:
         assert result.returncode == 0
         assert "No rooms found" in result.stdout
         assert "Traceback" not in result.stderr
+
+
+def test_rooms_on_a_computer_with_only_loopback_says_so_without_a_traceback() -> None:
+    # A network namespace of its own: loopback and nothing else.
+    done = subprocess.run(
+        ["unshare", "--net", sys.executable, "-m", "desktopchat", "rooms", "--timeout", "1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot look for rooms: no network to listen on" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -144,3 +144,33 @@ async def test_raw_join_to_a_desktopchat_server_is_just_frames() -> None:
         done = await run_raw(f"ws://127.0.0.1:{server.port}/ws", "hello\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1].endswith("] Echo: hello")
+
+
+async def test_a_frame_over_the_clients_limit_is_named_and_not_fetched_again_and_again() -> None:
+    """A server that sends a 2 MiB frame to ``--max-size 1M``: the client says the server's
+    message is over its limit, points to ``--max-size``, exits 1 and does not reconnect to
+    be sent it again; with a big enough limit the frame comes through."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    connections = 0
+
+    async def big_first(ws: ServerConnection) -> None:
+        nonlocal connections
+        connections += 1
+        await ws.send(b"\x01" * (2 * 1024 * 1024))
+        await ws.wait_closed()
+
+    async with serve(big_first, "127.0.0.1", 0, max_size=None) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/"
+        refused = await run_raw(url, "", "--max-size", "1M")
+        await asyncio.sleep(0.5)  # time for a reconnect, if one were made
+        assert connections == 1
+        taken = await run_raw(url, "", "--max-size", "4M")
+    assert refused.returncode == 1, refused.stderr
+    assert "The server sent a message over this client's limit of 1.0 MiB" in refused.stderr
+    assert "--max-size" in refused.stderr
+    assert "reconnecting" not in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert taken.returncode == 0, taken.stderr
+    assert "(binary, 2097152 bytes)" in taken.stdout
