@@ -10,6 +10,7 @@ import tempfile
 _HOME = tempfile.mkdtemp(prefix="desktopchat-tests-")
 os.environ["XDG_DATA_HOME"] = os.path.join(_HOME, "data")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_HOME, "config")
+os.environ["XDG_STATE_HOME"] = os.path.join(_HOME, "state")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 for proxy in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
     os.environ.pop(proxy, None)
