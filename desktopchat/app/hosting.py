@@ -130,4 +130,5 @@ def _described(server: HostedServer, options: HostOptions) -> HostInfo:
         warning=lan_warning(server.settings.host),
         fingerprint=fingerprint,
         links=tuple(join_link(address.app + token, fingerprint) for address in everyone),
+        token=options.token,
     )

@@ -76,6 +76,7 @@ class RoomBrowser:
         self._zeroconf: AsyncZeroconf | None = None
         self._browser: AsyncServiceBrowser | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stopped = False
         self.problem: str | None = None
         """Why it is not looking (no network but loopback, say), once :meth:`start` failed."""
 
@@ -85,7 +86,10 @@ class RoomBrowser:
         return sorted(self._rooms.values(), key=lambda room: (room.room, room.host))
 
     async def start(self) -> None:
-        """Start listening; no network means no rooms, not an error."""
+        """Start listening; no network means no rooms, not an error. A browser stopped
+        before it started never starts."""
+        if self._stopped:
+            return
         try:
             self._zeroconf = AsyncZeroconf(ip_version=IPVersion.V4Only)
             self._browser = AsyncServiceBrowser(
@@ -98,7 +102,8 @@ class RoomBrowser:
             await self.stop()
 
     async def stop(self) -> None:
-        """Stop listening and release the sockets."""
+        """Stop listening and release the sockets (again and again, harmlessly)."""
+        self._stopped = True
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -127,6 +127,7 @@ class ChatController(QObject):
         self.host_info: HostInfo | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._browser: RoomBrowser | None = None
+        self._browser_stops: set[asyncio.Task[None]] = set()
         self._oldest_id: int | None = None  # of the messages shown: where older pages start
 
     # -- commands from the widgets ---------------------------------------------------------
@@ -222,7 +223,11 @@ class ChatController(QObject):
             self._spawn(self._browser.start(), "looking for rooms")
         elif not looking and self._browser is not None:
             browser, self._browser = self._browser, None
-            self._spawn(browser.stop(), "stopping the room search")
+            # Awaited, not cancelled, by shutdown: a window closed right after leaving the
+            # Join screen must still release the browser's sockets.
+            stopping = self._spawn(browser.stop(), "stopping the room search")
+            self._browser_stops.add(stopping)
+            stopping.add_done_callback(self._browser_stops.discard)
 
     @property
     def hosting(self) -> bool:
@@ -234,6 +239,7 @@ class ChatController(QObject):
         browser, self._browser = self._browser, None
         if browser is not None:
             await browser.stop()
+        await asyncio.gather(*self._browser_stops, return_exceptions=True)
         await self._leave()
         for task in list(self._tasks):
             task.cancel()
@@ -241,10 +247,11 @@ class ChatController(QObject):
 
     # -- the tasks ----------------------------------------------------------------------------
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, None], what: str) -> None:
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
         task = asyncio.get_event_loop().create_task(coroutine, name=what)
         self._tasks.add(task)
         task.add_done_callback(lambda done: self._finished(done, what))
+        return task
 
     def _finished(self, task: asyncio.Task[None], what: str) -> None:
         self._tasks.discard(task)

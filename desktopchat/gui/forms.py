@@ -16,12 +16,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopchat.gui.elided import wrapping
+
 
 def error_label() -> QLabel:
     """A hidden, wrapping label styled as an error."""
-    label = QLabel()
+    label = wrapping(QLabel())
     label.setObjectName("error")
-    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
 

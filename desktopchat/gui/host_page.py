@@ -54,6 +54,11 @@ class HostPage(QWidget):
         token_row.addWidget(generate)
         self.history = QCheckBox("Keep the room's history on this computer")
         self.history.setChecked(True)
+        # Shown only when a room that had a token comes back without it (no keyring): its
+        # old links and anyone else would get in, so that takes the user's word.
+        self.open_anyway = QCheckBox("Host it without a token: anyone who can reach it joins")
+        self.open_anyway.hide()
+        self._had_token = False
 
         form = QFormLayout()
         form.addRow("Room name", self.room)
@@ -62,6 +67,7 @@ class HostPage(QWidget):
         form.addRow("Who may join", self.who)
         form.addRow("Token", token_row)
         form.addRow("", self.history)
+        form.addRow("", self.open_anyway)
 
         self.error = error_label()
         self.progress = busy_bar()
@@ -79,8 +85,13 @@ class HostPage(QWidget):
             history=self.history.isChecked(),
         )
 
-    def fill(self, options: HostOptions, hint: str = "") -> None:
-        """Put ``options`` in the form (re-hosting a recent room); ``hint`` under it."""
+    def fill(self, options: HostOptions, hint: str = "", *, had_token: bool = False) -> None:
+        """Put ``options`` in the form (re-hosting a recent room); ``hint`` under it.
+        ``had_token``: the room had a token, so it is not opened without one unless the
+        user says so."""
+        self._had_token = had_token and options.token is None
+        self.open_anyway.setChecked(False)
+        self.open_anyway.setVisible(self._had_token)
         self.room.setText(options.room)
         if options.port:
             self.port.setValue(options.port)
@@ -113,6 +124,13 @@ class HostPage(QWidget):
         options = self.options()
         if not valid_room_name(options.room):
             self.show_error(f"Room names use {ROOM_NAME_RULE}.")
+            return
+        if self._had_token and options.token is None and not self.open_anyway.isChecked():
+            self.show_error(
+                "This room had a token. Type it (or Generate a new one: the old links then "
+                "stop working), or tick “Host it without a token” to open it to anyone."
+            )
+            self.token.setFocus()
             return
         self.error.hide()
         self.hostRequested.emit(options)

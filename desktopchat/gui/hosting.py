@@ -40,6 +40,8 @@ class HostInfo:
     """The server's certificate fingerprint when it serves TLS (we pin it to join ourselves)."""
     links: tuple[str, ...] = ()
     """The join links to share (page address, room, token and fingerprint in one)."""
+    token: str | None = None
+    """The room's token, for the host to see and copy (``None``: anyone may join)."""
 
 
 class HostError(Exception):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import html
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QLayout,
     QPushButton,
     QToolButton,
     QVBoxLayout,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client import display_address
+from desktopchat.gui.elided import ElidedLabel, wrapping
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.qr import qr_pixmap
 from desktopchat.protocol.fingerprints import readable
@@ -40,15 +41,14 @@ class HostingBox(QFrame):
         stop.clicked.connect(self.stopRequested)
         title = QLabel("You are hosting")
         title.setObjectName("section")
-        self.fingerprint = QLabel()
+        self.fingerprint = wrapping(QLabel())
         self.fingerprint.setObjectName("hint")
-        self.fingerprint.setWordWrap(True)
         self.fingerprint.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.fingerprint.hide()
-        self.warning = QLabel()
+        self.warning = wrapping(QLabel())
         self.warning.setObjectName("error")
-        self.warning.setWordWrap(True)
         self.warning.hide()
+        self.token: ElidedLabel | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.warning)
@@ -60,24 +60,21 @@ class HostingBox(QFrame):
     def show_info(self, info: HostInfo) -> None:
         """List the join links (and addresses) of ``info``, each with a copy button, its
         fingerprint in readable groups, and a QR code of the first link."""
-        while self._grid.count():
-            item = self._grid.takeAt(0)
-            widget = item.widget() if item is not None else None
-            if widget is not None:
-                widget.deleteLater()
+        _clear(self._grid)
+        self.token = None
         rows = [("Link", url) for url in info.links] + [("App", url) for url in info.app_urls]
         if not info.links:
             rows += [("Browser", url) for url in info.browser_urls]
         for number, (kind, url) in enumerate(rows):
-            label = QLabel(f"<b>{kind}</b>&nbsp; {html.escape(display_address(url))}")
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            label.setToolTip("The token is hidden here; Copy gives the whole link")
+            label = ElidedLabel(f"{kind}: {display_address(url)}")
             copy = QToolButton()
             copy.setText("Copy")
             copy.setToolTip(f"Copy {kind.lower()} (whoever has it may join)")
             copy.clicked.connect(lambda _checked=False, text=url: copy_text(text))
             self._grid.addWidget(label, number, 0)
             self._grid.addWidget(copy, number, 1)
+        if info.token is not None:
+            self._token_row(len(rows), info.token)
         self.fingerprint.setVisible(info.fingerprint is not None)
         if info.fingerprint is not None:
             self.fingerprint.setText(f"Identity: {readable(info.fingerprint)}")
@@ -89,6 +86,46 @@ class HostingBox(QFrame):
         self.qr.setVisible(bool(code))
         if code:
             self.qr.setPixmap(qr_pixmap(code, 150))
+
+    def _token_row(self, row: int, token: str) -> None:
+        """The room's token, hidden until asked for, with Show and Copy: the host may need
+        to tell it to someone, or keep it where the keyring cannot (no keyring)."""
+        self.token = ElidedLabel(f"Token: {HIDDEN}")
+        self.token.setToolTip("The room's token: whoever has it may join")
+        show = QToolButton()
+        show.setText("Show")
+        show.setCheckable(True)
+        show.toggled.connect(
+            lambda shown: self.token.setText(f"Token: {token if shown else HIDDEN}")
+        )
+        copy = QToolButton()
+        copy.setText("Copy")
+        copy.setToolTip("Copy the token (whoever has it may join)")
+        copy.clicked.connect(lambda _checked=False: copy_text(token))
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
+        buttons.addWidget(show)
+        buttons.addWidget(copy)
+        self._grid.addWidget(self.token, row, 0)
+        self._grid.addLayout(buttons, row, 1)
+
+
+HIDDEN = "••••••••"
+"""How a token looks until the host asks to see it."""
+
+
+def _clear(layout: QLayout) -> None:
+    """Take every item out of ``layout``, deleting its widgets and nested layouts' widgets."""
+    while layout.count():
+        item = layout.takeAt(0)
+        if item is None:
+            continue
+        widget, inner = item.widget(), item.layout()
+        if widget is not None:
+            widget.deleteLater()
+        elif inner is not None:
+            _clear(inner)
+            inner.deleteLater()
 
 
 def copy_text(text: str) -> None:

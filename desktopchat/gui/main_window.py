@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QIcon
 from PySide6.QtWidgets import (
-    QLabel,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -18,6 +17,7 @@ from desktopchat.client import SessionState, display_address
 from desktopchat.gui.about import show_about
 from desktopchat.gui.attention import Attention
 from desktopchat.gui.controller import ChatController
+from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.join_page import JoinPage
@@ -29,6 +29,9 @@ from desktopchat.gui.room_view import RoomView
 from desktopchat.gui.start_page import StartPage
 from desktopchat.gui.theme import Looks
 from desktopchat.gui.vault import TokenVault
+
+NOTICE_SECONDS = 15.0
+"""How long a passing message stays in the status bar."""
 
 
 class MainWindow(QMainWindow):
@@ -73,8 +76,18 @@ class MainWindow(QMainWindow):
         for page in (self.start_page, self.host_page, self.join_page, self.room_view):
             self.pages.addWidget(page)
         self.setCentralWidget(self.pages)
-        self.status = QLabel("Not in a room")
-        self.statusBar().addPermanentWidget(self.status, 1)
+        # Two labels of our own rather than QStatusBar's message: a permanent widget that
+        # stretches hides every showMessage(), and a QLabel's text sets the window's
+        # minimum width. Passing messages on the left, the connection's state on the right.
+        self.notice = ElidedLabel()
+        self.notice.setObjectName("notice")
+        self.status = ElidedLabel("Not in a room")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.statusBar().addPermanentWidget(self.notice, 3)
+        self.statusBar().addPermanentWidget(self.status, 2)
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice.clear)
 
         self.host_page.name.setText(self.remembered.name)
         self.host_page.port.setValue(self.remembered.port)
@@ -139,7 +152,7 @@ class MainWindow(QMainWindow):
         c.hostStopped.connect(self._host_stopped)
         c.busy.connect(self.host_page.set_busy)
         c.busy.connect(self.join_page.set_busy)
-        c.problem.connect(self.statusBar().showMessage)
+        c.problem.connect(self.show_status)
         c.roomsFound.connect(self.join_page.found.set_rooms)
         self.pages.currentChanged.connect(
             lambda _index: c.look_for_rooms(self.pages.currentWidget() is self.join_page)
@@ -164,9 +177,15 @@ class MainWindow(QMainWindow):
         try:
             count = self.controller.export_log(path)
         except OSError as exc:
-            self.statusBar().showMessage(f"Could not export the log: {exc.strerror or exc}")
+            self.show_status(f"Could not export the log: {exc.strerror or exc}")
             return
-        self.statusBar().showMessage(f"Exported {count} frames to {path}", 8000)
+        self.show_status(f"Exported {count} frames to {path}")
+
+    def show_status(self, text: str, seconds: float = NOTICE_SECONDS) -> None:
+        """A passing message at the left of the status bar, for ``seconds``; the whole of
+        it is its tooltip while it shows."""
+        self.notice.setText(text)
+        self._notice_timer.start(int(seconds * 1000))
 
     def bring_to_front(self) -> None:
         """Show the window with the room in front (a notification or the tray was clicked)."""
@@ -203,9 +222,12 @@ class MainWindow(QMainWindow):
             token = self.vault.load(room.room, room.port) if room.protected else None
             hint = ""
             if room.protected and token is None:
-                hint = "This room had a token: type it again (the keyring does not have it)."
+                hint = (
+                    "This room had a token, and this desktop's keyring does not have it: "
+                    "type it again, or Generate a new one."
+                )
             options = HostOptions(room.room or "chat", "", room.port, room.lan, token)
-            self.host_page.fill(options, hint)
+            self.host_page.fill(options, hint, had_token=room.protected)
             self.pages.setCurrentWidget(self.host_page)
             return
         self.join_page.fill(room.address, room.name or self.remembered.name)
@@ -238,7 +260,12 @@ class MainWindow(QMainWindow):
         self.room_view.show_hosting(info)
         options = self._hosting or HostOptions()
         # The port actually bound: a room hosted on "any free port" comes back on the same.
-        self.vault.save(options.room, info.port, options.token)
+        kept = self.vault.save(options.room, info.port, options.token)
+        if options.token is not None and not kept:
+            self.show_status(
+                "No keyring on this desktop, so the room's token was not kept: copy it from "
+                "the hosting box into your password manager to host this room again."
+            )
         recent = RecentRoom(
             display_address(info.own_url),
             hosted=True,
@@ -337,7 +364,7 @@ class MainWindow(QMainWindow):
         try:
             self.store.save(self.remembered)
         except OSError as exc:
-            self.statusBar().showMessage(f"could not save settings: {exc}", 8000)
+            self.show_status(f"Could not save settings: {exc}")
 
     # -- closing ------------------------------------------------------------------------------
 

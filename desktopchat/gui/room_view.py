@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client import SessionState, display_address
+from desktopchat.gui.elided import ElidedLabel, wrapping
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.hosting_box import HostingBox
 from desktopchat.gui.members import MemberListModel
@@ -60,13 +61,12 @@ class RoomView(QWidget):
         self.export_dialog: QFileDialog | None = None
         self.raw = False
 
-        self.title = QLabel("#chat")
+        self.title = ElidedLabel("#chat")
         self.title.setObjectName("heading")
-        self.me = QLabel()
+        self.me = ElidedLabel()
         self.me.setObjectName("hint")
-        self.state = QLabel("connecting")
+        self.state = wrapping(QLabel("connecting"))
         self.state.setObjectName("state")
-        self.state.setWordWrap(True)
         self.retry = QPushButton("Retry now")
         self.retry.setToolTip("Try to reconnect now instead of waiting")
         self.retry.clicked.connect(self.retryRequested)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client.saved import BUILT_IN, Endpoint, SavedMessage, SavedMessages
+from desktopchat.gui.elided import wrapping
 
 
 def parse_variables(text: str) -> dict[str, str]:
@@ -60,9 +61,8 @@ class SavedPanel(QWidget):
         )
         self.variables.setMaximumHeight(70)
         self.variables.textChanged.connect(self._variables_changed)
-        self.status = QLabel()
+        self.status = wrapping(QLabel())
         self.status.setObjectName("hint")
-        self.status.setWordWrap(True)
         buttons = QHBoxLayout()
         buttons.addWidget(send)
         buttons.addWidget(delete)

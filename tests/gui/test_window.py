@@ -13,12 +13,15 @@ import qasync
 from keyring.backends.fail import Keyring as FailKeyring
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QToolButton
+from pytestqt.qtbot import QtBot
 
 from desktopchat.app.hosting import ServerHoster
 from desktopchat.client import SessionState
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.controller import ChatController
+from desktopchat.gui.host_page import HostPage
+from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import RecentRoom, SettingsStore
 from desktopchat.gui.vault import TokenVault
@@ -450,3 +453,102 @@ def test_with_no_keyring_at_all_the_token_is_not_kept_and_asked_again(
     window.start_page.recentChosen.emit(room)
     assert window.host_page.token.text() == ""
     assert "type it again" in window.host_page.error.text()
+
+
+LONG_NAME = "quarterly-report-" * 12 + ".pdf"
+FINGERPRINT = "sha256:" + "9f" * 32
+
+
+def test_no_text_sets_the_windows_minimum_width(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    """Long status lines, file names, errors, identities and links are cut or wrapped: the
+    window can always be made as narrow as its controls need, whatever it has shown."""
+    window = make_window()
+    view = window.room_view
+    window.pages.setCurrentWidget(view)
+    QApplication.processEvents()
+    narrow = max(window.minimumSizeHint().width(), 640)
+
+    def fits(where: str) -> None:
+        QApplication.processEvents()  # the layouts take in the new texts
+        assert window.minimumSizeHint().width() <= narrow, where
+
+    window.show_status(f"A message was not sent: {LONG_NAME} " * 4)
+    window.status.setText(f"Disconnected from {LONG_NAME}: reconnecting in 2.0 s " * 3)
+    fits("the status bar")
+    view.enter("lobby-" * 20, "ada-" * 30, ["bob-" * 30, "eve"], "host-" * 30)
+    fits("the room's names")
+    for index in range(view.tabs.count()):
+        view.tabs.setCurrentIndex(index)
+        for kind in (Kind.TEXT, Kind.JSON, Kind.BINARY):
+            view.show_send_error(
+                kind, f"Not sent: {LONG_NAME} is 19.1 MiB, over this room's limit of 16.0 MiB"
+            )
+        fits(f"tab {view.tabs.tabText(index)}")
+    long_link = f"https://192.168.100.200:5042/?room={'lobby' * 20}&token={'t' * 80}"
+    view.show_hosting(
+        HostInfo(5042, "ws://127.0.0.1:5042/chat", links=(long_link,), token="t" * 80,
+                 fingerprint=FINGERPRINT, warning="no network address found: " + LONG_NAME)
+    )  # fmt: skip
+    fits("the hosting box")
+    window.pages.setCurrentWidget(window.join_page)
+    window.join_page.show_error(
+        "address",
+        "This room's identity changed since you last joined: it may be someone else.",
+        f"expected {FINGERPRINT}, the server showed {FINGERPRINT.replace('9f', 'a0')}",
+    )
+    fits("the identity error")
+    window.pages.setCurrentWidget(window.host_page)
+    window.host_page.show_error(f"Could not host: {LONG_NAME}" * 3)
+    fits("the host form's error")
+
+
+def test_a_room_that_had_a_token_is_not_opened_to_everyone_without_the_users_word(
+    qloop: qasync.QEventLoop, make_window: WindowFactory, qtbot: QtBot
+) -> None:
+    keyring.set_keyring(FailKeyring())  # no keyring: the token was not kept
+    window = make_window()
+    started: list[HostOptions] = []
+    window.host_page.hostRequested.connect(started.append)
+    room = RecentRoom("ws://127.0.0.1:5100/chat/lab", hosted=True, room="lab", port=5100,
+                      lan=False, protected=True)  # fmt: skip
+    window.start_page.recentChosen.emit(room)
+    window.host_page.start.click()
+    assert started == [], "an empty token is not taken as 'no token'"
+    assert not window.controller.hosting
+    assert "This room had a token" in window.host_page.error.text()
+    assert window.host_page.open_anyway.isVisible()
+
+    # The form alone (so that nothing is really hosted): only the user's tick opens it.
+    page = HostPage()
+    qtbot.addWidget(page)
+    page.hostRequested.connect(started.append)
+    options = HostOptions("lab", "", 5100, False, None)
+    page.fill(options, had_token=True)
+    page.open_anyway.setChecked(True)
+    page.start.click()
+    assert [chosen.token for chosen in started] == [None], "the user said so in words"
+    page.fill(options, had_token=True)  # the next time, the question again
+    assert not page.open_anyway.isChecked()
+    page.token.setText("n3w")
+    page.start.click()
+    assert [chosen.token for chosen in started] == [None, "n3w"]
+
+
+def test_the_host_sees_and_copies_the_rooms_token_in_the_hosting_box(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    box = window.room_view.hosting
+    box.show_info(HostInfo(5042, "ws://127.0.0.1:5042/chat", token="s3cret"))
+    assert box.token is not None
+    assert "s3cret" not in box.token.text()
+    show = next(b for b in box.findChildren(QToolButton) if b.text() == "Show")
+    show.click()
+    assert box.token.text() == "Token: s3cret"
+    copy = [b for b in box.findChildren(QToolButton) if b.text() == "Copy"][-1]
+    copy.click()
+    assert QApplication.clipboard().text() == "s3cret"
+    box.show_info(HostInfo(5042, "ws://127.0.0.1:5042/chat"))
+    assert box.token is None, "a room without a token shows none"

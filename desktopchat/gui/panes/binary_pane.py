@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from desktopchat.client.downloads import safe_file_name
 from desktopchat.client.frames import parse_bytes
 from desktopchat.client.sizes import human_size
+from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.message_list import message_list
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
@@ -104,7 +105,7 @@ class BinaryPane(QWidget):
         self.save_button.clicked.connect(self.ask_where_to_save)
         self.send_button = send = QPushButton("Send file…")
         send.clicked.connect(self._ask_what_to_send)
-        self.status = QLabel("Drop files here to send them")
+        self.status = ElidedLabel("Drop files here to send them")
         self.status.setObjectName("hint")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)

@@ -9,7 +9,6 @@ from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QKeyEvent, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.panes.json_highlight import JsonHighlighter
 from desktopchat.gui.panes.json_tree import JsonTreeModel
 from desktopchat.gui.panes.message_list import message_list
@@ -96,7 +96,7 @@ class JsonPane(QWidget):
         self._editor_colours = JsonHighlighter(self.editor.document(), base)
         self.editor.textChanged.connect(self._validate)
         self.editor.submitted.connect(self._submit)
-        self.status = QLabel("Type JSON; Ctrl+Enter sends")
+        self.status = ElidedLabel("Type JSON; Ctrl+Enter sends")
         self.status.setObjectName("hint")
         self.send_button = QPushButton("Send JSON")
         self.send_button.setEnabled(False)
