@@ -68,6 +68,40 @@ def room_url(typed: str, *, token: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
+SECRET_FIELDS = frozenset({"token", "access_token", "password", "key", "secret"})
+"""Query fields taken for secrets wherever they appear (a room's, or any endpoint's)."""
+
+
+def without_secrets(address: str) -> str:
+    """``address`` as it may be written down or listed: every secret taken out, whatever
+    the form of the address (bare ``host:port/?token=…``, a join link, a ws:// URL).
+
+    Query fields in :data:`SECRET_FIELDS` and the password of ``user:password@`` are
+    dropped; the fragment keeps only the ``fp=`` identity pin (not a secret). The room, the
+    path and the port stay, so the address still leads back to the room.
+    """
+    base, _, fragment = address.strip().partition("#")
+    head, _, query = base.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+            if k.lower() not in SECRET_FIELDS]  # fmt: skip
+    scheme, slashes, rest = head.rpartition("//")
+    authority, slash, path = rest.partition("/")
+    user, at, host = authority.rpartition("@")
+    if at:
+        authority = user.partition(":")[0] + "@" + host
+    cleaned = scheme + slashes + authority + slash + path
+    if kept:
+        cleaned += "?" + urlencode(kept)
+    pins = [(k, v) for k, v in parse_qsl(fragment) if k == "fp"]
+    return cleaned + ("#" + urlencode(pins, safe=":") if pins else "")
+
+
+def address_token(address: str) -> str | None:
+    """The ``token=`` an address carries (a join link's), or ``None``."""
+    query = address.partition("#")[0].partition("?")[2]
+    return dict(parse_qsl(query)).get("token") or None
+
+
 def display_address(url: str) -> str:
     """The URL with any token hidden, for titles, logs and recent-room lists."""
     parts = urlsplit(url)

@@ -126,11 +126,15 @@ class JoinPage(QWidget):
             return
         self._submit()
 
-    def fill(self, address: str, name: str) -> None:
-        """Prefill the form (from a recent room)."""
+    def fill(self, address: str, name: str, token: str = "", hint: str = "") -> None:
+        """Prefill the form (from a recent room); ``hint`` under the token."""
+        self.clear_errors()
         self.address.setText(address)
         if name:
             self.name.setText(name)
+        self.token.setText(token)
+        if hint:
+            self.show_error("token", hint)
 
     def set_busy(self, busy: bool) -> None:
         """Show progress and lock the form while joining."""

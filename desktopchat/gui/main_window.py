@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client import SessionState, display_address
+from desktopchat.client.address import address_token, without_secrets
 from desktopchat.gui.about import show_about
 from desktopchat.gui.attention import Attention
 from desktopchat.gui.controller import ChatController
@@ -60,6 +61,7 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self.confirmation: QMessageBox | None = None
         self._last_join: RecentRoom | None = None
+        self._last_token: str | None = None
         self._quitting = False
         self.about: QMessageBox | None = None
         self.setWindowTitle("desktopchat")
@@ -230,7 +232,11 @@ class MainWindow(QMainWindow):
             self.host_page.fill(options, hint, had_token=room.protected)
             self.pages.setCurrentWidget(self.host_page)
             return
-        self.join_page.fill(room.address, room.name or self.remembered.name)
+        token = self.vault.load_joined(room.address) if room.protected else None
+        hint = ""
+        if room.protected and token is None:
+            hint = "This room takes a token, and this desktop's keyring does not have it."
+        self.join_page.fill(room.address, room.name or self.remembered.name, token or "", hint)
         self.pages.setCurrentWidget(self.join_page)
 
     def host_now(self, options: HostOptions) -> None:
@@ -249,7 +255,10 @@ class MainWindow(QMainWindow):
 
     def _join(self, address: str, name: str, token: str) -> None:
         self.remembered.name = name
-        self._last_join = RecentRoom(address, name)
+        # The token a guest joins with is kept like the host's: keyring, or not at all.
+        used = token or address_token(address)
+        self._last_join = RecentRoom(address, name, protected=used is not None)
+        self._last_token = used
         self.controller.join(address, name, token)
 
     def _send_json(self, text: str) -> None:
@@ -307,7 +316,8 @@ class MainWindow(QMainWindow):
         self.attention.set_title(f"#{room} — desktopchat")
         if self._last_join is not None:
             self.remembered.remember(self._last_join)
-            self._last_join = None
+            self.vault.save_joined(without_secrets(self._last_join.address), self._last_token)
+            self._last_join = self._last_token = None
             self._save()
 
     def _join_failed(self, field: str, message: str, detail: str) -> None:

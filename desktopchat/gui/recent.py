@@ -1,19 +1,21 @@
 """Remembered settings: recent rooms and the last name used, in the platform's config dir.
 
 Tokens are never written down: a token in a settings file is a token anybody with the
-laptop can read.
+laptop can read. Every address is kept through :func:`without_secrets`, here and only here
+(remembering and loading), whatever form it was typed or pasted in.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import platformdirs
 
 from desktopchat.atomic import write_atomically
+from desktopchat.client.address import without_secrets
 from desktopchat.protocol import DEFAULT_PORT
 
 logger = logging.getLogger("desktopchat.gui")
@@ -38,6 +40,7 @@ class RecentRoom:
     port: int = 0
     lan: bool = True
     protected: bool = False
+    """The room took a token (kept in the keyring, if there is one, never here)."""
 
 
 THEMES = ("system", "light", "dark")
@@ -63,7 +66,8 @@ class Remembered:
     """The first-run hint was dismissed."""
 
     def remember(self, room: RecentRoom) -> None:
-        """Put ``room`` first in the recent list (once)."""
+        """Put ``room`` first in the recent list (once), its address without secrets."""
+        room = replace(room, address=without_secrets(room.address))
         self.recent = [room] + [r for r in self.recent if r.address != room.address]
         del self.recent[MAX_RECENT:]
 
@@ -82,7 +86,11 @@ class SettingsStore:
         """The saved settings, or defaults when there are none (or they are unreadable)."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
-            recent = [RecentRoom(**entry) for entry in raw.get("recent", [])]
+            # Files written before secrets were stripped may still hold a token.
+            recent = [
+                replace(room, address=without_secrets(room.address))
+                for room in (RecentRoom(**entry) for entry in raw.get("recent", []))
+            ]
             notify = raw.get("notify", {})
             return Remembered(
                 str(raw.get("name", "")),

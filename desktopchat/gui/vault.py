@@ -1,5 +1,5 @@
-"""Tokens of the rooms we hosted, kept in the system keyring so that re-hosting a room from
-*Recent rooms* brings back the same protection. Never in the settings file.
+"""Tokens of the rooms we hosted or joined, kept in the system keyring so that a room from
+*Recent rooms* comes back with the same token. Never in the settings file.
 
 Where there is no keyring (no Secret Service on a bare desktop, say), nothing is kept: the
 Host form asks for the token again rather than store it in the clear.
@@ -18,27 +18,40 @@ SERVICE = "desktopchat"
 
 
 class TokenVault:
-    """Tokens by hosted room (its name and port) in the system keyring."""
-
-    def _key(self, room: str, port: int) -> str:
-        return f"hosted {room} on port {port}"
+    """Tokens in the system keyring: of hosted rooms (by name and port) and of joined rooms
+    (by their address, itself without secrets)."""
 
     def save(self, room: str, port: int, token: str | None) -> bool:
-        """Keep ``token`` (or forget the room's token when ``None``); whether it was kept."""
+        """Keep a hosted room's ``token`` (``None``: forget it); whether it was kept."""
+        return self._put(f"hosted {room} on port {port}", token)
+
+    def load(self, room: str, port: int) -> str | None:
+        """The token kept for a hosted room, if any (``None`` too without a keyring)."""
+        return self._get(f"hosted {room} on port {port}")
+
+    def save_joined(self, address: str, token: str | None) -> bool:
+        """Keep the token we joined ``address`` with (``None``: forget it)."""
+        return self._put(f"joined {address}", token)
+
+    def load_joined(self, address: str) -> str | None:
+        """The token kept for the room at ``address``, if any."""
+        return self._get(f"joined {address}")
+
+    def _put(self, key: str, token: str | None) -> bool:
         try:
             if token is None:
-                keyring.delete_password(SERVICE, self._key(room, port))
+                if keyring.get_password(SERVICE, key) is not None:
+                    keyring.delete_password(SERVICE, key)
                 return True
-            keyring.set_password(SERVICE, self._key(room, port), token)
+            keyring.set_password(SERVICE, key, token)
         except KeyringError as exc:
             logger.info("no keyring to keep the room's token in: %s", exc)
             return False
         return True
 
-    def load(self, room: str, port: int) -> str | None:
-        """The token kept for the room, if any (``None`` too when there is no keyring)."""
+    def _get(self, key: str) -> str | None:
         try:
-            return keyring.get_password(SERVICE, self._key(room, port))
+            return keyring.get_password(SERVICE, key)
         except KeyringError as exc:
             logger.info("no keyring to read the room's token from: %s", exc)
             return None

@@ -552,3 +552,54 @@ def test_the_host_sees_and_copies_the_rooms_token_in_the_hosting_box(
     assert QApplication.clipboard().text() == "s3cret"
     box.show_info(HostInfo(5042, "ws://127.0.0.1:5042/chat"))
     assert box.token is None, "a room without a token shows none"
+
+
+def test_a_guests_token_is_kept_in_the_keyring_never_in_settings_or_on_screen(
+    qloop: qasync.QEventLoop,
+    make_window: WindowFactory,
+    memory_keyring: MemoryKeyring,
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        port = free_port()
+        host, guest = make_window(), make_window(tmp_path / "guest.json")
+        host.start_page.host_button.click()
+        host.host_page.port.setValue(port)
+        host.host_page.who.setCurrentIndex(1)
+        host.host_page.token.setText("s3cret")
+        host.host_page.start.click()
+        await until(lambda: host.controller.state is SessionState.OPEN, "hosting")
+        # A pasted join link, token and all, in the address field.
+        link = f"http://127.0.0.1:{port}/?room=chat&token=s3cret"
+        await join_room(guest, link, "guest")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "the guest")
+        guest.controller.leave()
+        await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
+
+        settings = (tmp_path / "guest.json").read_text()
+        assert "s3cret" not in settings
+        (recent,) = guest.remembered.recent
+        assert recent.address == f"http://127.0.0.1:{port}/?room=chat"
+        assert recent.protected
+        listed = guest.start_page.recent
+        assert listed.count() == 1
+        assert "s3cret" not in listed.item(0).text()
+        assert "s3cret" in memory_keyring.passwords.values()
+        guest.start_page.recentChosen.emit(recent)
+        assert guest.join_page.token.text() == "s3cret", "the keyring brings it back"
+
+    qloop.run_until_complete(scenario())
+
+
+def test_settings_written_before_secrets_were_stripped_lose_them_when_read(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(
+        '{"recent": [{"address": "https://10.0.0.5:5042/?room=ops&token=T0P#fp=sha256:ab"}]}'
+    )
+    store = SettingsStore(path)
+    remembered = store.load()
+    assert remembered.recent[0].address == "https://10.0.0.5:5042/?room=ops#fp=sha256:ab"
+    store.save(remembered)
+    assert "T0P" not in path.read_text()

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from desktopchat.client import AddressError, Backoff, SendError, display_address, room_url
+from desktopchat.client.address import without_secrets
 from desktopchat.client.downloads import safe_file_name, save_file
 from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal, unreachable
 from desktopchat.client.outbox import Outbox
@@ -174,3 +175,22 @@ def test_saving_never_overwrites(tmp_path: Path) -> None:
     second = save_file(tmp_path, "a.txt", b"2")
     assert (first.name, second.name) == ("a.txt", "a (2).txt")
     assert first.read_bytes() == b"1"
+
+
+@pytest.mark.parametrize(
+    ("address", "kept"),
+    [
+        (
+            "http://h:5042/?room=lobby&token=S#fp=sha256:ab",
+            "http://h:5042/?room=lobby#fp=sha256:ab",
+        ),
+        ("h:5042/?token=x", "h:5042/"),
+        ("192.168.1.20", "192.168.1.20"),
+        ("ws://ada:pw@h:5042/chat?token=a&x=1", "ws://ada@h:5042/chat?x=1"),
+        ("wss://h/ws?access_token=Z&Token=Y#other=1", "wss://h/ws"),
+        ("https://h/?room=a&password=p&secret=s&key=k", "https://h/?room=a"),
+    ],
+)
+def test_an_address_is_kept_without_any_secret_whatever_its_form(address: str, kept: str) -> None:
+    assert without_secrets(address) == kept
+    assert without_secrets(kept) == kept
