@@ -24,6 +24,9 @@ def test_a_message_for_an_unfocused_window_reaches_the_desktops_notification_ser
         "XDG_STATE_HOME": str(tmp_path / "state"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PYTHONPATH": str(ROOT),
+        # No keyring: a Secret Service that dbus-run-session starts on demand (gnome-keyring
+        # is installed for the frozen app's test) would ask for a new keyring's password.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     display = ["xvfb-run", "-a", "-s", "-screen 0 1024x768x24"]
@@ -61,6 +64,9 @@ def about_with_notifications(desktopchat: list[str], tmp_path: Path) -> tuple[st
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "PYTHONPATH": str(ROOT),
+        # No keyring: a Secret Service that dbus-run-session starts on demand (gnome-keyring
+        # is installed for the frozen app's test) would ask for a new keyring's password.
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     done = subprocess.run(
