@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.build.conftest import Artifacts, hosts_a_room_in_the_window, serves, user_env
 from tests.integration.conftest import ROOT
+from tests.packaging.conftest import Artifacts, hosts_a_room_in_the_window, serves, user_env
 
 pytestmark = pytest.mark.integration
 

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.build.conftest import (
+from tests.integration.conftest import ROOT
+from tests.packaging.conftest import (
     Artifacts,
     hosts_a_room_in_the_window,
     serves,
     started,
     user_env,
 )
-from tests.integration.conftest import ROOT
 
 pytestmark = pytest.mark.integration
 
