@@ -132,6 +132,7 @@ def _join(args: argparse.Namespace) -> int:
             save_dir=args.save_dir,
             trust_new=args.trust_new,
             ndjson=args.ndjson,
+            keep_open=args.keep_open,
         )
         return asyncio.run(terminal)
     except KeyboardInterrupt:

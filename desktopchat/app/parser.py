@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from desktopchat import __version__
 from desktopchat.app import arguments
-from desktopchat.app.terminal import HELP
+from desktopchat.app.terminal import EXIT_STATUSES, HELP
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
 from desktopchat.server.loops import LOOP_KINDS
 from desktopchat.server.settings import Settings, default_history_path
@@ -292,7 +292,9 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "  desktopchat join http://192.168.1.20:5042/?room=team\n"
         "  echo 'build finished' | desktopchat join ws://host:5042/chat/ci --name bot\n"
         "  desktopchat join wss://echo.example.org/ws --raw --subprotocol chat.v2 \\\n"
-        "      --header 'Authorization: Bearer XYZ' --ndjson",
+        "      --header 'Authorization: Bearer XYZ' --ndjson\n"
+        "  desktopchat join wss://feed.example.org/ws --raw -n --ndjson < /dev/null > feed.log\n"
+        "\n" + EXIT_STATUSES,
     )
     join.add_argument("address", help="host, host:port, http://host:port/ or ws://host:port/chat")
     join.add_argument("--name", help="the name you wish to appear under")
@@ -302,6 +304,13 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         type=arguments.fingerprint,
         metavar="sha256:HEX",
         help="the room's TLS identity, as its host shows it (a join link's #fp= is the same)",
+    )
+    join.add_argument(
+        "-n",
+        "--keep-open",
+        action="store_true",
+        help="at the end of input keep the connection and print what comes, until the other "
+        "side closes it or Ctrl-C (as websocat -n): `join … < /dev/null > log` listens",
     )
     join.add_argument(
         "--max-size",

@@ -62,6 +62,13 @@ QUIET = 0.5
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
+EXIT_STATUSES = (
+    "exit status: 0 you left (/quit, or the end of input with every line acknowledged) or\n"
+    "the other side closed normally (1000); 1 joining failed, the other side ended the\n"
+    "connection otherwise, or a line was refused; 2 a bad flag or address; 130 Ctrl-C;\n"
+    "143 SIGTERM."
+)
+
 
 def format_message(message: ChatMessage) -> str:
     """``[12:03:04] alice: hello`` (JSON compact, binary as a one-line summary)."""
@@ -331,13 +338,16 @@ async def run_terminal(
     save_dir: Path | None = None,
     trust_new: bool = False,
     ndjson: bool = False,
+    keep_open: bool = False,
 ) -> int:
     """Join, then relay ``stdin`` (a file descriptor) to the room and the room to ``out``
     (a :class:`RawSession`: any endpoint, frames as they are; ``ndjson``: both directions
-    as NDJSON lines).
+    as NDJSON lines). ``keep_open``: the end of input does not end the connection; what
+    comes is printed until the other side closes or a signal comes.
 
-    Returns the exit status: 0 when the user leaves (``/quit``, or end of input with every
-    line acknowledged); 1 when joining fails, the room closes us for good, or a line was
+    Returns the exit status (:data:`EXIT_STATUSES`): 0 when the user leaves (``/quit``, or
+    end of input with every line acknowledged) or the other side closes normally (1000);
+    1 when joining fails, the other side ends the connection otherwise, or a line was
     refused; 130 / 143 after SIGINT / SIGTERM.
     """
     err = err if err is not None else sys.stderr
@@ -369,7 +379,8 @@ async def run_terminal(
         else:
             watch.status(f"-- {HELP}")
         fd = sys.stdin.fileno() if stdin is None else stdin
-        return await _relay(session, watch, _StdinLines(fd, session.message_limit), stop)
+        lines = _StdinLines(fd, session.message_limit)
+        return await _relay(session, watch, lines, stop, keep_open)
     finally:
         for sig in installed:
             asyncio.get_running_loop().remove_signal_handler(sig)
@@ -392,7 +403,11 @@ def _close_status(watch: _Watch) -> int:
 
 
 async def _relay(
-    session: Session | RawSession, watch: _Watch, lines: _StdinLines, stop: asyncio.Future[int]
+    session: Session | RawSession,
+    watch: _Watch,
+    lines: _StdinLines,
+    stop: asyncio.Future[int],
+    keep_open: bool,
 ) -> int:
     closing: asyncio.Future[Any] = asyncio.ensure_future(watch.closed.wait())
     try:
@@ -426,6 +441,9 @@ async def _relay(
             line = raw.decode(errors="replace").rstrip("\r\n")
             if line == "/quit":
                 return 0
+            if not raw and keep_open:
+                await asyncio.wait({closing, stop}, return_when=asyncio.FIRST_COMPLETED)
+                return stop.result() if stop.done() else _close_status(watch)
             if not raw:
                 settling: asyncio.Future[Any] = asyncio.ensure_future(_settle(session, watch))
                 await asyncio.wait({settling, stop}, return_when=asyncio.FIRST_COMPLETED)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def printable(text: str) -> str:
@@ -19,8 +19,12 @@ def printable(text: str) -> str:
     A member could otherwise retitle or clear the reader's terminal (``ESC ] 0 ;``,
     ``ESC [ 2 J``), forge a line from somebody else with a newline, or crash ``print``
     with a lone surrogate.
+
+    A backslash stays as it is: ``C:\\temp`` and a server's JSON must read as sent. What
+    protects the terminal is that no control character gets through, not telling an escape
+    from a typed backslash.
     """
-    if text.isprintable() and "\\" not in text:
+    if text.isprintable():
         return text
     return "".join(_escape(char) for char in text)
 

@@ -174,3 +174,29 @@ async def test_a_frame_over_the_clients_limit_is_named_and_not_fetched_again_and
     assert "Traceback" not in refused.stderr
     assert taken.returncode == 0, taken.stderr
     assert "(binary, 2097152 bytes)" in taken.stdout
+
+
+async def test_raw_join_keeps_listening_after_its_input_ends_and_exits_by_the_close() -> None:
+    """``join --raw -n < /dev/null > log``: every frame a feed sends, however late, is
+    printed; the exit status says how the feed ended (1000: 0, a refusal: 1)."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def feed(ws: ServerConnection) -> None:
+        await ws.send("first")
+        await ws.send(r"C:\temp and {\"a\": 1}")
+        await asyncio.sleep(1.5)  # longer than a plain join waits after its input ends
+        await ws.send("late")
+        # 1008 is final: a raw connection reconnects after most other codes.
+        code = 1000 if ws.request is not None and ws.request.path == "/ok" else 1008
+        await ws.close(code, "done")
+
+    async with serve(feed, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        ended_well = await run_raw(f"ws://127.0.0.1:{port}/ok", "", "-n", "--ndjson")
+        failed = await run_raw(f"ws://127.0.0.1:{port}/bad", "", "--keep-open")
+    assert ended_well.returncode == 0, ended_well.stderr
+    got = [r["data"] for r in records(ended_well.stdout) if r["direction"] == "in"]
+    assert got == ["first", r"C:\temp and {\"a\": 1}", "late"]
+    assert failed.returncode == 1, failed.stderr
+    assert failed.stdout.splitlines()[1].endswith(r"C:\temp and {\"a\": 1}"), "as sent"
+    assert "late" in failed.stdout

@@ -138,7 +138,7 @@ def test_the_outbox_gives_each_message_three_attempts() -> None:
         ("\x1b[2J", r"\x1b[2J"),
         ("two\nlines\r", r"two\nlines\r"),
         ("tab\there", r"tab\there"),
-        ("back\\slash", r"back\\slash"),
+        ('C:\\temp and {"a": "\\\\n"}', 'C:\\temp and {"a": "\\\\n"}'),  # backslashes as sent
         ("rtl \u202eevil", r"rtl \u202eevil"),
         ("zero\u200bwidth", r"zero\u200bwidth"),
         ("c1 \x9b", r"c1 \x9b"),
