@@ -25,6 +25,7 @@ from typing import Any, TextIO
 from desktopchat.app.raw_lines import RAW_HELP, format_frame, send_raw_line
 from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import (
+    CertificateChanged,
     JoinError,
     NotDesktopchat,
     SendError,
@@ -318,6 +319,22 @@ def _stop_signals(stop: asyncio.Future[int]) -> list[signal.Signals]:
     return installed
 
 
+def _flag_hints(error: JoinError) -> list[str]:
+    """What the terminal's flags can do about ``error`` (the window asks instead)."""
+    if isinstance(error, UnknownCertificate):
+        return [
+            f"its identity: {error.fingerprint}",
+            "once the host confirms it: --fingerprint FINGERPRINT, --trust-new, or a join "
+            "link with #fp=",
+        ]
+    if isinstance(error, CertificateChanged):
+        return [
+            f"if the host confirms the new identity: --fingerprint {error.fingerprint} "
+            "(or a new join link)"
+        ]
+    return []
+
+
 async def _start(session: Session | RawSession, trust_new: bool, err: TextIO) -> None:
     """Join; with ``trust_new``, trust a room whose identity is new and say which it is."""
     try:
@@ -369,6 +386,8 @@ async def run_terminal(
             print(printable(f"desktopchat: cannot join: {exc.explain()}"), file=err)
             if isinstance(exc, NotDesktopchat) and isinstance(session, Session):
                 print("-- to talk to it as a plain WebSocket, add --raw", file=err)
+            for line in _flag_hints(exc):
+                print(f"-- {line}", file=err)
             return 1
         # A first attempt refused for an unknown identity ended in "closed": we are open now.
         watch.closed.clear()

@@ -24,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, CloseReason, describe_close, plain_close
+from desktopchat.protocol.fingerprints import readable
 
 
 class JoinError(Exception):
@@ -64,8 +65,8 @@ class UnknownCertificate(UntrustedCertificate):
 
     def __init__(self, fingerprint: str) -> None:
         super().__init__(
-            f"this room's identity is new to you ({fingerprint}); check it with the host, "
-            "then trust it (--trust-new, or the join link's #fp=)",
+            "This room's identity is new to this computer: check it with the host before "
+            "trusting it",
             fingerprint,
         )
 
@@ -74,13 +75,14 @@ class CertificateChanged(UntrustedCertificate):
     """The room's certificate is not the pinned (``given``) or remembered one."""
 
     def __init__(self, expected: str, seen: str, *, given: bool) -> None:
-        source = "the link or --fingerprint" if given else "the one you trusted before"
+        source = "the one its link gave" if given else "the one you trusted before"
         super().__init__(
-            f"this room's identity ({seen}) is not {source} ({expected}): someone may be "
-            "pretending to be it, or the host made a new certificate. Nothing was sent; ask "
-            "the host for the current fingerprint before joining.",
+            f"This room's identity is not {source}: the host may have set it up again, or "
+            "someone may be pretending to be it. Nothing was sent. Ask the host which "
+            "identity their window shows now, or for a new join link",
             seen,
         )
+        self.detail = f"expected {readable(expected)}; this server shows {readable(seen)}"
         self.expected = expected
 
 

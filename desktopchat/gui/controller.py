@@ -37,6 +37,7 @@ from desktopchat.client import (
     TokenRefused,
     UnknownCertificate,
     Unreachable,
+    UntrustedCertificate,
 )
 from desktopchat.client.discovery import RoomBrowser
 from desktopchat.client.events import HISTORY_GAP, HISTORY_RESET, Frame
@@ -103,6 +104,7 @@ class ChatController(QObject):
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
     hostStopped = Signal()
+    left = Signal()  # leaving is done (whether or not the session was still open)
     roomsFound = Signal(list)  # list[FoundRoom]: the LAN's rooms, whole, on every change
     busy = Signal(bool)  # a long operation (joining, starting) is under way
     problem = Signal(str)  # anything else worth a line in the status bar
@@ -344,6 +346,7 @@ class ChatController(QObject):
             await self.hoster.stop()
             self.host_info = None
             self.hostStopped.emit()
+        self.left.emit()
 
     async def _close_session(self) -> None:
         session, self.session = self.session, None
@@ -359,6 +362,16 @@ class ChatController(QObject):
             self.messageArrived.emit(row_of_frame(event))
         elif isinstance(event, StateChanged):
             self.stateChanged.emit(event.state, event.describe())
+            refusal = event.error
+            if (
+                event.state is SessionState.CLOSED
+                and isinstance(refusal, TokenRefused | UntrustedCertificate)
+                and not self.hoster.running
+            ):
+                # A reconnect refused for a new token or a new identity: only the user can
+                # answer that, on the Join form, as for a first join.
+                self._spawn(self._close_session(), "closing")
+                self.joinFailed.emit(field_of(refusal), str(refusal), refusal.detail)
         elif isinstance(event, Joined):
             welcome = event.welcome
             self.joined.emit(welcome.room, welcome.name, list(welcome.members), welcome.host or "")

@@ -127,8 +127,10 @@ class JoinPage(QWidget):
         self._submit()
 
     def fill(self, address: str, name: str, token: str = "", hint: str = "") -> None:
-        """Prefill the form (from a recent room); ``hint`` under the token."""
+        """Prefill the form (from a recent room: a room, not a plain WebSocket); ``hint``
+        under the token."""
         self.clear_errors()
+        self.raw_fields.raw.setChecked(False)
         self.address.setText(address)
         if name:
             self.name.setText(name)

@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         c.hostStarted.connect(self._host_started)
         c.hostFailed.connect(self.host_page.show_error)
         c.hostStopped.connect(self._host_stopped)
+        c.left.connect(self._left)
         c.busy.connect(self.host_page.set_busy)
         c.busy.connect(self.join_page.set_busy)
         c.problem.connect(self.show_status)
@@ -289,6 +290,11 @@ class MainWindow(QMainWindow):
     def _host_stopped(self) -> None:
         self.room_view.show_hosting(None)
         if self.controller.session is None:
+            self._back_to_start()
+
+    def _left(self) -> None:
+        # A session the room had already closed sends no CLOSED on leaving: go back here.
+        if not self.controller.hosting and self.pages.currentWidget() is self.room_view:
             self._back_to_start()
 
     def _back_to_start(self) -> None:

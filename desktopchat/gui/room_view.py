@@ -349,6 +349,13 @@ class RoomView(QWidget):
         for kind in KINDS:
             self._update_tab(kind)
         self.show_hosting(None)
+        # Nothing of one room may show in the next: drafts, "not sent" lines, the state.
+        self.text_pane.forget()
+        self.json_pane.forget()
+        self.binary_pane.forget()
+        self.state.setText("connecting")
+        self.retry.hide()
+        self.filter.clear()
 
     # -- internals ----------------------------------------------------------------------------
 

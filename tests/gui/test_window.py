@@ -603,3 +603,72 @@ def test_settings_written_before_secrets_were_stripped_lose_them_when_read(
     assert remembered.recent[0].address == "https://10.0.0.5:5042/?room=ops#fp=sha256:ab"
     store.save(remembered)
     assert "T0P" not in path.read_text()
+
+
+def test_a_reconnect_refused_for_a_new_token_asks_for_it_on_the_join_form(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        host, guest, port = await host_and_guest(make_window)
+        host.room_view.leave.click()
+        await until(lambda: host.confirmation is not None, "the question")
+        assert host.confirmation is not None
+        answer(host.confirmation, "Stop and leave")
+        await until(lambda: host.pages.currentWidget() is host.start_page, "stopped")
+        await until(lambda: guest.controller.state is SessionState.RECONNECTING, "reconnecting")
+        # The room comes back with a token the guest does not have.
+        host.start_page.host_button.click()
+        host.host_page.port.setValue(port)
+        host.host_page.who.setCurrentIndex(1)
+        host.host_page.token.setText("n3w")
+        host.host_page.start.click()
+        await until(lambda: guest.pages.currentWidget() is guest.join_page, "the join form", 20)
+        error = guest.join_page.errors["token"]
+        assert error.isVisible()
+        assert "token" in error.text().lower()
+        assert guest.controller.session is None, "nothing left half-open"
+        guest.join_page.token.setText("n3w")
+        guest.join_page.join.click()
+        await until(lambda: guest.controller.state is SessionState.OPEN, "in again")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_leaving_a_room_that_closed_on_us_goes_back_to_the_start(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        _host, guest, _port = await host_and_guest(make_window)
+        session = guest.controller.session
+        assert session is not None
+        await session.close()  # closed under the window, as a refused reconnect leaves it
+        await until(lambda: guest.controller.state is SessionState.CLOSED, "closed")
+        guest.room_view.leave.click()
+        await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
+
+    qloop.run_until_complete(scenario())
+
+
+def test_nothing_of_one_room_shows_in_the_next_and_a_recent_room_is_not_raw(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        _host, guest, _port = await host_and_guest(make_window)
+        view = guest.room_view
+        view.text_pane.entry.setPlainText("half a thought")
+        view.json_pane.editor.setPlainText('{"draft": ')
+        view.show_send_error(Kind.BINARY, "too big")
+        guest.room_view.leave.click()
+        await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
+        guest.start_page.join_button.click()
+        guest.join_page.raw_fields.raw.setChecked(True)  # a plain WebSocket session before
+        (recent,) = guest.remembered.recent
+        guest.start_page.recentChosen.emit(recent)
+        assert not guest.join_page.raw_fields.raw.isChecked(), "a recent room is a room"
+        guest.join_page.join.click()
+        await until(lambda: guest.controller.state is SessionState.OPEN, "in the room again")
+        assert view.text_pane.entry.toPlainText() == ""
+        assert view.json_pane.editor.toPlainText() == ""
+        assert "too big" not in view.binary_pane.status.text()
+
+    qloop.run_until_complete(scenario())

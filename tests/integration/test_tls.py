@@ -157,10 +157,13 @@ async def test_join_pins_from_the_link_refuses_unknown_and_trusts_new_on_request
         wrong = await asyncio.to_thread(join_cli, server.port, address, "--fingerprint", WRONG)
         assert wrong.returncode == 1
         assert "Nothing was sent" in wrong.stderr
+        assert f"--fingerprint {fingerprint}" in wrong.stderr, "the terminal names its flag"
+        assert readable(fingerprint) in wrong.stderr, "in groups, to compare with the host"
         other = f"wss://localhost:{server.port}/chat"  # not known under this name
         unknown = await asyncio.to_thread(join_cli, server.port, other)
         assert unknown.returncode == 1
-        assert "identity is new to you" in unknown.stderr
+        assert "identity is new to this computer" in unknown.stderr
+        assert "--trust-new" in unknown.stderr
         trusted = await asyncio.to_thread(join_cli, server.port, other, "--trust-new")
         assert trusted.returncode == 0, trusted.stderr
         assert fingerprint in trusted.stderr

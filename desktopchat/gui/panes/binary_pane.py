@@ -32,6 +32,7 @@ from desktopchat.gui.panes.message_list import message_list
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 
 _NOTHING_SELECTED = "Select a message to see its bytes"
+_DROP_HERE = "Drop files here to send them"
 
 
 BASE64_SHOWN = 64 * 1024
@@ -105,7 +106,7 @@ class BinaryPane(QWidget):
         self.save_button.clicked.connect(self.ask_where_to_save)
         self.send_button = send = QPushButton("Send file…")
         send.clicked.connect(self._ask_what_to_send)
-        self.status = ElidedLabel("Drop files here to send them")
+        self.status = ElidedLabel(_DROP_HERE)
         self.status.setObjectName("hint")
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(220)
@@ -137,8 +138,15 @@ class BinaryPane(QWidget):
     def show_limit(self, largest: int) -> None:
         """Say, where files are picked, how big a file the room takes."""
         words = f"up to {human_size(largest)}"
-        self.status.setText(f"Drop files here to send them ({words})")
+        self.status.setText(f"{_DROP_HERE} ({words})")
         self.send_button.setToolTip(f"Send a file to the room ({words})")
+
+    def forget(self) -> None:
+        """Start afresh for another room or endpoint: no typed bytes, no old status."""
+        self.typed.clear()
+        self.status.setText(_DROP_HERE)
+        self.progress.hide()
+        self.clear_detail()
 
     def show_send_error(self, message: str) -> None:
         """Say why a file was not sent."""

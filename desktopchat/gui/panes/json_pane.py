@@ -42,6 +42,9 @@ def json_problem(text: str) -> str | None:
     return None
 
 
+_HINT = "Type JSON; Ctrl+Enter sends"
+
+
 class JsonEditor(QPlainTextEdit):
     """A monospace editor whose Ctrl+Enter asks to send."""
 
@@ -96,7 +99,7 @@ class JsonPane(QWidget):
         self._editor_colours = JsonHighlighter(self.editor.document(), base)
         self.editor.textChanged.connect(self._validate)
         self.editor.submitted.connect(self._submit)
-        self.status = ElidedLabel("Type JSON; Ctrl+Enter sends")
+        self.status = ElidedLabel(_HINT)
         self.status.setObjectName("hint")
         self.send_button = QPushButton("Send JSON")
         self.send_button.setEnabled(False)
@@ -119,6 +122,12 @@ class JsonPane(QWidget):
     def clear_editor(self) -> None:
         """Empty the editor after a send."""
         self.editor.clear()
+
+    def forget(self) -> None:
+        """Start afresh for another room or endpoint: no draft, no old status."""
+        self.editor.clear()
+        self.status.setText(_HINT)
+        self.clear_detail()
 
     def show_send_error(self, message: str) -> None:
         """Say why the last JSON was not sent."""

@@ -50,6 +50,10 @@ class TextPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(typing)
 
+    def forget(self) -> None:
+        """Start afresh for another room or endpoint: no draft."""
+        self.entry.clear()
+
     def set_filter(self, text: str) -> None:
         """Show only messages whose sender or text contains ``text`` (any case)."""
         self.proxy.setFilterFixedString(text)
