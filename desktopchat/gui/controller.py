@@ -105,6 +105,7 @@ class ChatController(QObject):
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
     hostStopped = Signal()
     left = Signal()  # leaving is done (whether or not the session was still open)
+    outboxFull = Signal(bool)  # whether the room has yet to take all the messages it can hold
     roomsFound = Signal(list)  # list[FoundRoom]: the LAN's rooms, whole, on every change
     busy = Signal(bool)  # a long operation (joining, starting) is under way
     problem = Signal(str)  # anything else worth a line in the status bar
@@ -131,6 +132,7 @@ class ChatController(QObject):
         self._browser: RoomBrowser | None = None
         self._browser_stops: set[asyncio.Task[None]] = set()
         self._oldest_id: int | None = None  # of the messages shown: where older pages start
+        self._full = False
 
     # -- commands from the widgets ---------------------------------------------------------
 
@@ -277,6 +279,7 @@ class ChatController(QObject):
                 await send(session)
             except SendError as exc:
                 self.sendFailed.emit(kind, str(exc))
+            self._check_outbox()
 
         self._spawn(attempt(), f"sending {kind}")
 
@@ -350,6 +353,7 @@ class ChatController(QObject):
 
     async def _close_session(self) -> None:
         session, self.session = self.session, None
+        self._check_outbox()
         if session is not None:
             await session.close()
 
@@ -396,9 +400,11 @@ class ChatController(QObject):
             self.messageArrived.emit(pending_row(event.cid, event.message, sender))
         elif isinstance(event, Delivered):
             self.messageDelivered.emit(event.cid, event.id, None)
+            self._check_outbox()
         elif isinstance(event, Failed):
             self.messageFailed.emit(event.cid, event.reason)
             self.problem.emit(f"A message was not sent: {event.reason}")
+            self._check_outbox()
         elif isinstance(event, PresenceChanged):
             self.presenceChanged.emit(event.presence.event, event.presence.name)
             self.membersChanged.emit(list(event.members))
@@ -406,6 +412,15 @@ class ChatController(QObject):
             self.progress.emit(event.sent, event.total)
         elif isinstance(event, ServerError):
             self.problem.emit(f"The room refused a message: {event.error.message}")
+
+    def _check_outbox(self) -> None:
+        """Tell the window when the outbox fills or has room again: while it is full, what
+        is typed waits in the box (a full outbox slows the writer, it never drops a line)."""
+        session = self.session
+        full = isinstance(session, Session) and session.outbox.full
+        if full != self._full:
+            self._full = full
+            self.outboxFull.emit(full)
 
     @property
     def state(self) -> SessionState:

@@ -26,7 +26,7 @@ from desktopchat.gui.notifications import NotifierBackend
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.questions import ask_to_stop, ask_to_trust
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
-from desktopchat.gui.room_view import RoomView
+from desktopchat.gui.room_view import WAITING, RoomView
 from desktopchat.gui.start_page import StartPage
 from desktopchat.gui.theme import Looks
 from desktopchat.gui.vault import TokenVault
@@ -153,6 +153,7 @@ class MainWindow(QMainWindow):
         c.hostFailed.connect(self.host_page.show_error)
         c.hostStopped.connect(self._host_stopped)
         c.left.connect(self._left)
+        c.outboxFull.connect(self._waiting)
         c.busy.connect(self.host_page.set_busy)
         c.busy.connect(self.join_page.set_busy)
         c.problem.connect(self.show_status)
@@ -291,6 +292,11 @@ class MainWindow(QMainWindow):
         self.room_view.show_hosting(None)
         if self.controller.session is None:
             self._back_to_start()
+
+    def _waiting(self, waiting: bool) -> None:
+        self.room_view.set_waiting(waiting)
+        if waiting:
+            self.show_status(WAITING)
 
     def _left(self) -> None:
         # A session the room had already closed sends no CLOSED on leaving: go back here.

@@ -37,6 +37,12 @@ KINDS = (Kind.TEXT, Kind.JSON, Kind.BINARY)
 _TITLES = {Kind.TEXT: "Text", Kind.JSON: "JSON", Kind.BINARY: "Binary"}
 
 
+WAITING = (
+    "The room has not yet taken the messages you sent before: sending resumes as soon as it "
+    "does, and what you type waits here"
+)
+
+
 class RoomView(QWidget):
     """A room on screen. Widgets only: it emits what the user asks for and shows what it is told."""
 
@@ -248,6 +254,13 @@ class RoomView(QWidget):
             return
         self.hosting.show_info(info)
         self.hosting.show()
+
+    def set_waiting(self, waiting: bool) -> None:
+        """While the room has yet to take the messages already sent (a full outbox), the
+        Send buttons wait and what is typed stays in its box."""
+        for pane in (self.text_pane, self.json_pane, self.binary_pane):
+            pane.set_waiting(waiting)
+        self.text_pane.send_button.setToolTip(WAITING if waiting else "")
 
     def show_send_error(self, kind: Kind, message: str) -> None:
         """A message could not be sent."""

@@ -446,8 +446,17 @@ function fitsSize(size, what) {
   return true;
 }
 
+// As many of our messages as may wait for the room at once (the app's outbox holds as
+// many): past it, what is typed stays in the box until the room has taken earlier ones,
+// so nothing is dropped and nothing piles up without bound.
+const MAX_PENDING = 1000;
+
 function sendOwn(event, wire, cid, what) {
   if (!fits(wire, what)) return false;
+  if (session.pending.size >= MAX_PENDING) {
+    status(`Waiting — the room has not yet taken your last ${MAX_PENDING} messages; this one stays in the box`, true);
+    return false;
+  }
   const own = addMessage({ ...event, sender: session.name || "you", time: Date.now() }, true);
   own.wire = wire;
   own.attempts = 0;

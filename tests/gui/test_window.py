@@ -7,6 +7,7 @@ import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import keyring
 import qasync
@@ -17,13 +18,14 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QToolButto
 from pytestqt.qtbot import QtBot
 
 from desktopchat.app.hosting import ServerHoster
-from desktopchat.client import SessionState
+from desktopchat.client import Session, SessionState
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.recent import RecentRoom, SettingsStore
+from desktopchat.gui.room_view import WAITING
 from desktopchat.gui.vault import TokenVault
 from desktopchat.protocol import Kind
 from desktopchat.server import Settings
@@ -670,5 +672,45 @@ def test_nothing_of_one_room_shows_in_the_next_and_a_recent_room_is_not_raw(
         assert view.text_pane.entry.toPlainText() == ""
         assert view.json_pane.editor.toPlainText() == ""
         assert "too big" not in view.binary_pane.status.text()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_full_outbox_holds_the_composer_and_drops_nothing(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    """While the room is away, three messages fill a three-message outbox: Send waits, the
+    fourth stays in the box, and once the room is back everything goes out."""
+
+    def small_outbox(address: str, **options: Any) -> Session:
+        return Session(address, outbox_size=3, **options)
+
+    async def scenario() -> None:
+        port = free_port()
+        host = make_window()
+        guest = make_window()
+        guest.controller._session_factory = small_outbox
+        await host_room(host, port)
+        await join_room(guest, f"127.0.0.1:{port}", "guest")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "joined")
+        host.room_view.leave.click()
+        await until(lambda: host.confirmation is not None, "the question")
+        assert host.confirmation is not None
+        answer(host.confirmation, "Stop and leave")
+        await until(lambda: guest.controller.state is SessionState.RECONNECTING, "away")
+        pane = guest.room_view.text_pane
+        for n in range(3):
+            pane.entry.setPlainText(f"queued {n}")
+            pane.send_button.click()
+        await until(lambda: not pane.send_button.isEnabled(), "Send to wait")
+        pane.entry.setPlainText("the fourth")
+        pane.entry.submitted.emit()  # Enter, while waiting
+        assert pane.entry.toPlainText() == "the fourth", "kept in the box"
+        assert WAITING in guest.notice.text()
+        await host_room(host, port)
+        await until(lambda: pane.send_button.isEnabled(), "Send again", 30)
+        pane.send_button.click()
+        await until(lambda: texts(host)[-4:] == [*(f"queued {n}" for n in range(3)),
+                                                 "the fourth"], "all four, in order")  # fmt: skip
 
     qloop.run_until_complete(scenario())

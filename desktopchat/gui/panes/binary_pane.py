@@ -94,7 +94,7 @@ class BinaryPane(QWidget):
         self.typed = QLineEdit()
         self.typed.setPlaceholderText("Bytes to send: 48 65 6c 6c 6f, or base64")
         self.typed.returnPressed.connect(self._send_typed)
-        send_typed = QPushButton("Send bytes")
+        self.send_typed = send_typed = QPushButton("Send bytes")
         send_typed.clicked.connect(self._send_typed)
         typing = QHBoxLayout()
         typing.addWidget(self.encoding)
@@ -140,6 +140,11 @@ class BinaryPane(QWidget):
         words = f"up to {human_size(largest)}"
         self.status.setText(f"{_DROP_HERE} ({words})")
         self.send_button.setToolTip(f"Send a file to the room ({words})")
+
+    def set_waiting(self, waiting: bool) -> None:
+        """Hold sending (the room has yet to take earlier messages); typed bytes stay."""
+        self.send_button.setEnabled(not waiting)
+        self.send_typed.setEnabled(not waiting)
 
     def forget(self) -> None:
         """Start afresh for another room or endpoint: no typed bytes, no old status."""
@@ -205,6 +210,8 @@ class BinaryPane(QWidget):
         dialog.open()
 
     def _send_typed(self) -> None:
+        if not self.send_typed.isEnabled():  # Enter while sending waits
+            return
         try:
             payload = parse_bytes(self.typed.text(), self.encoding.currentText())
         except ValueError as exc:

@@ -99,6 +99,7 @@ class JsonPane(QWidget):
         self._editor_colours = JsonHighlighter(self.editor.document(), base)
         self.editor.textChanged.connect(self._validate)
         self.editor.submitted.connect(self._submit)
+        self._waiting = False
         self.status = ElidedLabel(_HINT)
         self.status.setObjectName("hint")
         self.send_button = QPushButton("Send JSON")
@@ -129,6 +130,11 @@ class JsonPane(QWidget):
         self.status.setText(_HINT)
         self.clear_detail()
 
+    def set_waiting(self, waiting: bool) -> None:
+        """Hold sending (the room has yet to take earlier messages); the draft stays."""
+        self._waiting = waiting
+        self._validate()
+
     def show_send_error(self, message: str) -> None:
         """Say why the last JSON was not sent."""
         self.status.setText(f"Not sent: {message}")
@@ -138,7 +144,7 @@ class JsonPane(QWidget):
     def _validate(self) -> bool:
         text = self.editor.toPlainText()
         problem = json_problem(text) if text.strip() else "empty"
-        self.send_button.setEnabled(problem is None)
+        self.send_button.setEnabled(problem is None and not self._waiting)
         if not text.strip():
             self.status.setText("Type JSON; Ctrl+Enter sends")
             self.status.setObjectName("hint")
@@ -156,7 +162,7 @@ class JsonPane(QWidget):
         self.status.style().polish(self.status)
 
     def _submit(self) -> None:
-        if self._validate():
+        if self._validate() and not self._waiting:
             self.sendRequested.emit(self.editor.toPlainText())
 
     def _selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:

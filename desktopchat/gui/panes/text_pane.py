@@ -50,6 +50,10 @@ class TextPane(QWidget):
         layout.addWidget(self.view, 1)
         layout.addLayout(typing)
 
+    def set_waiting(self, waiting: bool) -> None:
+        """Hold sending (the room has yet to take earlier messages); the draft stays."""
+        self.send_button.setEnabled(not waiting)
+
     def forget(self) -> None:
         """Start afresh for another room or endpoint: no draft."""
         self.entry.clear()
@@ -66,6 +70,6 @@ class TextPane(QWidget):
 
     def _send(self) -> None:
         text = self.entry.text()
-        if text.strip():
+        if text.strip() and self.send_button.isEnabled():
             self.sendRequested.emit(text)
             self.entry.clear()
