@@ -12,13 +12,17 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QSystemTrayIcon
 
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import Remembered
 
 PREVIEW_CHARS = 120
+
+UPDATE_SECONDS = 4.0
+"""A room's notification changes at most this often: a burst of 2 000 messages is a handful
+of updates, not 2 000 notifications replacing one another faster than anyone reads."""
 """A notification quotes at most this much of a message."""
 
 
@@ -80,6 +84,12 @@ class Notifications(QObject):
         self.unread = 0
         self._mentions = 0
         self._muted_until = 0.0
+        self._shown_at: float | None = None  # when the room's notification last changed
+        self._latest: MessageRow | None = None  # what the next update will be about
+        self._mention: MessageRow | None = None  # the first mention not yet seen
+        self._update = QTimer(self)
+        self._update.setSingleShot(True)
+        self._update.timeout.connect(self.update_now)
 
     # -- settings ----------------------------------------------------------------------------
 
@@ -125,20 +135,43 @@ class Notifications(QObject):
             return
         if not row.mentioned and self.level != "all":
             return  # "only mentions" and "nothing" still let a mention through
-        self.backend.show(self.room, self._title(row), self._body(row), self.opened.emit)
+        if row.mentioned and self._mention is None:
+            self._mention = row  # shown at once, and kept as what the notification says
+            self.update_now()
+            return
+        self._latest = row
+        since = None if self._shown_at is None else self._clock() - self._shown_at
+        if since is None or since >= UPDATE_SECONDS:
+            self.update_now()
+        elif not self._update.isActive():
+            self._update.start(int((UPDATE_SECONDS - since) * 1000))
+
+    def update_now(self) -> None:
+        """Show the room's notification as it stands (the timer does this for a burst:
+        at most one update every :data:`UPDATE_SECONDS`)."""
+        self._update.stop()
+        shown = self._mention or self._latest
+        self._latest = None
+        if shown is None or self.backend is None or not self.unread:
+            return
+        self._shown_at = self._clock()
+        self.backend.show(self.room, self._title(shown), self._body(shown), self.opened.emit)
 
     def read(self) -> None:
         """The user looked at the room: nothing is unread, its notification goes away."""
-        if self.unread and self.backend is not None:
+        if self.unread and self.backend is not None and self._shown_at is not None:
             self.backend.withdraw(self.room)
         changed = self.unread != 0
         self.unread = self._mentions = 0
+        self._update.stop()
+        self._shown_at = self._latest = self._mention = None
         if changed:
             self.unreadChanged.emit(0)
 
     def _title(self, row: MessageRow) -> str:
         if row.mentioned:
-            return f"{row.sender} mentioned you in #{self.title}"
+            more = f" · {self.unread} new messages" if self.unread > 1 else ""
+            return f"{row.sender} mentioned you in #{self.title}{more}"
         if self.unread == 1:
             return f"{row.sender} in #{self.title}"
         return f"{self.unread} new messages in #{self.title}"
@@ -149,4 +182,4 @@ class Notifications(QObject):
         text = " ".join(row.summary().split())
         if len(text) > PREVIEW_CHARS:
             text = text[: PREVIEW_CHARS - 1] + "…"
-        return f"{row.sender}: {text}" if self.unread > 1 else text
+        return f"{row.sender}: {text}" if self.unread > 1 and not row.mentioned else text

@@ -29,7 +29,7 @@ from desktopchat.client import SessionState
 from desktopchat.gui.about import about_text
 from desktopchat.gui.attention import COUNT_MS
 from desktopchat.gui.main_window import MainWindow
-from desktopchat.gui.notifications import Notifications
+from desktopchat.gui.notifications import UPDATE_SECONDS, Notifications
 from desktopchat.gui.panes.links import find_links, mentions
 from desktopchat.gui.panes.message_delegate import MessageDelegate
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
@@ -81,9 +81,10 @@ def notifications(**remembered: object) -> tuple[Notifications, FakeNotifier, li
 
 
 def test_one_notification_per_room_updated_with_the_count() -> None:
-    centre, fake, _now = notifications()
+    centre, fake, now = notifications()
     centre.arrived(row(1, sender="bob", text="lunch?"), watching=False)
     assert fake.shown == {"room-a": ("bob in #room-a", "lunch?")}
+    now[0] += UPDATE_SECONDS
     centre.arrived(row(2, sender="cy", text="yes"), watching=False)
     assert fake.shown == {"room-a": ("2 new messages in #room-a", "cy: yes")}
     assert centre.unread == 2
@@ -107,8 +108,9 @@ def test_mute_and_mentions_only_let_mentions_through_and_an_hour_of_quiet_none()
     assert fake.log == []
     assert centre.unread == 1, "still counted as unread"
     centre.arrived(row(2, sender="bob", text="@me look", mentioned=True), watching=False)
-    assert fake.shown["room-a"][0] == "bob mentioned you in #room-a"
+    assert fake.shown["room-a"][0].startswith("bob mentioned you in #room-a")
     centre.set_level("none")
+    now[0] += UPDATE_SECONDS
     centre.arrived(row(3, sender="bob", text="@me again", mentioned=True), watching=False)
     assert len(fake.log) == 2, "a mention notifies even in a muted room"
     centre.mute_for(3600)
@@ -118,6 +120,43 @@ def test_mute_and_mentions_only_let_mentions_through_and_an_hour_of_quiet_none()
     assert not centre.muted
     centre.set_level("all")
     assert centre.level == "all"
+
+
+def test_a_burst_updates_the_notification_every_few_seconds_not_per_message() -> None:
+    centre, fake, now = notifications()
+    shown_at = now[0]
+    for n in range(2000):  # 2 000 messages in 20 s
+        now[0] += 0.01
+        before = len(fake.log)
+        centre.arrived(row(n, sender="bot", text=f"line {n}"), watching=False)
+        if len(fake.log) > before:
+            shown_at = now[0]
+        elif centre._update.isActive() and now[0] - shown_at >= UPDATE_SECONDS:
+            centre.update_now()  # the timer's moment, on the test's clock
+            shown_at = now[0]
+    shows = [entry for entry in fake.log if entry[0] == "show"]
+    assert 2 <= len(shows) <= 20 / UPDATE_SECONDS + 2, len(shows)
+    now[0] += UPDATE_SECONDS
+    centre.update_now()
+    assert fake.shown["room-a"] == ("2000 new messages in #room-a", "bot: line 1999")
+
+
+def test_a_mention_stays_the_notification_until_seen() -> None:
+    centre, fake, now = notifications()
+    centre.arrived(row(1, sender="bob", text="@me the build broke", mentioned=True), False)
+    assert fake.shown["room-a"] == ("bob mentioned you in #room-a", "@me the build broke")
+    for n in range(2, 50):
+        now[0] += 0.1
+        centre.arrived(row(n, sender="bot", text="chatter"), watching=False)
+    now[0] += UPDATE_SECONDS
+    centre.update_now()
+    title, body = fake.shown["room-a"]
+    assert title == "bob mentioned you in #room-a · 49 new messages"
+    assert body == "@me the build broke", "not replaced by an ordinary message"
+    centre.read()
+    assert fake.shown == {}
+    centre.arrived(row(60, sender="cy", text="hi"), watching=False)
+    assert fake.shown["room-a"] == ("cy in #room-a", "hi"), "after reading, afresh"
 
 
 def test_hidden_previews_say_who_but_not_what() -> None:
@@ -151,7 +190,8 @@ def test_a_message_for_an_unfocused_window_notifies_counts_and_a_click_opens_the
         assert model.row_at(model.rowCount() - 1).mentioned
         host.controller.send_text("and another")
         await until(lambda: guest.attention.notifications.unread == 2, "two unread")
-        assert fake.shown[key][0] == "2 new messages in #chat"
+        await until(lambda: "2 new messages" in fake.shown[key][0], "the count", UPDATE_SECONDS * 2)
+        assert fake.shown[key] == ("hoster mentioned you in #chat · 2 new messages", "hello @guest")
         assert len(fake.shown) == 1, "one notification for the room, replaced"
         await until(lambda: guest.windowTitle() == "(2) #chat — desktopchat", "the new count")
         fake.clicks[key]()  # the user clicks the notification
