@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +17,26 @@ logger = logging.getLogger("desktopchat.app")
 
 _Wish = tuple[str, str, Callable[[], None]]
 """A notification's title, body and what a click on it does."""
+
+
+MARKUP_BODIES = sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd"))
+"""Whether the notification service may render the body as markup.
+
+The freedesktop specification lets a service that advertises ``body-markup`` (GNOME Shell,
+Plasma, dunst, mako …) render ``<a href>``, ``<img src>``, ``<b>`` in the body: a member's
+``<a href="http://evil.example">`` would be a clickable link in a system notification, an
+``<img src="file:///…">`` a file read by the daemon. macOS and Windows show the body as
+plain text.
+"""
+
+
+def for_the_service(body: str) -> str:
+    """``body`` as the desktop's service must get it: text, never markup. On freedesktop
+    services ``& < >`` are escaped (a service without ``body-markup`` shows the entities
+    as they are, which is ugly but harmless); elsewhere the text is unchanged."""
+    if not MARKUP_BODIES:
+        return body
+    return body.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class SystemNotifier:
@@ -91,6 +112,7 @@ class SystemNotifier:
 
     async def _replace(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
         await self._clear(key)
+        body = for_the_service(body)
         dispatched = asyncio.Event()
         identifier = await self._notifier.send(
             title, body, on_clicked=on_click, on_dispatched=dispatched.set, thread=key

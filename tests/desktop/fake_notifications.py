@@ -48,7 +48,8 @@ class FakeNotifications:
         if member == "Introspect":
             return Message.new_method_return(message, "s", [INTROSPECTION])
         if member == "GetCapabilities":
-            return Message.new_method_return(message, "as", [["body", "actions"]])
+            # As GNOME Shell and Plasma: the body may be markup.
+            return Message.new_method_return(message, "as", [["body", "body-markup", "actions"]])
         if member == "GetServerInformation":
             return Message.new_method_return(message, "ssss", ["fake", "tests", "1", "1.2"])
         if member == "Notify":

@@ -38,6 +38,10 @@ def free_port() -> int:
         return port
 
 
+HOSTILE = '<a href="http://evil.example/phish">click here</a> & <img src="file:///etc/hostname">'
+"""A member's markup: a service that renders body markup must show it as text."""
+
+
 async def scenario() -> dict[str, object]:
     service = await serve()
     window = build_window(Settings(history=None, advertise=False))
@@ -58,7 +62,7 @@ async def scenario() -> dict[str, object]:
         await ws.recv()
         await ws.send(json.dumps({"type": "text", "text": "hello from the LAN", "cid": "1"}))
         await until(lambda: service.shown, "a Notify call")
-        await ws.send(json.dumps({"type": "text", "text": "and a second one", "cid": "2"}))
+        await ws.send(json.dumps({"type": "text", "text": HOSTILE, "cid": "2"}))
         await until(lambda: len(service.shown) == 2 and service.closed, "the replacement")
         await service.click(2)
         await until(lambda: opened, "the click to open the room")

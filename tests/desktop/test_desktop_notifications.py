@@ -51,7 +51,11 @@ def test_a_message_for_an_unfocused_window_reaches_the_desktops_notification_ser
     # One notification per room: the second message replaces the first, with the count.
     assert result["closed"] == [1]
     assert second["summary"] == "2 new messages in #chat"
-    assert second["body"] == "tester: and a second one"
+    # The service advertises body-markup: a member's markup arrives escaped, as text.
+    assert second["body"] == (
+        'tester: &lt;a href="http://evil.example/phish"&gt;click here&lt;/a&gt; &amp; '
+        '&lt;img src="file:///etc/hostname"&gt;'
+    )
     assert result["opened"], "clicking the notification opens the room"
     assert result["title"] == "#chat — desktopchat"
 
