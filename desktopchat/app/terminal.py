@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from desktopchat.app.raw_lines import RAW_HELP, format_frame, send_raw_line
+from desktopchat.client.address import display_address
 from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import (
     CertificateChanged,
@@ -394,7 +395,9 @@ async def run_terminal(
         watch.final = None
         if isinstance(session, RawSession):
             chosen = f" (subprotocol {session.subprotocol})" if session.subprotocol else ""
-            watch.status(printable(f"-- connected to {session.url}{chosen}; {RAW_HELP}"))
+            watch.status(
+                printable(f"-- connected to {display_address(session.url)}{chosen}; {RAW_HELP}")
+            )
         else:
             watch.status(f"-- {HELP}")
         fd = sys.stdin.fileno() if stdin is None else stdin

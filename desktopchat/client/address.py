@@ -102,11 +102,24 @@ def address_token(address: str) -> str | None:
     return dict(parse_qsl(query)).get("token") or None
 
 
+def with_tls(url: str) -> str:
+    """``url`` over TLS: ``ws://`` becomes ``wss://`` (a pinned identity always means TLS)."""
+    return "wss" + url[len("ws") :] if url.startswith("ws://") else url
+
+
 def display_address(url: str) -> str:
-    """The URL with any token hidden, for titles, logs and recent-room lists."""
+    """The URL with every secret shown as ``…`` (tokens, a password), for titles, status
+    lines and logs: people see that there is one, never what it is."""
     parts = urlsplit(url)
-    query = [(k, "…" if k == "token" else v) for k, v in parse_qsl(parts.query)]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query, safe="…"), ""))
+    query = "&".join(
+        f"{urlencode([(k, '')])}…" if k.lower() in SECRET_FIELDS else urlencode([(k, v)])
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    netloc = parts.netloc
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        netloc = f"{user.partition(':')[0]}:…@{host}"
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def link_fingerprint(typed: str) -> str | None:

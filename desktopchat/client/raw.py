@@ -18,6 +18,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Origin, Subprotocol
 
+from desktopchat.client.address import display_address, with_tls
 from desktopchat.client.backoff import Backoff
 from desktopchat.client.errors import (
     AddressError,
@@ -80,7 +81,8 @@ def raw_url(address: str) -> str:
     scheme, rest = address.split("://", 1)
     scheme = {"http": "ws", "https": "wss"}.get(scheme.lower(), scheme.lower())
     if scheme not in ("ws", "wss") or not urlsplit(f"{scheme}://{rest}").hostname:
-        raise AddressError(f"'{address}' is not a WebSocket address (ws://host:port/path)")
+        shown = display_address(address)
+        raise AddressError(f"'{shown}' is not a WebSocket address (ws://host:port/path)")
     return f"{scheme}://{rest}"
 
 
@@ -153,6 +155,14 @@ class RawSession(EventSource):
         options = self.options
         tls: dict[str, Any] = {}
         parts = urlsplit(self.url)
+        if parts.scheme == "ws" and not options.insecure:
+            host, port = parts.hostname or "", parts.port or 443
+            remembered = self._known_hosts.get(host, port) if self._known_hosts else None
+            if self.pin is not None or remembered is not None:
+                # A pinned identity (given, or trusted before) always means TLS: never send
+                # the request, its path and its token in clear text to whoever answers.
+                self.url = with_tls(self.url)
+                parts = urlsplit(self.url)
         if parts.scheme == "wss":
             if options.insecure:
                 tls = {"ssl": pinning_context()}

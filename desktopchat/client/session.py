@@ -20,7 +20,7 @@ from websockets.exceptions import (
     ConnectionClosed,
 )
 
-from desktopchat.client.address import link_fingerprint, room_url
+from desktopchat.client.address import link_fingerprint, room_url, with_tls
 from desktopchat.client.backoff import Backoff
 from desktopchat.client.errors import (
     AddressError,
@@ -88,10 +88,6 @@ FINAL_CODES = frozenset(
 )
 
 
-def _with_tls(url: str) -> str:
-    return "wss" + url[len("ws") :] if url.startswith("ws://") else url
-
-
 def members_after(members: tuple[str, ...], presence: Presence) -> tuple[str, ...]:
     """The member list after ``presence``: its list (v1), or ours with the change (v2)."""
     if presence.members is not None:
@@ -134,7 +130,7 @@ class Session(Sending):
             raise AddressError(str(exc)) from exc
         if self.pin is not None:
             # A fingerprint to check means TLS: never send the request in clear text.
-            self.url = _with_tls(self.url)
+            self.url = with_tls(self.url)
         self._known_hosts = known_hosts
         self.wish = name
         self.state = SessionState.CLOSED
@@ -188,7 +184,7 @@ class Session(Sending):
         known = self._known_hosts.get(host, port) if self._known_hosts else None
         if known is not None and parts.scheme == "ws":
             # A room we trusted over TLS before: never join it in clear text now.
-            self.url = _with_tls(self.url)
+            self.url = with_tls(self.url)
             parts = urlsplit(self.url)
         opened = await open_room(self.url, hello, self._timing, self._max_size, self.pin, known)
         if parts.scheme == "wss" and self.pin and self._known_hosts and known != self.pin:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -200,3 +202,40 @@ async def test_raw_join_keeps_listening_after_its_input_ends_and_exits_by_the_cl
     assert failed.returncode == 1, failed.stderr
     assert failed.stdout.splitlines()[1].endswith(r"C:\temp and {\"a\": 1}"), "as sent"
     assert "late" in failed.stdout
+
+
+async def test_a_pinned_raw_connection_is_tls_even_for_a_ws_address_and_never_shows_its_token(
+    tmp_path: Path,
+) -> None:
+    """``join --raw ws://…?token=T --fingerprint …``: a pin always means TLS, so the request
+    (path and token) never goes out in clear text; stderr never shows the token."""
+    env_home = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
+    async with hosted(tls="on") as server:
+        assert server.identity is not None
+        port = server.port
+        url = f"ws://127.0.0.1:{port}/ws?token=T0KEN"
+        pin = server.identity.fingerprint
+        done = await asyncio.to_thread(
+            lambda: subprocess.run(
+                [*JOIN, url, "--raw", "--fingerprint", pin],
+                input="hello\n",
+                capture_output=True,
+                text=True,
+                timeout=60,
+                cwd=ROOT,
+                env={**os.environ, **env_home},
+                check=False,
+            )
+        )
+    assert done.returncode == 0, done.stderr
+    assert "Echo: hello" in done.stdout, "talked over TLS to the TLS-only server"
+    assert f"connected to wss://127.0.0.1:{port}/ws?token=…" in done.stderr
+    assert "T0KEN" not in done.stderr
+
+
+def test_an_address_error_never_shows_the_token() -> None:
+    bad = subprocess.run(
+        [*JOIN, "ftp://h/x?token=SECRET", "--raw"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 2
+    assert "SECRET" not in bad.stderr
