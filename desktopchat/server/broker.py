@@ -33,6 +33,7 @@ from desktopchat.server.broker_log import (
     APPEND,
     BrokerDown,
     Entry,
+    cid_key,
     entry_fields,
     keys_of,
     read_entry,
@@ -223,10 +224,10 @@ class RedisBroker:
         """Store ``message`` in ``room``'s log; returns its id (``BrokerDown`` if Redis is
         unreachable: then nothing was stored)."""
         keys = keys_of(room)
-        cid_key = f"{keys['cid']}{key}:{cid}" if key is not None and cid is not None else ""
+        known = cid_key(keys["cid"], key, cid) if key is not None and cid is not None else ""
         try:
             reply = await self._append(
-                keys=[keys["seq"], keys["log"], keys["epoch"], cid_key],
+                keys=[keys["seq"], keys["log"], keys["epoch"], known],
                 args=[self.keep, CID_TTL, uuid.uuid4().hex, *entry_fields(message, raw, key, cid)],
             )
         except (RedisError, OSError) as exc:

@@ -46,6 +46,16 @@ class Entry:
     epoch: str = ""
 
 
+def cid_key(prefix: str, key: str, cid: str) -> str:
+    """The Redis key that remembers member ``key``'s client id ``cid``.
+
+    The member key is length-prefixed: joined with a bare separator, key ``a:b`` with cid
+    ``c`` and key ``a`` with cid ``b:c`` were one Redis key, and the second member's message
+    was acknowledged as a duplicate of the first and lost.
+    """
+    return f"{prefix}{len(key)}:{key}:{cid}"
+
+
 def keys_of(room: str) -> dict[str, str]:
     """The Redis keys of ``room``: ``seq``, ``log``, ``epoch``, ``members``, ``presence``,
     and ``cid`` (the prefix of its client-id keys)."""

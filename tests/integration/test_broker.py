@@ -238,3 +238,23 @@ async def test_a_resume_older_than_the_log_holds_is_a_history_gap(tmp_path: Path
             assert back.welcome["gap"]  # type: ignore[attr-defined]
         async with on(node.port, "ada", resume=55) as recent:
             assert "gap" not in recent.welcome  # type: ignore[attr-defined]
+
+
+async def test_member_keys_and_client_ids_that_join_alike_are_two_messages(
+    tmp_path: Path,
+) -> None:
+    """Key ``a:b`` with client id ``c`` and key ``a`` with client id ``b:c`` are two members'
+    two messages, as SQLite keeps them, not one message and a duplicate."""
+    async with (
+        redis_server(tmp_path / "redis") as redis,
+        nodes(redis.url, 1) as (node,),
+        on(node.port, "watcher") as watcher,
+    ):
+        async with on(node.port, "one", key="a:b") as first:
+            await send(first, "from a:b", "c")
+            assert (await next_of(first, "ack")).get("duplicate", False) is False
+        async with on(node.port, "two", key="a") as second:
+            await send(second, "from a", "b:c")
+            ack = await next_of(second, "ack")
+            assert ack.get("duplicate", False) is False, ack
+        assert [text for _id, text in await texts(watcher, 2)] == ["from a:b", "from a"]
