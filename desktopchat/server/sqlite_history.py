@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -127,6 +128,10 @@ class SqliteHistory:
         clock: Callable[[], float] = time.time,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Every room's messages: readable by this user only, like the TLS key beside it.
+        # Made before SQLite opens it (SQLite would make it 0644), and its -wal and -shm
+        # files take the database's mode.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._retention = retention or Retention()
         self._clock = clock
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)

@@ -81,6 +81,15 @@ def test_sqlite_history_survives_a_reopen(tmp_path: Path) -> None:
     again.close()
 
 
+def test_the_history_file_is_readable_by_its_user_only(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "history.sqlite3"
+    history = SqliteHistory(path)
+    history.append("r", text("every room's messages"))
+    for made in (path, path.with_name(path.name + "-wal")):
+        assert made.stat().st_mode & 0o777 == 0o600, made
+    history.close()
+
+
 def test_memory_history_forgets_old_messages_and_their_client_ids() -> None:
     history = MemoryHistory(Retention(messages=2))
     history.append("r", text("old"), key="k", cid="old")
