@@ -61,6 +61,9 @@ SETTLE_TIMEOUT = 30.0
 QUIET = 0.5
 """Seconds of silence from a raw endpoint, after the end of input, before closing."""
 
+SIGNAL_CLOSE = 1.0
+"""Seconds the close handshake may take after SIGINT or SIGTERM."""
+
 EXIT_INTERRUPTED = 130
 EXIT_TERMINATED = 143
 
@@ -406,7 +409,11 @@ async def run_terminal(
     finally:
         for sig in installed:
             asyncio.get_running_loop().remove_signal_handler(sig)
-        await session.close()
+        # Told to stop, we say goodbye but do not wait long for the other side's answer:
+        # a server that keeps sending would keep the close handshake (and us) waiting.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(SIGNAL_CLOSE if stop.done() else None):
+                await session.close()
 
 
 async def _next_change(watch: _Watch, stop: asyncio.Future[int]) -> None:

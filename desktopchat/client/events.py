@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from desktopchat.client.errors import JoinError
@@ -90,10 +91,11 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class PresenceChanged:
-    """Somebody joined or left; ``members`` is the room's list after the change."""
+    """Somebody joined or left; ``members`` is the room's list after the change: a live
+    view, valid while the event is handled (copy it to keep it)."""
 
     presence: Presence
-    members: tuple[str, ...] = ()
+    members: Collection[str] = ()
 
 
 @dataclass(frozen=True, slots=True)

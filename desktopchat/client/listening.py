@@ -99,3 +99,22 @@ async def read_to_send(path: str | Path) -> bytes:
         return await asyncio.to_thread(lambda: path.expanduser().read_bytes())
     except OSError as exc:
         raise SendError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+FAIR_FRAMES = 64
+"""Frames handled in a row before the loop gets a turn."""
+
+
+async def fairly(ws: ClientConnection) -> AsyncIterator[str | bytes]:
+    """The frames of ``ws``, with a turn of the event loop every :data:`FAIR_FRAMES`.
+
+    When frames are already buffered, receiving one does not suspend: a server that sends
+    100 000 events at once would otherwise keep everything else off the loop (signal
+    handlers included: SIGTERM went unanswered for seconds).
+    """
+    count = 0
+    async for frame in ws:
+        yield frame
+        count += 1
+        if count % FAIR_FRAMES == 0:
+            await asyncio.sleep(0)

@@ -32,7 +32,7 @@ from desktopchat.client.errors import (
 )
 from desktopchat.client.events import Frame, SessionState
 from desktopchat.client.handshake import Timing
-from desktopchat.client.listening import EventSource, Listener, read_to_send
+from desktopchat.client.listening import EventSource, Listener, fairly, read_to_send
 from desktopchat.client.pinning import KnownHosts, pinned, pinning_context
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, ProtocolError, loads
@@ -238,7 +238,7 @@ class RawSession(EventSource):
 
     async def _pump(self, ws: ClientConnection) -> tuple[int | None, str | TooBigForUs]:
         try:
-            async for data in ws:
+            async for data in fairly(ws):
                 self._emit(Frame(_now(), True, data))
         except ConnectionClosed as exc:
             refused = too_big_for_us(exc, self._max_size)

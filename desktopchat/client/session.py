@@ -42,7 +42,7 @@ from desktopchat.client.events import (
     SessionState,
 )
 from desktopchat.client.handshake import Timing, open_room
-from desktopchat.client.listening import Listener
+from desktopchat.client.listening import Listener, fairly
 from desktopchat.client.outbox import Outbox
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.sending import Sending
@@ -88,13 +88,17 @@ FINAL_CODES = frozenset(
 )
 
 
-def members_after(members: tuple[str, ...], presence: Presence) -> tuple[str, ...]:
-    """The member list after ``presence``: its list (v1), or ours with the change (v2)."""
+def apply_presence(members: dict[str, None], presence: Presence) -> None:
+    """Change ``members`` (names in order of arrival) by ``presence``: its whole list (v1),
+    or the one change (v2). A change costs the same however big the room is: a server
+    announcing 100 000 joins must not make each one copy the list."""
     if presence.members is not None:
-        return presence.members
-    if presence.event is PresenceEvent.JOIN:
-        return (*members, presence.name)
-    return tuple(name for name in members if name != presence.name)
+        members.clear()
+        members.update(dict.fromkeys(presence.members))
+    elif presence.event is PresenceEvent.JOIN:
+        members[presence.name] = None
+    else:
+        members.pop(presence.name, None)
 
 
 class Session(Sending):
@@ -135,7 +139,7 @@ class Session(Sending):
         self.wish = name
         self.state = SessionState.CLOSED
         self.name: str | None = None
-        self.members: tuple[str, ...] = ()
+        self._members: dict[str, None] = {}
         self.last_id: int | None = None
         self.limits: RoomLimits | None = None
         self.outbox = Outbox(outbox_size)
@@ -247,7 +251,7 @@ class Session(Sending):
     async def _joined(self, ws: ClientConnection, welcome: Welcome) -> None:
         self._ws = ws
         self.name = welcome.name
-        self.members = welcome.members
+        self._members = dict.fromkeys(welcome.members)
         self.limits = welcome.limits
         if self.last_id is None or welcome.reset:
             # A new member, or one whose position the room no longer knows: every message
@@ -266,7 +270,7 @@ class Session(Sending):
     async def _pump(self, ws: ClientConnection) -> tuple[int | None, str | TooBigForUs]:
         limits = Limits(self._max_size)
         try:
-            async for frame in ws:
+            async for frame in fairly(ws):
                 try:
                     event = decode_server(frame, limits)
                 except UnknownEvent as exc:
@@ -283,8 +287,18 @@ class Session(Sending):
                 return CloseCode.TOO_BIG, refused
         return ws.close_code, ws.close_reason or ""
 
+    @property
+    def members(self) -> tuple[str, ...]:
+        """The room's members, in order of arrival (a copy)."""
+        return tuple(self._members)
+
     def _dispatch(self, event: object) -> None:
         if isinstance(event, ChatMessage) and event.page:
+            # Only what was asked for, and no more than a page: a server that sends page
+            # messages unasked, or never ends a page, cannot make us hold them.
+            if self._page_answer is None or len(self._page) >= MAX_HISTORY_PAGE:
+                logger.warning("ignored a history message nobody asked for (or past a page)")
+                return
             self._page.append(event)
         elif isinstance(event, PageEnd):
             page, self._page = tuple(self._page), []
@@ -300,8 +314,8 @@ class Session(Sending):
                 self._acked[event.id] = event.cid
                 self._emit(Delivered(event.cid, event.id, event.duplicate))
         elif isinstance(event, Presence):
-            self.members = members_after(self.members, event)
-            self._emit(PresenceChanged(event, self.members))
+            apply_presence(self._members, event)
+            self._emit(PresenceChanged(event, self._members.keys()))
         elif isinstance(event, ErrorEvent):
             refused = event.cid is not None and self._give_up(
                 event.cid, f"refused by the room: {event.message}"

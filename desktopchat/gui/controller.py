@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from desktopchat.client import (
     AddressError,
@@ -82,6 +82,10 @@ def field_of(error: JoinError) -> str:
     return ""
 
 
+MEMBERS_MS = 100
+"""How often the member list may change on screen."""
+
+
 class ChatController(QObject):
     """Owns the session (and, when hosting, the server through a :class:`Hoster`)."""
 
@@ -133,6 +137,10 @@ class ChatController(QObject):
         self._browser_stops: set[asyncio.Task[None]] = set()
         self._oldest_id: int | None = None  # of the messages shown: where older pages start
         self._full = False
+        self._members_timer = QTimer(self)
+        self._members_timer.setSingleShot(True)
+        self._members_timer.setInterval(MEMBERS_MS)
+        self._members_timer.timeout.connect(self._members_now)
 
     # -- commands from the widgets ---------------------------------------------------------
 
@@ -407,11 +415,19 @@ class ChatController(QObject):
             self._check_outbox()
         elif isinstance(event, PresenceChanged):
             self.presenceChanged.emit(event.presence.event, event.presence.name)
-            self.membersChanged.emit(list(event.members))
+            # The list, once per MEMBERS_MS however many join: a copy per join made a room
+            # of thousands quadratic.
+            if not self._members_timer.isActive():
+                self._members_timer.start()
         elif isinstance(event, Progress):
             self.progress.emit(event.sent, event.total)
         elif isinstance(event, ServerError):
             self.problem.emit(f"The room refused a message: {event.error.message}")
+
+    def _members_now(self) -> None:
+        session = self.session
+        if isinstance(session, Session):
+            self.membersChanged.emit(list(session.members))
 
     def _check_outbox(self) -> None:
         """Tell the window when the outbox fills or has room again: while it is full, what

@@ -697,6 +697,7 @@ def test_a_full_outbox_holds_the_composer_and_drops_nothing(
         await until(lambda: host.confirmation is not None, "the question")
         assert host.confirmation is not None
         answer(host.confirmation, "Stop and leave")
+        await until(lambda: host.pages.currentWidget() is host.start_page, "stopped")
         await until(lambda: guest.controller.state is SessionState.RECONNECTING, "away")
         pane = guest.room_view.text_pane
         for n in range(3):
