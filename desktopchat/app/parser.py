@@ -25,7 +25,9 @@ class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpF
     """Defaults after each flag that has one, and descriptions and examples kept as written."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        if action.default in (None, False, []):
+        # A flag that takes no value (--no-advertise) has no default worth printing: its
+        # "default: True" reads as if the flag were on.
+        if action.default in (None, False, []) or action.nargs == 0:
             return action.help
         return super()._get_help_string(action)
 

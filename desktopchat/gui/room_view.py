@@ -29,6 +29,7 @@ from desktopchat.gui.panes.json_pane import JsonPane
 from desktopchat.gui.panes.links import SAFE_SCHEMES
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
+from desktopchat.gui.places import save_path
 from desktopchat.gui.questions import ask
 from desktopchat.gui.saved_panel import SavedPanel
 from desktopchat.protocol import Kind
@@ -207,7 +208,7 @@ class RoomView(QWidget):
         (self.sendJson if kind == "json" else self.sendText).emit(body)
 
     def _ask_where_to_export(self) -> None:
-        dialog = QFileDialog(self, "Export the log as NDJSON", "websocket-log.ndjson")
+        dialog = QFileDialog(self, "Export the log as NDJSON", save_path("websocket-log.ndjson"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.fileSelected.connect(self.exportRequested)
         self.export_dialog = dialog

@@ -461,6 +461,30 @@ def test_a_click_on_a_link_opens_it_and_an_unusual_scheme_asks_first(
             QDesktopServices.unsetUrlHandler(scheme)
 
 
+def test_a_links_ampersands_show_in_the_context_menu(make_window: WindowFactory) -> None:
+    window = make_window()
+    message = row(8, sender="bob", text="see https://example.org/?a=1&b=2")
+    menu = window.room_view.text_pane.view.message_menu(message)
+    opens = [a for a in menu.actions() if a.text().startswith("Open ")]
+    (open_link,) = opens
+    # Qt shows "&&" as one "&" (a single one would mark a mnemonic and vanish).
+    assert open_link.text() == "Open https://example.org/?a=1&&b=2"
+
+
+def test_file_dialogs_open_in_the_users_folders_not_the_working_folder(
+    make_window: WindowFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    window = make_window()
+    room = window.room_view
+    room._ask_where_to_export()
+    assert room.export_dialog is not None
+    where = Path(room.export_dialog.directory().absolutePath())
+    assert where != tmp_path
+    assert where in (Path.home(), Path.home() / "Downloads") or "Download" in where.name
+    room.export_dialog.reject()
+
+
 def test_the_context_menu_copies_text_and_json_and_replies(make_window: WindowFactory) -> None:
     window = make_window()
     room = window.room_view

@@ -519,3 +519,12 @@ def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes
     finally:
         app.setPalette(saved_palette)
         app.setStyleSheet(saved_sheet)
+
+
+def test_a_senders_colour_is_the_same_in_the_next_session_whoever_spoke_first() -> None:
+    base = QColor("white")
+    today, tomorrow = SenderColours(), SenderColours()
+    names = ["ada", "bob", "cy", "eve", "fay", "hal"]  # six different slots
+    first = {name: today.colour(name, base).name() for name in names}
+    second = {name: tomorrow.colour(name, base).name() for name in reversed(names)}
+    assert first == second

@@ -125,6 +125,7 @@ def test_every_command_help_shows_defaults_and_examples(
     assert "examples:\n  desktopchat " + command in out
     if command != "join":
         assert "(default: " in out
+    assert "(default: True)" not in out, "a flag that takes no value has no default to show"
 
 
 def test_the_token_comes_from_the_environment_and_never_shows_in_help(

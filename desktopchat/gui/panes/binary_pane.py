@@ -30,6 +30,7 @@ from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.message_list import message_list
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
+from desktopchat.gui.places import open_folder, save_path
 
 _NOTHING_SELECTED = "Select a message to see its bytes"
 _DROP_HERE = "Drop files here to send them"
@@ -204,7 +205,8 @@ class BinaryPane(QWidget):
         if self.current is None:
             return
         # The sender chose the name: only a cleaned last component may suggest where to save.
-        dialog = QFileDialog(self, "Save as", safe_file_name(self.current.name, "message.bin"))
+        name = safe_file_name(self.current.name, "message.bin")
+        dialog = QFileDialog(self, "Save as", save_path(name))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.fileSelected.connect(self.save_to)
         dialog.open()
@@ -225,7 +227,7 @@ class BinaryPane(QWidget):
         self.status.setText(f"Sending {human_size(len(payload))}")
 
     def _ask_what_to_send(self) -> None:
-        dialog = QFileDialog(self, "Send file")
+        dialog = QFileDialog(self, "Send file", open_folder())
         dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
         dialog.fileSelected.connect(self.sendFileRequested)
         dialog.open()

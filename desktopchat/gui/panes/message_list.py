@@ -302,8 +302,10 @@ class MessageListView(QListView):
         links = find_links(row.text) if row.kind is Kind.TEXT else []
         for link in links[:5]:
             shown = link.url if len(link.url) <= 60 else link.url[:57] + "…"
-            menu.addAction(f"Open {shown}", partial(self.linkActivated.emit, link.url))
-            menu.addAction(f"Copy link {shown}", partial(clipboard.setText, link.url))
+            # "&" marks a mnemonic in a menu's text: a link's "&" must be doubled to show.
+            label = shown.replace("&", "&&")
+            menu.addAction(f"Open {label}", partial(self.linkActivated.emit, link.url))
+            menu.addAction(f"Copy link {label}", partial(clipboard.setText, link.url))
         menu.addSeparator()
         menu.addAction("Reply", lambda: self.replyRequested.emit(row))
         return menu
