@@ -21,6 +21,7 @@ import errno
 import socket
 
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Response
 
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, CloseReason, describe_close, plain_close
@@ -113,6 +114,24 @@ class TooBigForUs(JoinError):
             detail,
         )
         self.limit = limit
+
+
+SHOWN_BODY = 1024
+"""Bytes of a refused handshake's response body shown: usually the server's reason."""
+
+
+def handshake_answer(response: Response) -> str:
+    """What a server answered instead of opening a WebSocket, for the detail line: the
+    status line, the headers and the start of the body (where servers put their reason).
+    Peer-controlled text: the caller escapes it for a terminal (``printable``)."""
+    lines = [f"HTTP {response.status_code} {response.reason_phrase}".rstrip()]
+    lines += [f"{name}: {value}" for name, value in response.headers.raw_items()]
+    body = response.body or b""
+    if body:
+        shown = body[:SHOWN_BODY].decode("utf-8", errors="replace")
+        more = f" … (+{len(body) - SHOWN_BODY} bytes)" if len(body) > SHOWN_BODY else ""
+        lines += ["", shown + more]
+    return "\n".join(lines)
 
 
 def too_big_for_us(closed: ConnectionClosed, limit: int) -> TooBigForUs | None:

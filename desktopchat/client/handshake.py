@@ -12,7 +12,13 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.typing import Subprotocol
 
 from desktopchat import __version__
-from desktopchat.client.errors import NotDesktopchat, Unreachable, refusal, unreachable
+from desktopchat.client.errors import (
+    NotDesktopchat,
+    Unreachable,
+    handshake_answer,
+    refusal,
+    unreachable,
+)
 from desktopchat.client.pinning import pinned, pinning_context
 from desktopchat.protocol import (
     SUBPROTOCOLS,
@@ -79,10 +85,9 @@ async def open_room(
     except InvalidURI as exc:
         raise NotDesktopchat(f"'{url}' is not a room address", str(exc)) from exc
     except InvalidStatus as exc:
-        status = exc.response.status_code
         raise NotDesktopchat(
             "Something else answers at this address: it is not a desktopchat room",
-            f"HTTP {status}",
+            handshake_answer(exc.response),
         ) from exc
     except InvalidHandshake as exc:
         raise NotDesktopchat(

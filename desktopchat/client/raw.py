@@ -27,6 +27,7 @@ from desktopchat.client.errors import (
     SendError,
     TooBigForUs,
     UntrustedCertificate,
+    handshake_answer,
     too_big_for_us,
     unreachable,
 )
@@ -186,7 +187,7 @@ class RawSession(EventSource):
             raise NotDesktopchat(
                 f"The server answered HTTP {status} instead of opening a WebSocket: is the "
                 "path right, and does it want a subprotocol, a header or a token?",
-                f"HTTP {status}",
+                handshake_answer(exc.response),
             ) from exc
         except InvalidHandshake as exc:
             raise NotDesktopchat(

@@ -76,6 +76,10 @@ async def test_raw_join_offers_the_subprotocol_and_header_a_server_requires() ->
         refused = await run_raw(url, "x\n")
         assert refused.returncode == 1
         assert "answered HTTP 401" in refused.stderr
+        # The handshake's answer, as wscat and Postman show it: status, headers, the body.
+        assert "HTTP 401 Unauthorized" in refused.stderr
+        assert "Content-Type: text/plain" in refused.stderr
+        assert "missing or wrong X-Api-Key" in refused.stderr
         assert "Traceback" not in refused.stderr
         done = await run_raw(
             url, "x\n", "--subprotocol", SUBPROTOCOL, "--header", f"{HEADER[0]}: {HEADER[1]}"

@@ -129,7 +129,7 @@ async def test_a_plain_web_server_is_not_desktopchat() -> None:
         port = server.sockets[0].getsockname()[1]
         with pytest.raises(NotDesktopchat, match="not a desktopchat room") as error:
             await Session(f"127.0.0.1:{port}").start()
-        assert error.value.detail == "HTTP 404"
+        assert error.value.detail.startswith("HTTP 404 Not Found\n")
 
 
 async def test_a_websocket_server_without_our_protocol_is_not_desktopchat() -> None:
