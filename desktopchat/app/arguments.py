@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from desktopchat.app import raw_lines
 from desktopchat.client.raw import parse_header
 from desktopchat.protocol import ROOM_NAME_RULE, valid_room_name
 from desktopchat.protocol.fingerprints import parse_fingerprint
@@ -175,3 +176,11 @@ def broker(text: str) -> str:
             "pip install 'desktopchat[broker]' (or: pip install redis)"
         )
     return text
+
+
+def close_frame(text: str) -> tuple[int, str]:
+    """``CODE[:REASON]``: how to close a raw connection (1000, or 3000 to 4999)."""
+    try:
+        return raw_lines.close_frame(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -133,6 +133,8 @@ def _join(args: argparse.Namespace) -> int:
             trust_new=args.trust_new,
             ndjson=args.ndjson,
             keep_open=args.keep_open,
+            ping_interval=args.ping_interval,
+            close_with=args.close,
         )
         return asyncio.run(terminal)
     except KeyboardInterrupt:
@@ -156,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 ("--origin", args.origin),
                 ("--insecure", args.insecure),
                 ("--ndjson", args.ndjson),
+                ("--ping-interval", args.ping_interval),
+                ("--close", args.close),
             )
             if given
         ]

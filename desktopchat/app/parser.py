@@ -357,6 +357,18 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="accept any TLS certificate without checking or pinning it (says so on stderr)",
     )
     raw.add_argument(
+        "--ping-interval",
+        type=arguments.seconds,
+        metavar="SECONDS",
+        help="ping every SECONDS and print each pong's round trip on stderr",
+    )
+    raw.add_argument(
+        "--close",
+        type=arguments.close_frame,
+        metavar="CODE[:REASON]",
+        help="close with this code and reason at the end (1000, or 3000-4999)",
+    )
+    raw.add_argument(
         "--ndjson",
         action="store_true",
         help="print every frame, both directions, as one JSON object per line "

@@ -13,7 +13,8 @@ from desktopchat.protocol import printable
 
 RAW_HELP = (
     "each line goes out as a text frame; /json VALUE checks it is JSON first, /hex HEX and "
-    "/base64 DATA send bytes, /file PATH sends a file, /quit closes"
+    "/base64 DATA send bytes, /file PATH sends a file, /ping [TEXT] pings, "
+    "/close [CODE [REASON]] or /quit closes"
 )
 HEX_SHOWN = 64
 """Bytes of a binary frame shown in hex on one line (the rest is counted)."""
@@ -34,9 +35,32 @@ def format_frame(frame: Frame, ndjson: bool) -> str | None:
     return printable(f"[{stamp}] {frame.data}")
 
 
-async def send_raw_line(session: RawSession, line: str) -> None:
-    """Send one typed line; raises ``SendError`` saying why a line was not sent."""
+def close_frame(text: str) -> tuple[int, str]:
+    """``CODE[:REASON]`` (or ``CODE REASON``) as a close frame's code and reason; raises
+    ``ValueError`` for a code an endpoint may not send (1000, or 3000-4999)."""
+    code_text, _, reason = text.strip().replace(" ", ":", 1).partition(":")
+    try:
+        code = int(code_text or "1000")
+    except ValueError:
+        raise ValueError(f"'{code_text}' is not a close code") from None
+    if code != 1000 and not 3000 <= code <= 4999:
+        raise ValueError(f"{code} is not a code to close with: 1000, or 3000 to 4999")
+    if len(reason.encode()) > 123:
+        raise ValueError("a close reason is at most 123 bytes")
+    return code, reason
+
+
+def pong_line(latency: float) -> str:
+    """The status line for a pong."""
+    return f"-- pong after {latency * 1000:.1f} ms"
+
+
+async def send_raw_line(session: RawSession, line: str) -> str | None:
+    """Send one typed line; a status line to show, if any (a ping's round trip). Raises
+    ``SendError`` saying why a line was not sent."""
     command, _, rest = line.partition(" ")
+    if command == "/ping":
+        return pong_line(await session.ping(rest.encode()))
     if command == "/json":
         await session.send_json_text(rest)
     elif command in ("/hex", "/base64"):
@@ -52,3 +76,4 @@ async def send_raw_line(session: RawSession, line: str) -> None:
     else:
         # "//text" sends "/text": a way to send a frame that starts with a slash.
         await session.send_text(line[1:] if line.startswith("//") else line)
+    return None

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from desktopchat.app.raw_lines import RAW_HELP, format_frame, send_raw_line
+from desktopchat.app.raw_lines import (
+    RAW_HELP,
+    close_frame,
+    format_frame,
+    pong_line,
+    send_raw_line,
+)
 from desktopchat.client.address import display_address
 from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import (
@@ -262,7 +268,9 @@ class _Watch:
 async def _send_line(session: Session | RawSession, line: str, watch: _Watch) -> None:
     try:
         if isinstance(session, RawSession):
-            await send_raw_line(session, line)
+            said = await send_raw_line(session, line)
+            if said is not None:
+                watch.status(said)
         elif line.startswith("/json "):
             await session.send_json_text(line[len("/json ") :])
         elif line.startswith("/file "):
@@ -360,11 +368,15 @@ async def run_terminal(
     trust_new: bool = False,
     ndjson: bool = False,
     keep_open: bool = False,
+    ping_interval: float | None = None,
+    close_with: tuple[int, str] | None = None,
 ) -> int:
     """Join, then relay ``stdin`` (a file descriptor) to the room and the room to ``out``
     (a :class:`RawSession`: any endpoint, frames as they are; ``ndjson``: both directions
     as NDJSON lines). ``keep_open``: the end of input does not end the connection; what
-    comes is printed until the other side closes or a signal comes.
+    comes is printed until the other side closes or a signal comes. A raw connection is
+    pinged every ``ping_interval`` seconds (each pong's round trip on stderr) and closed
+    with ``close_with`` (code, reason) at the end.
 
     Returns the exit status (:data:`EXIT_STATUSES`): 0 when the user leaves (``/quit``, or
     end of input with every line acknowledged) or the other side closes normally (1000);
@@ -405,7 +417,14 @@ async def run_terminal(
             watch.status(f"-- {HELP}")
         fd = sys.stdin.fileno() if stdin is None else stdin
         lines = _StdinLines(fd, session.message_limit)
-        return await _relay(session, watch, lines, stop, keep_open)
+        pinging = None
+        if ping_interval is not None and isinstance(session, RawSession):
+            pinging = asyncio.ensure_future(_ping_every(session, ping_interval, watch))
+        try:
+            return await _relay(session, watch, lines, stop, keep_open)
+        finally:
+            if pinging is not None:
+                pinging.cancel()
     finally:
         for sig in installed:
             asyncio.get_running_loop().remove_signal_handler(sig)
@@ -413,7 +432,19 @@ async def run_terminal(
         # a server that keeps sending would keep the close handshake (and us) waiting.
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(SIGNAL_CLOSE if stop.done() else None):
-                await session.close()
+                await session.close(*(close_with or ()))
+
+
+async def _ping_every(session: RawSession, seconds: float, watch: _Watch) -> None:
+    """Ping every ``seconds`` while connected; say each pong's round trip."""
+    while True:
+        await asyncio.sleep(seconds)
+        if session.state is not SessionState.OPEN:
+            continue
+        try:
+            watch.status(pong_line(await session.ping()))
+        except SendError as exc:
+            watch.status(f"!! ping: {exc}")
 
 
 async def _next_change(watch: _Watch, stop: asyncio.Future[int]) -> None:
@@ -469,6 +500,14 @@ async def _relay(
                 continue
             line = raw.decode(errors="replace").rstrip("\r\n")
             if line == "/quit":
+                return 0
+            if isinstance(session, RawSession) and line.split(" ")[0] == "/close":
+                try:
+                    code, reason = close_frame(line[len("/close") :])
+                except ValueError as exc:
+                    watch.status(f"!! {exc}")
+                    continue
+                await session.close(code, reason)
                 return 0
             if not raw and keep_open:
                 await asyncio.wait({closing, stop}, return_when=asyncio.FIRST_COMPLETED)

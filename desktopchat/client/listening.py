@@ -34,15 +34,15 @@ class EventSource:
     _ws: ClientConnection | None
     _retry: asyncio.Event
 
-    async def close(self) -> None:
-        """Close with 1000 ("bye") and stop reconnecting."""
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "bye") -> None:
+        """Close with ``code`` and ``reason`` (1000, "bye") and stop reconnecting."""
         self._closing = True
         task, self._task = self._task, None
         if task is None:
             return
         if self._ws is not None and self.state is SessionState.OPEN:
             self._set_state(SessionState.CLOSING)
-            await self._ws.close(CloseCode.NORMAL, "bye")
+            await self._ws.close(code, reason)
         else:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

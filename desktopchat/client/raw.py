@@ -73,6 +73,10 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value
 
 
+MAX_PING_PAYLOAD = 125
+"""RFC 6455: a control frame's payload is at most 125 bytes."""
+
+
 def raw_url(address: str) -> str:
     """``address`` as a WebSocket URL (``ws://`` assumed without a scheme; ``http(s)://``
     becomes ``ws(s)://``)."""
@@ -290,6 +294,21 @@ class RawSession(EventSource):
     async def send_file(self, path: str | Path) -> str:
         """Send a file's bytes as one binary frame."""
         return await self._send(await read_to_send(path))
+
+    async def ping(self, payload: bytes = b"") -> float:
+        """Send a ping (with ``payload``, at most 125 bytes); the round trip in seconds once
+        the pong comes. Raises ``SendError`` when not connected or the connection drops."""
+        ws = self._ws
+        if ws is None or self.state is not SessionState.OPEN:
+            raise SendError("not connected")
+        if len(payload) > MAX_PING_PAYLOAD:
+            raise SendError(f"a ping carries at most {MAX_PING_PAYLOAD} bytes")
+        try:
+            pong = await ws.ping(payload or None)
+            latency: float = await pong
+        except ConnectionClosed as exc:
+            raise SendError(f"the connection closed before the pong came: {exc}") from exc
+        return latency
 
     @property
     def message_limit(self) -> int:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,43 @@ def test_an_address_error_never_shows_the_token() -> None:
     )
     assert bad.returncode == 2
     assert "SECRET" not in bad.stderr
+
+
+async def test_raw_join_pings_and_closes_with_the_code_and_reason_asked_for() -> None:
+    """Control frames, as wscat and websocat send them: ``/ping`` prints the pong's round
+    trip, ``--ping-interval`` pings on its own, ``--close`` and ``/close`` choose the close
+    code and reason the server gets."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    closes: list[tuple[int | None, str | None]] = []
+
+    async def server_side(ws: ServerConnection) -> None:
+        await ws.wait_closed()
+        closes.append((ws.close_code, ws.close_reason))
+
+    async with serve(server_side, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/"
+        at_end = await run_raw(url, "/ping hi\nx\n", "--close", "4001:done")
+        asked = await run_raw(url, "/close 4002 leaving now\nnever sent\n")
+        refused = await run_raw(url, "", "--close", "1006")
+    assert at_end.returncode == 0, at_end.stderr
+    assert re.search(r"-- pong after \d+\.\d ms", at_end.stderr)
+    assert asked.returncode == 0, asked.stderr
+    assert refused.returncode == 2
+    assert "1006 is not a code to close with" in refused.stderr
+    assert closes[:2] == [(4001, "done"), (4002, "leaving now")]
+
+
+async def test_raw_join_pings_every_interval_while_it_listens() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def close_soon(ws: ServerConnection) -> None:
+        await asyncio.sleep(1.2)
+        await ws.close(1000, "enough")
+
+    async with serve(close_soon, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        done = await run_raw(f"ws://127.0.0.1:{port}/", "", "-n", "--ping-interval", "0.2")
+    assert done.returncode == 0, done.stderr
+    assert len(re.findall(r"-- pong after", done.stderr)) >= 3
