@@ -26,7 +26,7 @@ from desktopchat.gui.members import MemberListModel
 from desktopchat.gui.panes.binary_pane import BinaryPane
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import JsonPane
-from desktopchat.gui.panes.links import SAFE_SCHEMES
+from desktopchat.gui.panes.links import opens_quietly
 from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.places import save_path
@@ -320,8 +320,7 @@ class RoomView(QWidget):
     def open_link(self, url: str) -> None:
         """Open ``url`` in its application; ask first, showing it whole, for a scheme other
         than http, https or mailto (``file:``, ``smb:`` and the like can run or fetch things)."""
-        scheme = url.partition(":")[0].lower()
-        if scheme in SAFE_SCHEMES:
+        if opens_quietly(url):
             QDesktopServices.openUrl(QUrl(url))
             return
         self.link_question = ask(

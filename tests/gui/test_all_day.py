@@ -698,3 +698,21 @@ def test_a_first_run_hint_until_dismissed_and_an_about_box(
     assert isinstance(window.about, QMessageBox)
     assert __version__ in window.about.text()
     window.about.close()
+
+
+def test_a_mailto_that_attaches_a_file_asks_before_it_opens(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    opened = Opened()
+    QDesktopServices.setUrlHandler("mailto", opened, "open")  # type: ignore[arg-type]
+    try:
+        room = make_window().room_view
+        room.open_link("mailto:ada@example.org?subject=hi&body=thanks")
+        assert opened.urls == ["mailto:ada@example.org?subject=hi&body=thanks"]
+        sneaky = "mailto:ada@example.org?subject=hi&attach=file:///home/me/.ssh/id_ed25519"
+        room.open_link(sneaky)
+        assert len(opened.urls) == 1, "not opened without asking"
+        assert room.link_question is not None
+        assert sneaky in room.link_question.text()
+    finally:
+        QDesktopServices.unsetUrlHandler("mailto")

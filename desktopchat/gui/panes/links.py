@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 # A scheme and what follows up to white space or a character that never ends a link in prose;
 # or a bare ``www.`` host. Trailing punctuation is trimmed afterwards (a link ending a sentence).
@@ -15,6 +15,20 @@ _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 """Opened at a click; any other scheme is shown in full and asked about first."""
+
+_PLAIN_MAIL_FIELDS = frozenset({"subject", "body", "cc", "bcc", "to"})
+"""What a ``mailto:`` may fill in and still open at a click: ``attach=`` and the like make
+some mail programs attach a local file to the draft."""
+
+
+def opens_quietly(url: str) -> bool:
+    """Whether a click may open ``url`` without asking: http and https, and a ``mailto:``
+    that only fills in the address, subject, body and copies."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme != "mailto":
+        return scheme in SAFE_SCHEMES
+    return all(name.lower() in _PLAIN_MAIL_FIELDS for name, _ in parse_qsl(parts.query))
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +41,8 @@ class Link:
 
     @property
     def unusual(self) -> bool:
-        """Whether the link's scheme is not http, https or mailto (ask before opening)."""
-        return urlsplit(self.url).scheme.lower() not in SAFE_SCHEMES
+        """Whether a click must ask before opening it (see :func:`opens_quietly`)."""
+        return not opens_quietly(self.url)
 
 
 def _trim(text: str) -> str:
