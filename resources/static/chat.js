@@ -260,13 +260,21 @@ function trimLink(raw) {
   return link;
 }
 
+// Bidi controls (RLO, LRI …) and invisible marks reorder or hide what a link shows: "evil
+// \u202Egro.elpmaxe" reads as a harmless address. Inside a link they are shown as codes.
+const BIDI = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+
+function visibleLink(text) {
+  return text.replace(BIDI, (char) => `<U+${char.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}>`);
+}
+
 function linked(text) {
   const node = el("div", "body");
   let at = 0;
   for (const match of text.matchAll(LINK)) {
     const shown = trimLink(match[0]);
     node.append(text.slice(at, match.index));
-    const link = el("a", null, shown);
+    const link = el("a", null, visibleLink(shown));
     link.href = shown.toLowerCase().startsWith("www.") ? `https://${shown}` : shown;
     link.target = "_blank";
     link.rel = "noopener noreferrer";

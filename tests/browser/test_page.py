@@ -121,6 +121,22 @@ async def test_markup_in_a_message_shows_as_text_and_runs_nothing(browser: Brows
             await app.close()
 
 
+async def test_bidi_controls_inside_a_link_are_shown_as_codes_not_obeyed(
+    browser: Browser,
+) -> None:
+    async with hosted() as server:
+        page = await open_page(browser, server.port, "Ada")
+        app = Session(f"127.0.0.1:{server.port}", name="mallory")
+        await app.start()
+        try:
+            # Shown as sent, it would read "https://example.org/exe.pdf" while leading elsewhere.
+            await app.send_text("get it at https://evil.example/\u202efdp.exe")
+            link = page.locator(".message .body a").last
+            await expect(link).to_have_text("https://evil.example/<U+202E>fdp.exe")
+        finally:
+            await app.close()
+
+
 async def test_a_page_survives_a_server_restart_and_shows_what_it_missed_once(
     browser: Browser, tmp_path: Path
 ) -> None:
