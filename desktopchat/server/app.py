@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Match, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
@@ -24,6 +25,8 @@ from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
 from desktopchat.server.oneloop import OnRoomsLoop, RoomsLoop
 from desktopchat.server.settings import Settings
+
+logger = logging.getLogger("desktopchat.server")
 
 
 async def index(request: Request) -> Response:
@@ -54,7 +57,29 @@ class RoomsFirst(Starlette):
                     scope.update(child_scope)
                     await route.app(scope, receive, send)
                     return
+        if scope["type"] == "http":
+            send = _answering_once(scope, send)
         await super().__call__(scope, receive, send)
+
+
+def _answering_once(scope: Scope, send: Send) -> Send:
+    """``send``, for a request the server may already have answered itself: when the
+    request turns out malformed after the app got it (a broken chunked body), uvicorn
+    answers 400 and the app's own response can no longer go out. That is one line in the
+    log, not a traceback of every frame in between."""
+    failed = False
+
+    async def answer(message: Message) -> None:
+        nonlocal failed
+        if failed:
+            return
+        try:
+            await send(message)
+        except Exception as exc:  # the connection cannot take a response any more
+            failed = True
+            logger.info("no answer to %s %s: %s", scope.get("method"), scope.get("path"), exc)
+
+    return answer
 
 
 def create_app(

@@ -4,6 +4,7 @@ poisoned room, a forged log line or a leaked token."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import socket
@@ -251,3 +252,23 @@ async def test_look_alike_names_do_not_pass_for_a_member() -> None:
                 await ws.send(json.dumps({"type": "hello", "name": impostor}))
                 welcome = json.loads(await ws.recv())
                 assert welcome["name"].endswith(" 2"), (impostor, welcome["name"])
+
+
+def send_raw_request(port: int, request: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        answer = b""
+        with contextlib.suppress(TimeoutError, OSError):
+            while chunk := sock.recv(4096):
+                answer += chunk
+        return answer
+
+
+async def test_a_malformed_chunked_body_is_a_400_and_one_line_in_the_log() -> None:
+    with serve_process("--history", "off") as (process, port):
+        broken = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\n"
+        answer = await asyncio.to_thread(send_raw_request, port, broken)
+        assert answer.startswith(b"HTTP/1.1 400 ")
+        log = await asyncio.to_thread(log_of, process)
+    assert "Traceback" not in log
+    assert len([line for line in log.splitlines() if "HTTP request" in line]) == 1
