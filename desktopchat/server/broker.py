@@ -145,6 +145,11 @@ class RedisBroker:
         scheme, _, rest = self.url.partition("://")
         return f"{scheme}://{rest.rpartition('@')[2]}"
 
+    @property
+    def down(self) -> bool:
+        """Whether the last command to Redis failed (and none has worked since)."""
+        return self._down
+
     def _say_down(self, exc: BaseException) -> None:
         if not self._down:
             logger.error("broker %s unreachable: %s", self._safe_url(), exc)

@@ -126,6 +126,10 @@ class Hub:
         except BrokerDown:
             self._attaching.pop(room.name, None)
             raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.BROKER_DOWN) from None
+        if self.broker.down:
+            # Followed already, but Redis is away: a newcomer could neither be announced
+            # nor have anything stored, so it is refused as in a room not yet followed.
+            raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.BROKER_DOWN)
 
     async def _detach(self, room: SharedRoom, attaching: asyncio.Future[None] | None) -> None:
         # An attach still under way would start following after a detach: let it finish.

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 from desktopchat.protocol import (
     Ack,
     CloseCode,
+    CloseReason,
     ErrorEvent,
     Hello,
     PresenceEvent,
@@ -111,10 +112,14 @@ class SharedRoom(Room):
         try:
             stored = await self._broker.append(self.name, message, sender.key, cid, raw_frame)
         except BrokerDown as exc:
+            logger.warning("#%s: a message from %s was not stored: %s", self.name, sender.name, exc)
             if waiting is not None:
                 self._awaiting.pop(waiting, None)
                 sender.deliver(encode_server(ErrorEvent("broker-down", BROKER_DOWN, cid)))
-            logger.warning("#%s: a message from %s was not stored: %s", self.name, sender.name, exc)
+            elif not sender.mode.structured:
+                # A raw member has no error events: the close is its only word that the
+                # frame was not stored (it reconnects, and is refused until Redis is back).
+                await sender.close(CloseCode.TRY_AGAIN_LATER, CloseReason.BROKER_DOWN)
             return
         if waiting is None or cid is None:
             return

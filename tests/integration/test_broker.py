@@ -13,7 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from desktopchat.server import HostedServer
 from tests.integration.conftest import LOCAL, V1, next_of, serve_process
@@ -258,3 +260,33 @@ async def test_member_keys_and_client_ids_that_join_alike_are_two_messages(
             ack = await next_of(second, "ack")
             assert ack.get("duplicate", False) is False, ack
         assert [text for _id, text in await texts(watcher, 2)] == ["from a:b", "from a"]
+
+
+async def test_redis_down_refuses_newcomers_to_a_followed_room_and_closes_a_raw_sender(
+    tmp_path: Path,
+) -> None:
+    """As docs/operations.md says: with Redis away, a newcomer is refused with 1013 even in a
+    room the node follows already, and a raw member's frame that could not be stored closes
+    it with 1013 (a raw member has no error events to be told by)."""
+    async with (
+        redis_server(tmp_path / "redis") as redis,
+        nodes(redis.url, 1) as (node,),
+        on(node.port, "ada", key="ada") as ada,
+    ):
+        url = f"ws://127.0.0.1:{node.port}/chat"
+        async with connect(url, proxy=None) as raw:
+            await send(ada, "before", "c1")
+            assert (await next_of(ada, "ack"))["id"] == 1
+            await redis.stop()
+            await send(ada, "while down", "c2")
+            assert (await next_of(ada, "error", within=15))["code"] == "broker-down"
+            async with connect(url, subprotocols=V1, proxy=None) as newcomer:
+                await newcomer.send(json.dumps({"type": "hello", "name": "late"}))
+                with pytest.raises(ConnectionClosed):
+                    await asyncio.wait_for(newcomer.recv(), 15)
+            assert newcomer.close_code == 1013
+            assert newcomer.close_reason == "message store unreachable"
+            await raw.send("a raw frame while Redis is down")
+            await asyncio.wait_for(raw.wait_closed(), 15)
+            assert raw.close_code == 1013
+            assert raw.close_reason == "message store unreachable"
