@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from desktopchat.client.errors import JoinError
@@ -91,11 +90,13 @@ class Received:
 
 @dataclass(frozen=True, slots=True)
 class PresenceChanged:
-    """Somebody joined or left; ``members`` is the room's list after the change: a live
-    view, valid while the event is handled (copy it to keep it)."""
+    """Somebody joined or left. ``members`` is the room's list after the change when the
+    server sent one (``desktopchat.v1``), ``None`` for a change alone (``v2``): the
+    session's ``members`` has the list either way. (Not a copy per change: in a room of
+    thousands, that made every join cost the whole list.)"""
 
     presence: Presence
-    members: Collection[str] = ()
+    members: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -315,7 +315,7 @@ class Session(Sending):
                 self._emit(Delivered(event.cid, event.id, event.duplicate))
         elif isinstance(event, Presence):
             apply_presence(self._members, event)
-            self._emit(PresenceChanged(event, self._members.keys()))
+            self._emit(PresenceChanged(event, event.members))
         elif isinstance(event, ErrorEvent):
             refused = event.cid is not None and self._give_up(
                 event.cid, f"refused by the room: {event.message}"

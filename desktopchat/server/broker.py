@@ -119,6 +119,7 @@ class RedisBroker:
         self._epochs: dict[str, str] = {}
         self._down = False
         self._spawned: set[asyncio.Task[None]] = set()
+        self._announcing: dict[str, asyncio.Task[None]] = {}  # room → its last announcement
 
     # -- the node's life ----------------------------------------------------------------------
 
@@ -311,8 +312,28 @@ class RedisBroker:
     # -- presence -----------------------------------------------------------------------------
 
     def announce(self, room: str, event: PresenceEvent, name: str) -> None:
-        """Tell the other nodes that ``name`` joined or left here (in the background)."""
-        self._spawn(self._announce(room, event, name, self.node))
+        """Tell the other nodes that ``name`` joined or left here (in the background, in the
+        order they happened: a member who leaves right after joining was otherwise removed
+        before being added, and stayed listed on every other node)."""
+        previous = self._announcing.get(room)
+        task = asyncio.get_running_loop().create_task(
+            self._announce_after(previous, room, event, name)
+        )
+        self._announcing[room] = task
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+        task.add_done_callback(lambda done: self._forget_announcing(room, done))
+
+    async def _announce_after(
+        self, previous: asyncio.Task[None] | None, room: str, event: PresenceEvent, name: str
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        await self._announce(room, event, name, self.node)
+
+    def _forget_announcing(self, room: str, task: asyncio.Task[None]) -> None:
+        if self._announcing.get(room) is task:
+            del self._announcing[room]
 
     async def _announce(self, room: str, event: PresenceEvent, name: str, node: str) -> None:
         keys = keys_of(room)

@@ -11,7 +11,8 @@ import pytest
 
 from tests.packaging.conftest import Artifacts, hosts_a_room_in_the_window, serves, user_env
 
-pytestmark = pytest.mark.integration
+# The first test of a run waits for scripts/build (minutes on a busy machine).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 
 @pytest.fixture(scope="module")

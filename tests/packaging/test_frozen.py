@@ -20,7 +20,8 @@ from tests.packaging.conftest import (
     user_env,
 )
 
-pytestmark = pytest.mark.integration
+# The first test of a run waits for scripts/build (minutes on a busy machine).
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 
 def test_the_frozen_serve_answers_the_seeds_echo_and_serves_the_page(
