@@ -77,7 +77,7 @@ class HostingBox(QFrame):
             self._token_row(len(rows), info.token)
         self.fingerprint.setVisible(info.fingerprint is not None)
         if info.fingerprint is not None:
-            self.fingerprint.setText(f"Identity: {readable(info.fingerprint)}")
+            self.fingerprint.setText(f"Identity: {readable(info.fingerprint)}\n{BROWSER_GUESTS}")
         self.warning.setText(info.warning[:1].upper() + info.warning[1:])
         self.warning.setVisible(bool(info.warning))
         # A loopback address is no use to a phone: no QR code when nobody else can join.
@@ -109,6 +109,14 @@ class HostingBox(QFrame):
         self._grid.addWidget(self.token, row, 0)
         self._grid.addLayout(buttons, row, 1)
 
+
+BROWSER_GUESTS = (
+    "Guests who open the link in a browser first see a warning such as “Your connection is "
+    "not private”: the room's certificate is its own, not one a public authority signed. "
+    "They can go on, and compare the certificate's SHA-256 fingerprint (in the browser's "
+    "certificate details) with this identity. The app checks it by itself."
+)
+"""What the host should know of what browser guests will see."""
 
 HIDDEN = "••••••••"
 """How a token looks until the host asks to see it."""

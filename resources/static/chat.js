@@ -60,6 +60,32 @@ const CLOSE_WORDS = {
 };
 const FINAL = new Set([1000, 1002, 1003, 1007, 1008, 1009, 1010]);
 
+// A browser says nothing to a page when a room's certificate changed (the host set the room
+// up again): the connection just fails, like a network that is down. After a few tries the
+// page says what may be going on; after GIVE_UP_AFTER it stops, with a button to try again.
+const UNREACHABLE_HINT_AFTER = 3;
+const GIVE_UP_AFTER = 4;
+const CONNECT_TIMEOUT = 4;
+const UNREACHABLE =
+  "Can't reach the room. If the host set it up again, its identity changed and this browser " +
+  "refuses it without a word: reload the page to see the browser's warning, and compare the " +
+  "identity with the one the host's window shows.";
+
+function stopRetrying() {
+  session.attempt = 0;
+  setState("closed", "can't reach the room");
+  status(UNREACHABLE, true);
+  const again = el("button", "retry", "Try again");
+  again.type = "button";
+  again.addEventListener("click", () => {
+    again.closest("li").remove();
+    connect();
+  });
+  const item = el("li", "message system", "Stopped trying to reconnect. ");
+  item.append(again);
+  append(item);
+}
+
 function describeClose(event) {
   const words = CLOSE_WORDS[event.code] || "closed";
   return `${words} (${event.code})${event.reason ? ": " + event.reason : ""}`;
@@ -76,6 +102,15 @@ function connect() {
   const ws = new WebSocket(roomUrl(), PROTOCOLS);
   ws.binaryType = "arraybuffer";
   session.ws = ws;
+  // After failures a browser may hold a new connection back for a long time without a
+  // word: an attempt not open within CONNECT_TIMEOUT counts as failed.
+  setTimeout(() => {
+    if (session.ws !== ws || ws.readyState !== WebSocket.CONNECTING) return;
+    session.ws = null;
+    ws.onclose = null;
+    ws.close();
+    retryLater();
+  }, CONNECT_TIMEOUT * 1000);
   ws.onopen = () => {
     const hello = { type: "hello", name: session.name, key: session.key };
     if (session.lastId !== null) hello.resume = session.lastId;
@@ -101,12 +136,21 @@ function connect() {
       system(`Disconnected: ${describeClose(event)}`);
       return;
     }
-    session.attempt += 1;
-    const ceiling = Math.min(30, 0.5 * 2 ** (session.attempt - 1));
-    const delay = ceiling / 2 + Math.random() * ceiling / 2;
-    setState("reconnecting", `reconnecting in ${delay.toFixed(1)} s`);
-    session.timer = setTimeout(connect, delay * 1000);
+    retryLater();
   };
+}
+
+function retryLater() {
+  session.attempt += 1;
+  if (session.attempt > GIVE_UP_AFTER) {
+    stopRetrying();
+    return;
+  }
+  const ceiling = Math.min(30, 0.5 * 2 ** (session.attempt - 1));
+  const delay = ceiling / 2 + Math.random() * ceiling / 2;
+  setState("reconnecting", `reconnecting in ${delay.toFixed(1)} s`);
+  if (session.attempt === UNREACHABLE_HINT_AFTER) status(UNREACHABLE, true);
+  session.timer = setTimeout(connect, delay * 1000);
 }
 
 function send(frame) {
@@ -128,6 +172,7 @@ function handle(event) {
     case "welcome":
       session.name = event.name;
       session.attempt = 0;
+      if (ui.status.textContent === UNREACHABLE) status("");
       if (session.lastId === null || event.reset) {
         // New here, or our position is beyond this room's history: the backlog is all new.
         if (event.reset) system("The room's history started over: messages from before are not in it.");

@@ -137,6 +137,31 @@ async def test_bidi_controls_inside_a_link_are_shown_as_codes_not_obeyed(
             await app.close()
 
 
+async def test_a_page_that_cannot_reach_its_room_says_why_it_may_be_and_stops_trying(
+    browser: Browser,
+) -> None:
+    """After a few failed reconnects the page names the likely cause (a new identity, which
+    a browser refuses silently), then stops, with a button to try again."""
+    first = HostedServer(LOCAL)
+    await first.start()
+    port = first.port
+    page = await open_page(browser, port, "Ada")
+    await first.stop()
+    status = page.locator("#composer-status")
+    await expect(status).to_contain_text("its identity changed", timeout=15000)
+    await expect(page.locator("#state")).to_have_attribute("data-state", "closed", timeout=60000)
+    retry = page.get_by_role("button", name="Try again")
+    await expect(retry).to_be_visible()
+    second = HostedServer(replace(LOCAL, port=port))
+    await second.start()
+    try:
+        await retry.click()
+        await expect(page.locator("#state")).to_have_attribute("data-state", "open", timeout=15000)
+        await expect(status).not_to_contain_text("identity changed")
+    finally:
+        await second.stop()
+
+
 async def test_a_page_survives_a_server_restart_and_shows_what_it_missed_once(
     browser: Browser, tmp_path: Path
 ) -> None:

@@ -370,7 +370,9 @@ def test_a_tls_room_is_hosted_pinned_shared_by_link_and_asks_about_new_identitie
         assert info is not None
         assert info.fingerprint is not None
         assert info.own_url.startswith("wss://")
-        assert host.room_view.hosting.fingerprint.text().startswith("Identity: SHA256 ")
+        shown = host.room_view.hosting.fingerprint.text()
+        assert shown.startswith("Identity: SHA256 ")
+        assert "Your connection is not private" in shown, "what browser guests will see"
         link = info.links[0]
         assert link.startswith("https://")
         assert f"#fp={info.fingerprint}" in link
