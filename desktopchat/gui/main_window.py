@@ -277,8 +277,10 @@ class MainWindow(QMainWindow):
                 "No keyring on this desktop, so the room's token was not kept: copy it from "
                 "the hosting box into your password manager to host this room again."
             )
+        # Listed by the address others join (the LAN's), not the loopback we join by.
+        shared = info.app_urls[0] if info.app_urls and options.lan else info.own_url
         recent = RecentRoom(
-            display_address(info.own_url),
+            display_address(shared),
             hosted=True,
             room=options.room,
             port=info.port,

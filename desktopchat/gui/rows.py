@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import QByteArray, QMimeDatabase
+
 from desktopchat.client.events import Frame
 from desktopchat.client.frames import frame_kind, json_value
 from desktopchat.gui.panes.links import mentions
@@ -61,6 +63,21 @@ def row_of_frame(frame: Frame, me: str = "you") -> MessageRow:
     sender = SERVER if frame.incoming else me
     kind = frame_kind(frame.data)
     if isinstance(frame.data, bytes):
-        return MessageRow(frame.time, sender, kind, payload=frame.data, own=not frame.incoming)
+        mime = sniffed_type(frame.data)
+        return MessageRow(
+            frame.time, sender, kind, payload=frame.data, mime=mime, own=not frame.incoming
+        )
     data = json_value(frame.data)[1] if kind is Kind.JSON else None
     return MessageRow(frame.time, sender, kind, frame.data, data, own=not frame.incoming)
+
+
+_MIME = QMimeDatabase()
+SNIFFED_BYTES = 4096
+"""Bytes of a frame that Qt's MIME database reads to tell its type (magic numbers)."""
+
+
+def sniffed_type(payload: bytes) -> str:
+    """The MIME type of bytes that came without one (a raw endpoint's binary frame), from
+    their first bytes: ``image/png``, ``application/pdf`` …; empty when unknown."""
+    found = _MIME.mimeTypeForData(QByteArray(payload[:SNIFFED_BYTES])).name()
+    return "" if found == "application/octet-stream" else found
