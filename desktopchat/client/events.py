@@ -15,6 +15,7 @@ from desktopchat.protocol import (
     SendText,
     Welcome,
     describe_close,
+    endpoint_close,
     plain_close,
 )
 
@@ -66,10 +67,9 @@ class StateChanged:
         if self.state is SessionState.CLOSED:
             if self.error is not None:
                 return f"Closed: {self.error.explain()}"
-            return (
-                f"Closed: {plain_close(self.code, self.reason)} "
-                f"({describe_close(self.code, self.reason)})"
-            )
+            # Any WebSocket endpoint is not a room: no room's words for how it ended.
+            words = endpoint_close(self.code) if self.raw else plain_close(self.code, self.reason)
+            return f"Closed: {words} ({describe_close(self.code, self.reason)})"
         return str(self.state.value)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QByteArray, QMimeDatabase
-
 from desktopchat.client.events import Frame
 from desktopchat.client.frames import frame_kind, json_value
 from desktopchat.gui.panes.links import mentions
@@ -71,13 +69,22 @@ def row_of_frame(frame: Frame, me: str = "you") -> MessageRow:
     return MessageRow(frame.time, sender, kind, frame.data, data, own=not frame.incoming)
 
 
-_MIME = QMimeDatabase()
-SNIFFED_BYTES = 4096
-"""Bytes of a frame that Qt's MIME database reads to tell its type (magic numbers)."""
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+    (b"%PDF-", "application/pdf"),
+    (b"PK\x03\x04", "application/zip"),
+    (b"\x1f\x8b", "application/gzip"),
+)
+"""Leading bytes of the types a raw endpoint sends most (the images the preview shows)."""
 
 
 def sniffed_type(payload: bytes) -> str:
     """The MIME type of bytes that came without one (a raw endpoint's binary frame), from
     their first bytes: ``image/png``, ``application/pdf`` …; empty when unknown."""
-    found = _MIME.mimeTypeForData(QByteArray(payload[:SNIFFED_BYTES])).name()
-    return "" if found == "application/octet-stream" else found
+    if payload[:4] == b"RIFF" and payload[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in _MAGIC if payload.startswith(magic)), "")

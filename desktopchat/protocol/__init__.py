@@ -3,7 +3,13 @@
 Values in, values or exceptions out. Nothing here touches sockets, asyncio, Qt or the clock.
 """
 
-from desktopchat.protocol.closecodes import CloseCode, CloseReason, describe_close, plain_close
+from desktopchat.protocol.closecodes import (
+    CloseCode,
+    CloseReason,
+    describe_close,
+    endpoint_close,
+    plain_close,
+)
 from desktopchat.protocol.codec import (
     DEFAULT_LIMITS,
     Limits,
@@ -105,6 +111,7 @@ __all__ = [
     "encode_client",
     "encode_raw",
     "encode_server",
+    "endpoint_close",
     "loads",
     "name_key",
     "page_path",

@@ -100,6 +100,17 @@ _PLAIN_CODES = {
 }
 
 
+def endpoint_close(code: int | None) -> str:
+    """How a connection to any WebSocket endpoint ended, in words (no room's wording)."""
+    if code == CloseCode.NORMAL:
+        return "The connection was closed"
+    if code == CloseCode.GOING_AWAY:
+        return "The server went away"
+    if code in (None, CloseCode.ABNORMAL, CloseCode.NO_STATUS):
+        return "The connection was lost"
+    return "The server closed the connection"
+
+
 def plain_close(code: int | None, reason: str = "") -> str:
     """What a close means to a person, without numbers: ``"The room is full"``.
 

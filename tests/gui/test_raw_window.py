@@ -193,14 +193,3 @@ def test_a_lost_raw_connection_reconnects_and_says_nothing_is_resumed(
         assert window.room_view.retry.isVisible()
 
     qloop.run_until_complete(scenario())
-
-
-def test_a_raw_binary_frame_is_labelled_by_what_its_bytes_are(qapp: object) -> None:
-    from desktopchat.client.events import Frame
-    from desktopchat.gui.rows import row_of_frame
-
-    png = bytes.fromhex("89504e470d0a1a0a0000000d49484452") + bytes(32)
-    assert row_of_frame(Frame(0, True, png)).mime == "image/png"
-    assert "image/png" in row_of_frame(Frame(0, True, png)).summary()
-    assert row_of_frame(Frame(0, True, b"%PDF-1.7\n" + bytes(32))).mime == "application/pdf"
-    assert row_of_frame(Frame(0, True, bytes(range(7)))).mime == "", "unknown stays unknown"

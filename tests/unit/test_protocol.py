@@ -38,6 +38,7 @@ from desktopchat.protocol import (
     encode_client,
     encode_raw,
     encode_server,
+    endpoint_close,
     name_key,
     parse_raw,
     plain_close,
@@ -304,3 +305,18 @@ def test_closes_are_told_in_plain_words_without_numbers(
     code: int | None, reason: str, words: str
 ) -> None:
     assert plain_close(code, reason) == words
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        (1000, "The connection was closed"),
+        (1001, "The server went away"),
+        (None, "The connection was lost"),
+        (1006, "The connection was lost"),
+        (4000, "The server closed the connection"),
+    ],
+)
+def test_any_endpoints_close_is_told_without_a_rooms_words(code: int | None, words: str) -> None:
+    assert endpoint_close(code) == words
+    assert "room" not in words
