@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -27,7 +27,7 @@ from desktopchat.gui.panes.binary_pane import BinaryPane
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.json_pane import JsonPane
 from desktopchat.gui.panes.links import opens_quietly
-from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
 from desktopchat.gui.places import save_path
 from desktopchat.gui.questions import ask
@@ -42,6 +42,17 @@ WAITING = (
     "The room has not yet taken the messages you sent before: sending resumes as soon as it "
     "does, and what you type waits here"
 )
+
+
+class SearchField(QLineEdit):
+    """The filter's field: Escape empties it, as in every search box."""
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Escape clears the search; other keys as in any line edit."""
+        if event.key() == Qt.Key.Key_Escape and self.text():
+            self.clear()
+            return
+        super().keyPressEvent(event)
 
 
 class RoomView(QWidget):
@@ -128,11 +139,14 @@ class RoomView(QWidget):
             pane.view.saveRequested.connect(self._save)
             pane.view.follower.topReached.connect(self._top_reached)
 
-        self.filter = QLineEdit()
+        self.filter = SearchField()
         self.filter.setPlaceholderText("Filter this pane (Ctrl+F)")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(self._apply_filter)
         QShortcut(QKeySequence.StandardKey.Find, self, self._focus_filter)
+        self.matches = QLabel()
+        self.matches.setObjectName("hint")
+        self.matches.hide()
 
         main = QWidget()
         main_layout = QVBoxLayout(main)
@@ -148,6 +162,7 @@ class RoomView(QWidget):
         self.search_all.clicked.connect(self._ask_for_all)
         top = QHBoxLayout()
         top.addWidget(self.filter, 1)
+        top.addWidget(self.matches)
         top.addWidget(self.older)
         top.addWidget(self.search_all)
         main_layout.addLayout(top)
@@ -388,8 +403,25 @@ class RoomView(QWidget):
         self._apply_filter(self.filter.text())
 
     def _apply_filter(self, text: str) -> None:
+        current = self.tabs.currentWidget()
         for pane in self.panes():
-            pane.set_filter(text if pane is self.tabs.currentWidget() else "")
+            if pane is not current:
+                pane.set_filter("")
+                continue
+            # The selected message stays selected (and in sight) as the filter changes or
+            # clears: clearing a search must not lose the message it found.
+            chosen = pane.view.currentIndex().data(ROW_ROLE)
+            pane.set_filter(text)
+            if chosen is not None:
+                for number in range(pane.proxy.rowCount()):
+                    index = pane.proxy.index(number, 0)
+                    if index.data(ROW_ROLE) == chosen:
+                        pane.view.setCurrentIndex(index)
+                        pane.view.scrollTo(index)
+                        break
+            found = pane.proxy.rowCount()
+            self.matches.setText(f"{found} match{'es' if found != 1 else ''}")
+        self.matches.setVisible(bool(text))
 
     def _focus_filter(self) -> None:
         self.filter.setFocus()

@@ -528,3 +528,24 @@ def test_a_senders_colour_is_the_same_in_the_next_session_whoever_spoke_first() 
     first = {name: today.colour(name, base).name() for name in names}
     second = {name: tomorrow.colour(name, base).name() for name in reversed(names)}
     assert first == second
+
+
+def test_the_filter_counts_its_matches_clears_with_escape_and_keeps_the_selection(
+    qtbot: QtBot,
+) -> None:
+    view = RoomView()
+    shown(qtbot, view, 1000, 700)
+    model = view.models[Kind.TEXT]
+    fill(model, 0, 30)
+    view.filter.setText("message 2")  # 2 and 20-29
+    assert view.matches.isVisible()
+    assert view.matches.text() == "11 matches"
+    pane = view.text_pane
+    found = pane.proxy.index(5, 0)
+    assert found.data(ROW_ROLE).text == "message 24"
+    pane.view.setCurrentIndex(found)
+    view.filter.setFocus()
+    qtbot.keyClick(view.filter, Qt.Key.Key_Escape)
+    assert view.filter.text() == ""
+    assert not view.matches.isVisible()
+    assert pane.view.currentIndex().data(ROW_ROLE).text == "message 24", "still selected"
