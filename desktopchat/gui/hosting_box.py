@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -31,6 +32,8 @@ class HostingBox(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("hostingBox")
+        # As tall as it needs, never taller: the member list above takes the rest.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self._grid = QGridLayout()
         self._grid.setColumnStretch(0, 1)
         self.qr = QLabel()
@@ -49,13 +52,32 @@ class HostingBox(QFrame):
         self.warning.setObjectName("error")
         self.warning.hide()
         self.token: ElidedLabel | None = None
+        # Links, identity and QR code fold away: a host who has shared the room wants the
+        # member list back, not half the side bar taken by the box.
+        self.details = QWidget()
+        inside = QVBoxLayout(self.details)
+        inside.setContentsMargins(0, 0, 0, 0)
+        inside.addWidget(self.warning)
+        inside.addWidget(self.fingerprint)
+        inside.addLayout(self._grid)
+        inside.addWidget(self.qr)
+        self.fold = QToolButton()
+        self.fold.setCheckable(True)
+        self.fold.setAutoRaise(True)
+        self.fold.toggled.connect(self._folded)
+        self._folded(False)
+        header = QHBoxLayout()
+        header.addWidget(title, 1)
+        header.addWidget(self.fold)
         layout = QVBoxLayout(self)
-        layout.addWidget(title)
-        layout.addWidget(self.warning)
-        layout.addWidget(self.fingerprint)
-        layout.addLayout(self._grid)
-        layout.addWidget(self.qr)
+        layout.addLayout(header)
+        layout.addWidget(self.details)
         layout.addWidget(stop)
+
+    def _folded(self, folded: bool) -> None:
+        self.details.setVisible(not folded)
+        self.fold.setArrowType(Qt.ArrowType.RightArrow if folded else Qt.ArrowType.DownArrow)
+        self.fold.setToolTip("Show the links and the QR code" if folded else "Fold them away")
 
     def show_info(self, info: HostInfo) -> None:
         """List the join links (and addresses) of ``info``, each with a copy button, its
@@ -111,10 +133,8 @@ class HostingBox(QFrame):
 
 
 BROWSER_GUESTS = (
-    "Guests who open the link in a browser first see a warning such as “Your connection is "
-    "not private”: the room's certificate is its own, not one a public authority signed. "
-    "They can go on, and compare the certificate's SHA-256 fingerprint (in the browser's "
-    "certificate details) with this identity. The app checks it by itself."
+    "Browsers first warn “Your connection is not private” (the room's certificate is its "
+    "own): guests may go on, comparing its SHA-256 fingerprint with this identity."
 )
 """What the host should know of what browser guests will see."""
 

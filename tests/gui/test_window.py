@@ -717,3 +717,23 @@ def test_a_full_outbox_holds_the_composer_and_drops_nothing(
                                                  "the fourth"], "all four, in order")  # fmt: skip
 
     qloop.run_until_complete(scenario())
+
+
+def test_the_hosting_box_folds_away_its_links_and_qr_code(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    window = make_window()
+    view = window.room_view
+    window.pages.setCurrentWidget(view)
+    link = "https://192.168.1.20:5042/?room=chat#fp=sha256:" + "ab" * 32
+    view.show_hosting(HostInfo(5042, "ws://127.0.0.1:5042/chat", links=(link,)))
+    QApplication.processEvents()
+    box = view.hosting
+    tall = box.sizeHint().height()
+    assert box.details.isVisible()
+    box.fold.click()
+    QApplication.processEvents()
+    assert not box.details.isVisible()
+    assert box.sizeHint().height() < tall / 2, "folded, it gives the members their room back"
+    box.fold.click()
+    assert box.details.isVisible()
