@@ -67,12 +67,20 @@ _PRUNE_AFTER_BYTES = 16 * MiB
 _DAY_MS = 86_400_000
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The loop running in this thread, or ``None`` (a worker thread, or no loop at all)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _settle(batch: asyncio.Future[None], error: StoreError | None) -> None:
     """Resolve a batch's future on its own loop, from whichever thread committed it."""
     loop = batch.get_loop()
     if loop.is_closed():
         return
-    if asyncio.events._get_running_loop() is loop:
+    if _running_loop() is loop:
         _resolve(batch, error)
     else:
         loop.call_soon_threadsafe(_resolve, batch, error)
@@ -191,7 +199,7 @@ class SqliteHistory:
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
-        loop = asyncio.events._get_running_loop()
+        loop = _running_loop()
         with self._writing:
             try:
                 if loop is None:

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.desktop.with_notifications import on_private_bus
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -67,28 +69,11 @@ def about_with_notifications(desktopchat: list[str], tmp_path: Path) -> tuple[st
         **os.environ,
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         "XDG_DATA_HOME": str(tmp_path / "data"),
-        "PYTHONPATH": str(ROOT),
         # No keyring: a Secret Service that dbus-run-session starts on demand (gnome-keyring
         # is installed for the frozen app's test) would ask for a new keyring's password.
         "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
     }
-    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    done = subprocess.run(
-        [
-            *("dbus-run-session", "--", sys.executable, "-m", "tests.desktop.with_notifications"),
-            *desktopchat,
-            *("about", "--notify"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    *printed, result = done.stdout.strip().splitlines()
-    return "\n".join(printed), json.loads(result)
+    return on_private_bus([*desktopchat, "about", "--notify"], env)
 
 
 def test_about_finds_the_desktops_notification_service_and_shows_a_test_notification(

@@ -4,14 +4,12 @@ the seed's echo and the page, the window, TLS, a join link, and the desktop's se
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import ROOT
+from tests.desktop.with_notifications import on_private_bus
 from tests.packaging.conftest import (
     Artifacts,
     hosts_a_room_in_the_window,
@@ -72,27 +70,10 @@ def test_the_frozen_app_serves_tls_and_joins_from_its_own_link(
 def test_the_frozen_app_uses_the_desktops_notification_service_and_keyring(
     artifacts: Artifacts, tmp_path: Path
 ) -> None:
-    env = user_env(tmp_path, PYTHONPATH=ROOT)
     # A session bus with the Secret Service (gnome-keyring, unlocked) and a notification
     # server that records what it is asked to show.
-    script = (
-        "echo -n test | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "
-        f'exec "{sys.executable}" -m tests.desktop.with_notifications '
-        f'"{artifacts.frozen}" about --notify'
-    )
-    done = subprocess.run(
-        ["dbus-run-session", "--", "sh", "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    *printed, last = done.stdout.strip().splitlines()
-    result = json.loads(last)
-    report = "\n".join(printed)
+    command = [str(artifacts.frozen), "about", "--notify"]
+    report, result = on_private_bus(command, user_env(tmp_path), keyring=True, timeout=90)
     assert result["status"] == 0, report
     assert "frozen build" in report
     assert "a test notification was shown" in report
