@@ -179,7 +179,7 @@ def broker(text: str) -> str:
 
 
 def close_frame(text: str) -> tuple[int, str]:
-    """``CODE[:REASON]``: how to close a raw connection (1000, or 3000 to 4999)."""
+    """``CODE[:REASON]``: how to close a raw connection."""
     try:
         return raw_lines.close_frame(text)
     except ValueError as exc:

@@ -366,7 +366,7 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--close",
         type=arguments.close_frame,
         metavar="CODE[:REASON]",
-        help="close with this code and reason at the end (1000, or 3000-4999)",
+        help="close with this code and reason at the end (1000, 1001 …, or 3000-4999)",
     )
     raw.add_argument(
         "--ndjson",

@@ -8,7 +8,8 @@ import time
 from desktopchat.client.errors import SendError
 from desktopchat.client.events import Frame
 from desktopchat.client.frames import ndjson_line, parse_bytes
-from desktopchat.client.raw import RawSession
+from desktopchat.client.raw import MAX_CLOSE_REASON, SENDABLE, RawSession, sendable_close
+from desktopchat.client.timeline import hex_preview
 from desktopchat.protocol import printable
 
 RAW_HELP = (
@@ -29,24 +30,23 @@ def format_frame(frame: Frame, ndjson: bool) -> str | None:
         return None
     stamp = time.strftime("%H:%M:%S", time.localtime(frame.time / 1000))
     if isinstance(frame.data, bytes):
-        shown = frame.data[:HEX_SHOWN].hex(" ")
-        more = f" … (+{len(frame.data) - HEX_SHOWN} bytes)" if len(frame.data) > HEX_SHOWN else ""
-        return f"[{stamp}] (binary, {len(frame.data)} bytes) {shown}{more}"
+        shown = hex_preview(frame.data, HEX_SHOWN)
+        return f"[{stamp}] (binary, {len(frame.data)} bytes) {shown}"
     return printable(f"[{stamp}] {frame.data}")
 
 
 def close_frame(text: str) -> tuple[int, str]:
     """``CODE[:REASON]`` (or ``CODE REASON``) as a close frame's code and reason; raises
-    ``ValueError`` for a code an endpoint may not send (1000, or 3000-4999)."""
+    ``ValueError`` for a code an endpoint may not send (see :func:`sendable_close`)."""
     code_text, _, reason = text.strip().replace(" ", ":", 1).partition(":")
     try:
         code = int(code_text or "1000")
     except ValueError:
         raise ValueError(f"'{code_text}' is not a close code") from None
-    if code != 1000 and not 3000 <= code <= 4999:
-        raise ValueError(f"{code} is not a code to close with: 1000, or 3000 to 4999")
-    if len(reason.encode()) > 123:
-        raise ValueError("a close reason is at most 123 bytes")
+    if not sendable_close(code):
+        raise ValueError(f"{code} is not a code to close with: {SENDABLE}")
+    if len(reason.encode()) > MAX_CLOSE_REASON:
+        raise ValueError(f"a close reason is at most {MAX_CLOSE_REASON} bytes")
     return code, reason
 
 

@@ -167,8 +167,25 @@ class Frame:
     data: str | bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Control:
+    """A control frame of a raw connection: our ``ping`` (with its payload), the server's
+    ``pong`` (with the round trip in seconds), or our ``close`` (its code and reason).
+    The server's close is a :class:`StateChanged` with its code and reason."""
+
+    time: int
+    incoming: bool
+    opcode: str
+    """``ping``, ``pong`` or ``close``."""
+    payload: bytes = b""
+    rtt: float | None = None
+    code: int | None = None
+    reason: str = ""
+
+
 SessionEvent = (
     Frame
+    | Control
     | StateChanged
     | Joined
     | Received

@@ -31,7 +31,7 @@ from desktopchat.client.errors import (
     too_big_for_us,
     unreachable,
 )
-from desktopchat.client.events import Frame, SessionState
+from desktopchat.client.events import Control, Frame, SessionState
 from desktopchat.client.handshake import Timing
 from desktopchat.client.listening import EventSource, Listener, fairly, read_to_send
 from desktopchat.client.pinning import KnownHosts, pinned, pinning_context
@@ -41,8 +41,21 @@ from desktopchat.protocol.fingerprints import parse_fingerprint
 
 logger = logging.getLogger("desktopchat.client")
 
-FINAL = frozenset({CloseCode.NORMAL, CloseCode.POLICY, CloseCode.PROTOCOL_ERROR})
-"""Closes after which a raw connection does not reconnect: the server meant it."""
+PASSING = frozenset(
+    {
+        None,
+        CloseCode.GOING_AWAY,
+        CloseCode.NO_STATUS,
+        CloseCode.ABNORMAL,
+        CloseCode.SERVER_ERROR,
+        CloseCode.SERVICE_RESTART,
+        CloseCode.TRY_AGAIN_LATER,
+    }
+)
+"""Closes after which a raw connection reconnects: a lost connection, a server going away,
+restarting or overloaded. Any other code (1000, 1008, an application's 4xxx) is the
+server's word and ends the connection: reconnecting would only be refused again, as a
+reconnect loop against an API that closed with "4001 unauthorized" was."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +88,18 @@ def parse_header(text: str) -> tuple[str, str]:
 
 MAX_PING_PAYLOAD = 125
 """RFC 6455: a control frame's payload is at most 125 bytes."""
+
+MAX_CLOSE_REASON = 123
+"""RFC 6455: a close frame's reason is what is left of 125 bytes after its 2-byte code."""
+
+
+SENDABLE = "1000 to 1003, 1007 to 1014, or 3000 to 4999"
+
+
+def sendable_close(code: int) -> bool:
+    """Whether an endpoint may put ``code`` in a close frame (RFC 6455 §7.4: 1004 to 1006 and
+    1015 only describe closes, never go over the wire)."""
+    return code in (1000, 1001, 1002, 1003) or 1007 <= code <= 1014 or 3000 <= code <= 4999
 
 
 def raw_url(address: str) -> str:
@@ -232,7 +257,7 @@ class RawSession(EventSource):
             if isinstance(reason, TooBigForUs):
                 self._set_state(SessionState.CLOSED, code=code, error=reason)
                 return
-            if self._closing or not self.options.reconnect or code in FINAL:
+            if self._closing or not self.options.reconnect or code not in PASSING:
                 self._set_state(SessionState.CLOSED, code=code, reason=reason)
                 return
             reopened = await self._reconnect(code, reason)
@@ -305,10 +330,23 @@ class RawSession(EventSource):
             raise SendError(f"a ping carries at most {MAX_PING_PAYLOAD} bytes")
         try:
             pong = await ws.ping(payload or None)
+            self._emit(Control(_now(), False, "ping", payload))
             latency: float = await pong
         except ConnectionClosed as exc:
             raise SendError(f"the connection closed before the pong came: {exc}") from exc
+        self._emit(Control(_now(), True, "pong", payload, rtt=latency))
         return latency
+
+    async def close(self, code: int = CloseCode.NORMAL, reason: str = "bye") -> None:
+        """Close with ``code`` and ``reason`` (a :class:`Control` tells it) and stop
+        reconnecting; ``ValueError`` for a code an endpoint may not send."""
+        if not sendable_close(code):
+            raise ValueError(f"{code} is not a close code an endpoint may send ({SENDABLE})")
+        if len(reason.encode()) > MAX_CLOSE_REASON:
+            raise ValueError(f"a close reason is at most {MAX_CLOSE_REASON} bytes of UTF-8")
+        if self._ws is not None and self.state is SessionState.OPEN:
+            self._emit(Control(_now(), False, "close", code=code, reason=reason))
+        await super().close(code, reason)
 
     @property
     def message_limit(self) -> int:

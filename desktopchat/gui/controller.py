@@ -44,6 +44,7 @@ from desktopchat.client.events import HISTORY_GAP, HISTORY_RESET, Frame
 from desktopchat.client.frames import write_ndjson
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
+from desktopchat.client.timeline import Moment, moment_of
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
 from desktopchat.gui.rows import pending_row, row_of, row_of_frame
 from desktopchat.protocol import (
@@ -104,6 +105,7 @@ class ChatController(QObject):
     trustRequested = Signal(str, str, str, str)  # address, name, token, the new fingerprint
     rawTrustRequested = Signal(str, str)  # address, the endpoint's new fingerprint
     connectedRaw = Signal(str, str)  # the URL, the subprotocol the server chose ("": none)
+    moment = Signal(object)  # a raw connection's frame or event, for the timeline (Moment)
     joinFailed = Signal(str, str, str)  # form field ("address" | "token" | ""), words, detail
     hostStarted = Signal(object)  # HostInfo
     hostFailed = Signal(str, int)  # message, suggested port (0: none)
@@ -137,6 +139,9 @@ class ChatController(QObject):
         self._browser_stops: set[asyncio.Task[None]] = set()
         self._oldest_id: int | None = None  # of the messages shown: where older pages start
         self._full = False
+        self._pinging: asyncio.Task[None] | None = None
+        self._opening: list[Moment] | None = None
+        """A raw connection's moments before the window shows it (then they are sent)."""
         self._members_timer = QTimer(self)
         self._members_timer.setSingleShot(True)
         self._members_timer.setInterval(MEMBERS_MS)
@@ -159,6 +164,57 @@ class ChatController(QObject):
     def export_log(self, path: str) -> int:
         """Write the raw connection's frames as NDJSON to ``path``; how many (``OSError``)."""
         return write_ndjson(Path(path), self.frames)
+
+    def ping(self, payload: bytes) -> None:
+        """Ping the raw endpoint; the ping and its pong (with the round trip) come back as
+        moments, a failure as a problem."""
+        session = self.session
+        if not isinstance(session, RawSession):
+            self.problem.emit("Not sent: pings go to a plain WebSocket connection")
+            return
+
+        async def once() -> None:
+            try:
+                await session.ping(payload)
+            except SendError as exc:
+                self.problem.emit(f"Ping not answered: {exc}")
+
+        self._spawn(once(), "pinging")
+
+    def ping_every(self, seconds: int) -> None:
+        """Ping the raw endpoint every ``seconds`` (0: stop), until it closes."""
+        if self._pinging is not None:
+            self._pinging.cancel()
+            self._pinging = None
+        session = self.session
+        if seconds > 0 and isinstance(session, RawSession):
+            self._pinging = self._spawn(self._ping_forever(session, seconds), "pinging")
+
+    async def _ping_forever(self, session: RawSession, seconds: int) -> None:
+        while self.session is session:
+            await asyncio.sleep(seconds)
+            if session.state is not SessionState.OPEN:
+                continue  # reconnecting: the next ping goes to the new connection
+            try:
+                await session.ping()
+            except SendError as exc:
+                self.problem.emit(f"Ping not answered: {exc}")
+
+    def close_raw(self, code: int, reason: str) -> None:
+        """Close the raw connection with ``code`` and ``reason``; the window stays on it,
+        with the timeline's record of how it ended, until the user disconnects."""
+        session = self.session
+        if not isinstance(session, RawSession):
+            return
+        self.ping_every(0)
+
+        async def closing() -> None:
+            try:
+                await session.close(code, reason)
+            except ValueError as exc:
+                self.problem.emit(f"Not closed: {exc}")
+
+        self._spawn(closing(), "closing")
 
     def host(self, options: HostOptions) -> None:
         """Start hosting, then join our own room like any other member."""
@@ -327,8 +383,12 @@ class ChatController(QObject):
             session = self._raw_factory(address, options, known_hosts=self._known_hosts)
             session.subscribe(self._on_event)
             self.session = session
+            self._opening = []
             await session.start()
             self.connectedRaw.emit(session.url, session.subprotocol or "")
+            opening, self._opening = self._opening, None
+            for moment in opening:
+                self.moment.emit(moment)
         except UnknownCertificate as exc:
             self.session = None
             self.rawTrustRequested.emit(address, exc.fingerprint)
@@ -336,6 +396,7 @@ class ChatController(QObject):
             self.session = None
             self.joinFailed.emit(field_of(exc), str(exc), exc.detail)
         finally:
+            self._opening = None
             self.busy.emit(False)
 
     async def _host(self, options: HostOptions) -> None:
@@ -361,6 +422,7 @@ class ChatController(QObject):
 
     async def _close_session(self) -> None:
         session, self.session = self.session, None
+        self.ping_every(0)
         self._check_outbox()
         if session is not None:
             await session.close()
@@ -369,6 +431,12 @@ class ChatController(QObject):
 
     def _on_event(self, event: SessionEvent) -> None:
         session = self.session
+        if isinstance(session, RawSession):
+            moment = moment_of(event, session.url)
+            if moment is not None and self._opening is not None:
+                self._opening.append(moment)
+            elif moment is not None:
+                self.moment.emit(moment)
         if isinstance(event, Frame):
             self.frames.append(event)
             self.messageArrived.emit(row_of_frame(event))

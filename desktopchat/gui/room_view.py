@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client import SessionState, display_address
+from desktopchat.client.timeline import Moment
 from desktopchat.gui.elided import ElidedLabel, wrapping
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.hosting_box import HostingBox
@@ -29,6 +30,7 @@ from desktopchat.gui.panes.json_pane import JsonPane
 from desktopchat.gui.panes.links import opens_quietly
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.panes.text_pane import TextPane
+from desktopchat.gui.panes.timeline_pane import TimelinePane
 from desktopchat.gui.places import save_path
 from desktopchat.gui.questions import ask
 from desktopchat.gui.saved_panel import SavedPanel
@@ -68,6 +70,9 @@ class RoomView(QWidget):
     stopHostingRequested = Signal()
     sendBytes = Signal(bytes)
     exportRequested = Signal(str)  # where to write the raw connection's log
+    pingRequested = Signal(bytes)  # a raw connection's ping, with its payload
+    pingEveryChanged = Signal(int)  # seconds between pings (0: none)
+    closeRequested = Signal(int, str)  # close the raw connection with this code and reason
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -129,9 +134,17 @@ class RoomView(QWidget):
         self.json_pane.sendRequested.connect(self.sendJson)
         self.binary_pane.sendFileRequested.connect(self.sendFile)
         self.binary_pane.sendBytesRequested.connect(self.sendBytes)
+        # A raw connection's every frame and event, in order; the three panes are views of
+        # it by kind. Rooms have no timeline: their messages are the conversation.
+        self.timeline = TimelinePane()
+        self.timeline.pingRequested.connect(self.pingRequested)
+        self.timeline.pingEveryChanged.connect(self.pingEveryChanged)
+        self.timeline.closeRequested.connect(self.closeRequested)
         self.tabs = QTabWidget()
         for kind, pane in zip(KINDS, self.panes(), strict=True):
             self.tabs.addTab(pane, _TITLES[kind])
+        self.timeline_tab = self.tabs.addTab(self.timeline, "Timeline")
+        self.tabs.setTabVisible(self.timeline_tab, False)
         self.tabs.currentChanged.connect(self._tab_changed)
         for pane in self.panes():
             pane.view.replyRequested.connect(self._reply)
@@ -212,6 +225,11 @@ class RoomView(QWidget):
         self.saved.setVisible(raw)
         self.export.setVisible(raw)
         self.leave.setText("Disconnect" if raw else "Leave room")
+        self.tabs.setTabVisible(self.timeline_tab, raw)
+        if raw:
+            self.tabs.setCurrentWidget(self.timeline)
+        elif self.tabs.currentWidget() is self.timeline:
+            self.tabs.setCurrentWidget(self.text_pane)
 
     def _keep_current(self, name: str) -> None:
         if self.tabs.currentWidget() is self.json_pane:
@@ -230,13 +248,21 @@ class RoomView(QWidget):
         dialog.open()
 
     def add_row(self, row: MessageRow) -> None:
-        """Show a message in its pane; count it as unread when that pane is not in front."""
+        """Show a message in its pane; count it as unread when that pane is not in front
+        (nor the timeline, which shows every frame)."""
         if row.kind not in self.models:
             return
         self.models[row.kind].append(row)
-        if not row.own and self.tabs.currentIndex() != KINDS.index(row.kind):
+        if not row.own and self.tabs.currentIndex() not in (
+            KINDS.index(row.kind),
+            self.timeline_tab,
+        ):
             self._unread[row.kind] += 1
             self._update_tab(row.kind)
+
+    def add_moment(self, moment: Moment) -> None:
+        """Add a raw connection's frame or event to the timeline."""
+        self.timeline.add(moment)
 
     def mark_delivered(self, cid: str, message_id: int, at: int | None = None) -> None:
         """Our message ``cid`` is stored by the server as ``message_id`` (at server time ``at``)."""
@@ -381,6 +407,7 @@ class RoomView(QWidget):
         self.text_pane.forget()
         self.json_pane.forget()
         self.binary_pane.forget()
+        self.timeline.forget()
         self.state.setText("connecting")
         self.retry.hide()
         self.filter.clear()
@@ -397,14 +424,19 @@ class RoomView(QWidget):
         self.tabs.setTabText(KINDS.index(kind), title)
 
     def _tab_changed(self, index: int) -> None:
-        kind = KINDS[index]
-        self._unread[kind] = 0
-        self._update_tab(kind)
+        if index < len(KINDS):
+            kind = KINDS[index]
+            self._unread[kind] = 0
+            self._update_tab(kind)
         self._apply_filter(self.filter.text())
 
     def _apply_filter(self, text: str) -> None:
         current = self.tabs.currentWidget()
-        for pane in self.panes():
+        panes: tuple[TextPane | JsonPane | BinaryPane | TimelinePane, ...] = (
+            *self.panes(),
+            self.timeline,
+        )
+        for pane in panes:
             if pane is not current:
                 pane.set_filter("")
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -10,12 +11,21 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 from desktopchat.client import SessionState
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.protocol import Kind
 from tests.gui.conftest import WindowFactory, until
-from tests.integration.foreign import HEADER, SUBPROTOCOL, foreign, websocat_broadcast
+from tests.integration.foreign import (
+    CLOSE_ME,
+    CLOSED_WITH,
+    HEADER,
+    SUBPROTOCOL,
+    foreign,
+    websocat_broadcast,
+)
 
 
 def rows(window: MainWindow, kind: Kind) -> list[tuple[str, object]]:
@@ -193,3 +203,117 @@ def test_a_lost_raw_connection_reconnects_and_says_nothing_is_resumed(
         assert window.room_view.retry.isVisible()
 
     qloop.run_until_complete(scenario())
+
+
+def timeline(window: MainWindow) -> list[tuple[str, str, str]]:
+    """The timeline's moments as (direction arrow, kind, data)."""
+    pane = window.room_view.timeline
+    pane.model.flush()
+    table = pane.proxy
+    return [
+        tuple(str(table.index(row, column).data()) for column in (1, 2, 4))  # type: ignore[misc]
+        for row in range(table.rowCount())
+    ]
+
+
+def test_the_timeline_holds_every_frame_both_ways_with_pings_pongs_and_the_servers_close(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        async with foreign("talker") as port:
+            window = make_window()
+            await connect_raw(window, f"ws://127.0.0.1:{port}/feed")
+            room = window.room_view
+            pane = room.timeline
+            assert room.tabs.currentWidget() is pane, "a workbench opens on its timeline"
+            await until(lambda: len(timeline(window)) >= 4, "the server's first frames")
+            first = timeline(window)[:4]
+            assert [(way, kind) for way, kind, _ in first] == [
+                ("•", "connecting"),
+                ("•", "open"),
+                ("←", "json"),
+                ("←", "binary"),
+            ]
+            assert first[3][2] == "00 01 02 ff", "bytes in hex"
+            assert pane.model.index(2, 0).data().count(":") == 2
+            assert "." in pane.model.index(2, 0).data(), "milliseconds"
+            window.controller.send_text("line one\nline two")
+            await until(lambda: len(timeline(window)) >= 6, "our frame and its echo")
+            assert timeline(window)[4:6] == [
+                ("→", "text", "line one\\nline two"),
+                ("←", "text", "line one\\nline two"),
+            ]
+            pane.payload.setText("abc")
+            pane.ping.click()
+            await until(lambda: any(k == "pong" for _, k, _ in timeline(window)), "the pong")
+            ping, pong = timeline(window)[6:8]
+            assert ping == ("→", "ping", "payload 61 62 63")
+            assert pong[:2] == ("←", "pong")
+            assert "round trip" in pong[2]
+            assert " ms" in pong[2]
+            pane.payload.setText("x" * 126)
+            pane.ping.click()
+            assert "at most 125 bytes" in pane.error.text()
+            assert pane.error.isVisible()
+            room.filter.setText("PONG")
+            assert [kind for _, kind, _ in timeline(window)] == ["pong"]
+            assert room.matches.text() == "1 match"
+            room.filter.clear()
+            window.controller.send_text(CLOSE_ME)
+            await until(lambda: window.controller.state is SessionState.CLOSED, "the close")
+            await until(lambda: timeline(window)[-1][1] == "close", "the close in the timeline")
+            way, _, words = timeline(window)[-1]
+            assert way == "←"
+            assert "4002" in words
+            assert CLOSED_WITH[1] in words
+            assert "4002" in room.state.text()
+
+    qloop.run_until_complete(scenario())
+
+
+def test_pings_on_an_interval_and_a_close_with_our_code_and_reason(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        async with serve(_remember_close, "127.0.0.1", 0) as server:
+            port = next(iter(server.sockets)).getsockname()[1]
+            window = make_window()
+            await connect_raw(window, f"ws://127.0.0.1:{port}/")
+            pane = window.room_view.timeline
+            pane.seconds.setValue(1)
+            pane.every.setChecked(True)
+            await until(
+                lambda: sum(kind == "pong" for _, kind, _ in timeline(window)) >= 2,
+                "two pongs a second apart",
+            )
+            pane.every.setChecked(False)
+            pane.code.setValue(1005)
+            pane.close_button.click()
+            assert "1005 is not a close code" in pane.error.text()
+            pane.code.setValue(4321)
+            pane.reason.setText("done testing")
+            pane.close_button.click()
+            await until(lambda: window.controller.state is SessionState.CLOSED, "closed")
+            await until(lambda: _CLOSES, "the server to see the close")
+            assert _CLOSES == [(4321, "done testing")]
+            kinds = [(way, kind) for way, kind, _ in timeline(window)]
+            assert ("→", "close") in kinds
+            assert "4321" in timeline(window)[kinds.index(("→", "close"))][2]
+            assert window.pages.currentWidget() is window.room_view, "the record stays"
+            window.room_view.leave.click()
+            await until(lambda: window.pages.currentWidget() is not window.room_view, "left")
+            await connect_raw(window, f"ws://127.0.0.1:{port}/")
+            assert [kind for _, kind, _ in timeline(window)] == ["connecting", "open"]
+            assert not pane.every.isChecked()
+
+    qloop.run_until_complete(scenario())
+
+
+_CLOSES: list[tuple[int | None, str | None]] = []
+
+
+async def _remember_close(ws: ServerConnection) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        async for _ in ws:
+            pass
+    _CLOSES.append((ws.close_code, ws.close_reason))

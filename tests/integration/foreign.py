@@ -22,8 +22,16 @@ HEADER = ("X-Api-Key", "s3cret")
 SUBPROTOCOL = "chat.v2"
 
 
+CLOSE_ME = "close me"
+"""Sent to the echo, it closes the connection with :data:`CLOSED_WITH`."""
+CLOSED_WITH = (4002, "asked to close")
+
+
 async def _echo(ws: ServerConnection) -> None:
     async for message in ws:
+        if message == CLOSE_ME:
+            await ws.close(*CLOSED_WITH)
+            return
         await ws.send(message)
 
 
