@@ -68,7 +68,9 @@ def room_url(typed: str, *, token: str | None = None) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query), ""))
 
 
-SECRET_FIELDS = frozenset({"token", "access_token", "password", "key", "secret"})
+SECRET_FIELDS = frozenset(
+    {"token", "access_token", "password", "key", "secret", "api_key", "apikey", "auth", "jwt"}
+)
 """Query fields taken for secrets wherever they appear (a room's, or any endpoint's)."""
 
 
@@ -91,7 +93,7 @@ def without_secrets(address: str) -> str:
         authority = user.partition(":")[0] + "@" + host
     cleaned = scheme + slashes + authority + slash + path
     if kept:
-        cleaned += "?" + urlencode(kept)
+        cleaned += "?" + urlencode(kept, safe="{}")  # a saved connection's {{variables}}
     pins = [(k, v) for k, v in parse_qsl(fragment) if k == "fp"]
     return cleaned + ("#" + urlencode(pins, safe=":") if pins else "")
 

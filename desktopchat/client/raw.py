@@ -86,6 +86,17 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value
 
 
+SECRET_HEADER_WORDS = ("auth", "token", "key", "secret", "password", "cookie", "session")
+"""Words in a header's name that make its value a secret (``Authorization``, ``X-Api-Key``,
+``Cookie`` …): a saved connection keeps such values in the keyring, never in its file."""
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether the value of header ``name`` is taken for a secret."""
+    lowered = name.lower()
+    return any(word in lowered for word in SECRET_HEADER_WORDS)
+
+
 MAX_PING_PAYLOAD = 125
 """RFC 6455: a control frame's payload is at most 125 bytes."""
 

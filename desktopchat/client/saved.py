@@ -9,11 +9,12 @@ import logging
 import re
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from desktopchat.atomic import write_atomically
+from desktopchat.client.raw import RawOptions
 from desktopchat.paths import config_dir
 
 logger = logging.getLogger("desktopchat.client")
@@ -40,18 +41,21 @@ class Endpoint:
     variables: dict[str, str] = field(default_factory=dict)
     counter: int = 0
 
-    def expand(self, body: str) -> str:
+    def expand(self, body: str, *, counting: bool = True) -> str:
         """``body`` with its ``{{variables}}`` filled in; ``ValueError`` names an unknown one.
 
-        Each expansion counts: ``{{counter}}`` is 1, 2, 3 … across sends.
+        Each expansion counts: ``{{counter}}`` is 1, 2, 3 … across sends; a preview (not
+        ``counting``) shows the next count without taking it.
         """
-        self.counter += 1
+        if "{{" not in body:
+            return body
+        count = self.counter + 1
         now = time.time_ns() // 1_000_000
         builtin = {
             "now": datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds"),
             "timestamp": str(now),
             "uuid": str(uuid.uuid4()),
-            "counter": str(self.counter),
+            "counter": str(count),
         }
 
         def value(match: re.Match[str]) -> str:
@@ -63,7 +67,21 @@ class Endpoint:
             known = ", ".join(sorted({*self.variables, *BUILT_IN}))
             raise ValueError(f"no variable '{name}' (there are: {known})")
 
-        return _VARIABLE.sub(value, body)
+        filled = _VARIABLE.sub(value, body)
+        if counting:
+            self.counter = count  # only what is sent counts: not a refused expansion
+        return filled
+
+
+def expand_handshake(
+    address: str, options: RawOptions, endpoint: Endpoint
+) -> tuple[str, RawOptions]:
+    """The address and the handshake's headers and Origin with ``endpoint``'s
+    ``{{variables}}`` filled in (``ValueError`` names an unknown one): a saved connection's
+    ``Authorization: Bearer {{token}}`` or ``wss://{{host}}/feed``."""
+    headers = tuple((name, endpoint.expand(value)) for name, value in options.headers)
+    origin = endpoint.expand(options.origin) if options.origin else options.origin
+    return endpoint.expand(address), replace(options, headers=headers, origin=origin)
 
 
 def endpoint_key(url: str) -> str:

@@ -26,6 +26,7 @@ class Attention(QObject):
 
     openRequested = Signal()
     quitRequested = Signal()
+    seen = Signal()  # the user has the room in front of them: it is read
 
     def __init__(
         self,
@@ -92,6 +93,7 @@ class Attention(QObject):
         """The user may be looking at the room now: clear what is unread if so."""
         if self.watching():
             self.notifications.read()
+            self.seen.emit()
 
     def _unread_changed(self, count: int) -> None:
         # The first change shows at once, later ones within COUNT_MS; clearing is at once.

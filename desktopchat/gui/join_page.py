@@ -15,9 +15,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopchat.client.raw import RawOptions
 from desktopchat.gui.forms import busy_bar, button_row, centred_column, error_label, is_enter
 from desktopchat.gui.found_rooms import FoundRoomsModel
 from desktopchat.gui.raw_fields import RawFields
+from desktopchat.gui.saved_panel import parse_variables
 
 LOOKING = "Looking for rooms on your network…"
 NONE_FOUND = "No rooms found on your network. Type the address the host gave you below."
@@ -28,7 +30,7 @@ class JoinPage(QWidget):
     """Asks where to join; emits ``joinRequested(address, name, token)``."""
 
     joinRequested = Signal(str, str, str)
-    rawJoinRequested = Signal(str, object)  # address, RawOptions
+    rawJoinRequested = Signal(str, object, object)  # address, RawOptions, variables (dict)
     back = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -138,6 +140,17 @@ class JoinPage(QWidget):
         if hint:
             self.show_error("token", hint)
 
+    def fill_raw(
+        self, address: str, options: RawOptions, variables: dict[str, str], hint: str = ""
+    ) -> None:
+        """Prefill the form with a saved plain WebSocket connection and its endpoint's
+        ``variables``; ``hint`` below it."""
+        self.clear_errors()
+        self.address.setText(address)
+        self.raw_fields.fill(options, variables)
+        if hint:
+            self.show_error("", hint)
+
     def set_busy(self, busy: bool) -> None:
         """Show progress and lock the form while joining."""
         self.progress.setVisible(busy)
@@ -185,4 +198,5 @@ class JoinPage(QWidget):
             self.show_error("", str(exc))
             return
         self.clear_errors()
-        self.rawJoinRequested.emit(self.address.text().strip(), options)
+        variables = parse_variables(self.raw_fields.variables.toPlainText())
+        self.rawJoinRequested.emit(self.address.text().strip(), options, variables)

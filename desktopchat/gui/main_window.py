@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
 
 from desktopchat.client import SessionState, display_address
 from desktopchat.client.address import address_token, without_secrets
+from desktopchat.client.raw import RawOptions, is_secret_header
+from desktopchat.client.saved import expand_handshake
 from desktopchat.gui.about import show_about
 from desktopchat.gui.attention import Attention
 from desktopchat.gui.controller import ChatController
@@ -25,6 +27,7 @@ from desktopchat.gui.join_page import JoinPage
 from desktopchat.gui.notifications import NotifierBackend
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.questions import ask_to_stop, ask_to_trust
+from desktopchat.gui.reading import ReadPosition
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 from desktopchat.gui.room_view import WAITING, RoomView
 from desktopchat.gui.start_page import StartPage
@@ -62,6 +65,11 @@ class MainWindow(QMainWindow):
         self.confirmation: QMessageBox | None = None
         self._last_join: RecentRoom | None = None
         self._last_token: str | None = None
+        self.reading = ReadPosition()
+        self._room_key = ""
+        self._last_raw: tuple[RecentRoom, dict[str, str]] | None = None
+        """The plain WebSocket connection being opened, as it will be saved, and its
+        secret headers (for the keyring)."""
         self._quitting = False
         self.about: QMessageBox | None = None
         self.setWindowTitle("desktopchat")
@@ -112,7 +120,7 @@ class MainWindow(QMainWindow):
         self.join_page.back.connect(self.show_start)
         self.host_page.hostRequested.connect(self._host)
         self.join_page.joinRequested.connect(self._join)
-        self.join_page.rawJoinRequested.connect(self.controller.join_raw)
+        self.join_page.rawJoinRequested.connect(self._join_raw)
         room = self.room_view
         room.sendText.connect(self.controller.send_text)
         room.sendJson.connect(self._send_json)
@@ -126,6 +134,7 @@ class MainWindow(QMainWindow):
         room.allHistoryRequested.connect(self.controller.load_all)
         room.retryRequested.connect(self.controller.retry_now)
         self.attention.openRequested.connect(self.bring_to_front)
+        self.attention.seen.connect(self._looked)
         self.attention.quitRequested.connect(self.quit)
         room.leaveRequested.connect(
             lambda: self._leave_asking("Leave the room?", "Leaving", "Stop and leave")
@@ -169,14 +178,40 @@ class MainWindow(QMainWindow):
     # -- living in the window ------------------------------------------------------------------
 
     def _arrived(self, row: MessageRow) -> None:
-        self.room_view.add_row(row)
-        if not self.room_view.raw:  # a feed's frames are not messages to be told about
-            self.attention.arrived(row)
+        if self.room_view.raw:  # a feed's frames are not messages to be told about
+            self.room_view.add_row(row)
+            return
+        # History read on an earlier visit comes again with a rejoin: shown, not new.
+        new = not self.reading.read_before(row.id)
+        self.room_view.add_row(row, new)
+        if not new:
+            return
+        if self.reading.arrived(row.id, row.own, self.attention.watching()):
+            self.room_view.mark_unread_from(self.reading.line)
+        self.attention.arrived(row)
+
+    def _looked(self) -> None:
+        if self.attention.in_room and not self.room_view.raw:
+            self.reading.looked()
+            self.remembered.mark_read(self._room_key, self.reading.upto)
 
     def _connected_raw(self, url: str, subprotocol: str) -> None:
         self.room_view.reset()
         self.pages.setCurrentWidget(self.room_view)
-        self.room_view.enter_raw(url, subprotocol)
+        template = url
+        if self._last_raw is not None:
+            saved, secrets = self._last_raw
+            self._last_raw = None
+            template = saved.address
+            self.remembered.remember(saved)
+            kept = self.vault.save_headers(without_secrets(saved.address), secrets)
+            if secrets and not kept:
+                self.show_status(
+                    f"Saved the connection without {', '.join(secrets)}: no keyring to keep "
+                    "secret headers in"
+                )
+            self._save()
+        self.room_view.enter_raw(url, subprotocol, template)
         self.menus.room.setEnabled(False)
         self.attention.in_room = True
         self.attention.set_title(f"{display_address(url)} — desktopchat")
@@ -226,6 +261,9 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.start_page)
 
     def _recent_chosen(self, room: RecentRoom) -> None:
+        if room.raw:
+            self._recent_raw_chosen(room)
+            return
         if room.hosted:
             token = self.vault.load(room.room, room.port) if room.protected else None
             hint = ""
@@ -244,6 +282,45 @@ class MainWindow(QMainWindow):
             hint = "This room takes a token, and this desktop's keyring does not have it."
         self.join_page.fill(room.address, room.name or self.remembered.name, token or "", hint)
         self.pages.setCurrentWidget(self.join_page)
+
+    def _recent_raw_chosen(self, room: RecentRoom) -> None:
+        secrets = self.vault.load_headers(room.address) if room.secret_headers else {}
+        missing = [name for name in room.secret_headers if name not in (secrets or {})]
+        headers = [*room.headers, *((name, (secrets or {})[name]) for name in room.secret_headers
+                                    if name not in missing)]  # fmt: skip
+        hint = ""
+        if missing:
+            hint = (
+                f"The value of {', '.join(missing)} was not kept: this desktop has no keyring "
+                "to keep it in. Type it again under Advanced."
+            )
+            headers += [(name, "") for name in missing]
+        options = RawOptions(room.subprotocols, tuple(headers), room.origin or None, room.insecure)
+        variables = self.room_view.saved.endpoint_of(room.address).variables
+        self.join_page.fill_raw(room.address, options, variables, hint)
+        self.pages.setCurrentWidget(self.join_page)
+
+    def _join_raw(self, address: str, options: RawOptions, variables: dict[str, str]) -> None:
+        """Connect to a plain WebSocket, its ``{{variables}}`` filled in (the endpoint's, as
+        typed on the form and kept with its saved messages); saved once it opens."""
+        endpoint = self.room_view.saved.set_variables(address, variables)
+        try:
+            url, expanded = expand_handshake(address, options, endpoint)
+        except ValueError as exc:
+            self.join_page.show_error("address", f"Not connected: {exc}")
+            return
+        secrets = {name: value for name, value in options.headers if is_secret_header(name)}
+        saved = RecentRoom(
+            address,
+            raw=True,
+            subprotocols=options.subprotocols,
+            headers=tuple(pair for pair in options.headers if not is_secret_header(pair[0])),
+            secret_headers=tuple(secrets),
+            origin=options.origin or "",
+            insecure=options.insecure,
+        )
+        self._last_raw = (saved, secrets)
+        self.controller.join_raw(url, expanded)
 
     def host_now(self, options: HostOptions) -> None:
         """Start hosting straight away (``desktopchat host``), as if the form was sent."""
@@ -310,6 +387,9 @@ class MainWindow(QMainWindow):
             self._back_to_start()
 
     def _back_to_start(self) -> None:
+        if self.attention.in_room and not self.room_view.raw:
+            self.remembered.mark_read(self._room_key, self.reading.upto)
+            self._save()
         self.attention.in_room = False
         self.attention.notifications.read()
         self.attention.set_title("desktopchat")
@@ -317,15 +397,17 @@ class MainWindow(QMainWindow):
         self.show_start()
 
     def _joined(self, room: str, name: str, members: list[str], host: str) -> None:
+        session = self.controller.session
+        key = f"{display_address(session.url)}" if session is not None else room
         if self.pages.currentWidget() is not self.room_view:
+            self._room_key = key
+            self.reading.start(self.remembered.read.get(key, 0))
             self.room_view.reset()
             if self.controller.host_info is not None:
                 self.room_view.show_hosting(self.controller.host_info)
             self.pages.setCurrentWidget(self.room_view)
         # Hosting from this window, we are the host whatever the server was told.
         self.room_view.enter(room, name, members, name if self.controller.hosting else host)
-        session = self.controller.session
-        key = f"{display_address(session.url)}" if session is not None else room
         notifications = self.attention.notifications
         notifications.enter(key, room)
         self.menus.levels[notifications.level].setChecked(True)
@@ -411,6 +493,8 @@ class MainWindow(QMainWindow):
             )
             self._quitting = False
             return
+        if self.attention.in_room and not self.room_view.raw:
+            self.remembered.mark_read(self._room_key, self.reading.upto)
         self._save()
         event.accept()
         self.closed.emit()

@@ -36,6 +36,11 @@ class RawFields(QWidget):
         self.headers.setMaximumHeight(70)
         self.origin = QLineEdit()
         self.origin.setPlaceholderText("https://example.org (sent as the Origin header)")
+        self.variables = QPlainTextEdit()
+        self.variables.setPlaceholderText(
+            "host = api.example.org\n(fill {{host}} in the address, headers and messages)"
+        )
+        self.variables.setMaximumHeight(70)
         self.insecure = QCheckBox("Accept any TLS certificate without checking it (insecure)")
         self.advanced = QWidget()
         form = QFormLayout(self.advanced)
@@ -43,6 +48,7 @@ class RawFields(QWidget):
         form.addRow("Subprotocols", self.subprotocols)
         form.addRow("Headers", self.headers)
         form.addRow("Origin", self.origin)
+        form.addRow("Variables", self.variables)
         form.addRow("", self.insecure)
         self.advanced.hide()
         self.toggle.toggled.connect(self._show_advanced)
@@ -55,6 +61,20 @@ class RawFields(QWidget):
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
         self.toggle.setText("Advanced ▾" if shown else "Advanced ▸")
+
+    def fill(self, options: RawOptions, variables: dict[str, str] | None = None) -> None:
+        """Show ``options`` (a saved connection) and the endpoint's ``variables``,
+        Advanced open when there are any."""
+        self.variables.setPlainText(
+            "\n".join(f"{name} = {value}" for name, value in (variables or {}).items())
+        )
+        self.raw.setChecked(True)
+        self.subprotocols.setText(", ".join(options.subprotocols))
+        self.headers.setPlainText("\n".join(f"{name}: {value}" for name, value in options.headers))
+        self.origin.setText(options.origin or "")
+        self.insecure.setChecked(options.insecure)
+        advanced = bool(options.subprotocols or options.headers or options.origin or variables)
+        self.toggle.setChecked(advanced or options.insecure)
 
     def options(self) -> RawOptions:
         """What the fields say; ``ValueError`` names a header that is not one."""

@@ -21,6 +21,7 @@ from desktopchat.protocol import DEFAULT_PORT
 logger = logging.getLogger("desktopchat.gui")
 
 MAX_RECENT = 8
+MAX_READ = 100
 
 
 def default_settings_path() -> Path:
@@ -41,6 +42,32 @@ class RecentRoom:
     lan: bool = True
     protected: bool = False
     """The room took a token (kept in the keyring, if there is one, never here)."""
+    raw: bool = False
+    """A plain WebSocket endpoint, not a room: a saved connection, with its handshake."""
+    subprotocols: tuple[str, ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    """The handshake's headers whose values are no secret."""
+    secret_headers: tuple[str, ...] = ()
+    """Names of the headers whose values are secrets: in the keyring, if there is one."""
+    origin: str = ""
+    insecure: bool = False
+
+    @classmethod
+    def of(cls, entry: dict[str, object]) -> RecentRoom:
+        """A room from its JSON form (lists back to tuples)."""
+        fields = dict(entry)
+        fields["subprotocols"] = tuple(str(name) for name in _list(fields.get("subprotocols")))
+        fields["headers"] = tuple(
+            (str(pair[0]), str(pair[1]))
+            for pair in _list(fields.get("headers"))
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        )
+        fields["secret_headers"] = tuple(str(n) for n in _list(fields.get("secret_headers")))
+        return cls(**fields)  # type: ignore[arg-type]
+
+
+def _list(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 THEMES = ("system", "light", "dark")
@@ -64,6 +91,18 @@ class Remembered:
     """Notifications say who wrote, not what."""
     hint_seen: bool = False
     """The first-run hint was dismissed."""
+    read: dict[str, int] = field(default_factory=dict)
+    """Room → the newest message id read there: history coming again on a rejoin is
+    not new (the newest :data:`MAX_READ` rooms)."""
+
+    def mark_read(self, room: str, upto: int) -> None:
+        """The user has read ``room`` up to message ``upto``."""
+        if upto <= self.read.get(room, 0):
+            return
+        self.read.pop(room, None)
+        self.read[room] = upto
+        for oldest in list(self.read)[: max(0, len(self.read) - MAX_READ)]:
+            del self.read[oldest]
 
     def remember(self, room: RecentRoom) -> None:
         """Put ``room`` first in the recent list (once), its address without secrets."""
@@ -89,7 +128,7 @@ class SettingsStore:
             # Files written before secrets were stripped may still hold a token.
             recent = [
                 replace(room, address=without_secrets(room.address))
-                for room in (RecentRoom(**entry) for entry in raw.get("recent", []))
+                for room in (RecentRoom.of(entry) for entry in raw.get("recent", []))
             ]
             notify = raw.get("notify", {})
             return Remembered(
@@ -105,6 +144,11 @@ class SettingsStore:
                 },
                 hide_previews=raw.get("hide_previews") is True,
                 hint_seen=raw.get("hint_seen") is True,
+                read={
+                    str(room): upto
+                    for room, upto in dict(raw.get("read", {})).items()
+                    if isinstance(upto, int) and not isinstance(upto, bool) and upto > 0
+                },
             )
         except FileNotFoundError:
             return Remembered()
@@ -123,5 +167,6 @@ class SettingsStore:
             "notify": remembered.notify,
             "hide_previews": remembered.hide_previews,
             "hint_seen": remembered.hint_seen,
+            "read": remembered.read,
         }
         write_atomically(self.path, json.dumps(data, indent=2))

@@ -130,8 +130,9 @@ class RoomView(QWidget):
         self.text_pane = TextPane(self.models[Kind.TEXT])
         self.json_pane = JsonPane(self.models[Kind.JSON])
         self.binary_pane = BinaryPane(self.models[Kind.BINARY])
-        self.text_pane.sendRequested.connect(self.sendText)
-        self.json_pane.sendRequested.connect(self.sendJson)
+        self.text_pane.sendRequested.connect(self._send_text)
+        self.json_pane.sendRequested.connect(self._send_json)
+        self.json_pane.fill = self._preview
         self.binary_pane.sendFileRequested.connect(self.sendFile)
         self.binary_pane.sendBytesRequested.connect(self.sendBytes)
         # A raw connection's every frame and event, in order; the three panes are views of
@@ -204,13 +205,14 @@ class RoomView(QWidget):
         self.members.setStringList(members)
         self.members.mark(name, host)
 
-    def enter_raw(self, url: str, subprotocol: str) -> None:
-        """We are connected to any WebSocket endpoint ``url`` (not a room)."""
+    def enter_raw(self, url: str, subprotocol: str, template: str = "") -> None:
+        """We are connected to any WebSocket endpoint ``url`` (not a room), typed as
+        ``template`` (with its ``{{variables}}``: whose saved messages and variables show)."""
         self._show_raw(True)
         self.title.setText("WebSocket")
         chosen = f"\nSubprotocol: {subprotocol}" if subprotocol else ""
         self.me.setText(f"{display_address(url)}{chosen}")
-        self.saved.show_endpoint(url)
+        self.saved.show_endpoint(template or url)
 
     def _show_raw(self, raw: bool) -> None:
         self.raw = raw
@@ -237,6 +239,32 @@ class RoomView(QWidget):
         else:
             self.saved.keep(name, "text", self.text_pane.entry.text())
 
+    def _send_text(self, text: str) -> None:
+        # On a raw connection what is typed may use the endpoint's {{variables}}, as saved
+        # messages do; a room's messages are sent as typed.
+        if self.raw:
+            try:
+                text = self.saved.endpoint.expand(text)
+            except ValueError as exc:
+                self.text_pane.entry.setPlainText(text)  # the draft is not lost
+                self.set_state("error", f"not sent: {exc}")
+                return
+        self.sendText.emit(text)
+
+    def _send_json(self, text: str) -> None:
+        if self.raw:
+            try:
+                text = self.saved.endpoint.expand(text)
+            except ValueError as exc:
+                self.json_pane.show_send_error(str(exc))
+                return
+        self.sendJson.emit(text)
+
+    def _preview(self, text: str) -> str:
+        """What the JSON editor's text will be once sent (``ValueError``: an unknown
+        variable), for its validation."""
+        return self.saved.endpoint.expand(text, counting=False) if self.raw else text
+
     def _send_saved(self, kind: str, body: str) -> None:
         (self.sendJson if kind == "json" else self.sendText).emit(body)
 
@@ -247,15 +275,21 @@ class RoomView(QWidget):
         self.export_dialog = dialog
         dialog.open()
 
-    def add_row(self, row: MessageRow) -> None:
-        """Show a message in its pane; count it as unread when that pane is not in front
-        (nor the timeline, which shows every frame)."""
+    def add_row(self, row: MessageRow, new: bool = True) -> None:
+        """Show a message in its pane; count it as unread when it is ``new`` (not history
+        read before) and that pane is not in front (nor the timeline, which shows every
+        frame)."""
         if row.kind not in self.models:
             return
         self.models[row.kind].append(row)
-        if not row.own and self.tabs.currentIndex() not in (
-            KINDS.index(row.kind),
-            self.timeline_tab,
+        if (
+            new
+            and not row.own
+            and self.tabs.currentIndex()
+            not in (
+                KINDS.index(row.kind),
+                self.timeline_tab,
+            )
         ):
             self._unread[row.kind] += 1
             self._update_tab(row.kind)
@@ -263,6 +297,11 @@ class RoomView(QWidget):
     def add_moment(self, moment: Moment) -> None:
         """Add a raw connection's frame or event to the timeline."""
         self.timeline.add(moment)
+
+    def mark_unread_from(self, message_id: int | None) -> None:
+        """The "new messages" line goes above ``message_id`` in each pane (None: none)."""
+        for pane in self.panes():
+            pane.view.mark_unread_from(message_id)
 
     def mark_delivered(self, cid: str, message_id: int, at: int | None = None) -> None:
         """Our message ``cid`` is stored by the server as ``message_id`` (at server time ``at``)."""
@@ -408,6 +447,7 @@ class RoomView(QWidget):
         self.json_pane.forget()
         self.binary_pane.forget()
         self.timeline.forget()
+        self.mark_unread_from(None)
         self.state.setText("connecting")
         self.retry.hide()
         self.filter.clear()

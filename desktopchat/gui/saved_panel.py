@@ -79,10 +79,23 @@ class SavedPanel(QWidget):
         layout.addWidget(self.variables)
         layout.addWidget(self.status)
 
+    def endpoint_of(self, address: str) -> Endpoint:
+        """What is kept for the endpoint at ``address`` (as typed: ``{{variables}}`` and all)."""
+        self._store = self._store or SavedMessages()
+        return self._store.of(address if "://" in address else f"ws://{address}")
+
+    def set_variables(self, address: str, variables: dict[str, str]) -> Endpoint:
+        """Add ``variables`` (typed on the Join form) to the endpoint at ``address``, kept
+        for next time (the panel beside the panes removes them); the endpoint."""
+        endpoint = self.endpoint_of(address)
+        if variables.items() - endpoint.variables.items():
+            endpoint.variables.update(variables)
+            self._write("")
+        return endpoint
+
     def show_endpoint(self, url: str) -> None:
         """Show what is kept for ``url``'s endpoint."""
-        self._store = self._store or SavedMessages()
-        self.endpoint = self._store.of(url)
+        self.endpoint = self.endpoint_of(url)
         self.variables.blockSignals(True)
         self.variables.setPlainText(
             "\n".join(f"{name} = {value}" for name, value in self.endpoint.variables.items())

@@ -65,7 +65,7 @@ class StartPage(QWidget):
         self.recent = QListWidget()
         self.recent.setObjectName("recent")
         self.recent.itemActivated.connect(self._recent_activated)
-        recent_label = QLabel("Recent rooms")
+        recent_label = QLabel("Recent rooms and connections")
         recent_label.setObjectName("section")
         self.empty_hint = QLabel("Rooms you host or join will be listed here.")
         self.empty_hint.setObjectName("hint")
@@ -92,7 +92,12 @@ class StartPage(QWidget):
         """List ``rooms``, newest first."""
         self.recent.clear()
         for room in rooms:
-            label = f"{'Hosted: ' if room.hosted else ''}{room.address}"
+            if room.raw:
+                label = f"WebSocket: {room.address}"
+                if room.subprotocols:
+                    label += f"  —  {', '.join(room.subprotocols)}"
+            else:
+                label = f"{'Hosted: ' if room.hosted else ''}{room.address}"
             if room.name:
                 label += f"  —  as {room.name}"
             item = QListWidgetItem(label)

@@ -7,6 +7,7 @@ Host form asks for the token again rather than store it in the clear.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import keyring
@@ -36,6 +37,21 @@ class TokenVault:
     def load_joined(self, address: str) -> str | None:
         """The token kept for the room at ``address``, if any."""
         return self._get(f"joined {address}")
+
+    def save_headers(self, address: str, headers: dict[str, str]) -> bool:
+        """Keep the secret headers of the saved connection to ``address`` (none: forget)."""
+        return self._put(f"headers {address}", json.dumps(headers) if headers else None)
+
+    def load_headers(self, address: str) -> dict[str, str] | None:
+        """The secret headers kept for ``address``, or ``None`` (none kept, or no keyring)."""
+        kept = self._get(f"headers {address}")
+        try:
+            headers = json.loads(kept) if kept is not None else None
+        except ValueError:
+            return None
+        if not isinstance(headers, dict):
+            return None
+        return {str(name): str(value) for name, value in headers.items()}
 
     def _put(self, key: str, token: str | None) -> bool:
         try:

@@ -32,7 +32,7 @@ from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.notifications import UPDATE_SECONDS, Notifications
 from desktopchat.gui.panes.links import find_links, mentions
 from desktopchat.gui.panes.message_delegate import MessageDelegate
-from desktopchat.gui.panes.message_model import MessageListModel, MessageRow
+from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.panes.when import clock, day_label, day_line
 from desktopchat.gui.recent import Remembered, SettingsStore
 from desktopchat.paths import log_file
@@ -716,3 +716,68 @@ def test_a_mailto_that_attaches_a_file_asks_before_it_opens(
         assert sneaky in room.link_question.text()
     finally:
         QDesktopServices.unsetUrlHandler("mailto")
+
+
+def lines_above(window: MainWindow) -> dict[str, str]:
+    """Text message → the line drawn above it, for rows that have one."""
+    pane = window.room_view.text_pane
+    window.room_view.models[Kind.TEXT].flush()
+    delegate = pane.view.itemDelegate()
+    assert isinstance(delegate, MessageDelegate)
+    found = {}
+    for n in range(pane.proxy.rowCount()):
+        index = pane.proxy.index(n, 0)
+        line = delegate.line_above(index)
+        if line is not None:
+            found[index.data(ROW_ROLE).text] = line
+    return found
+
+
+def test_history_read_before_is_not_new_on_a_rejoin_and_a_line_marks_where_new_begins(
+    qloop: qasync.QEventLoop, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    fake = FakeNotifier()
+
+    async def scenario() -> None:
+        port = free_port()
+        host = make_window()
+        await host_room(host, port)
+        guest = make_window(tmp_path / "guest.json", notifier=fake)
+        await join_room_as(guest, port, "guest")
+        guest.activateWindow()
+        await until(guest.attention.watching, "the guest to look at the room")
+        for text in ("one", "two"):
+            host.controller.send_text(text)
+        await until(lambda: texts(guest)[-1:] == ["two"], "two messages read")
+        assert "New messages" not in str(lines_above(guest)), "no line when all was seen"
+        guest.room_view.leave.click()
+        await until(lambda: guest.pages.currentWidget() is guest.start_page, "left")
+        host.controller.send_text("three")
+        await until(lambda: texts(host)[-1:] == ["three"], "a message while away")
+        again = make_window(tmp_path / "guest.json", notifier=fake)
+        host.activateWindow()
+        await until(lambda: not again.isActiveWindow(), "the guest's new window in the back")
+        await join_room_as(again, port, "guest")
+        await until(lambda: texts(again)[-3:] == ["one", "two", "three"], "the history again")
+        await until(
+            lambda: again.attention.notifications.unread == 1,
+            f"one new message ({again.attention.notifications.unread})",
+        )
+        await asyncio.sleep(0.3)
+        assert again.attention.notifications.unread == 1, "the history read before is not new"
+        assert lines_above(again)["three"].startswith("New messages")
+        assert not lines_above(again).get("one", "").startswith("New")
+
+        again.activateWindow()
+        await until(again.attention.watching, "the guest back in front")
+        host.controller.send_text("four")
+        await until(lambda: texts(again)[-1:] == ["four"], "a message seen as it comes")
+        assert lines_above(again)["three"].startswith("New messages"), "the line stays"
+        host.activateWindow()
+        await until(lambda: not again.attention.watching(), "the guest in the back again")
+        host.controller.send_text("five")
+        await until(lambda: texts(again)[-1:] == ["five"], "a message unseen")
+        assert lines_above(again)["five"].startswith("New messages"), "the line moves on"
+        assert "three" not in lines_above(again)
+
+    qloop.run_until_complete(scenario())

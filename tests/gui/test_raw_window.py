@@ -6,7 +6,9 @@ import contextlib
 import json
 from pathlib import Path
 
+import keyring
 import qasync
+from keyring.backends.fail import Keyring as FailKeyring
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QPushButton
@@ -17,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 from desktopchat.client import SessionState
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.protocol import Kind
-from tests.gui.conftest import WindowFactory, until
+from tests.gui.conftest import MemoryKeyring, WindowFactory, until
 from tests.integration.foreign import (
     CLOSE_ME,
     CLOSED_WITH,
@@ -45,6 +47,7 @@ async def connect_raw(window: MainWindow, url: str, **advanced: str) -> None:
     page.raw_fields.raw.setChecked(True)
     page.raw_fields.subprotocols.setText(advanced.get("subprotocols", ""))
     page.raw_fields.headers.setPlainText(advanced.get("headers", ""))
+    page.raw_fields.variables.setPlainText(advanced.get("variables", ""))
     page.join.click()
     await until(lambda: window.controller.state is SessionState.OPEN, "the raw connection")
     await until(lambda: window.pages.currentWidget() is window.room_view, "the panes")
@@ -317,3 +320,93 @@ async def _remember_close(ws: ServerConnection) -> None:
         async for _ in ws:
             pass
     _CLOSES.append((ws.close_code, ws.close_reason))
+
+
+def test_a_connection_is_saved_with_its_handshake_and_its_secrets_only_in_the_keyring(
+    qloop: qasync.QEventLoop,
+    make_window: WindowFactory,
+    tmp_path: Path,
+    memory_keyring: MemoryKeyring,
+) -> None:
+    async def scenario() -> None:
+        async with foreign("strict") as port:
+            settings = tmp_path / "settings.json"
+            window = make_window(settings)
+            template = f"ws://127.0.0.1:{port}/{{{{path}}}}?key=k1&v=2"
+            await connect_raw(
+                window,
+                template,
+                subprotocols=SUBPROTOCOL,
+                headers=f"{HEADER[0]}: {HEADER[1]}\nX-Client: desk {{{{counter}}}}",
+                variables="path = api",
+            )
+            assert f"127.0.0.1:{port}/api" in window.room_view.me.text(), "{{path}} filled in"
+            written = settings.read_text()
+            assert HEADER[1] not in written, "the secret header's value is not in the file"
+            assert "k1" not in written, "nor the key in the query"
+            assert "X-Client" in written
+            assert "{{counter}}" in written
+            assert HEADER[1] in str(memory_keyring.passwords)
+            window.room_view.leave.click()
+            await until(lambda: window.pages.currentWidget() is window.start_page, "the start")
+
+            again = make_window(settings)
+            labels = [
+                again.start_page.recent.item(n).text()
+                for n in range(again.start_page.recent.count())
+            ]
+            assert labels == [
+                f"WebSocket: ws://127.0.0.1:{port}/{{{{path}}}}?v=2  —  {SUBPROTOCOL}"
+            ]
+            again.start_page.recent.itemActivated.emit(again.start_page.recent.item(0))
+            fields = again.join_page.raw_fields
+            assert again.pages.currentWidget() is again.join_page
+            assert fields.raw.isChecked()
+            assert fields.advanced.isVisible()
+            assert fields.subprotocols.text() == SUBPROTOCOL
+            assert f"{HEADER[0]}: {HEADER[1]}" in fields.headers.toPlainText()
+            assert fields.variables.toPlainText() == "path = api"
+            again.join_page.join.click()
+            await until(lambda: again.controller.state is SessionState.OPEN, "connected again")
+
+            keyless = make_window(settings)
+            keyring.set_keyring(FailKeyring())
+            keyless.start_page.recent.itemActivated.emit(keyless.start_page.recent.item(0))
+            hint = keyless.join_page.errors[""]
+            assert hint.isVisible()
+            assert f"value of {HEADER[0]} was not kept" in hint.text()
+            assert f"{HEADER[0]}: \n" in keyless.join_page.raw_fields.headers.toPlainText() + "\n"
+
+    qloop.run_until_complete(scenario())
+
+
+def test_variables_fill_the_composers_of_a_raw_connection_and_an_unknown_one_keeps_the_draft(
+    qloop: qasync.QEventLoop, make_window: WindowFactory
+) -> None:
+    async def scenario() -> None:
+        async with foreign("echo") as port:
+            window = make_window()
+            await connect_raw(window, f"ws://127.0.0.1:{port}/")
+            room = window.room_view
+            room.saved.variables.setPlainText("user = ada")
+            room.tabs.setCurrentWidget(room.text_pane)
+            QTest.keyClicks(room.text_pane.entry, "hi {{user}}")
+            QTest.keyClick(room.text_pane.entry, Qt.Key.Key_Return)
+            await until(lambda: ("server", "hi ada") in rows(window, Kind.TEXT), "the echo")
+            QTest.keyClicks(room.text_pane.entry, "hi {{nobody}}")
+            QTest.keyClick(room.text_pane.entry, Qt.Key.Key_Return)
+            assert room.text_pane.entry.text() == "hi {{nobody}}", "the draft stays"
+            assert "no variable 'nobody'" in room.state.text()
+            room.tabs.setCurrentWidget(room.json_pane)
+            room.json_pane.editor.setPlainText('{"n": {{counter}}, "who": "{{user}}"}')
+            assert room.json_pane.send_button.isEnabled(), "valid once filled in"
+            room.json_pane.editor.setPlainText('{"n": {{nope}}}')
+            assert not room.json_pane.send_button.isEnabled()
+            assert "no variable 'nope'" in room.json_pane.status.text()
+            room.json_pane.editor.setPlainText('{"n": {{counter}}, "who": "{{user}}"}')
+            room.json_pane.send_button.click()
+            await until(lambda: len(rows(window, Kind.JSON)) == 2, "the JSON and its echo")
+            # The counter counts what was sent: the text before, not the refused one.
+            assert room.models[Kind.JSON].row_at(1).data == {"n": 2, "who": "ada"}
+
+    qloop.run_until_complete(scenario())

@@ -4,6 +4,7 @@ editor that validates as you type (Ctrl+Enter sends)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFontDatabase, QKeyEvent, QKeySequence, QPalette, QShortcut
@@ -65,6 +66,9 @@ class JsonPane(QWidget):
 
     def __init__(self, model: MessageListModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.fill: Callable[[str], str] = str
+        """The editor's text as it will be sent (a raw connection fills in ``{{variables}}``
+        first; ``ValueError`` names an unknown one): what is validated."""
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         self.view, self.proxy = message_list(model, self)
         self.view.selectionModel().selectionChanged.connect(self._selected)
@@ -143,9 +147,16 @@ class JsonPane(QWidget):
 
     def _validate(self) -> bool:
         text = self.editor.toPlainText()
-        problem = json_problem(text) if text.strip() else "empty"
+        unknown = ""
+        try:
+            problem = json_problem(self.fill(text)) if text.strip() else "empty"
+        except ValueError as exc:
+            problem = unknown = str(exc)
         self.send_button.setEnabled(problem is None and not self._waiting)
-        if not text.strip():
+        if unknown:
+            self.status.setText(f"Cannot send: {unknown}")
+            self.status.setObjectName("error")
+        elif not text.strip():
             self.status.setText("Type JSON; Ctrl+Enter sends")
             self.status.setObjectName("hint")
         elif problem is None:

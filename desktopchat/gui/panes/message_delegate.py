@@ -130,6 +130,9 @@ class MessageDelegate(QStyledItemDelegate):
         self._look_made: _Look | None = None
         self._faces: dict[tuple[int, int], _Face] = {}
         self._shown: Callable[[int], MessageRow | None] | None = None
+        self.unread_line: int | None = None
+        """The message id the "new messages" line goes above (in this pane: above its first
+        row from that id on)."""
 
     def _look(self, option: QStyleOptionViewItem) -> _Look:
         # One view, one font: a new one comes with a FontChange, and forget().
@@ -153,7 +156,26 @@ class MessageDelegate(QStyledItemDelegate):
 
     def _day_line(self, index: Index, row: MessageRow) -> str | None:
         above = self._row(index, index.row() - 1) if index.row() else None
-        return day_line(row.time, above.time if above is not None else None)
+        day = day_line(row.time, above.time if above is not None else None)
+        line = self.unread_line
+        if line is None or row.id is None or row.id < line:
+            return day
+        if above is not None and (above.id is None or above.id >= line):
+            return day
+        return f"New messages · {day}" if day else "New messages"
+
+    def line_above(self, index: Index) -> str | None:
+        """The words of the line drawn above the row at ``index`` (a day, "New
+        messages"), or None."""
+        row = self._row(index)
+        return self._day_line(index, row) if row is not None else None
+
+    def mark_unread_from(self, message_id: int | None) -> None:
+        """Draw the "new messages" line above ``message_id`` (None: nowhere); rows are
+        measured again, as the line takes room."""
+        if message_id != self.unread_line:
+            self.unread_line = message_id
+            self._forget_from(0)
 
     def _face(self, row: MessageRow, look: _Look, width: int) -> _Face:
         # Rows are frozen: a changed message (delivered, failed) is a new row, a new face.

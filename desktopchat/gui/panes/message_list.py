@@ -310,6 +310,13 @@ class MessageListView(QListView):
         menu.addAction("Reply", lambda: self.replyRequested.emit(row))
         return menu
 
+    def mark_unread_from(self, message_id: int | None) -> None:
+        """Draw the "new messages" line above the first row from ``message_id`` on."""
+        delegate = self.itemDelegate()
+        if isinstance(delegate, MessageDelegate) and delegate.unread_line != message_id:
+            delegate.mark_unread_from(message_id)
+            self.scheduleDelayedItemsLayout()
+
     def changeEvent(self, event: QEvent) -> None:
         """A new font or style measures every row again."""
         if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):

@@ -71,5 +71,6 @@ class TextPane(QWidget):
     def _send(self) -> None:
         text = self.entry.text()
         if text.strip() and self.send_button.isEnabled():
-            self.sendRequested.emit(text)
+            # Cleared first: a listener that refuses the text puts it back.
             self.entry.clear()
+            self.sendRequested.emit(text)
