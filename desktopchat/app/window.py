@@ -10,13 +10,14 @@ import signal
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QDir
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.app.hosting import ServerHoster, host_options
 from desktopchat.app.notifier import SystemNotifier
 from desktopchat.app.qt_loop import run
-from desktopchat.assets import resource
+from desktopchat.assets import resource, resources_dir
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
@@ -39,9 +40,17 @@ def application() -> QApplication:
     app.setDesktopFileName("desktopchat")
     # Quitting Qt mid-run would stop the loop before the server's shutdown ran.
     app.setQuitOnLastWindowClosed(False)
-    app.setStyleSheet(resource("style.qss").read_text(encoding="utf-8"))
+    style(app)
     app.setWindowIcon(QIcon(str(resource("icons", "desktopchat.svg"))))
     return app
+
+
+def style(app: QApplication) -> None:
+    """Give ``app`` desktopchat's stylesheet."""
+    # The stylesheet names its images as desktopchat:icons/…, wherever the resources are
+    # (a checkout, the wheel's _resources, a frozen bundle).
+    QDir.addSearchPath("desktopchat", str(resources_dir()))
+    app.setStyleSheet(resource("style.qss").read_text(encoding="utf-8"))
 
 
 def build_window(base: Settings | None = None) -> MainWindow:

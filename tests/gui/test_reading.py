@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
+from desktopchat.app.window import style
 from desktopchat.assets import resource
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
@@ -549,3 +550,34 @@ def test_the_filter_counts_its_matches_clears_with_escape_and_keeps_the_selectio
     assert view.filter.text() == ""
     assert not view.matches.isVisible()
     assert pane.view.currentIndex().data(ROW_ROLE).text == "message 24", "still selected"
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_spin_boxes_draw_their_arrows_in_both_themes(qtbot: QtBot, theme: str) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    saved_palette, saved_sheet = app.palette(), app.styleSheet()
+    app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
+    style(app)
+    try:
+        box = QSpinBox()
+        qtbot.addWidget(box)
+        box.setRange(1, 65535)
+        box.resize(160, 34)
+        box.show()
+        qtbot.waitExposed(box)
+        image = box.grab().toImage()
+        arrow = QColor("#7a8290")
+        rows: dict[int, int] = {}
+        for y in range(image.height()):
+            for x in range(image.width() - 24, image.width()):
+                pixel = image.pixelColor(x, y)
+                near = max(abs(pixel.red() - arrow.red()), abs(pixel.blue() - arrow.blue()))
+                if near < 40 and pixel.alpha() > 200:
+                    rows[y] = rows.get(y, 0) + 1
+        # Two triangles: each several rows tall, wider at the base (not a flat dash).
+        assert len(rows) >= 6, f"arrows drawn in {len(rows)} rows"
+        assert max(rows.values()) >= 5
+    finally:
+        app.setPalette(saved_palette)
+        app.setStyleSheet(saved_sheet)
