@@ -6,6 +6,7 @@ import asyncio
 import datetime
 import functools
 import http.server
+import itertools
 import struct
 import threading
 import zlib
@@ -320,6 +321,15 @@ async def test_the_page_writes_multi_line_links_mentions_days_and_marks_members(
         ada = await open_page(browser, server.port, "Ada")
         bob = await open_page(browser, server.port, "Bob")
         await expect(bob.locator("#member-list li")).to_have_text(["Ada (host)", "Bob (you)"])
+        carol = await open_page(browser, server.port, "Carol")
+        await expect(bob.locator("#member-list li")).to_have_count(3)
+        # Evenly spaced, ourselves included: no gap after our own name.
+        tops = await bob.locator("#member-list li").evaluate_all(
+            "items => items.map(item => item.getBoundingClientRect().top)"
+        )
+        steps = {round(b - a) for a, b in itertools.pairwise(tops)}
+        assert len(steps) == 1, f"uneven member list: {tops}"
+        await carol.close()
         await ada.fill("#text", "")
         await ada.type("#text", "first line")
         await ada.press("#text", "Shift+Enter")

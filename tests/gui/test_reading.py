@@ -581,3 +581,25 @@ def test_spin_boxes_draw_their_arrows_in_both_themes(qtbot: QtBot, theme: str) -
     finally:
         app.setPalette(saved_palette)
         app.setStyleSheet(saved_sheet)
+
+
+def test_a_row_found_far_back_stays_selected_when_the_filter_clears_in_a_followed_list(
+    qtbot: QtBot,
+) -> None:
+    view = RoomView()
+    shown(qtbot, view, 1000, 700)
+    model = view.models[Kind.TEXT]
+    pane = view.text_pane
+    fill(model, 0, 600)
+    qtbot.wait(50)
+    assert model.hidden > 0, "a followed list holds its older rows back"
+    view.filter.setText("message 7")  # 7, 70-79, 700+ … the oldest far above the tail
+    pane.view.setCurrentIndex(pane.proxy.index(0, 0))
+    assert pane.view.currentIndex().data(ROW_ROLE).text == "message 7"
+    view.filter.clear()
+    qtbot.wait(50)
+    assert pane.view.currentIndex().data(ROW_ROLE).text == "message 7", "still selected"
+    fill(model, 600, 20)  # more come in: the list must not trim the selection away
+    qtbot.wait(50)
+    assert pane.view.currentIndex().data(ROW_ROLE).text == "message 7"
+    assert pane.view.visualRect(pane.view.currentIndex()).intersects(pane.view.viewport().rect())
