@@ -14,7 +14,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import keyring
 import qasync
+from keyring.backends.null import Keyring as NullKeyring
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 from PySide6.QtWidgets import QWidget
@@ -25,12 +27,16 @@ from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.notifier import SystemNotifier
 from desktopchat.app.window import application
 from desktopchat.assets import resource
+from desktopchat.client import SessionState
 from desktopchat.client.discovery import FoundRoom
+from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.controller import ChatController
+from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import RecentRoom, Remembered, SettingsStore
 from desktopchat.protocol import Kind
+from desktopchat.server import Settings
 
 OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
 # "-dark" when run under a dark desktop theme (scripts/screenshots runs both).
@@ -85,7 +91,7 @@ def picture() -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # PySide6 takes a str
     return bytes(data.data())
 
 
@@ -173,8 +179,13 @@ async def main(workdir: Path, image: Path) -> None:
     )
     guest.controller.send_json_text('{"type": "update", "data": [1, 2, 3]}')
     guest.controller.send_file(str(image))
-    binary = host.room_view.models["binary"]
-    await until(lambda: binary.flush() is None and binary.rowCount() >= 1, "the picture")
+    binary = host.room_view.models[Kind.BINARY]
+
+    def pictured() -> bool:
+        binary.flush()
+        return binary.rowCount() >= 1
+
+    await until(pictured, "the picture")
     await settle()
     await shoot(host, "room-text")
 
@@ -240,9 +251,50 @@ async def main(workdir: Path, image: Path) -> None:
     await shoot(host, "room-dark-theme")
     host.looks.set_theme("system")
 
+    # A status longer than the window: Ada stops hosting while Grace's picture is too big.
+    big = workdir / "holiday-photos-from-the-whole-team-in-full-resolution.tar"
+    with big.open("wb") as file:
+        file.truncate(19 * 1024 * 1024)
+    guest.resize(820, 600)
+    guest.room_view.tabs.setCurrentWidget(guest.room_view.binary_pane)
+    guest.controller.send_file(str(big))
+    await host.controller.shutdown()
+    await until(
+        lambda: guest.controller.state is SessionState.RECONNECTING, "the guest reconnecting"
+    )
+    await shoot(guest, "long-status")
+
     await notifier.close()
     await guest.controller.shutdown()
     await raw_endpoint(workdir)
+    await trust_error(workdir)
+
+
+async def trust_error(workdir: Path) -> None:
+    """A room whose identity is not the one this computer trusted before: the Join form
+    says so in words, the two fingerprints below as details."""
+    port = free_port()
+    host = MainWindow(
+        ChatController(ServerHoster(Settings(tls="on"))), SettingsStore(workdir / "tls.json")
+    )
+    known = KnownHosts(workdir / "known-hosts.json")
+    known.remember("127.0.0.1", port, "sha256:" + "5e" * 32)  # the identity of before
+    guest = MainWindow(
+        ChatController(ServerHoster(), known_hosts=known), SettingsStore(workdir / "g2.json")
+    )
+    for window in (host, guest):
+        window.resize(1000, 680)
+        window.show()
+    host.host_now(HostOptions("lobby", "Ada", port, lan=False))
+    await until(lambda: host.pages.currentWidget() is host.room_view, "the TLS room")
+    guest.start_page.join_button.click()
+    guest.join_page.address.setText(f"127.0.0.1:{port}/chat/lobby")
+    guest.join_page.name.setText("Grace")
+    guest.join_page.join.click()
+    errors = guest.join_page.errors
+    await until(lambda: any(label.isVisible() for label in errors.values()), "the refusal")
+    await shoot(guest, "trust-error")
+    await guest.controller.shutdown()
     await host.controller.shutdown()
 
 
@@ -287,10 +339,24 @@ async def raw_endpoint(workdir: Path) -> None:
         room.tabs.setCurrentWidget(room.binary_pane)
         room.binary_pane.view.setCurrentIndex(room.binary_pane.proxy.index(0, 0))
         await shoot(window, "raw-binary")
+        # The timeline: every frame both ways, pings with their round trip, and the close.
+        timeline = room.timeline
+        room.tabs.setCurrentWidget(timeline)
+        timeline.payload.setText("are you there?")
+        timeline.ping.click()
+        await asyncio.sleep(0.3)
+        timeline.code.setValue(4000)
+        timeline.reason.setText("done for today")
+        timeline.close_button.click()
+        await until(lambda: window.controller.state is SessionState.CLOSED, "the close")
+        await shoot(window, "raw-timeline")
         await window.controller.shutdown()
 
 
 def run() -> None:
+    # Secrets the screens would keep (a saved connection's Authorization header) go nowhere:
+    # a keyring here would stop the run at its "choose a password" prompt.
+    keyring.set_keyring(NullKeyring())  # type: ignore[no-untyped-call]
     application()
     with tempfile.TemporaryDirectory() as workdir:
         image = prepare(Path(workdir))

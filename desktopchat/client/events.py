@@ -49,6 +49,8 @@ class StateChanged:
     error: JoinError | None = None
     raw: bool = False
     """A raw connection: nothing is resumed after a reconnect (the UI says so)."""
+    ours: bool = False
+    """We closed it (a raw connection's close with a code and reason of our choosing)."""
 
     def describe(self) -> str:
         """One line for a status bar, in words first and the code as detail:
@@ -68,7 +70,12 @@ class StateChanged:
             if self.error is not None:
                 return f"Closed: {self.error.explain()}"
             # Any WebSocket endpoint is not a room: no room's words for how it ended.
-            words = endpoint_close(self.code) if self.raw else plain_close(self.code, self.reason)
+            if self.ours:
+                words = "You closed the connection"
+            elif self.raw:
+                words = endpoint_close(self.code)
+            else:
+                words = plain_close(self.code, self.reason)
             return f"Closed: {words} ({describe_close(self.code, self.reason)})"
         return str(self.state.value)
 

@@ -269,7 +269,7 @@ class RawSession(EventSource):
                 self._set_state(SessionState.CLOSED, code=code, error=reason)
                 return
             if self._closing or not self.options.reconnect or code not in PASSING:
-                self._set_state(SessionState.CLOSED, code=code, reason=reason)
+                self._set_state(SessionState.CLOSED, code=code, reason=reason, ours=self._closing)
                 return
             reopened = await self._reconnect(code, reason)
             if reopened is None:

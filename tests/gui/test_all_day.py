@@ -779,5 +779,13 @@ def test_history_read_before_is_not_new_on_a_rejoin_and_a_line_marks_where_new_b
         await until(lambda: texts(again)[-1:] == ["five"], "a message unseen")
         assert lines_above(again)["five"].startswith("New messages"), "the line moves on"
         assert "three" not in lines_above(again)
+        again.controller.send_json_text('{"mine": true}')
+        json_pane = again.room_view.json_pane
+        await until(lambda: json_pane.proxy.rowCount() == 1, "our JSON")
+        delegate = json_pane.view.itemDelegate()
+        assert isinstance(delegate, MessageDelegate)
+        await until(lambda: json_pane.proxy.index(0, 0).data(ROW_ROLE).id, "its place")
+        line = delegate.line_above(json_pane.proxy.index(0, 0)) or ""
+        assert not line.startswith("New"), "never above our own message"
 
     qloop.run_until_complete(scenario())

@@ -297,6 +297,7 @@ def test_pings_on_an_interval_and_a_close_with_our_code_and_reason(
             pane.reason.setText("done testing")
             pane.close_button.click()
             await until(lambda: window.controller.state is SessionState.CLOSED, "closed")
+            assert "You closed the connection" in window.room_view.state.text()
             await until(lambda: _CLOSES, "the server to see the close")
             assert _CLOSES == [(4321, "done testing")]
             kinds = [(way, kind) for way, kind, _ in timeline(window)]

@@ -132,7 +132,7 @@ class MessageDelegate(QStyledItemDelegate):
         self._shown: Callable[[int], MessageRow | None] | None = None
         self.unread_line: int | None = None
         """The message id the "new messages" line goes above (in this pane: above its first
-        row from that id on)."""
+        row from that id on, unless that row is ours)."""
 
     def _look(self, option: QStyleOptionViewItem) -> _Look:
         # One view, one font: a new one comes with a FontChange, and forget().
@@ -158,7 +158,7 @@ class MessageDelegate(QStyledItemDelegate):
         above = self._row(index, index.row() - 1) if index.row() else None
         day = day_line(row.time, above.time if above is not None else None)
         line = self.unread_line
-        if line is None or row.id is None or row.id < line:
+        if line is None or row.own or row.id is None or row.id < line:
             return day
         if above is not None and (above.id is None or above.id >= line):
             return day

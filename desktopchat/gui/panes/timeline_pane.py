@@ -110,7 +110,7 @@ class TimelinePane(QWidget):
         self.code.setToolTip(f"The close code: {SENDABLE}")
         self.reason = QLineEdit()
         self.reason.setPlaceholderText("Close reason (optional)")
-        self.close_button = QPushButton("Close…")
+        self.close_button = QPushButton("Close")
         self.close_button.setToolTip("Send a close frame with this code and reason")
         self.close_button.clicked.connect(self._close)
         self.error = wrapping(QLabel())
