@@ -13,6 +13,8 @@ own buffer, and one 16 MiB message to 500 members that do not read would otherwi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from websockets.frames import Frame, Opcode
 
 Payload = str | bytes
@@ -20,47 +22,59 @@ Payload = str | bytes
 FRAGMENT_BYTES = 256 * 1024
 
 
-def frame_of(payload: Payload, data: bytes | None = None) -> bytes:
-    """The unmasked server frame carrying ``payload`` (text for str, binary for bytes);
-    ``data`` is the payload already encoded, when the caller has it."""
-    if isinstance(payload, str):
-        encoded = data if data is not None else payload.encode()
-        return Frame(Opcode.TEXT, encoded).serialize(mask=False, extensions=[])
-    return Frame(Opcode.BINARY, payload).serialize(mask=False, extensions=[])
+def frame_of(data: bytes, text: bool) -> bytes:
+    """The unmasked server frame carrying ``data`` whole (UTF-8 text when ``text``)."""
+    return Frame(Opcode.TEXT if text else Opcode.BINARY, data).serialize(mask=False, extensions=[])
 
 
-def fragments_of(payload: Payload) -> list[bytes]:
-    """The frames carrying ``payload`` as one message: a single frame up to
-    ``FRAGMENT_BYTES``, else a first frame and continuations of that size."""
-    data = payload.encode() if isinstance(payload, str) else payload
+def fragments_of(data: bytes, text: bool) -> Iterator[bytes]:
+    """The frames carrying ``data`` (UTF-8 text when ``text``) as one message: a single frame
+    up to ``FRAGMENT_BYTES``, else a first frame and continuations of that size."""
     if len(data) <= FRAGMENT_BYTES:
-        return [frame_of(payload)]
-    first = Opcode.TEXT if isinstance(payload, str) else Opcode.BINARY
+        yield frame_of(data, text)
+        return
+    first = Opcode.TEXT if text else Opcode.BINARY
     view = memoryview(data)
-    return [
-        Frame(
+    for start in range(0, len(data), FRAGMENT_BYTES):
+        yield Frame(
             first if start == 0 else Opcode.CONT,
             bytes(view[start : start + FRAGMENT_BYTES]),
             fin=start + FRAGMENT_BYTES >= len(data),
         ).serialize(mask=False, extensions=[])
-        for start in range(0, len(data), FRAGMENT_BYTES)
-    ]
 
 
 class Outgoing:
     """One message's payload, or a batch of small ones (presence changes gathered during a
-    join storm, written to each member at once), and, made on first use, their frames."""
+    join storm, written to each member at once), held once as the bytes that go out.
 
-    __slots__ = ("_data", "_fragments", "_wire", "payloads", "size")
+    ``size`` is what it holds: a big message is kept as its fragment frames alone (made once,
+    shared by every member it is queued for; not also as its text or its payload), so a
+    member's byte bound counts what is really in memory for it.
+    """
+
+    __slots__ = ("_data", "_fragments", "_text", "_wire", "size")
 
     def __init__(self, *payloads: Payload) -> None:
-        self.payloads = payloads
         # Encoded once: the size is in bytes as they go out (non-ASCII text is up to 4 bytes
         # a character), and the frames are built from the same bytes.
-        self._data = [p.encode() if isinstance(p, str) else p for p in payloads]
-        self.size = sum(map(len, self._data))
+        self._text = tuple(isinstance(p, str) for p in payloads)
+        data = tuple(p.encode() if isinstance(p, str) else p for p in payloads)
+        self.size = sum(map(len, data))
         self._wire: bytes | None = None
-        self._fragments: list[bytes] | None = None
+        self._fragments: tuple[bytes, ...] | None = None
+        self._data: tuple[bytes, ...] | None = data
+        if len(data) == 1 and self.size > FRAGMENT_BYTES:
+            self._fragments = tuple(fragments_of(data[0], self._text[0]))
+            self._data = None
+
+    @property
+    def payloads(self) -> tuple[Payload, ...]:
+        """The payloads as sent (only the ASGI fallback asks: a big one is read back from
+        its frames)."""
+        data = self._data if self._data is not None else (_unframed(self.fragments),)
+        return tuple(
+            chunk.decode() if text else chunk for chunk, text in zip(data, self._text, strict=True)
+        )
 
     @property
     def payload(self) -> Payload:
@@ -68,21 +82,24 @@ class Outgoing:
         return self.payloads[0]
 
     @property
-    def fragments(self) -> list[bytes]:
-        """The frames to write one after the other (see :func:`fragments_of`), made once."""
+    def fragments(self) -> tuple[bytes, ...]:
+        """The frames to write one after the other (see :func:`fragments_of`); a batch of
+        small payloads is a frame each."""
         if self._fragments is None:
-            if len(self.payloads) == 1:
-                self._fragments = fragments_of(self.payloads[0])
-            else:
-                self._fragments = [frame_of(payload) for payload in self.payloads]
+            assert self._data is not None  # only a big message drops its bytes, for frames
+            self._fragments = tuple(map(frame_of, self._data, self._text))
         return self._fragments
 
     @property
     def wire(self) -> bytes:
-        """Every frame, serialized once, back to back."""
+        """Every frame back to back, serialized once: for the fast path, which writes a
+        small message (at most ``FRAGMENT_BYTES``) straight to a transport."""
         if self._wire is None:
-            self._wire = b"".join(
-                frame_of(payload, data)
-                for payload, data in zip(self.payloads, self._data, strict=True)
-            )
+            self._wire = b"".join(self.fragments)
         return self._wire
+
+
+def _unframed(frames: tuple[bytes, ...]) -> bytes:
+    """The payload of unmasked frames: each without its 2, 4 or 10 header bytes."""
+    header = {126: 4, 127: 10}
+    return b"".join(frame[header.get(frame[1] & 0x7F, 2) :] for frame in frames)
