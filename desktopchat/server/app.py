@@ -100,7 +100,12 @@ def create_app(
         # Imported here: the Redis client is the optional `broker` extra.
         from desktopchat.server.broker import RedisBroker
 
-        broker = RedisBroker(settings.broker, keep=settings.history_keep)
+        broker = RedisBroker(
+            settings.broker,
+            keep=settings.history_keep,
+            keep_bytes=settings.history_keep_bytes,
+            mirror_bytes=settings.retention().total_bytes,
+        )
     if broker is not None and history is None:
         # The broker holds the history; each node keeps a mirror of the recent log in memory.
         history = MemoryHistory(settings.retention())

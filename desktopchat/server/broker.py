@@ -52,8 +52,23 @@ CID_TTL = 24 * 3600
 """Seconds a client id is remembered for de-duplication."""
 PRESENCE_KEEP = 1000
 """Presence events kept in the presence stream (nodes only read new ones)."""
-WARM_PAGE = 200
-"""Messages read per request when a node fills its mirror of a room."""
+OP_TTL = 300
+"""Seconds an append without a client id (a raw frame) is remembered, so that a retry of
+it (the reply lost to a timeout) is not stored twice."""
+SLICE_BYTES = 16 * 1024 * 1024
+"""At most this many bytes of messages are read from Redis at once, or one message when it
+is bigger (warming up a mirror, following a room): never a page of entries whatever their
+size, which held 200 messages of 16 MiB."""
+SLICE_COUNT = 256
+"""At most this many messages are read at once, however small."""
+SIZES_PAGE = 1024
+"""Entry sizes looked up at once (to plan reads in bytes before reading)."""
+PACE_BYTES = 16 * 1024 * 1024
+"""A node relays the next slice only once each of its members holds at most this much:
+after a stall, the backlog goes out as fast as members drain it, not in one turn past
+their bound."""
+PACE_SECONDS = 0.01
+"""How often a paced relay looks again at what its members hold."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +78,23 @@ class Appended:
     id: int
     duplicate: bool
     epoch: str
+
+
+WAKE_COUNT = 2
+"""Messages a blocking read may return (their sizes unknown yet: at most two of the largest)."""
+
+
+def slice_count(sizes: dict[int, int], first: int, last: int) -> int:
+    """How many entries from ``first`` on make one read: up to :data:`SLICE_BYTES` (at least
+    one) and :data:`SLICE_COUNT`, stopping at ``last`` or an entry of unknown size."""
+    count, total = 0, 0
+    for entry in range(first, min(last, first + SLICE_COUNT - 1) + 1):
+        size = sizes.get(entry)
+        if size is None or (count and total + size > SLICE_BYTES):
+            break
+        count += 1
+        total += size
+    return max(count, 1)
 
 
 class Followed(Protocol):
@@ -82,6 +114,8 @@ class Followed(Protocol):
 
     def local_names(self) -> tuple[str, ...]: ...
 
+    def held(self) -> int: ...
+
 
 class RedisBroker:
     """One node's connection to Redis: appends, and a follower task per room in use."""
@@ -91,12 +125,19 @@ class RedisBroker:
         url: str,
         *,
         keep: int = 10_000,
+        keep_bytes: int = 1024 * 1024 * 1024,
+        mirror_bytes: int | None = None,
         node: str | None = None,
         heartbeat: float = HEARTBEAT,
         member_ttl: float = MEMBER_TTL,
     ) -> None:
         self.url = url
         self.keep = keep
+        self.keep_bytes = keep_bytes
+        """Bytes of message bodies the room's log in Redis keeps (the oldest go first)."""
+        self.mirror_bytes = keep_bytes if mirror_bytes is None else mirror_bytes
+        """Bytes of the newest messages a node reads into its mirror when it starts to
+        follow a room (its history in memory keeps no more)."""
         self.node = node or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self._heartbeat = heartbeat
         self._member_ttl = member_ttl
@@ -104,7 +145,7 @@ class RedisBroker:
         # Connections a restarted Redis dropped are found stale at their next use: each
         # command gets three more tries on a fresh connection. (An append retried after its
         # reply was lost is stored once for a message with a client id — the script knows
-        # it —; a raw frame, which has none, may then be stored twice.)
+        # it, and so does a raw frame's, under a key of its own.)
         retry = {"retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), 3)}
         # Any: redis-py's replies are typed by decode_responses overloads; ours are bytes.
         self._redis: Any = aioredis.from_url(
@@ -170,10 +211,16 @@ class RedisBroker:
         try:
             epoch = await self._redis.get(keys["epoch"])
             last = int(await self._redis.get(keys["seq"]) or 0)
-            first = await self._first_id(keys["log"])
-            start = max(first, last - self.keep + 1) if first else last + 1
+            first = await self._first_id(keys)
+            oldest = max(first, last - self.keep + 1) if first else last + 1
+            sizes = await self._sizes(keys["sizes"], oldest, last)
+            # The newest messages the mirror keeps (no more), read in slices of bytes.
+            start, budget = last + 1, self.mirror_bytes
+            while start > oldest and sizes[start - 1] <= budget:
+                start -= 1
+                budget -= sizes[start]
             room.restart(start - 1)
-            await self._warm(room, keys["log"], start, last)
+            await self._warm(room, keys["log"], start, last, sizes)
             presence = await self._redis.xrevrange(keys["presence"], count=1)
             since = presence[0][0] if presence else b"0-0"
             for member in await self._redis.zrange(keys["members"], 0, -1):
@@ -203,19 +250,37 @@ class RedisBroker:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _first_id(self, log: str) -> int:
-        oldest = await self._redis.xrange(log, count=1)
+    async def _first_id(self, keys: dict[str, str]) -> int:
+        kept = await self._redis.get(keys["first"])
+        if kept is not None:
+            return int(kept)
+        # A log written before the first id was kept: ask the stream (once per attach).
+        oldest = await self._redis.xrange(keys["log"], count=1)
         return int(oldest[0][0].split(b"-")[0]) if oldest else 0
 
-    async def _warm(self, room: Followed, log: str, start: int, last: int) -> None:
+    async def _sizes(self, key: str, start: int, last: int) -> dict[int, int]:
+        """The sizes of entries ``start`` to ``last`` (an entry written before sizes were
+        kept counts as a whole slice: read alone)."""
+        sizes: dict[int, int] = {}
+        for low in range(start, last + 1, SIZES_PAGE):
+            ids = list(range(low, min(low + SIZES_PAGE, last + 1)))
+            for entry, size in zip(ids, await self._redis.hmget(key, ids), strict=True):
+                sizes[entry] = int(size) if size is not None else SLICE_BYTES
+        return sizes
+
+    async def _warm(
+        self, room: Followed, log: str, start: int, last: int, sizes: dict[int, int]
+    ) -> None:
         after = start
         while after <= last:
-            page = await self._redis.xrange(log, min=f"{after}-0", max=f"{last}-0", count=WARM_PAGE)
-            if not page:
-                return
+            count = slice_count(sizes, after, last)
+            page = await self._redis.xrange(
+                log, min=f"{after}-0", max=f"{after + count - 1}-0", count=count
+            )
             for stream_id, fields in page:
                 room.relay(read_entry(stream_id, fields))
-            after = int(page[-1][0].split(b"-")[0]) + 1
+            await self._paced(room)
+            after += count
 
     # -- appending ----------------------------------------------------------------------------
 
@@ -230,11 +295,17 @@ class RedisBroker:
         """Store ``message`` in ``room``'s log; returns its id (``BrokerDown`` if Redis is
         unreachable: then nothing was stored)."""
         keys = keys_of(room)
-        known = cid_key(keys["cid"], key, cid) if key is not None and cid is not None else ""
+        if key is not None and cid is not None:
+            known, ttl = cid_key(keys["cid"], key, cid), CID_TTL
+        else:
+            known, ttl = f"{keys['cid']}op:{uuid.uuid4().hex}", OP_TTL
+        size, fields = entry_fields(message, raw, key, cid)
+        log_keys = [keys[name] for name in ("seq", "log", "epoch")]
+        trim_keys = [keys[name] for name in ("bytes", "sizes", "first")]
         try:
             reply = await self._append(
-                keys=[keys["seq"], keys["log"], keys["epoch"], known],
-                args=[self.keep, CID_TTL, uuid.uuid4().hex, *entry_fields(message, raw, key, cid)],
+                keys=[*log_keys, known, *trim_keys],
+                args=[self.keep, ttl, uuid.uuid4().hex, self.keep_bytes, size, *fields],
             )
         except (RedisError, OSError) as exc:
             self._say_down(exc)
@@ -255,9 +326,19 @@ class RedisBroker:
                     # Once a second, not per read: a busy room reads hundreds of times a second.
                     await self._check_epoch(room, keys["epoch"])
                     checked = loop.time()
-                last = f"{room.last_relayed()}-0"
+                after = room.last_relayed() + 1
+                sizes = await self._redis.hmget(keys["sizes"], list(range(after, after + 64)))
+                count = slice_count(
+                    {after + n: int(size) for n, size in enumerate(sizes) if size is not None},
+                    after,
+                    after + len(sizes) - 1,
+                )
+                # Nothing new yet: wait for it, but read few at once (what arrives meanwhile
+                # may be big); known sizes: as many as make a slice.
                 reply = await self._reader.xread(
-                    {keys["log"]: last, keys["presence"]: since}, count=256, block=BLOCK_MS
+                    {keys["log"]: f"{after - 1}-0", keys["presence"]: since},
+                    count=count if sizes[0] is not None else WAKE_COUNT,
+                    block=None if sizes[0] is not None else BLOCK_MS,
                 )
             except asyncio.CancelledError:
                 raise
@@ -270,6 +351,7 @@ class RedisBroker:
             for stream, entries in reply or []:
                 if stream.decode() == keys["log"]:
                     self._relay(room, entries)
+                    await self._paced(room)
                 else:
                     since = entries[-1][0]
                     for _id, fields in entries:
@@ -292,6 +374,13 @@ class RedisBroker:
                 )  # fmt: skip
                 room.restart(entry.message.id - 1)
             room.relay(entry)
+
+    async def _paced(self, room: Followed) -> None:
+        """Wait until the room's members here hold at most :data:`PACE_BYTES` (a member
+        that stopped reading is closed by its stall timeout, and then holds nothing)."""
+        # Polled, only while paced: a drain event would cost every write of every member.
+        while room.held() > PACE_BYTES:  # noqa: ASYNC110
+            await asyncio.sleep(PACE_SECONDS)
 
     async def _check_epoch(self, room: Followed, key: str) -> None:
         raw = await self._redis.get(key)

@@ -89,6 +89,9 @@ class Peer(Protocol):
     def check_stalled(self, now: float) -> bool:
         """Close the member if it stopped reading; whether it did."""
 
+    def held(self) -> int:
+        """Bytes on their way to the member (queued, or in its transport's buffer)."""
+
     async def close(self, code: int, reason: str) -> None:
         """Close the member's connection."""
 

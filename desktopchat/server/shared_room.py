@@ -159,3 +159,7 @@ class SharedRoom(Room):
     def last_relayed(self) -> int:
         """The id of the last message relayed here."""
         return self._relayed
+
+    def held(self) -> int:
+        """The most bytes any member here has on its way (what paces the relay)."""
+        return max((member.held() for member in self._members), default=0)

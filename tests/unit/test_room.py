@@ -45,6 +45,9 @@ class Recorder:
     def check_stalled(self, now: float) -> bool:
         return False
 
+    def held(self) -> int:
+        return 0
+
     async def close(self, code: int, reason: str) -> None:
         self.frames.append(f"close {code} {reason}")
 

@@ -27,6 +27,9 @@ class Quiet:
     def check_stalled(self, now: float) -> bool:
         return False
 
+    def held(self) -> int:
+        return 0
+
     async def close(self, code: int, reason: str) -> None:
         return None
 
