@@ -163,3 +163,41 @@ async def test_an_append_retried_after_redis_was_too_slow_is_stored_once(tmp_pat
                 if isinstance(event, str) and json.loads(event)["type"] == "text":
                     texts.append(json.loads(event)["text"])
         assert texts == ["once, however slow Redis is"]
+
+
+async def test_ten_senders_through_a_redis_paused_for_writes_reach_a_listener_whole(
+    tmp_path: Path,
+) -> None:
+    """``CLIENT PAUSE 6000 WRITE`` while ten raw members send ten messages of 1 MiB each:
+    when Redis resumes, a raw listener on another node gets all 100, none closed."""
+    async with (
+        redis_server(tmp_path / "redis") as redis,
+        nodes(redis.url, 2) as (near, far),
+        connect(f"ws://127.0.0.1:{far.port}/chat", proxy=None, max_size=None) as listener,
+    ):
+        await asyncio.sleep(0.5)  # the listener's node follows the room
+        client: Any = aioredis.from_url(redis.url)
+        try:
+            await client.execute_command("CLIENT", "PAUSE", "6000", "WRITE")
+        finally:
+            await client.aclose()
+
+        async def sender(n: int) -> None:
+            async with connect(f"ws://127.0.0.1:{near.port}/chat", proxy=None) as raw:
+                for m in range(10):
+                    await raw.send(bytes([n * 10 + m]) * MIB)
+                async with asyncio.timeout(60):
+                    while await stored(redis.url) < 100:  # noqa: ASYNC110
+                        await asyncio.sleep(0.1)
+
+        senders = asyncio.gather(*(sender(n) for n in range(10)))
+        got: set[int] = set()
+        with contextlib.suppress(ConnectionClosed):
+            async with asyncio.timeout(60):
+                while len(got) < 100:
+                    frame = await listener.recv()
+                    assert isinstance(frame, bytes)
+                    got.add(frame[0])
+        await senders
+        assert listener.close_code is None, (listener.close_code, len(got))
+        assert got == set(range(100))
