@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,11 +21,12 @@ from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.admission import allowed_host_names, guarded
 from desktopchat.server.endpoints import echo, room_door
-from desktopchat.server.history import History, MemoryHistory, open_history
+from desktopchat.server.history import History, MemoryHistory, Retention
 from desktopchat.server.httpguard import HttpGuard
 from desktopchat.server.hub import Hub, wall_clock_ms
 from desktopchat.server.oneloop import OnRoomsLoop, RoomsLoop
 from desktopchat.server.settings import Settings
+from desktopchat.server.sqlite_history import SqliteHistory
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -106,11 +108,14 @@ def create_app(
             keep_bytes=settings.history_keep_bytes,
             mirror_bytes=settings.retention().total_bytes,
         )
-    if broker is not None and history is None:
+    mirror = None
+    if broker is not None:
         # The broker holds the history; each node keeps a mirror of the recent log in memory.
-        history = MemoryHistory(settings.retention())
+        if history is not None and not isinstance(history, MemoryHistory):
+            raise ValueError("with a broker, the history given must be the node's mirror")
+        history = mirror = history or MemoryHistory(settings.retention())
     store = open_history(settings.history, settings.retention()) if history is None else history
-    hub = Hub(settings, store, clock, broker)
+    hub = Hub(settings, store, clock, broker, mirror)
     rooms_loop = RoomsLoop()
     rooms = OnRoomsLoop(room_door(hub), rooms_loop)
     room_routes = (WebSocketRoute("/chat", rooms), WebSocketRoute("/chat/{room}", rooms))
@@ -145,3 +150,10 @@ def create_app(
     app.state.settings = settings
     app.state.hub = hub
     return app
+
+
+def open_history(path: Path | None, retention: Retention) -> History:
+    """The store for ``--history PATH`` (SQLite) or ``--history off`` (``None``: memory)."""
+    if path is None:
+        return MemoryHistory(retention)
+    return SqliteHistory(path, retention)

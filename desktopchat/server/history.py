@@ -16,7 +16,6 @@ import asyncio
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
 from desktopchat.protocol import ChatMessage, Kind, dumps
@@ -280,12 +279,3 @@ class MemoryHistory:
         self._order.clear()
         self.bytes = 0
         self._kept = 0
-
-
-def open_history(path: Path | None, retention: Retention) -> History:
-    """The store for ``--history PATH`` (SQLite) or ``--history off`` (``None``: memory)."""
-    if path is None:
-        return MemoryHistory(retention)
-    from desktopchat.server.sqlite_history import SqliteHistory
-
-    return SqliteHistory(path, retention)

@@ -44,10 +44,16 @@ class Hub:
         history: History,
         clock: Callable[[], int] = wall_clock_ms,
         broker: RedisBroker | None = None,
+        mirror: MemoryHistory | None = None,
     ) -> None:
+        """``broker`` shares the rooms with other nodes; ``mirror`` is then this node's
+        memory of the rooms it follows (and ``history`` the same object)."""
+        if (broker is None) != (mirror is None):
+            raise ValueError("a broker and this node's mirror go together")
         self.settings = settings
         self.history = history
         self.broker = broker
+        self.mirror = mirror
         self._attaching: dict[str, asyncio.Future[None]] = {}
         self._detaching: set[asyncio.Task[None]] = set()
         self._clock = clock
@@ -91,10 +97,10 @@ class Hub:
     def room(self, name: str) -> Room:
         """The room called ``name``, created if needed (call :meth:`check` first)."""
         room = self._rooms.get(name)
-        if room is None and self.broker is not None and isinstance(self.history, MemoryHistory):
+        if room is None and self.broker is not None and self.mirror is not None:
             room = self._rooms[name] = SharedRoom(
                 name,
-                self.history,
+                self.mirror,
                 self.broker,
                 clock=self._clock,
                 settings=self.settings,
