@@ -24,6 +24,7 @@ from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.join_page import JoinPage
+from desktopchat.gui.menus import build_menus
 from desktopchat.gui.notifications import NotifierBackend
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.questions import ask_to_stop, ask_to_trust
@@ -104,8 +105,23 @@ class MainWindow(QMainWindow):
         self.join_page.name.setText(self.remembered.name)
         self.start_page.show_recent(self.remembered.recent)
         self.start_page.hint.setVisible(not self.remembered.hint_seen)
-        self.looks = Looks(self.remembered, self.room_view)
-        self.menus = self.looks.menus_of(self, self.attention.notifications.set_level, self._about)
+        self.looks = Looks(
+            self.remembered,
+            self.room_view.set_text_size,
+            lambda: self.room_view.text_pane.view.font().pointSizeF(),
+        )
+        self.menus = build_menus(
+            self,
+            level=self.attention.notifications.set_level,
+            hide_previews=self.looks.hide_previews,
+            theme=self.looks.set_theme,
+            zoom=self.looks.zoom,
+            about=self._about,
+        )
+        self.menus.hide_previews.setChecked(self.remembered.hide_previews)
+        self.menus.room.setEnabled(False)
+        self.looks.theme_chosen.append(self._theme_chosen)
+        self.looks.apply_remembered()
         self._wire_pages()
         self._wire_controller()
 
@@ -243,6 +259,10 @@ class MainWindow(QMainWindow):
     def _hint_dismissed(self) -> None:
         self.remembered.hint_seen = True
         self._save()
+
+    def _theme_chosen(self, choice: str) -> None:
+        themes = self.menus.themes
+        themes.get(choice, themes["system"]).setChecked(True)
 
     def _about(self) -> None:
         self.about = show_about(self)

@@ -6,11 +6,9 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QMainWindow, QStyleFactory
+from PySide6.QtWidgets import QApplication, QStyleFactory
 
-from desktopchat.gui.menus import Menus, build_menus
 from desktopchat.gui.recent import Remembered
-from desktopchat.gui.room_view import RoomView
 
 _DARK = {
     QPalette.ColorRole.Window: "#202124",
@@ -84,50 +82,47 @@ class Themes:
 
 
 class Looks:
-    """The user's choices of look, applied and remembered: theme and message text size."""
+    """The user's choices of look, applied and remembered: theme and message text size.
 
-    def __init__(self, remembered: Remembered, room: RoomView) -> None:
+    It knows no widget: ``text_size(points)`` applies a size (0: the desktop's), and
+    ``shown_points()`` is the size shown now (where a step up or down starts from);
+    ``theme_chosen`` callables hear of every theme applied (the menu checks it).
+    """
+
+    def __init__(
+        self,
+        remembered: Remembered,
+        text_size: Callable[[int], None],
+        shown_points: Callable[[], float],
+    ) -> None:
         self._remembered = remembered
-        self._room = room
+        self._text_size = text_size
+        self._shown_points = shown_points
         app = QApplication.instance()
         self._themes = Themes(app) if isinstance(app, QApplication) else None
-        self.menus: Menus | None = None
+        self.theme_chosen: list[Callable[[str], None]] = []
 
-    def menus_of(
-        self, window: QMainWindow, level: Callable[[str], None], about: Callable[[], None]
-    ) -> Menus:
-        """Give ``window`` its menus (``level``: a room's notifications) and apply the
-        remembered look."""
-        self.menus = build_menus(
-            window,
-            level=level,
-            hide_previews=self.hide_previews,
-            theme=self.set_theme,
-            zoom=self.zoom,
-            about=about,
-        )
-        self.menus.hide_previews.setChecked(self._remembered.hide_previews)
-        self.menus.room.setEnabled(False)
+    def apply_remembered(self) -> None:
+        """Apply the theme and text size remembered from the last run."""
         self.set_theme(self._remembered.theme)
-        self._room.set_text_size(self._remembered.text_size)
-        return self.menus
+        self._text_size(self._remembered.text_size)
 
     def set_theme(self, choice: str) -> None:
         """Use the ``system``, ``light`` or ``dark`` theme, and remember it."""
         self._remembered.theme = choice
-        if self.menus is not None:
-            self.menus.themes.get(choice, self.menus.themes["system"]).setChecked(True)
         if self._themes is not None:
             self._themes.apply(choice)
+        for told in self.theme_chosen:
+            told(choice)
 
     def zoom(self, step: int) -> None:
         """Message text a point bigger (``1``), smaller (``-1``) or back to normal (``0``)."""
         size = 0
         if step:
-            shown = round(self._room.text_pane.view.font().pointSizeF())
+            shown = round(self._shown_points())
             size = max(6, min(48, (self._remembered.text_size or shown) + step))
         self._remembered.text_size = size
-        self._room.set_text_size(size)
+        self._text_size(size)
 
     def hide_previews(self, hidden: bool) -> None:
         """Notifications say who wrote, not what (or again what)."""
