@@ -20,42 +20,48 @@ logger = logging.getLogger("desktopchat.client")
 Listener = Callable[[SessionEvent], None]
 
 
-class EventSource:
-    """Hands events to listeners (a listener that raises is logged and the rest still
-    hear), and the life cycle every connection shares: close, and the wait before a
-    reconnect that "Retry now" cuts short."""
+class Link:
+    """One connection's life, as its owner and its listeners see it: the one state machine
+    (every change told as a :class:`StateChanged` event), the listeners (one that raises is
+    logged and the rest still hear), the socket of the moment, closing, and the wait before
+    a reconnect that "Retry now" cuts short. A session and a raw connection each own one."""
 
-    state: SessionState
-    raw = False
-    """Whether the states are those of a raw connection (which resumes nothing)."""
-    _listeners: list[Listener]
-    _closing: bool
-    _task: asyncio.Task[None] | None
-    _ws: ClientConnection | None
-    _retry: asyncio.Event
+    def __init__(self, *, raw: bool = False) -> None:
+        self.raw = raw
+        """Whether the states are those of a raw connection (which resumes nothing)."""
+        self.state = SessionState.CLOSED
+        self.ws: ClientConnection | None = None
+        """The socket while one is open (between reconnects: ``None``)."""
+        self.task: asyncio.Task[None] | None = None
+        """What reads the socket and reconnects, while the connection is started."""
+        self.closing = False
+        """A close was asked for: nothing reconnects."""
+        self._listeners: list[Listener] = []
+        self._retry = asyncio.Event()
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "bye") -> None:
         """Close with ``code`` and ``reason`` (1000, "bye") and stop reconnecting."""
-        self._closing = True
-        task, self._task = self._task, None
+        self.closing = True
+        task, self.task = self.task, None
         if task is None:
             return
-        if self._ws is not None and self.state is SessionState.OPEN:
-            self._set_state(SessionState.CLOSING)
-            await self._ws.close(code, reason)
+        if self.ws is not None and self.state is SessionState.OPEN:
+            self.set_state(SessionState.CLOSING)
+            await self.ws.close(code, reason)
         else:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         if self.state is not SessionState.CLOSED:
-            self._set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
+            self.set_state(SessionState.CLOSED, code=CloseCode.NORMAL)
 
     def retry_now(self) -> None:
         """Cut the wait before the next reconnect attempt short (a "Retry now" button)."""
         if self.state is SessionState.RECONNECTING:
             self._retry.set()
 
-    async def _wait_to_retry(self, delay: float) -> None:
+    async def wait_to_retry(self, delay: float) -> None:
+        """Wait ``delay`` seconds before a reconnect, or less if "Retry now" is pressed."""
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(delay):
                 await self._retry.wait()
@@ -79,7 +85,8 @@ class EventSource:
         finally:
             unsubscribe()
 
-    def _emit(self, event: SessionEvent) -> None:
+    def emit(self, event: SessionEvent) -> None:
+        """Tell every listener."""
         for listener in list(self._listeners):
             try:
                 listener(event)
@@ -87,9 +94,10 @@ class EventSource:
                 # A broken listener must not break the connection or the other listeners.
                 logger.exception("listener %r failed on %r", listener, event)
 
-    def _set_state(self, state: SessionState, **details: object) -> None:
+    def set_state(self, state: SessionState, **details: object) -> None:
+        """Enter ``state``, and tell the listeners why (``details``: see StateChanged)."""
         self.state = state
-        self._emit(StateChanged(state, raw=self.raw, **details))  # type: ignore[arg-type]
+        self.emit(StateChanged(state, raw=self.raw, **details))  # type: ignore[arg-type]
 
 
 async def read_to_send(path: str | Path) -> bytes:

@@ -33,7 +33,7 @@ from desktopchat.client.errors import (
 )
 from desktopchat.client.events import Control, Frame, SessionState
 from desktopchat.client.handshake import Timing
-from desktopchat.client.listening import EventSource, Listener, fairly, read_to_send
+from desktopchat.client.listening import Link, fairly, read_to_send
 from desktopchat.client.pinning import KnownHosts, pinned, pinning_context
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, ProtocolError, loads
@@ -127,11 +127,9 @@ def raw_url(address: str) -> str:
     return f"{scheme}://{rest}"
 
 
-class RawSession(EventSource):
+class RawSession:
     """One connection to ``address``; :meth:`start`, then ``send_*`` and :meth:`subscribe`
     for :class:`~desktopchat.client.events.Frame` and state events; :meth:`close` ends it."""
-
-    raw = True
 
     def __init__(
         self,
@@ -151,46 +149,49 @@ class RawSession(EventSource):
             )
         except ValueError as exc:
             raise AddressError(str(exc)) from exc
-        self.state = SessionState.CLOSED
+        self.link = Link(raw=True)
+        self.subscribe = self.link.subscribe
+        self.events = self.link.events
+        self.retry_now = self.link.retry_now
         self.name: str | None = None
-        self._listeners: list[Listener] = []
         self._known_hosts = known_hosts
         self._backoff = backoff or Backoff()
         self._timing = timing or Timing()
         self._max_size = max_size
-        self._ws: ClientConnection | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-        self._retry = asyncio.Event()
 
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Connect; raise a ``JoinError`` saying why if that fails."""
-        if self._task is not None:
+        if self.link.task is not None:
             raise RuntimeError("the connection is already started")
-        self._closing = False
-        self._set_state(SessionState.CONNECTING)
+        self.link.closing = False
+        self.link.set_state(SessionState.CONNECTING)
         try:
             ws = await self._open()
         except JoinError as exc:
-            self._set_state(SessionState.CLOSED, error=exc)
+            self.link.set_state(SessionState.CLOSED, error=exc)
             raise
         self._opened(ws)
-        self._task = asyncio.get_running_loop().create_task(self._run(ws))
+        self.link.task = asyncio.get_running_loop().create_task(self._run(ws))
 
     def trust(self, fingerprint: str) -> None:
         """Pin ``fingerprint`` (after the user checked an unknown one)."""
         self.pin = parse_fingerprint(fingerprint)
 
     @property
+    def state(self) -> SessionState:
+        """Where the connection is: connecting, open, reconnecting, closing or closed."""
+        return self.link.state
+
+    @property
     def subprotocol(self) -> str | None:
         """The subprotocol the server chose, if any."""
-        return self._ws.subprotocol if self._ws is not None else None
+        return self.link.ws.subprotocol if self.link.ws is not None else None
 
     def _opened(self, ws: ClientConnection) -> None:
-        self._ws = ws
-        self._set_state(SessionState.OPEN)
+        self.link.ws = ws
+        self.link.set_state(SessionState.OPEN)
 
     async def _open(self) -> ClientConnection:
         options = self.options
@@ -264,12 +265,14 @@ class RawSession(EventSource):
     async def _run(self, ws: ClientConnection) -> None:
         while True:
             code, reason = await self._pump(ws)
-            self._ws = None
+            self.link.ws = None
             if isinstance(reason, TooBigForUs):
-                self._set_state(SessionState.CLOSED, code=code, error=reason)
+                self.link.set_state(SessionState.CLOSED, code=code, error=reason)
                 return
-            if self._closing or not self.options.reconnect or code not in PASSING:
-                self._set_state(SessionState.CLOSED, code=code, reason=reason, ours=self._closing)
+            if self.link.closing or not self.options.reconnect or code not in PASSING:
+                self.link.set_state(
+                    SessionState.CLOSED, code=code, reason=reason, ours=self.link.closing
+                )
                 return
             reopened = await self._reconnect(code, reason)
             if reopened is None:
@@ -280,7 +283,7 @@ class RawSession(EventSource):
     async def _pump(self, ws: ClientConnection) -> tuple[int | None, str | TooBigForUs]:
         try:
             async for data in fairly(ws):
-                self._emit(Frame(_now(), True, data))
+                self.link.emit(Frame(_now(), True, data))
         except ConnectionClosed as exc:
             refused = too_big_for_us(exc, self._max_size)
             if refused is not None:
@@ -292,18 +295,18 @@ class RawSession(EventSource):
         while True:
             attempt += 1
             delay = self._backoff.delay(attempt)
-            self._set_state(
+            self.link.set_state(
                 SessionState.RECONNECTING,
                 attempt=attempt,
                 delay=delay,
                 code=code,
                 reason=reason,
             )
-            await self._wait_to_retry(delay)
+            await self.link.wait_to_retry(delay)
             try:
                 return await self._open()
             except UntrustedCertificate as exc:
-                self._set_state(SessionState.CLOSED, error=exc)
+                self.link.set_state(SessionState.CLOSED, error=exc)
                 return None
             except JoinError as exc:
                 logger.info("raw reconnect attempt %d failed: %s", attempt, exc)
@@ -334,18 +337,18 @@ class RawSession(EventSource):
     async def ping(self, payload: bytes = b"") -> float:
         """Send a ping (with ``payload``, at most 125 bytes); the round trip in seconds once
         the pong comes. Raises ``SendError`` when not connected or the connection drops."""
-        ws = self._ws
+        ws = self.link.ws
         if ws is None or self.state is not SessionState.OPEN:
             raise SendError("not connected")
         if len(payload) > MAX_PING_PAYLOAD:
             raise SendError(f"a ping carries at most {MAX_PING_PAYLOAD} bytes")
         try:
             pong = await ws.ping(payload or None)
-            self._emit(Control(_now(), False, "ping", payload))
+            self.link.emit(Control(_now(), False, "ping", payload))
             latency: float = await pong
         except ConnectionClosed as exc:
             raise SendError(f"the connection closed before the pong came: {exc}") from exc
-        self._emit(Control(_now(), True, "pong", payload, rtt=latency))
+        self.link.emit(Control(_now(), True, "pong", payload, rtt=latency))
         return latency
 
     async def close(self, code: int = CloseCode.NORMAL, reason: str = "bye") -> None:
@@ -355,9 +358,9 @@ class RawSession(EventSource):
             raise ValueError(f"{code} is not a close code an endpoint may send ({SENDABLE})")
         if len(reason.encode()) > MAX_CLOSE_REASON:
             raise ValueError(f"a close reason is at most {MAX_CLOSE_REASON} bytes of UTF-8")
-        if self._ws is not None and self.state is SessionState.OPEN:
-            self._emit(Control(_now(), False, "close", code=code, reason=reason))
-        await super().close(code, reason)
+        if self.link.ws is not None and self.state is SessionState.OPEN:
+            self.link.emit(Control(_now(), False, "close", code=code, reason=reason))
+        await self.link.close(code, reason)
 
     @property
     def message_limit(self) -> int:
@@ -365,7 +368,7 @@ class RawSession(EventSource):
         return self._max_size
 
     async def _send(self, data: str | bytes) -> str:
-        ws = self._ws
+        ws = self.link.ws
         if ws is None or self.state is not SessionState.OPEN:
             raise SendError("not connected: a raw connection does not keep frames for later")
         size = len(data.encode()) if isinstance(data, str) else len(data)
@@ -375,7 +378,7 @@ class RawSession(EventSource):
             await ws.send(data)
         except ConnectionClosed as exc:
             raise SendError(f"the connection closed before it went out: {exc}") from exc
-        self._emit(Frame(_now(), False, data))
+        self.link.emit(Frame(_now(), False, data))
         return ""
 
 

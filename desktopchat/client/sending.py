@@ -1,13 +1,12 @@
-"""The sending half of a :class:`~desktopchat.client.session.Session`: messages into the
+"""What a :class:`~desktopchat.client.session.Session` sends with: messages into the
 outbox, refused before sending when over the room's limit, each sent at most
 ``MAX_ATTEMPTS`` times, big ones in chunks with progress events."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import mimetypes
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection
@@ -15,7 +14,7 @@ from websockets.exceptions import ConnectionClosed
 
 from desktopchat.client.errors import SendError
 from desktopchat.client.events import Progress, Queued, SessionState
-from desktopchat.client.listening import EventSource, read_to_send
+from desktopchat.client.listening import Link, read_to_send
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
@@ -32,24 +31,29 @@ from desktopchat.protocol import (
 )
 
 
-class Sending(EventSource):
-    """The ``send_*`` methods of a session, and how a message goes out.
+class Sender:
+    """The ``send_*`` methods of a session, and how a message goes out: through ``link``
+    (its socket and state) from ``outbox``; ``give_up(cid, reason)`` drops a message for
+    good and tells why (the session's, which also does it for the server's refusals)."""
 
-    The session provides the state named below; this class only moves messages.
-    """
-
-    outbox: Outbox
-    limits: RoomLimits | None
-    state: SessionState
-    _closing: bool
-    _task: asyncio.Task[None] | None
-    _ws: ClientConnection | None
-    _max_size: int
-    _chunk_size: int
-    _in_flight: str | None
-
-    def _give_up(self, cid: str, reason: str) -> bool:
-        raise NotImplementedError
+    def __init__(
+        self,
+        link: Link,
+        outbox: Outbox,
+        *,
+        give_up: Callable[[str, str], bool],
+        max_size: int,
+        chunk_size: int,
+    ) -> None:
+        self._link = link
+        self.outbox = outbox
+        self._give_up = give_up
+        self._max_size = max_size
+        self._chunk_size = chunk_size
+        self.limits: RoomLimits | None = None
+        """The room's limits, from its last welcome (``None`` from a server without)."""
+        self.in_flight: str | None = None
+        """The message being written when the connection closed is the one a 1009 blames."""
 
     @property
     def message_limit(self) -> int:
@@ -91,7 +95,8 @@ class Sending(EventSource):
         return await self.send_binary(payload, name=path.name, mime=mime)
 
     async def _send(self, event: Sendable, kind: str, summary: str) -> str:
-        if self._closing or self._task is None or self.state is SessionState.CLOSED:
+        link = self._link
+        if link.closing or link.task is None or link.state is SessionState.CLOSED:
             raise SendError("not in a room")
         pending = self.outbox.add(event)
         limit = self.message_limit
@@ -102,15 +107,17 @@ class Sending(EventSource):
             raise SendError(
                 f"{summary} is {human_size(size)}, over this room's limit of {human_size(limit)}"
             )
-        self._emit(Queued(pending.cid, kind, summary, pending.event))
-        ws = self._ws
-        if ws is not None and self.state is SessionState.OPEN:
+        link.emit(Queued(pending.cid, kind, summary, pending.event))
+        ws = link.ws
+        if ws is not None and link.state is SessionState.OPEN:
             # A failed send stays in the outbox and goes again after the reconnect.
             with contextlib.suppress(ConnectionClosed):
-                await self._transmit(ws, pending)
+                await self.transmit(ws, pending)
         return pending.cid
 
-    async def _transmit(self, ws: ClientConnection, pending: Pending) -> None:
+    async def transmit(self, ws: ClientConnection, pending: Pending) -> None:
+        """Send ``pending`` on ``ws`` (in chunks when big), or give it up after
+        ``MAX_ATTEMPTS``; ``ConnectionClosed`` leaves it in the outbox."""
         if not self.outbox.attempt(pending.cid):
             self._give_up(
                 pending.cid,
@@ -118,7 +125,7 @@ class Sending(EventSource):
                 "it was sent",
             )
             return
-        self._in_flight = pending.cid
+        self.in_flight = pending.cid
         frame = encode_client(pending.event)
         if isinstance(frame, str) or len(frame) <= self._chunk_size:
             await ws.send(frame)
@@ -129,4 +136,4 @@ class Sending(EventSource):
         view = memoryview(frame)
         for start in range(0, len(frame), self._chunk_size):
             yield bytes(view[start : start + self._chunk_size])
-            self._emit(Progress(cid, min(start + self._chunk_size, len(frame)), len(frame)))
+            self._link.emit(Progress(cid, min(start + self._chunk_size, len(frame)), len(frame)))

@@ -42,10 +42,10 @@ from desktopchat.client.events import (
     SessionState,
 )
 from desktopchat.client.handshake import Timing, open_room
-from desktopchat.client.listening import Listener, fairly
+from desktopchat.client.listening import Link, fairly
 from desktopchat.client.outbox import Outbox
 from desktopchat.client.pinning import KnownHosts
-from desktopchat.client.sending import Sending
+from desktopchat.client.sending import Sender
 from desktopchat.protocol import (
     MAX_HISTORY_PAGE,
     Ack,
@@ -101,7 +101,7 @@ def apply_presence(members: dict[str, None], presence: Presence) -> None:
         members.pop(presence.name, None)
 
 
-class Session(Sending):
+class Session:
     """Membership of one room, across reconnects.
 
     ``address`` is anything :func:`~desktopchat.client.address.room_url` accepts. Call
@@ -137,44 +137,53 @@ class Session(Sending):
             self.url = with_tls(self.url)
         self._known_hosts = known_hosts
         self.wish = name
-        self.state = SessionState.CLOSED
+        self.link = Link()
         self.name: str | None = None
         self._members: dict[str, None] = {}
         self.last_id: int | None = None
-        self.limits: RoomLimits | None = None
         self.outbox = Outbox(outbox_size)
+        self.sending = Sender(
+            self.link,
+            self.outbox,
+            give_up=self._give_up,
+            max_size=max_size,
+            chunk_size=chunk_size,
+        )
+        # A session sends with its sender, and is listened to and closed through its link.
+        self.send_text = self.sending.send_text
+        self.send_json = self.sending.send_json
+        self.send_json_text = self.sending.send_json_text
+        self.send_binary = self.sending.send_binary
+        self.send_file = self.sending.send_file
+        self.subscribe = self.link.subscribe
+        self.events = self.link.events
+        self.close = self.link.close
+        self.retry_now = self.link.retry_now
         self._backoff = backoff or Backoff()
-        self._retry = asyncio.Event()
         self._timing = Timing(open_timeout, close_timeout, ping_interval, ping_timeout)
         self._max_size = max_size
         self._chunk_size = chunk_size
         self._key = uuid.uuid4().hex
-        self._listeners: list[Listener] = []
         self._acked: dict[int, str] = {}
-        self._ws: ClientConnection | None = None
         self._page: list[ChatMessage] = []
         self._page_answer: asyncio.Future[HistoryPage] | None = None
         self._page_lock = asyncio.Lock()
-        # The message being written when the connection closed is the one a 1009 blames.
-        self._in_flight: str | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
 
     # -- life cycle -------------------------------------------------------------------------
 
     async def start(self) -> Welcome:
         """Join the room; raise a ``JoinError`` saying why if that fails."""
-        if self._task is not None:
+        if self.link.task is not None:
             raise RuntimeError("the session is already started")
-        self._closing = False
-        self._set_state(SessionState.CONNECTING)
+        self.link.closing = False
+        self.link.set_state(SessionState.CONNECTING)
         try:
             ws, welcome = await self._open()
         except JoinError as exc:
-            self._set_state(SessionState.CLOSED, error=exc)
+            self.link.set_state(SessionState.CLOSED, error=exc)
             raise
         await self._joined(ws, welcome)
-        self._task = asyncio.get_running_loop().create_task(self._run(ws))
+        self.link.task = asyncio.get_running_loop().create_task(self._run(ws))
         return welcome
 
     def trust(self, fingerprint: str) -> None:
@@ -200,20 +209,22 @@ class Session(Sending):
     async def _run(self, ws: ClientConnection) -> None:
         while True:
             code, reason = await self._pump(ws)
-            self._ws = None
+            self.link.ws = None
             if isinstance(reason, TooBigForUs):
-                self._set_state(SessionState.CLOSED, code=code, error=reason)
+                self.link.set_state(SessionState.CLOSED, code=code, error=reason)
                 return
             if (
-                not self._closing
+                not self.link.closing
                 and code == CloseCode.TOO_BIG
-                and self._in_flight is not None
-                and self._give_up(self._in_flight, f"too big for the room ({reason or 1009})")
+                and self.sending.in_flight is not None
+                and self._give_up(
+                    self.sending.in_flight, f"too big for the room ({reason or 1009})"
+                )
             ):
                 # The culprit is out of the outbox: the rest may go once we are back.
                 code = CloseCode.ABNORMAL
-            elif self._closing or code in FINAL_CODES:
-                self._set_state(SessionState.CLOSED, code=code, reason=reason)
+            elif self.link.closing or code in FINAL_CODES:
+                self.link.set_state(SessionState.CLOSED, code=code, reason=reason)
                 return
             reopened = await self._reconnect(code, reason)
             if reopened is None:
@@ -228,19 +239,19 @@ class Session(Sending):
         while True:
             attempt += 1
             delay = self._backoff.delay(attempt)
-            self._set_state(
+            self.link.set_state(
                 SessionState.RECONNECTING, attempt=attempt, delay=delay, code=code, reason=reason
             )
-            await self._wait_to_retry(delay)
+            await self.link.wait_to_retry(delay)
             try:
                 return await self._open()
             except UntrustedCertificate as exc:
                 # The room's identity changed while we were away: never accept it silently.
-                self._set_state(SessionState.CLOSED, error=exc)
+                self.link.set_state(SessionState.CLOSED, error=exc)
                 return None
             except Refused as exc:
                 if exc.code in FINAL_CODES:
-                    self._set_state(
+                    self.link.set_state(
                         SessionState.CLOSED, code=exc.code, reason=exc.reason, error=exc
                     )
                     return None
@@ -249,10 +260,10 @@ class Session(Sending):
                 logger.info("reconnect attempt %d failed: %s", attempt, exc)
 
     async def _joined(self, ws: ClientConnection, welcome: Welcome) -> None:
-        self._ws = ws
+        self.link.ws = ws
         self.name = welcome.name
         self._members = dict.fromkeys(welcome.members)
-        self.limits = welcome.limits
+        self.sending.limits = welcome.limits
         if self.last_id is None or welcome.reset:
             # A new member, or one whose position the room no longer knows: every message
             # of the backlog that follows is new to us.
@@ -261,11 +272,11 @@ class Session(Sending):
             # A server older than ``reset`` that came back without its history: its ids
             # start over, and keeping ours would hide every new message as "already seen".
             self.last_id = welcome.last_id
-        self._set_state(SessionState.OPEN)
-        self._emit(Joined(welcome))
+        self.link.set_state(SessionState.OPEN)
+        self.link.emit(Joined(welcome))
         for pending in self.outbox.pending():
             with contextlib.suppress(ConnectionClosed):
-                await self._transmit(ws, pending)
+                await self.sending.transmit(ws, pending)
 
     async def _pump(self, ws: ClientConnection) -> tuple[int | None, str | TooBigForUs]:
         limits = Limits(self._max_size)
@@ -288,6 +299,21 @@ class Session(Sending):
         return ws.close_code, ws.close_reason or ""
 
     @property
+    def state(self) -> SessionState:
+        """Where the session is: connecting, open, reconnecting, closing or closed."""
+        return self.link.state
+
+    @property
+    def limits(self) -> RoomLimits | None:
+        """The room's limits, from its last welcome (``None`` from a server without)."""
+        return self.sending.limits
+
+    @property
+    def message_limit(self) -> int:
+        """The largest message, in bytes, this room takes (as its welcome said)."""
+        return self.sending.message_limit
+
+    @property
     def members(self) -> tuple[str, ...]:
         """The room's members, in order of arrival (a copy)."""
         return tuple(self._members)
@@ -308,27 +334,27 @@ class Session(Sending):
             if self.last_id is not None and event.id <= self.last_id:
                 return  # already seen before a reconnect
             self.last_id = event.id
-            self._emit(Received(event, self._acked.pop(event.id, None)))
+            self.link.emit(Received(event, self._acked.pop(event.id, None)))
         elif isinstance(event, Ack):
             if self.outbox.acknowledge(event.cid) is not None or event.duplicate:
                 self._acked[event.id] = event.cid
-                self._emit(Delivered(event.cid, event.id, event.duplicate))
+                self.link.emit(Delivered(event.cid, event.id, event.duplicate))
         elif isinstance(event, Presence):
             apply_presence(self._members, event)
-            self._emit(PresenceChanged(event, event.members))
+            self.link.emit(PresenceChanged(event, event.members))
         elif isinstance(event, ErrorEvent):
             refused = event.cid is not None and self._give_up(
                 event.cid, f"refused by the room: {event.message}"
             )
             if not refused:
-                self._emit(ServerError(event))
+                self.link.emit(ServerError(event))
 
     def _give_up(self, cid: str, reason: str) -> bool:
         """Drop ``cid`` from the outbox for good and say why; ``False`` if it was not there."""
         if self.outbox.acknowledge(cid) is None:
             return False
         logger.info("gave up on message %s: %s", cid, reason)
-        self._emit(Failed(cid, reason))
+        self.link.emit(Failed(cid, reason))
         return True
 
     # -- history -----------------------------------------------------------------------------
@@ -340,7 +366,7 @@ class Session(Sending):
         ``HISTORY_TIMEOUT`` seconds. One page at a time: a second call waits for the first.
         """
         async with self._page_lock:
-            ws = self._ws
+            ws = self.link.ws
             if ws is None or self.state is not SessionState.OPEN:
                 raise SendError("not in a room")
             self._page_answer = asyncio.get_running_loop().create_future()
