@@ -372,7 +372,8 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--ndjson",
         action="store_true",
         help="print every frame, both directions, as one JSON object per line "
-        "(time, direction, kind, data; bytes in base64)",
+        "(time, direction, kind, data; bytes in base64), pings, pongs (rtt_ms) and the "
+        "close (code, reason) included",
     )
     join.add_argument(
         "--save-dir",

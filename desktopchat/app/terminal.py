@@ -42,6 +42,7 @@ from desktopchat.client.errors import (
 from desktopchat.client.events import (
     HISTORY_GAP,
     HISTORY_RESET,
+    Control,
     Delivered,
     Failed,
     Frame,
@@ -54,6 +55,7 @@ from desktopchat.client.events import (
     SessionState,
     StateChanged,
 )
+from desktopchat.client.frames import ndjson_closed, ndjson_control
 from desktopchat.client.raw import RawSession
 from desktopchat.client.session import Session
 from desktopchat.client.sizes import human_size
@@ -215,6 +217,11 @@ class _Watch:
             line = format_frame(event, self.ndjson)
             if line is not None:
                 print(line, file=self.out, flush=True)
+        elif isinstance(event, Control):
+            # The log is the connection's whole timeline: control frames too (stderr says
+            # the pongs in words either way).
+            if self.ndjson:
+                print(ndjson_control(event), file=self.out, flush=True)
         elif isinstance(event, Received):
             if event.cid is None:
                 print(format_message(event.message), file=self.out, flush=True)
@@ -230,6 +237,9 @@ class _Watch:
         if isinstance(event, StateChanged) and event.state is SessionState.CLOSED:
             self.final = event
             self.closed.set()
+            if self.ndjson and event.raw and event.error is None and not event.ours:
+                now = time.time_ns() // 1_000_000
+                print(ndjson_closed(now, event.code, event.reason), file=self.out, flush=True)
         if isinstance(event, Delivered | Failed | Progress | StateChanged | Frame):
             self.changed.set()
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from desktopchat.client.events import Frame
+from desktopchat.client.events import Control, Frame
 from desktopchat.protocol import Kind, ProtocolError, loads
 
 
@@ -69,12 +69,34 @@ def ndjson_line(frame: Frame) -> str:
         data = base64.b64encode(frame.data).decode()
     else:
         data = json_value(frame.data)[1] if kind is Kind.JSON else frame.data
-    moment = datetime.datetime.fromtimestamp(frame.time / 1000, datetime.UTC)
+    return _line(frame.time, frame.incoming, kind.value, data)
+
+
+def ndjson_control(control: Control) -> str:
+    """A control frame's line in the same log: ``ping`` and ``pong`` with their payload in
+    base64 (a pong with ``rtt_ms``, its round trip), ``close`` with its code and reason."""
+    data: dict[str, Any]
+    if control.opcode == "close":
+        data = {"code": control.code, "reason": control.reason}
+    else:
+        data = {"payload": base64.b64encode(control.payload).decode()}
+        if control.rtt is not None:
+            data["rtt_ms"] = round(control.rtt * 1000, 3)
+    return _line(control.time, control.incoming, control.opcode, data)
+
+
+def ndjson_closed(time_ms: int, code: int | None, reason: str) -> str:
+    """The line for the server's close (or the connection's loss: ``code`` 1006)."""
+    return _line(time_ms, True, "close", {"code": code, "reason": reason})
+
+
+def _line(time_ms: int, incoming: bool, kind: str, data: Any) -> str:
+    moment = datetime.datetime.fromtimestamp(time_ms / 1000, datetime.UTC)
     return json.dumps(
         {
             "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            "direction": "in" if frame.incoming else "out",
-            "kind": kind.value,
+            "direction": "in" if incoming else "out",
+            "kind": kind,
             "data": data,
         },
         ensure_ascii=False,

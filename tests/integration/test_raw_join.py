@@ -41,11 +41,17 @@ def records(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
 
 
+def frames(stdout: str) -> list[dict[str, Any]]:
+    """The data frames of the log (its control frames and closes left out)."""
+    return [r for r in records(stdout) if r["kind"] in ("text", "json", "binary")]
+
+
 async def test_raw_join_exchanges_text_json_and_bytes_with_an_echo_server_as_ndjson() -> None:
     async with foreign("echo") as port:
         done = await run_raw(f"ws://127.0.0.1:{port}/", LINES, "--ndjson")
     assert done.returncode == 0, done.stderr
-    lines = records(done.stdout)
+    lines = frames(done.stdout)
+    assert records(done.stdout)[-1]["kind"] == "close", "the close at the end of input too"
     sent = [(r["kind"], r["data"]) for r in lines if r["direction"] == "out"]
     echoed = [(r["kind"], r["data"]) for r in lines if r["direction"] == "in"]
     expected = [
@@ -202,7 +208,7 @@ async def test_raw_join_keeps_listening_after_its_input_ends_and_exits_by_the_cl
         ended_well = await run_raw(f"ws://127.0.0.1:{port}/ok", "", "-n", "--ndjson")
         failed = await run_raw(f"ws://127.0.0.1:{port}/bad", "", "--keep-open")
     assert ended_well.returncode == 0, ended_well.stderr
-    got = [r["data"] for r in records(ended_well.stdout) if r["direction"] == "in"]
+    got = [r["data"] for r in frames(ended_well.stdout) if r["direction"] == "in"]
     assert got == ["first", r"C:\temp and {\"a\": 1}", "late"]
     assert failed.returncode == 1, failed.stderr
     assert failed.stdout.splitlines()[1].endswith(r"C:\temp and {\"a\": 1}"), "as sent"
@@ -270,6 +276,38 @@ async def test_raw_join_pings_and_closes_with_the_code_and_reason_asked_for() ->
     assert refused.returncode == 2
     assert "1006 is not a code to close with" in refused.stderr
     assert closes[:2] == [(4001, "done"), (4002, "leaving now")]
+
+
+async def test_raw_join_ndjson_is_the_whole_timeline_with_pings_pongs_and_both_closes() -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    async def close_after_two(ws: ServerConnection) -> None:
+        await ws.recv()
+        await ws.recv()
+        await ws.close(4003, "seen enough")
+
+    async with serve(close_after_two, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        url = f"ws://127.0.0.1:{port}/"
+        by_server = await run_raw(url, "/ping are you there\none\ntwo\n", "-n", "--ndjson")
+    async with foreign("echo") as port:
+        by_us = await run_raw(f"ws://127.0.0.1:{port}/", "/close 4000 bye\n", "--ndjson")
+    lines = records(by_server.stdout)
+    kinds = [(r["direction"], r["kind"]) for r in lines]
+    assert kinds == [
+        ("out", "ping"),
+        ("in", "pong"),
+        ("out", "text"),
+        ("out", "text"),
+        ("in", "close"),
+    ], by_server.stdout
+    assert base64.b64decode(lines[0]["data"]["payload"]) == b"are you there"
+    assert lines[1]["data"]["rtt_ms"] >= 0
+    assert lines[-1]["data"] == {"code": 4003, "reason": "seen enough"}
+    assert records(by_us.stdout) == [
+        {**records(by_us.stdout)[0], "direction": "out", "kind": "close",
+         "data": {"code": 4000, "reason": "bye"}},
+    ]  # fmt: skip
 
 
 async def test_raw_join_pings_every_interval_while_it_listens() -> None:
