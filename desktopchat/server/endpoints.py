@@ -142,7 +142,12 @@ def room_door(hub: Hub) -> ASGIApp:
 
 async def join(websocket: WebSocket, hub: Hub, limits: Limits) -> tuple[Room, Member] | None:
     """Bring a member in: the room's checks, accept, its hello (structured), the join;
-    ``None`` when it was refused or left first."""
+    ``None`` when it was refused or left first.
+
+    A raw member is in the room before its accept goes out, its frames held until then: a
+    raw client counts itself in once its handshake is done, and a message another member
+    sent right after that was relayed to everybody but it (a structured member counts
+    itself in at its welcome, which comes from the room)."""
     room_name = websocket.path_params.get("room", DEFAULT_ROOM)
     try:
         hub.check(room_name)
@@ -150,27 +155,30 @@ async def join(websocket: WebSocket, hub: Hub, limits: Limits) -> tuple[Room, Me
         await refuse(websocket, refusal)
         return None
     subprotocol = offered_subprotocol(websocket)
-    await websocket.accept(subprotocol=subprotocol)
     wish = Hello(name=websocket.query_params.get("name"))
     if subprotocol is None:
         mode, hello = Mode.RAW, wish
     else:
+        await websocket.accept(subprotocol=subprotocol)
         mode = Mode(subprotocol)
         received = await _receive_hello(websocket, wish, hub.settings.hello_timeout, limits)
         if received is None:
             return None
         hello = received
-    try:
-        hub.check(room_name)
-    except Refused as refusal:
-        await websocket.close(refusal.code, refusal.reason)
-        return None
+        try:
+            hub.check(room_name)
+        except Refused as refusal:
+            await websocket.close(refusal.code, refusal.reason)
+            return None
     room = hub.room(room_name)
     try:
         await hub.ready(room)
     except Refused as refusal:
         hub.release(room)
-        await websocket.close(refusal.code, refusal.reason)
+        if mode is Mode.RAW:
+            await refuse(websocket, refusal)
+        else:
+            await websocket.close(refusal.code, refusal.reason)
         return None
     settings, connection = hub.settings, connection_of(websocket)
     started = asyncio.get_running_loop().time()
@@ -187,9 +195,20 @@ async def join(websocket: WebSocket, hub: Hub, limits: Limits) -> tuple[Room, Me
             limiter=RateLimiter(settings.rate, settings.burst, started),
             stall_timeout=settings.stall_timeout,
             prelude=prelude,
+            held=mode is Mode.RAW,
         )
 
-    return room, room.join(mode, hello, make)
+    member = room.join(mode, hello, make)
+    if mode is Mode.RAW:
+        try:
+            await websocket.accept()
+        except BaseException:
+            room.leave(member)
+            hub.release(room)
+            await member.finish()
+            raise
+        member.open()
+    return room, member
 
 
 def _error(exc: RemoteProtocolError) -> str:

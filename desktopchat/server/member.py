@@ -58,7 +58,10 @@ class Member:
         limiter: RateLimiter,
         stall_timeout: float,
         prelude: Iterable[Frame] | None = None,
+        held: bool = False,
     ) -> None:
+        """``held``: the connection is not accepted yet; what is delivered queues until
+        :meth:`open` (the room may speak to it from the moment it is in)."""
         self.name = name
         self.mode = mode
         self.key = key
@@ -82,8 +85,10 @@ class Member:
         self._prelude: Iterator[Frame] | None = None
         # While a writer runs, frames queue behind it so that they stay in order.
         self._writer: asyncio.Task[None] | None = None
+        self._opened: asyncio.Event | None = asyncio.Event() if held else None
         if prelude is not None:
             self._prelude = iter(prelude)
+        if prelude is not None or held:
             self._start_writer()
 
     @property
@@ -214,8 +219,16 @@ class Member:
             )
         return self._writer
 
+    def open(self) -> None:
+        """The connection is accepted: what waited goes out."""
+        if self._opened is not None:
+            self._opened.set()
+
     async def _write(self) -> None:
         try:
+            if self._opened is not None:
+                await self._opened.wait()
+                self._opened = None
             if self._prelude is not None:
                 for frame in self._prelude:
                     if not await self._send(Outgoing(frame)):
