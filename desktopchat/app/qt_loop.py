@@ -71,13 +71,12 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         """Run ``callback(*args)`` at the next turn of the loop, after those queued before."""
         if self.is_closed():
             raise RuntimeError("Event loop is closed")
-        context = context if context is not None else contextvars.copy_context()
-        handle = asyncio.Handle(callback, args, self, context)
-        self._ready.append(_Call(handle, callback, args, context))
+        call = self._call(callback, args, context)
+        self._ready.append(call)
         if not self._turn_due:
             self._turn_due = True
             self._turn.start()
-        return handle
+        return call.handle
 
     def call_later(
         self,
@@ -90,10 +89,9 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         one that falls due while the loop is stopped waits for it to run."""
         if delay <= 0:
             return self.call_soon(callback, *args, context=context)
-        context = context if context is not None else contextvars.copy_context()
-        handle = asyncio.Handle(callback, args, self, context)
-        super().call_later(delay, self._due, _Call(handle, callback, args, context))
-        return handle
+        call = self._call(callback, args, context)
+        super().call_later(delay, self._due, call)
+        return call.handle
 
     def call_at(
         self,
@@ -104,6 +102,16 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
     ) -> asyncio.Handle:
         """Run ``callback(*args)`` at loop time ``when`` (see :meth:`call_later`)."""
         return self.call_later(when - self.time(), callback, *args, context=context)
+
+    def _call(
+        self,
+        callback: Callable[..., object],
+        args: tuple[Any, ...],
+        context: contextvars.Context | None,
+    ) -> _Call:
+        # As asyncio's loops: the caller's context unless one is given.
+        context = context if context is not None else contextvars.copy_context()
+        return _Call(asyncio.Handle(callback, args, self, context), callback, args, context)
 
     def _due(self, call: _Call) -> None:
         if not call.handle.cancelled() and not self.is_closed():

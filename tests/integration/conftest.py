@@ -89,3 +89,12 @@ def serve_process(*flags: str) -> Iterator[tuple[subprocess.Popen[str], int]]:
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+def process_memory(pid: int, key: str = "VmRSS") -> int:
+    """A process's memory figure from ``/proc`` in bytes: ``VmRSS`` (resident now) or
+    ``VmHWM`` (its peak)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(f"no {key} for process {pid}")

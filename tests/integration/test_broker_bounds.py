@@ -16,7 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from desktopchat.server.broker_log import keys_of
-from tests.integration.conftest import serve_process
+from tests.integration.conftest import process_memory, serve_process
 from tests.integration.redis_server import redis_server
 from tests.integration.stall_proxy import StallProxy
 from tests.integration.test_broker import nodes, on
@@ -25,11 +25,8 @@ MIB = 1024 * 1024
 
 
 def peak_rss(pid: int) -> int:
-    """The process's peak resident memory in bytes (``VmHWM``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM")
+    """The process's peak resident memory in bytes."""
+    return process_memory(pid, "VmHWM")
 
 
 async def stored(redis_url: str, room: str = "chat") -> int:

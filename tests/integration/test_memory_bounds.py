@@ -16,7 +16,7 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 
 from desktopchat.protocol import SUBPROTOCOL
-from tests.integration.conftest import V1, serve_process
+from tests.integration.conftest import V1, process_memory, serve_process
 from tests.integration.rawsocket import frame, handshake
 
 MiB = 1024 * 1024
@@ -24,10 +24,7 @@ MiB = 1024 * 1024
 
 def rss(pid: int) -> int:
     """The process's resident set size in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS")
+    return process_memory(pid, "VmRSS")
 
 
 async def eventually(predicate: Callable[[], bool], within: float) -> None:
