@@ -3,6 +3,9 @@ dark desktop themes are readable."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPalette
@@ -10,7 +13,6 @@ from PySide6.QtWidgets import QApplication, QSpinBox, QWidget
 from pytestqt.qtbot import QtBot
 
 from desktopchat.app.window import style
-from desktopchat.assets import resource
 from desktopchat.gui.hosting import HostInfo
 from desktopchat.gui.join_page import NONE_FOUND, JoinPage
 from desktopchat.gui.panes.colours import SenderColours
@@ -470,16 +472,26 @@ def best_contrast(widget: QWidget) -> float:
     return max(contrast(background, QColor(pixel)) for pixel in set(pixels))
 
 
-@pytest.mark.parametrize("theme", ["light", "dark"])
-def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes(
-    qtbot: QtBot, theme: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+@contextlib.contextmanager
+def themed(theme: str) -> Iterator[None]:
+    """The app in the ``light`` or ``dark`` palette with its own stylesheet, then as before."""
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     saved_palette, saved_sheet = app.palette(), app.styleSheet()
     app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
-    app.setStyleSheet(resource("style.qss").read_text(encoding="utf-8"))
+    style(app)
     try:
+        yield
+    finally:
+        app.setPalette(saved_palette)
+        app.setStyleSheet(saved_sheet)
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes(
+    qtbot: QtBot, theme: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    with themed(theme):
         room = RoomView()
         qtbot.addWidget(room)
         room.resize(900, 500)
@@ -517,9 +529,6 @@ def test_messages_names_members_and_status_are_readable_in_light_and_dark_themes
                 hue = abs(a.hslHueF() - b.hslHueF())
                 apart = min(hue, 1 - hue) + abs(a.lightnessF() - b.lightnessF())
                 assert apart >= 0.05, (ten[one], ten[other], theme)
-    finally:
-        app.setPalette(saved_palette)
-        app.setStyleSheet(saved_sheet)
 
 
 def test_a_senders_colour_is_the_same_in_the_next_session_whoever_spoke_first() -> None:
@@ -554,12 +563,7 @@ def test_the_filter_counts_its_matches_clears_with_escape_and_keeps_the_selectio
 
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_spin_boxes_draw_their_arrows_in_both_themes(qtbot: QtBot, theme: str) -> None:
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    saved_palette, saved_sheet = app.palette(), app.styleSheet()
-    app.setPalette(dark_palette() if theme == "dark" else app.style().standardPalette())
-    style(app)
-    try:
+    with themed(theme):
         box = QSpinBox()
         qtbot.addWidget(box)
         box.setRange(1, 65535)
@@ -578,9 +582,6 @@ def test_spin_boxes_draw_their_arrows_in_both_themes(qtbot: QtBot, theme: str) -
         # Two triangles: each several rows tall, wider at the base (not a flat dash).
         assert len(rows) >= 6, f"arrows drawn in {len(rows)} rows"
         assert max(rows.values()) >= 5
-    finally:
-        app.setPalette(saved_palette)
-        app.setStyleSheet(saved_sheet)
 
 
 def test_a_row_found_far_back_stays_selected_when_the_filter_clears_in_a_followed_list(
