@@ -31,7 +31,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from load import STRUCTURED
-from run import HERE, PEERS, memory_kib, running
+from run import PEERS, memory_kib, running
 
 MB = 1024 * 1024
 
@@ -136,7 +136,6 @@ def main() -> None:
             f"| {name} | {r['joins']} | {r['sent']} | {r['rss_at_warmup_mb']} | "
             f"{r['rss_at_end_mb']} | {r['slope_mb_per_10min']} | {r['rss_after_all_left_mb']} |"
         )
-    (HERE / "churn-last.json").write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -304,17 +304,16 @@ class MainWindow(QMainWindow):
         self.pages.setCurrentWidget(self.join_page)
 
     def _recent_raw_chosen(self, room: RecentRoom) -> None:
-        secrets = self.vault.load_headers(room.address) if room.secret_headers else {}
-        missing = [name for name in room.secret_headers if name not in (secrets or {})]
-        headers = [*room.headers, *((name, (secrets or {})[name]) for name in room.secret_headers
-                                    if name not in missing)]  # fmt: skip
+        kept = (self.vault.load_headers(room.address) if room.secret_headers else None) or {}
+        # A secret the keyring did not keep is listed empty, to be typed again.
+        headers = [*room.headers, *((name, kept.get(name, "")) for name in room.secret_headers)]
+        missing = [name for name in room.secret_headers if name not in kept]
         hint = ""
         if missing:
             hint = (
                 f"The value of {', '.join(missing)} was not kept: this desktop has no keyring "
                 "to keep it in. Type it again under Advanced."
             )
-            headers += [(name, "") for name in missing]
         options = RawOptions(room.subprotocols, tuple(headers), room.origin or None, room.insecure)
         variables = self.room_view.saved.endpoint_of(room.address).variables
         self.join_page.fill_raw(room.address, options, variables, hint)
