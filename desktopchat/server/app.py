@@ -132,7 +132,7 @@ def create_app(
             if broker is not None:
                 await broker.close()
             if owned:
-                store.close()
+                hub.commits.close()
             rooms_loop.lifespan = None
 
     app = RoomsFirst(

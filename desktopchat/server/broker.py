@@ -38,7 +38,7 @@ from desktopchat.server.broker_log import (
     keys_of,
     read_entry,
 )
-from desktopchat.server.connection import Frame
+from desktopchat.server.framing import Frame
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -98,9 +98,10 @@ def slice_count(sizes: dict[int, int], first: int, last: int) -> int:
 
 
 class Followed(Protocol):
-    """What the broker needs of a room it follows (:class:`~desktopchat.server.room.Room`)."""
+    """What the broker needs of a room it follows (a :class:`SharedRoom`)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def relay(self, entry: Entry) -> None: ...
 

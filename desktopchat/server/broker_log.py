@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desktopchat.protocol import ChatMessage, Kind, loads
-from desktopchat.server.connection import Frame
+from desktopchat.server.framing import Frame
 from desktopchat.server.history import message_body
 
 # KEYS: seq, log, epoch, the append's de-duplication key, the byte count, the sizes hash,

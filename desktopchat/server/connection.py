@@ -7,11 +7,11 @@ build one from plain functions. The names of those scope extensions are here too
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-Frame = str | bytes
+from desktopchat.server.framing import Frame
 
 ABORT_EXTENSION = "desktopchat.abort"
 """ASGI scope extension holding a callable that aborts the connection's transport."""
@@ -24,7 +24,17 @@ BUFFERED_EXTENSION = "desktopchat.buffered"
 """ASGI scope extension holding ``buffered() -> int``: bytes in the transport's write buffer."""
 
 WRITABLE_EXTENSION = "desktopchat.writable"
-"""ASGI scope extension holding the ``asyncio.Event`` set while the transport takes writes."""
+"""ASGI scope extension holding a :class:`Writability`: set while the transport takes writes."""
+
+
+class Writability(Protocol):
+    """Whether a transport takes writes now, and a way to wait until it does."""
+
+    def is_set(self) -> bool:
+        """Whether the transport's buffer is below its high mark."""
+
+    async def wait(self) -> object:
+        """Return once the transport takes writes."""
 
 
 def nothing_buffered() -> int:
@@ -46,5 +56,5 @@ class Connection:
     close: Callable[[int, str], Awaitable[None]]
     write_now: Callable[[bytes], bool] | None = None
     buffered: Callable[[], int] = nothing_buffered
-    writable: asyncio.Event | None = None
+    writable: Writability | None = None
     abort: Callable[[], None] | None = None

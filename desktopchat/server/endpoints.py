@@ -34,13 +34,13 @@ from desktopchat.server.connection import (
     WRITABLE_EXTENSION,
     WRITE_EXTENSION,
     Connection,
-    Frame,
     nothing_buffered,
 )
-from desktopchat.server.hub import Hub, Refused
+from desktopchat.server.framing import Frame
+from desktopchat.server.hub import Hub, Refused, ServedRoom
 from desktopchat.server.member import Member
 from desktopchat.server.ratelimit import RateLimiter
-from desktopchat.server.room import Mode, Room
+from desktopchat.server.room import Mode
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -140,7 +140,7 @@ def room_door(hub: Hub) -> ASGIApp:
     return door
 
 
-async def join(websocket: WebSocket, hub: Hub, limits: Limits) -> tuple[Room, Member] | None:
+async def join(websocket: WebSocket, hub: Hub, limits: Limits) -> tuple[ServedRoom, Member] | None:
     """Bring a member in: the room's checks, accept, its hello (structured), the join;
     ``None`` when it was refused or left first.
 
@@ -246,7 +246,7 @@ _ALREADY_JOINED = encode_server(
 
 
 async def _relay(
-    websocket: WebSocket, room: Room, member: Member, limits: Limits, flood_bytes: int
+    websocket: WebSocket, room: ServedRoom, member: Member, limits: Limits, flood_bytes: int
 ) -> None:
     """Read the member's frames until it leaves, publishing each to the room.
 

@@ -15,16 +15,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from websockets.frames import Frame, Opcode
+from websockets.frames import Frame as WireFrame
+from websockets.frames import Opcode
 
-Payload = str | bytes
+Frame = str | bytes
+"""One WebSocket message as a member sends or gets it: text, or bytes."""
 
 FRAGMENT_BYTES = 256 * 1024
 
 
 def frame_of(data: bytes, text: bool) -> bytes:
     """The unmasked server frame carrying ``data`` whole (UTF-8 text when ``text``)."""
-    return Frame(Opcode.TEXT if text else Opcode.BINARY, data).serialize(mask=False, extensions=[])
+    return WireFrame(Opcode.TEXT if text else Opcode.BINARY, data).serialize(
+        mask=False, extensions=[]
+    )
 
 
 def fragments_of(data: bytes, text: bool) -> Iterator[bytes]:
@@ -36,7 +40,7 @@ def fragments_of(data: bytes, text: bool) -> Iterator[bytes]:
     first = Opcode.TEXT if text else Opcode.BINARY
     view = memoryview(data)
     for start in range(0, len(data), FRAGMENT_BYTES):
-        yield Frame(
+        yield WireFrame(
             first if start == 0 else Opcode.CONT,
             bytes(view[start : start + FRAGMENT_BYTES]),
             fin=start + FRAGMENT_BYTES >= len(data),
@@ -54,7 +58,7 @@ class Outgoing:
 
     __slots__ = ("_data", "_fragments", "_text", "_wire", "size")
 
-    def __init__(self, *payloads: Payload) -> None:
+    def __init__(self, *payloads: Frame) -> None:
         # Encoded once: the size is in bytes as they go out (non-ASCII text is up to 4 bytes
         # a character), and the frames are built from the same bytes.
         self._text = tuple(isinstance(p, str) for p in payloads)
@@ -68,7 +72,7 @@ class Outgoing:
             self._data = None
 
     @property
-    def payloads(self) -> tuple[Payload, ...]:
+    def payloads(self) -> tuple[Frame, ...]:
         """The payloads as sent (only the ASGI fallback asks: a big one is read back from
         its frames)."""
         data = self._data if self._data is not None else (_unframed(self.fragments),)
@@ -77,7 +81,7 @@ class Outgoing:
         )
 
     @property
-    def payload(self) -> Payload:
+    def payload(self) -> Frame:
         """The payload of a single message."""
         return self.payloads[0]
 

@@ -4,15 +4,16 @@ Two stores share one interface: :class:`~desktopchat.server.sqlite_history.Sqlit
 (the default; a WAL database that survives ``kill -9``) and :class:`MemoryHistory`
 (``--history off``; recent messages, gone with the process). Both are bounded: in messages
 per room and in bytes (and, on disk, in age), so what a peer sends cannot grow them forever.
-Calls are synchronous on purpose: an INSERT costs microseconds, and doing it inline keeps
-ids, storage and relay in one order. What makes a message durable is the commit, which the
-SQLite store makes once per turn of the event loop for every message stored in that turn
-(:meth:`History.committed`); the room relays and acknowledges only after it.
+Stores are plain synchronous objects, with no event loop: an INSERT costs microseconds, and
+doing it inline keeps ids, storage and relay in one order. What makes a message durable is
+the commit: a store takes appends one by one (each durable on return) or in a batch
+(:meth:`History.begin`, then durable together at :meth:`History.commit`). When to batch is
+the caller's choice (:mod:`desktopchat.server.commits` makes one commit per turn of the
+event loop); the room relays and acknowledges only what is durable.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,9 +42,9 @@ class StoreError(Exception):
 class History(Protocol):
     """What a room needs of its history store.
 
-    ``slow_writes`` says an append may block for a while (a disk write): the room then
-    stores big messages from a worker thread. Such a store must take calls from one
-    thread at a time or be safe across threads (SQLite's serialized mode is).
+    ``slow_writes`` says an append may block for a while (a disk write): its owner then
+    batches appends and stores big messages from a worker thread (:meth:`append_alone`).
+    Such a store must be safe across threads (SQLite's serialized mode is).
     """
 
     slow_writes: bool
@@ -51,17 +52,27 @@ class History(Protocol):
     def last_id(self, room: str) -> int:
         """The newest id in ``room`` (0 when empty)."""
 
+    def begin(self) -> None:
+        """Open a batch: what :meth:`append` stores from now on is durable together, once
+        :meth:`commit` returns."""
+
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
         """Store ``message`` (its ``id`` is ignored) and return it with the id assigned;
-        :class:`StoreError` when it cannot. Called on a worker thread (no event loop), it
-        returns once the message is committed."""
+        :class:`StoreError` when it cannot (then the open batch is lost too). In a batch it
+        is durable at :meth:`commit`; outside one, on return."""
 
-    def committed(self) -> asyncio.Future[None] | None:
-        """What to wait for before the messages appended so far may be acknowledged or
-        relayed: the commit of the current batch (failing with :class:`StoreError`), or
-        ``None`` when they are stored already."""
+    def append_alone(
+        self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
+    ) -> ChatMessage:
+        """:meth:`append`, durable on return whatever batch is open (from a worker thread,
+        while the loop keeps a batch open: that batch is committed with it, early, and lost
+        with it if it fails)."""
+
+    def commit(self) -> None:
+        """Make the open batch durable and close it; :class:`StoreError` when it was lost
+        (none of its messages is stored). Nothing to do without a batch."""
 
     def find(self, room: str, key: str, cid: str) -> ChatMessage | None:
         """The message a member stored earlier under the same client id, if any."""
@@ -166,9 +177,11 @@ class MemoryHistory:
         self.bytes = 0
         self._kept = 0
 
-    def committed(self) -> None:
-        """Memory holds a message as soon as it is appended."""
-        return
+    def begin(self) -> None:
+        """Memory holds a message as soon as it is appended: nothing to batch."""
+
+    def commit(self) -> None:
+        """Nothing waits for a commit in memory."""
 
     def last_id(self, room: str) -> int:
         self._idle.discard(room)  # asked on joining: the room is in use
@@ -196,6 +209,12 @@ class MemoryHistory:
         if len(self._order) > 2 * self._kept + 1024:
             self._compact_order()
         return stored
+
+    def append_alone(
+        self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
+    ) -> ChatMessage:
+        """:meth:`append`: every append is durable (for this process) on return."""
+        return self.append(room, message, key, cid)
 
     def _compact_order(self) -> None:
         # Messages dropped by their room's count limit leave stale entries behind; keep the

@@ -10,10 +10,14 @@ from typing import TYPE_CHECKING
 
 from desktopchat.protocol import CloseCode, CloseReason, valid_room_name
 from desktopchat.server.broker_log import BrokerDown
+from desktopchat.server.commits import Commits
 from desktopchat.server.history import History, MemoryHistory
-from desktopchat.server.room import Room
+from desktopchat.server.live_room import LiveRoom
 from desktopchat.server.settings import Settings
 from desktopchat.server.shared_room import SharedRoom
+
+ServedRoom = LiveRoom | SharedRoom
+"""A room of this server: stored here, or shared through a broker."""
 
 if TYPE_CHECKING:  # the Redis client is the optional `broker` extra
     from desktopchat.server.broker import RedisBroker
@@ -52,12 +56,13 @@ class Hub:
             raise ValueError("a broker and this node's mirror go together")
         self.settings = settings
         self.history = history
+        self.commits = Commits(history)
         self.broker = broker
         self.mirror = mirror
         self._attaching: dict[str, asyncio.Future[None]] = {}
         self._detaching: set[asyncio.Task[None]] = set()
         self._clock = clock
-        self._rooms: dict[str, Room] = {}
+        self._rooms: dict[str, ServedRoom] = {}
         self._watchers: list[Callable[[], None]] = []
         self._sweeper: asyncio.Task[None] | None = None
         self.closing = False
@@ -78,7 +83,7 @@ class Hub:
             callback()
 
     @property
-    def rooms(self) -> dict[str, Room]:
+    def rooms(self) -> dict[str, ServedRoom]:
         """The rooms that have members, by name."""
         return self._rooms
 
@@ -94,7 +99,7 @@ class Hub:
         if room is not None and len(room) >= self.settings.max_members:
             raise Refused(CloseCode.TRY_AGAIN_LATER, CloseReason.ROOM_FULL)
 
-    def room(self, name: str) -> Room:
+    def room(self, name: str) -> ServedRoom:
         """The room called ``name``, created if needed (call :meth:`check` first)."""
         room = self._rooms.get(name)
         if room is None and self.broker is not None and self.mirror is not None:
@@ -107,9 +112,9 @@ class Hub:
                 on_change=self._changed,
             )
         elif room is None:
-            room = self._rooms[name] = Room(
+            room = self._rooms[name] = LiveRoom(
                 name,
-                self.history,
+                self.commits,
                 clock=self._clock,
                 settings=self.settings,
                 on_change=self._changed,
@@ -118,7 +123,7 @@ class Hub:
             self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="sweeper")
         return room
 
-    async def ready(self, room: Room) -> None:
+    async def ready(self, room: ServedRoom) -> None:
         """A shared room follows the broker before anybody joins it (once, however many
         arrive together); :class:`Refused` when the broker cannot be reached."""
         if self.broker is None or not isinstance(room, SharedRoom):
@@ -155,7 +160,7 @@ class Hub:
                 for member in room.members:
                     member.check_stalled(now)
 
-    def release(self, room: Room) -> None:
+    def release(self, room: ServedRoom) -> None:
         """Forget ``room`` once its last member has left (its history stays, within the
         store's retention)."""
         if not len(room) and self._rooms.get(room.name) is room:

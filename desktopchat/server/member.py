@@ -18,8 +18,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from desktopchat.protocol import CloseCode, CloseReason
-from desktopchat.server.connection import Connection, Frame
-from desktopchat.server.framing import FRAGMENT_BYTES, Outgoing
+from desktopchat.server.connection import Connection
+from desktopchat.server.framing import FRAGMENT_BYTES, Frame, Outgoing
 from desktopchat.server.ratelimit import RateLimiter
 from desktopchat.server.room import Mode
 

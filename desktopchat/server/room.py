@@ -1,16 +1,21 @@
-"""A chat room: its members, its history, and the rules of who hears what.
+"""A chat room's rules, with no I/O: its members, who hears what, and in which order.
 
-Every message is stored first (it gets its id there), then encoded once per mode and handed to
-each member's queue. Raw members get bare frames, structured members get envelopes; nobody's
+Like ``websockets``' protocol objects, a :class:`Room` knows no sockets, loops or threads. It
+is told what happens (a member joins, a message arrives, the store kept it, the time went
+by) and answers with what to store (a :class:`Draft`) and with frames handed to each
+member's ``deliver``, which never waits. What is I/O (the order of stores, commits, worker
+threads, timers) belongs to its shells: :mod:`desktopchat.server.live_room` for a room this
+server stores, :mod:`desktopchat.server.shared_room` for one a broker stores.
+
+Every message is stored first (it gets its id there), then encoded once per mode and handed
+to every member. Raw members get bare frames, structured members get envelopes; nobody's
 slowness or failure reaches anybody else.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import logging
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
@@ -37,9 +42,8 @@ from desktopchat.protocol import (
     name_key,
     unique_name,
 )
-from desktopchat.server.connection import Frame
-from desktopchat.server.framing import Outgoing
-from desktopchat.server.history import History, StoreError
+from desktopchat.server.framing import Frame, Outgoing
+from desktopchat.server.history import History
 from desktopchat.server.settings import Settings
 
 logger = logging.getLogger("desktopchat.server")
@@ -115,23 +119,31 @@ def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
     )
 
 
-Batch = asyncio.Future[None] | None  # a stored message's commit to wait for (None: done)
-
-
 @dataclass(frozen=True, slots=True)
-class _Unrelayed:
-    """A message stored and waiting for its commit to go out."""
+class Draft:
+    """A message as the room received it: what to store, and who to answer once stored.
 
-    committed: Batch
+    ``duplicate`` is the acknowledgement to give again when the sender's client id is
+    stored already: then nothing is stored, and nothing relayed.
+    """
+
     sender: Peer
-    event: Sendable
+    message: ChatMessage
+    cid: str | None
     raw_frame: Frame | None
-    stored: ChatMessage | Ack
+    size: int
+    duplicate: Ack | None = None
+
+    @property
+    def key(self) -> str | None:
+        """The sender's client key, which scopes ``cid``."""
+        return self.sender.key
 
 
 class Room:
-    """The members and history of one room; all methods run on the event loop, and only
-    :meth:`publish` awaits (a big message being stored)."""
+    """The members and the rules of one room. Nothing here waits: its owner stores each
+    :class:`Draft` and calls :meth:`relay` (or :meth:`refuse`) once it is durable, and calls
+    :meth:`flush_presence` when ``wake(seconds)`` asked for it."""
 
     def __init__(
         self,
@@ -140,12 +152,17 @@ class Room:
         *,
         clock: Callable[[], int],
         settings: Settings,
+        wake: Callable[[float], None],
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
+        """``history`` is read for backlogs, pages and client ids (its owner writes it);
+        ``clock`` gives the time in milliseconds; ``wake(seconds)`` asks the owner to call
+        :meth:`flush_presence` that much later; ``on_change`` is told of joins and leaves."""
         self.name = name
-        self._history = history
+        self.history = history
         self._clock = clock
         self._settings = settings
+        self._wake = wake
         self._on_change = on_change
         # A dict as an ordered set: joining and leaving are O(1) in rooms of thousands.
         self._members: dict[Peer, None] = {}
@@ -154,14 +171,12 @@ class Room:
         self._structured_delivers: dict[Peer, Callable[[Outgoing], None]] = {}
         self._taken: set[str] = set()
         self._suffixes: dict[str, int] = {}  # where "guest N" goes on: joins stay O(1)
+        self._remote: dict[str, int] = {}  # members elsewhere (a shared room's other nodes)
         self._count = dict.fromkeys(Mode, 0)
         self._relayed = history.last_id(name)
         self._presence: list[tuple[int, str]] = []
         self._presence_seq = 0
         self._seen_up_to: dict[Peer, int] = {}
-        self._presence_flush: asyncio.TimerHandle | None = None
-        self._in_order = asyncio.Lock()
-        self._unrelayed: deque[_Unrelayed] = deque()
         self._limits = RoomLimits(
             max_message_bytes=settings.max_message_bytes,
             rate=settings.rate,
@@ -172,15 +187,27 @@ class Room:
     def __len__(self) -> int:
         return len(self._members)
 
+    def __contains__(self, member: object) -> bool:
+        return member in self._members
+
     @property
     def members(self) -> tuple[Peer, ...]:
-        """The members, in order of joining."""
+        """The members here, in order of joining."""
         return tuple(self._members)
 
     @property
     def names(self) -> tuple[str, ...]:
-        """Display names of the members, in order of joining."""
+        """Display names of the members here, in order of joining, then of those elsewhere."""
+        return (*self.local_names(), *self._remote)
+
+    def local_names(self) -> tuple[str, ...]:
+        """Display names of the members here."""
         return tuple(member.name for member in self._members)
+
+    @property
+    def last_relayed(self) -> int:
+        """The id of the newest message handed to the members."""
+        return self._relayed
 
     def join(self, mode: Mode, hello: Hello, make: Callable[[str, Iterator[Frame] | None], P]) -> P:
         """Admit a newcomer: name it, greet it with the backlog, and tell the others.
@@ -199,7 +226,7 @@ class Room:
             reset = hello.resume is not None and hello.resume > last_id
             resume = None if reset else hello.resume
             # Older than the room still holds: what came between is gone, and it is said.
-            kept_from = self._history.start_of_recent(self.name, 1 << 62)
+            kept_from = self.history.start_of_recent(self.name, 1 << 62)
             gap = resume is not None and resume < kept_from
             welcome = Welcome(
                 room=self.name,
@@ -232,7 +259,8 @@ class Room:
             return
         del self._members[member]
         (self._structured_delivers if member.mode.structured else self._raw_delivers).pop(member)
-        self._taken.discard(name_key(member.name))
+        if member.name not in self._remote:
+            self._taken.discard(name_key(member.name))
         base, _, number = member.name.rpartition(" ")
         key = name_key(base) if number.isdigit() else ""
         if key in self._suffixes:  # "guest 2" is free again: the next guest may have it
@@ -242,77 +270,61 @@ class Room:
         logger.info("%s left #%s (%d members)", member.name, self.name, len(self))
         self._on_change()
 
-    async def publish(
-        self, sender: Peer, event: Sendable, *, raw_frame: Frame | None = None
-    ) -> None:
-        """Store a message, acknowledge it to a structured sender, relay it to everybody.
+    def remote(self, event: PresenceEvent, name: str) -> None:
+        """``name`` joined or left elsewhere (another node of a shared room): its name is
+        taken while it is there, and the members here are told."""
+        if event is PresenceEvent.JOIN:
+            self._remote[name] = self._remote.get(name, 0) + 1
+            self._taken.add(name_key(name))
+        else:
+            count = self._remote.pop(name, 0) - 1
+            if count > 0:
+                self._remote[name] = count
+            elif name not in self.local_names():
+                self._taken.discard(name_key(name))
+            if count < 0:
+                return  # never heard of: nothing to tell
+        self._announce(event, name, self._clock())
+
+    def draft(self, sender: Peer, event: Sendable, raw_frame: Frame | None = None) -> Draft:
+        """What ``sender``'s message asks to store, timed now; a structured resend of a client
+        id stored already is a duplicate (to acknowledge again, not to store).
 
         ``raw_frame`` is the frame exactly as a raw sender sent it, relayed verbatim to raw
-        members. A structured resend with a client id already stored is acknowledged again
-        (``duplicate``) and not stored or relayed twice. Messages are stored one at a time (a
-        big one on a worker thread) and go out once committed, in the order they were stored.
-        """
-        try:
-            async with self._in_order:
-                stored, committed = await self._store(sender, event)
-        except StoreError as exc:
-            self._not_stored(sender, event, exc)
-            return
-        if committed is None and not self._unrelayed:
-            self._publish_stored(sender, event, raw_frame, stored)
-            return
-        # Out once committed, in order; the sender's next message need not wait: one commit.
-        self._unrelayed.append(_Unrelayed(committed, sender, event, raw_frame, stored))
-        if committed is not None:
-            committed.add_done_callback(self._relay_committed)
-
-    def _relay_committed(self, _batch: asyncio.Future[None]) -> None:  # oldest first, in order
-        while self._unrelayed:
-            head = self._unrelayed[0]
-            if head.committed is not None and not head.committed.done():
-                return
-            self._unrelayed.popleft()
-            failure = head.committed.exception() if head.committed is not None else None
-            if failure is not None:
-                self._not_stored(head.sender, head.event, failure)
-            else:
-                self._publish_stored(head.sender, head.event, head.raw_frame, head.stored)
-
-    def _not_stored(self, sender: Peer, event: Sendable, exc: BaseException) -> None:
-        logger.error("#%s: a message from %s was not stored: %s", self.name, sender.name, exc)
-        if event.cid is not None:
-            sender.deliver(encode_server(ErrorEvent("not-stored", NOT_STORED, event.cid)))
-
-    async def _store(self, sender: Peer, event: Sendable) -> tuple[ChatMessage | Ack, Batch]:
-        """The message stored (or the ack of its earlier copy), and its commit to wait for."""
-        cid, history = event.cid, self._history
+        members."""
+        cid, now = event.cid, self._clock()
+        message = _as_message(event, sender.name, now)
+        duplicate = None
         if cid is not None and sender.key is not None:
-            known = history.find(self.name, sender.key, cid)
-            if known is not None:  # it may be in the batch not yet committed
-                return Ack(cid, known.id, self._clock(), duplicate=True), history.committed()
-        message = _as_message(event, sender.name, self._clock())
-        if history.slow_writes and _size(event) >= OFFLOAD_BYTES:  # committed on return
-            stored = await asyncio.to_thread(history.append, self.name, message, sender.key, cid)
-            return stored, None
-        return history.append(self.name, message, sender.key, cid), history.committed()
+            known = self.history.find(self.name, sender.key, cid)
+            if known is not None:
+                duplicate = Ack(cid, known.id, now, duplicate=True)
+        return Draft(sender, message, cid, raw_frame, _size(event), duplicate)
 
-    def _publish_stored(
-        self, sender: Peer, event: Sendable, raw_frame: Frame | None, stored: ChatMessage | Ack
-    ) -> None:
-        cid = event.cid
+    def relay(self, draft: Draft, stored: ChatMessage | Ack) -> None:
+        """``draft`` is durable as ``stored`` (or, a duplicate, was: its ack is given again):
+        acknowledge it to a structured sender, and hand it to everybody."""
         # Who joined or left before this message is told before it.
-        self._flush_presence()
+        self.flush_presence()
         if isinstance(stored, Ack):
-            sender.deliver(encode_server(stored))
+            draft.sender.deliver(encode_server(stored))
             return
-        if cid is not None:
-            sender.deliver(encode_server(Ack(cid, stored.id, stored.time)))
-        self._fan_out(stored, raw_frame)
+        if draft.cid is not None:
+            draft.sender.deliver(encode_server(Ack(draft.cid, stored.id, stored.time)))
+        self.fan_out(stored, draft.raw_frame)
 
-    def _fan_out(self, message: ChatMessage, raw_frame: Frame | None) -> None:
+    def refuse(self, draft: Draft, reason: BaseException) -> None:
+        """``draft`` could not be stored: nobody hears of it, and a structured sender is
+        told in words (with its client id) so that it may try again."""
+        sender = draft.sender
+        logger.error("#%s: a message from %s was not stored: %s", self.name, sender.name, reason)
+        if draft.cid is not None:
+            sender.deliver(encode_server(ErrorEvent("not-stored", NOT_STORED, draft.cid)))
+
+    def fan_out(self, message: ChatMessage, raw_frame: Frame | None) -> None:
         """Hand a stored message to every member, encoded once per mode (and only for a mode
         somebody in the room speaks); raw members get ``raw_frame`` verbatim when given."""
-        self._flush_presence()
+        self.flush_presence()
         self._relayed = message.id
         if self._structured_delivers:
             structured = Outgoing(encode_server(message))
@@ -323,20 +335,20 @@ class Room:
         for deliver in self._raw_delivers.values():
             deliver(raw)
 
+    def restart(self, last_id: int) -> None:
+        """The next message relayed follows ``last_id`` (a shared room's store started over
+        or was trimmed past what was relayed here)."""
+        self._relayed = last_id
+
     def send_page(self, member: Peer, request: HistoryRequest) -> None:
         """Send ``member`` the older page it asked for (nothing unrelayed), then its end."""
         before = min(request.before, self._relayed + 1)
         limit = min(request.limit, MAX_HISTORY_PAGE)
-        page = self._history.before(self.name, before, limit, _BACKLOG_PAGE_BYTES)
+        page = self.history.before(self.name, before, limit, _BACKLOG_PAGE_BYTES)
         for message in page:
             member.deliver(encode_server(replace(message, page=True)))
-        more = bool(page) and self._history.has_before(self.name, page[0].id)
+        more = bool(page) and self.history.has_before(self.name, page[0].id)
         member.deliver(encode_server(PageEnd(request.before, len(page), more)))
-
-    async def close_all(self, code: int, reason: str) -> None:
-        """Close every member at once (used at shutdown); a stalled one is aborted."""
-        self._flush_presence()
-        await asyncio.gather(*(member.close(code, reason) for member in self._members))
 
     def _announce(
         self, event: PresenceEvent, name: str, now: int, subject: Peer | None = None
@@ -360,16 +372,12 @@ class Room:
         if joining and subject is not None and mode is Mode.V2:
             # Its welcome already lists everybody so far: it hears only what comes after.
             self._seen_up_to[subject] = self._presence_seq
-        if self._presence_flush is None:
-            self._presence_flush = asyncio.get_running_loop().call_later(
-                PRESENCE_WINDOW, self._flush_presence
-            )
+        if len(self._presence) == 1:
+            self._wake(PRESENCE_WINDOW)
 
-    def _flush_presence(self) -> None:
-        """Write the gathered v2 presence changes to every v2 member, in order."""
-        if self._presence_flush is not None:
-            self._presence_flush.cancel()
-            self._presence_flush = None
+    def flush_presence(self) -> None:
+        """Write the gathered v2 presence changes to every v2 member, in order (at once: a
+        message, a page or a close must not overtake them)."""
         pending, self._presence = self._presence, []
         fresh, self._seen_up_to = self._seen_up_to, {}
         if not pending:
@@ -391,9 +399,9 @@ class Room:
         yield encode_server(welcome)
         after = resume
         if after is None:
-            after = self._history.start_of_recent(self.name, self._settings.history_size)
+            after = self.history.start_of_recent(self.name, self._settings.history_size)
         while after < welcome.last_id:
-            page = self._history.since(self.name, after, _BACKLOG_PAGE, _BACKLOG_PAGE_BYTES)
+            page = self.history.since(self.name, after, _BACKLOG_PAGE, _BACKLOG_PAGE_BYTES)
             for message in page:
                 if message.id > welcome.last_id:
                     return

@@ -27,11 +27,12 @@ from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.addresses import JoinAddress, join_addresses
 from desktopchat.server.advertise import Advertiser
 from desktopchat.server.app import create_app
+from desktopchat.server.http_protocol import guarded_http
 from desktopchat.server.hub import Hub
 from desktopchat.server.logredact import install_redaction
-from desktopchat.server.protocols import guarded_h11, room_websockets
 from desktopchat.server.settings import Settings, default_tls_dir
 from desktopchat.server.tls import TlsIdentity, identity_of, load_or_create
+from desktopchat.server.websocket_protocol import room_websockets
 
 _STARTUP_POLL = 0.005
 
@@ -79,10 +80,11 @@ def uvicorn_config(
     app: Starlette, settings: Settings, identity: TlsIdentity | None = None
 ) -> uvicorn.Config:
     """uvicorn's settings for our app: protocol classes named, logging and signals ours."""
+    websocket = room_websockets(settings.handshake_timeout)
     return uvicorn.Config(
         app,
-        http=guarded_h11(settings.handshake_timeout),
-        ws=room_websockets(settings.handshake_timeout),
+        http=guarded_http(settings.handshake_timeout, websocket),
+        ws=websocket,
         ws_per_message_deflate=settings.compression,
         lifespan="on",
         loop="none",

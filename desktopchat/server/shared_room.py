@@ -17,12 +17,12 @@ from desktopchat.protocol import (
     PresenceEvent,
     Sendable,
     encode_server,
-    name_key,
 )
 from desktopchat.server.broker_log import BrokerDown, Entry
-from desktopchat.server.connection import Frame
+from desktopchat.server.framing import Frame
 from desktopchat.server.history import MemoryHistory
-from desktopchat.server.room import Mode, Peer, Room, _as_message
+from desktopchat.server.live_room import RoomOnLoop
+from desktopchat.server.room import Mode, Peer
 from desktopchat.server.settings import Settings
 
 if TYPE_CHECKING:  # the Redis client is the optional `broker` extra
@@ -35,7 +35,7 @@ P = TypeVar("P", bound=Peer)
 BROKER_DOWN = "the room's message store is unreachable: not sent, try again"
 
 
-class SharedRoom(Room):
+class SharedRoom(RoomOnLoop):
     """A :class:`Room` whose messages go through ``broker``: acknowledged once the broker
     has them, relayed when this node reads them back from the broker's log (so every node
     relays in the one order), with members of other nodes in its member list."""
@@ -51,9 +51,9 @@ class SharedRoom(Room):
         on_change: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(name, mirror, clock=clock, settings=settings, on_change=on_change)
+        self._clock = clock
         self._mirror = mirror
         self._broker = broker
-        self._remote: dict[str, int] = {}
         # Our messages stored by the broker but not yet acknowledged: the follower may read
         # one back before the append returns, and its ack must go out before its copy.
         self._awaiting: dict[tuple[str | None, str], Peer] = {}
@@ -61,41 +61,25 @@ class SharedRoom(Room):
 
     # -- what members see ---------------------------------------------------------------------
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Members here, then members on other nodes."""
-        return (*self.local_names(), *self._remote)
-
     def local_names(self) -> tuple[str, ...]:
         """The names of this node's members."""
-        return tuple(member.name for member in self._members)
+        return self.rules.local_names()
 
     def join(self, mode: Mode, hello: Hello, make: Callable[[str, Iterator[Frame] | None], P]) -> P:
         """Admit a newcomer here, and tell the other nodes."""
-        member = super().join(mode, hello, make)
+        member = self.rules.join(mode, hello, make)
         self._broker.announce(self.name, PresenceEvent.JOIN, member.name)
         return member
 
     def leave(self, member: Peer) -> None:
         """A member here left: tell the other nodes too."""
-        if member in self._members:
+        if member in self.rules:
             self._broker.announce(self.name, PresenceEvent.LEAVE, member.name)
-        super().leave(member)
+        self.rules.leave(member)
 
     def remote(self, event: PresenceEvent, name: str) -> None:
         """``name`` joined or left on another node."""
-        if event is PresenceEvent.JOIN:
-            self._remote[name] = self._remote.get(name, 0) + 1
-            self._taken.add(name_key(name))
-        else:
-            count = self._remote.pop(name, 0) - 1
-            if count > 0:
-                self._remote[name] = count
-            elif name not in self.local_names():
-                self._taken.discard(name_key(name))
-            if count < 0:
-                return  # never heard of: nothing to tell
-        self._announce(event, name, self._clock())
+        self.rules.remote(event, name)
 
     # -- messages -----------------------------------------------------------------------------
 
@@ -104,8 +88,9 @@ class SharedRoom(Room):
     ) -> None:
         """Give the message to the broker; acknowledge it once the broker has it. It is
         relayed, here as everywhere, when the log is read back."""
-        cid = event.cid
-        message = _as_message(event, sender.name, self._clock())
+        # The broker tells duplicates (the mirror keeps no client ids).
+        draft = self.rules.draft(sender, event, raw_frame)
+        cid, message = draft.cid, draft.message
         waiting = (sender.key, cid) if cid is not None else None
         if waiting is not None:
             self._awaiting[waiting] = sender
@@ -137,13 +122,13 @@ class SharedRoom(Room):
             sender = self._awaiting.pop((entry.key, entry.cid), None)
             if sender is not None:
                 sender.deliver(encode_server(Ack(entry.cid, message.id, message.time)))
-        self._fan_out(message, entry.raw_frame)
+        self.rules.fan_out(message, entry.raw_frame)
 
     def restart(self, last_id: int) -> None:
         """Follow the broker's log from after ``last_id`` (a fresh mirror, or the broker lost
         or trimmed what this node had)."""
         self._mirror.restart(self.name, last_id)
-        self._relayed = last_id
+        self.rules.restart(last_id)
 
     def lost(self) -> None:
         """The broker lost the room (Redis restarted without its data): ids start over.
@@ -158,8 +143,8 @@ class SharedRoom(Room):
 
     def last_relayed(self) -> int:
         """The id of the last message relayed here."""
-        return self._relayed
+        return self.rules.last_relayed
 
     def held(self) -> int:
         """The most bytes any member here has on its way (what paces the relay)."""
-        return max((member.held() for member in self._members), default=0)
+        return max((member.held() for member in self.rules.members), default=0)

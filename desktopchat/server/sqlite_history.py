@@ -8,7 +8,6 @@ bodies in all (the oldest go first), with freed pages handed back to the file sy
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sqlite3
@@ -67,35 +66,6 @@ _PRUNE_AFTER_BYTES = 16 * MiB
 _DAY_MS = 86_400_000
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    """The loop running in this thread, or ``None`` (a worker thread, or no loop at all)."""
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _settle(batch: asyncio.Future[None], error: StoreError | None) -> None:
-    """Resolve a batch's future on its own loop, from whichever thread committed it."""
-    loop = batch.get_loop()
-    if loop.is_closed():
-        return
-    if _running_loop() is loop:
-        _resolve(batch, error)
-    else:
-        loop.call_soon_threadsafe(_resolve, batch, error)
-
-
-def _resolve(batch: asyncio.Future[None], error: StoreError | None) -> None:
-    if batch.done():
-        return
-    if error is None:
-        batch.set_result(None)
-    else:
-        batch.set_exception(error)
-        batch.exception()  # told to whoever waits on it; not an error nobody saw
-
-
 class HistoryFileError(OSError):
     """The history file cannot be used (e.g. it was written by a newer desktopchat)."""
 
@@ -116,15 +86,14 @@ class SqliteHistory:
     ``synchronous=NORMAL`` with WAL survives a crash of the process (``kill -9``); only a
     power loss can take the last transactions, which a LAN chat accepts for the speed.
     The connection is used from the loop and, for big messages, from a worker thread:
-    SQLite serializes the two (``sqlite3.threadsafety == 3``).
+    SQLite serializes the two (``sqlite3.threadsafety == 3``), and a lock keeps each
+    append whole.
 
-    The first append in a turn of the event loop is committed by its own statement
-    (SQLite's autocommit): durable on return, so the room relays it at once, and a room
-    whose messages come one per turn (any paced conversation) pays one statement per
-    message. Appends after it in the same turn share one transaction, committed by a
-    callback at the end of the turn (:meth:`committed` is its future): a burst costs two
-    commits, and its pages are written to the log twice, not once per message. An append
-    from a worker thread joins that transaction when one is open, else commits on its own.
+    An append outside a batch is committed by its own statement (SQLite's autocommit):
+    durable on return. Appends in a batch (:meth:`begin`) share one transaction, committed
+    by :meth:`commit`: a burst's pages are written to the log once, not once per message.
+    :meth:`append_alone` (a worker thread's big message) commits whatever transaction is
+    open along with its own message; appends after it in the same batch open another.
     """
 
     slow_writes = True
@@ -152,8 +121,8 @@ class SqliteHistory:
         row = self._db.execute("SELECT COALESCE(SUM(length(body)), 0) FROM messages").fetchone()
         self.bytes = int(row[0])
         self._since_prune = (0, 0)  # messages, bytes
-        self._batch: asyncio.Future[None] | None = None
-        self._turn_committed = False  # this turn of the loop had its append committed at once
+        self._batch = False  # a batch is open (its transaction may have gone early)
+        self._lost: StoreError | None = None  # why the open batch is lost, if it is
         # Rooms not used since the last start are pruned by count once, here; the rooms in
         # use are pruned as their messages come.
         self._delete(
@@ -196,39 +165,37 @@ class SqliteHistory:
             self._last[room] = int(row[0] or 0)
         return self._last[room]
 
+    def begin(self) -> None:
+        with self._writing:
+            self._batch = True
+
     def append(
         self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
-        loop = _running_loop()
         with self._writing:
             try:
-                if loop is None:
-                    return self._append_committed(room, message, key, cid)
-                if self._batch is None and not self._turn_committed:
-                    self._turn_committed = True
-                    loop.call_soon(self._next_turn)
+                if not self._batch:
                     return self._append_at_once(room, message, key, cid)
-                if self._batch is None:
+                if self._lost is not None:  # the batch is gone: this cannot join it
+                    raise self._lost
+                if not self._db.in_transaction:  # the first, or a worker committed the rest
                     self._db.execute("BEGIN")
-                    self._batch = loop.create_future()
-                    loop.call_soon(self._commit)
                 return self._append(room, message, key, cid)
             except sqlite3.Error as exc:
                 raise self._abandon(exc) from exc
 
-    def _append_committed(
-        self, room: str, message: ChatMessage, key: str | None, cid: str | None
+    def append_alone(
+        self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
     ) -> ChatMessage:
-        # A worker thread's message is durable when it returns: in a transaction of its own,
-        # or the loop's open batch, committed with it (that batch is then done).
-        if not self._db.in_transaction:
-            self._db.execute("BEGIN")
-        stored = self._append(room, message, key, cid)
-        self._db.execute("COMMIT")
-        batch, self._batch = self._batch, None
-        if batch is not None:
-            _settle(batch, None)
-        return stored
+        with self._writing:
+            try:
+                if not self._db.in_transaction:
+                    self._db.execute("BEGIN")
+                stored = self._append(room, message, key, cid)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._abandon(exc) from exc
+            return stored
 
     def _append_at_once(
         self, room: str, message: ChatMessage, key: str | None, cid: str | None
@@ -242,32 +209,24 @@ class SqliteHistory:
                 logger.error("the history file could not apply its retention: %s", exc)
         return stored
 
-    def _next_turn(self) -> None:
-        self._turn_committed = False
-
-    def committed(self) -> asyncio.Future[None] | None:
-        return self._batch
-
-    def _commit(self) -> None:
-        # Whatever batch is open now: the one this was scheduled for, or (that one having
-        # gone with a worker's commit) a newer one, committed early.
+    def commit(self) -> None:
         with self._writing:
-            if self._batch is None:
+            self._batch = False
+            lost, self._lost = self._lost, None
+            if lost is not None:
+                raise lost
+            if not self._db.in_transaction:
                 return
             try:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self._abandon(exc)
-                return
-            batch, self._batch = self._batch, None
-            _settle(batch, None)
+                raise self._abandon(exc) from exc
 
     def _abandon(self, exc: sqlite3.Error) -> StoreError:
-        """Fail everyone waiting on the open batch and roll it back; the error to raise."""
+        """Roll back the open transaction (the batch is lost with it); the error to raise."""
         error = StoreError(f"the history file could not store it: {exc}")
-        batch, self._batch = self._batch, None
-        if batch is not None:
-            _settle(batch, error)
+        if self._batch:
+            self._lost = error  # told to the batch's owner at its commit
         self._last.clear()  # ids the rolled-back messages took are free again
         try:
             if self._db.in_transaction:
@@ -282,7 +241,7 @@ class SqliteHistory:
     def _append(
         self, room: str, message: ChatMessage, key: str | None, cid: str | None
     ) -> ChatMessage:
-        # In the loop's batch, or (a worker thread, no batch open) a transaction of its own.
+        # In the open batch's transaction, or (append_alone) a transaction of its own.
         stored = self._insert(room, message, key, cid)
         if self._prune_due():
             self.prune()
@@ -391,8 +350,9 @@ class SqliteHistory:
         return row is not None
 
     def close(self) -> None:
-        self._commit()
         with self._writing:
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
 

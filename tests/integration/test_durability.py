@@ -109,14 +109,17 @@ async def test_a_big_message_is_stored_off_the_event_loop_and_keeps_its_order(
     async with hosted(history=tmp_path / "h.sqlite3", rate=0) as server:
         history = server.hub.history
         threads: dict[int, str] = {}
-        append = history.append
 
-        def recording(room: str, message: ChatMessage, *args: Any) -> ChatMessage:
-            stored = append(room, message, *args)
-            threads[stored.id] = threading.current_thread().name
-            return stored
+        def recording(append: Any) -> Any:
+            def record(room: str, message: ChatMessage, *args: Any) -> ChatMessage:
+                stored: ChatMessage = append(room, message, *args)
+                threads[stored.id] = threading.current_thread().name
+                return stored
 
-        history.append = recording  # type: ignore[method-assign, assignment]
+            return record
+
+        history.append = recording(history.append)  # type: ignore[method-assign]
+        history.append_alone = recording(history.append_alone)  # type: ignore[method-assign]
         async with connect(
             f"ws://127.0.0.1:{server.port}/chat", subprotocols=V1, proxy=None, max_size=None
         ) as ws:

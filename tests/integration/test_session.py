@@ -296,7 +296,7 @@ async def test_a_message_the_server_closes_1009_for_is_dropped_once_not_resent()
     # A server that does not state its limit (older than the welcome's limits field).
     async with hosted(max_message_bytes=100_000) as server:
         for room in [server.hub.room("chat")]:
-            room._limits = None  # type: ignore[assignment]
+            room.rules._limits = None  # type: ignore[assignment]
         async with joined(f"127.0.0.1:{server.port}", "ada") as (ada, events):
             assert ada.limits is None
             await ada.send_binary(b"x" * 300_000, name="big.bin")

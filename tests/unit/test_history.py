@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from desktopchat.protocol import ChatMessage, Kind
+from desktopchat.server.commits import Commits
 from desktopchat.server.history import History, MemoryHistory, Retention, StoreError
 from desktopchat.server.sqlite_history import SCHEMA_VERSION, HistoryFileError, SqliteHistory
 
@@ -208,58 +209,69 @@ def stored_rows(path: Path) -> int:
         return int(other.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
 
-def test_a_turns_first_append_is_durable_at_once_and_the_rest_share_one_commit(
+def test_appends_outside_a_batch_are_durable_on_return_and_a_batch_at_its_commit(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "h.sqlite3"
     store = SqliteHistory(path)
-
-    async def burst() -> None:
-        assert store.append("a", text("0")).id == 1
-        assert store.committed() is None, "nothing to wait for: relayed at once"
-        assert stored_rows(path) == 1
-        assert [store.append("a", text(str(n))).id for n in range(1, 5)] == [2, 3, 4, 5]
-        committed = store.committed()
-        assert committed is not None
-        assert not committed.done()
-        assert stored_rows(path) == 1, "not durable yet, so nobody may hear of them"
-        await committed
-        assert stored_rows(path) == 5
-        assert store.committed() is None
-        store.append("a", text("next turn"))
-        assert stored_rows(path) == 6
-        assert store.committed() is None
-
-    asyncio.run(burst())
+    assert store.append("a", text("0")).id == 1
+    assert stored_rows(path) == 1
+    store.begin()
+    assert [store.append("a", text(str(n))).id for n in range(1, 5)] == [2, 3, 4, 5]
+    assert stored_rows(path) == 1, "not durable yet, so nobody may hear of them"
+    store.commit()
+    assert stored_rows(path) == 5
+    store.commit()  # nothing open: nothing to do
+    store.append("a", text("alone again"))
+    assert stored_rows(path) == 6
     store.close()
 
 
-def test_a_worker_threads_append_is_durable_when_it_returns_with_the_loops_batch(
+def test_a_turns_first_append_is_committed_at_once_and_the_rest_once_at_its_end(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "h.sqlite3"
+    commits = Commits(SqliteHistory(path))
+
+    async def burst() -> None:
+        first, batch = commits.append("a", text("0"), None, None)
+        assert (first.id, batch) == (1, None), "nothing to wait for: relayed at once"
+        assert stored_rows(path) == 1
+        stored = [commits.append("a", text(str(n)), None, None) for n in range(1, 5)]
+        batches = {batch for _, batch in stored}
+        assert len(batches) == 1
+        (committed,) = batches
+        assert committed is not None
+        assert commits.pending() is committed
+        assert stored_rows(path) == 1
+        await committed
+        assert stored_rows(path) == 5
+        assert commits.pending() is None
+        _, batch = commits.append("a", text("next turn"), None, None)
+        assert batch is None
+        assert stored_rows(path) == 6
+
+    asyncio.run(burst())
+    commits.close()
+
+
+def test_a_worker_threads_append_is_durable_when_it_returns_with_the_open_batch(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "h.sqlite3"
     store = SqliteHistory(path)
-
-    async def mixed() -> None:
-        store.append("a", text("first on the loop"))  # committed at once
-        store.append("a", text("on the loop"))
-        batch = store.committed()
-        assert batch is not None
-        # The worker runs while the loop's batch is open (the loop waits for it here).
-        worker = threading.Thread(target=store.append, args=("a", blob(10)))
-        worker.start()
-        worker.join()
-        assert stored_rows(path) == 3
-        assert store.committed() is None, "the loop's batch went with the worker's commit"
-        await batch
-        store.append("a", text("first of its turn"))
-        store.append("a", text("a batch of its own"))
-        assert store.committed() not in (None, batch)
-        assert (await asyncio.to_thread(store.append, "a", blob(10))).id == 6
-        assert store.committed() is None
-
-    asyncio.run(mixed())
-    assert stored_rows(path) == 6
+    store.begin()
+    store.append("a", text("in the batch"))
+    worker = threading.Thread(target=store.append_alone, args=("a", blob(10)))
+    worker.start()
+    worker.join()
+    assert stored_rows(path) == 2, "the open batch went with the worker's commit"
+    store.append("a", text("the same batch, after"))
+    assert stored_rows(path) == 2
+    store.commit()
+    assert stored_rows(path) == 3
+    assert store.append_alone("a", blob(10)).id == 4
+    assert stored_rows(path) == 4
     store.close()
 
 
@@ -285,30 +297,31 @@ class FailingCommit:
 def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     store = SqliteHistory(path)
-    store.append("a", text("kept"))  # no loop running: committed at once
+    store.append("a", text("kept"))
     db = store._db  # the test reaches under the store for a failing disk
-
-    async def full_disk() -> None:
-        store._db = FailingCommit(db)  # type: ignore[assignment]
-        with pytest.raises(StoreError, match="disk is full"):
-            store.append("a", text("lost 0"))  # the turn's first: its own commit fails
-        store.append("a", text("lost 1"))
-        store.append("a", text("lost 2"))
-        committed = store.committed()
-        assert committed is not None
-        with pytest.raises(StoreError, match="disk is full"):
-            await committed
-        store._db = db
-        assert store.append("a", text("kept 2")).id == 2
-        assert store.append("a", text("next")).id == 3
-        store._db = FailingCommit(db)  # type: ignore[assignment]
-        # A worker's commit takes the loop's open batch ("next") along, and so does its
-        # failure: neither is stored.
-        with pytest.raises(StoreError):
-            await asyncio.to_thread(store.append, "a", text("lost 3"))
-
-    asyncio.run(full_disk())
+    store._db = FailingCommit(db)  # type: ignore[assignment]
+    with pytest.raises(StoreError, match="disk is full"):
+        store.append("a", text("lost 0"))  # outside a batch: its own commit fails
+    store.begin()
+    store.append("a", text("lost 1"))
+    store.append("a", text("lost 2"))
+    with pytest.raises(StoreError, match="disk is full"):
+        store.commit()
     store._db = db
+    assert store.append("a", text("kept 2")).id == 2
+    store.begin()
+    assert store.append("a", text("next")).id == 3
+    store._db = FailingCommit(db)  # type: ignore[assignment]
+    # A worker's commit takes the open batch ("next") along, and so does its failure:
+    # neither is stored, and the batch's owner hears it at its commit.
+    with pytest.raises(StoreError):
+        store.append_alone("a", text("lost 3"))
+    store._db = db
+    with pytest.raises(StoreError, match="disk is full"):
+        store.append("a", text("lost 4"))  # the batch is gone: nothing may join it
+    with pytest.raises(StoreError, match="disk is full"):
+        store.commit()
+    store.commit()  # told once
     assert [m.text for m in store.recent("a", 10)] == ["kept", "kept 2"]
     assert store.bytes == len(b"kept") + len(b"kept 2")
     store.close()
@@ -317,23 +330,16 @@ def test_a_failed_commit_fails_its_whole_batch_and_frees_its_ids(tmp_path: Path)
 def test_a_store_whose_rollback_fails_too_still_ends_the_batch(tmp_path: Path) -> None:
     store = SqliteHistory(tmp_path / "h.sqlite3")
     db = store._db
-
-    async def failing_disk() -> None:
-        store._db = FailingCommit(db, rollback_too=True)  # type: ignore[assignment]
-        with pytest.raises(StoreError):
-            store.append("a", text("lost at once"))
-        store.append("a", text("lost"))
-        committed = store.committed()
-        assert committed is not None
-        with pytest.raises(StoreError):
-            await committed
-        assert store.committed() is None
-        db.execute("ROLLBACK")  # the disk is back
-        store._db = db
-        store.append("a", text("kept"))
-        assert store.committed() is None, "the turn's first: committed at once"
-
-    asyncio.run(failing_disk())
+    store._db = FailingCommit(db, rollback_too=True)  # type: ignore[assignment]
+    with pytest.raises(StoreError):
+        store.append("a", text("lost at once"))
+    store.begin()
+    store.append("a", text("lost"))
+    with pytest.raises(StoreError):
+        store.commit()
+    db.execute("ROLLBACK")  # the disk is back
+    store._db = db
+    store.append("a", text("kept"))
     assert [m.text for m in store.recent("a", 10)] == ["kept"]
     store.close()
 
@@ -352,14 +358,8 @@ def test_a_message_committed_at_once_stays_stored_when_retention_cannot_be_appli
 ) -> None:
     store = SqliteHistory(tmp_path / "h.sqlite3", Retention(total_bytes=10))
     db = store._db
-
-    async def over_the_limit() -> None:
-        store._db = FailingDelete(db)  # type: ignore[assignment]
-        stored = store.append("a", text("more than ten bytes"))
-        assert store.committed() is None, "stored and committed: the room may relay it"
-        assert stored.id == 1
-
-    asyncio.run(over_the_limit())
+    store._db = FailingDelete(db)  # type: ignore[assignment]
+    assert store.append("a", text("more than ten bytes")).id == 1
     assert "could not apply its retention" in caplog.text
     store._db = db
     assert [m.text for m in store.recent("a", 10)] == ["more than ten bytes"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from desktopchat.server.connection import Connection, Frame
+from desktopchat.server.connection import Connection
+from desktopchat.server.framing import Frame
 from desktopchat.server.member import Member
 from desktopchat.server.ratelimit import RateLimiter
 from desktopchat.server.room import Mode

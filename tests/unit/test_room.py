@@ -1,29 +1,28 @@
-"""The room's rules on their own, with recording peers and no web framework: who hears
-what, presence, acknowledgements, duplicates, and the backlog a newcomer gets."""
+"""The room's rules on their own: plain synchronous tests with recording peers, no event
+loop and no web framework: who hears what, presence, acknowledgements, duplicates, and the
+backlog a newcomer gets."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
-
 from desktopchat.protocol import (
     ChatMessage,
     Hello,
     HistoryRequest,
+    PresenceEvent,
+    Sendable,
     SendBinary,
     SendJson,
     SendText,
     decode_server,
 )
-from desktopchat.server.connection import Frame
-from desktopchat.server.framing import Outgoing
-from desktopchat.server.history import History, MemoryHistory, StoreError
-from desktopchat.server.room import OFFLOAD_BYTES, PRESENCE_WINDOW, Mode, Room
+from desktopchat.server.framing import Frame, Outgoing
+from desktopchat.server.history import History, MemoryHistory
+from desktopchat.server.room import PRESENCE_WINDOW, Mode, Room
 from desktopchat.server.settings import Settings
 
 
@@ -67,14 +66,31 @@ class Recorder:
         return [event["type"] for event in self.events()]
 
 
-def room(history: History | None = None, **settings: Any) -> Room:
+class Woken(list[float]):
+    """The room's requests to be woken (the delays it asked for)."""
+
+    def __call__(self, delay: float) -> None:
+        self.append(delay)
+
+
+def room(history: History | None = None, wake: Woken | None = None, **settings: Any) -> Room:
     clock = iter(range(1_000, 1_000_000))
     return Room(
         "chat",
         history or MemoryHistory(),
         clock=lambda: next(clock),
         settings=Settings(history=None, **settings),
+        wake=wake if wake is not None else Woken(),
     )
+
+
+def publish(where: Room, sender: Recorder, event: Sendable, raw_frame: Frame | None = None) -> None:
+    """What a room's owner does with a message: store the draft, then relay it."""
+    draft = where.draft(sender, event, raw_frame)
+    if draft.duplicate is not None:
+        where.relay(draft, draft.duplicate)
+    else:
+        where.relay(draft, where.history.append(where.name, draft.message, draft.key, draft.cid))
 
 
 def join(where: Room, name: str, mode: Mode = Mode.V1, *, resume: int | None = None) -> Recorder:
@@ -86,11 +102,11 @@ def join(where: Room, name: str, mode: Mode = Mode.V1, *, resume: int | None = N
     return where.join(mode, Hello(name=name, resume=resume), make)
 
 
-async def test_a_structured_newcomer_is_welcomed_with_the_limits_and_the_recent_history() -> None:
+def test_a_structured_newcomer_is_welcomed_with_the_limits_and_the_recent_history() -> None:
     chat = room(history_size=2, max_message_bytes=4096)
     ada = join(chat, "ada")
     for text in ("one", "two", "three"):
-        await chat.publish(ada, SendText(text))
+        publish(chat, ada, SendText(text))
     bob = join(chat, "bob")
     welcome, *backlog = bob.events()
     assert welcome["type"] == "welcome"
@@ -99,19 +115,19 @@ async def test_a_structured_newcomer_is_welcomed_with_the_limits_and_the_recent_
     assert [event["text"] for event in backlog] == ["two", "three"]
 
 
-async def test_raw_members_hear_messages_verbatim_and_no_protocol() -> None:
+def test_raw_members_hear_messages_verbatim_and_no_protocol() -> None:
     chat = room()
     raw = join(chat, "raw", Mode.RAW)
     ada = join(chat, "ada")
     assert raw.frames == [], "no welcome and no presence for a raw member"
-    await chat.publish(ada, SendJson({"a": [1, 2]}, cid="c1"))
-    await chat.publish(raw, SendText("  {not json"), raw_frame="  {not json")
-    await chat.publish(ada, SendBinary(b"\x00\x01", name="f.bin", mime="x/y"))
+    publish(chat, ada, SendJson({"a": [1, 2]}, cid="c1"))
+    publish(chat, raw, SendText("  {not json"), "  {not json")
+    publish(chat, ada, SendBinary(b"\x00\x01", name="f.bin", mime="x/y"))
     assert raw.frames == ['{"a":[1,2]}', "  {not json", b"\x00\x01"]
     assert [event["type"] for event in ada.events()[1:]] == ["ack", "json", "text", "binary"]
 
 
-async def test_joins_and_leaves_reach_the_other_structured_members() -> None:
+def test_joins_and_leaves_reach_the_other_structured_members() -> None:
     chat = room()
     ada = join(chat, "ada")
     bob = join(chat, "bob")
@@ -127,68 +143,49 @@ async def test_joins_and_leaves_reach_the_other_structured_members() -> None:
     assert "presence" not in bob.types()[:1]
 
 
-async def test_names_are_unique_whatever_their_case_or_look() -> None:
+def test_names_are_unique_whatever_their_case_or_look() -> None:
     chat = room()
     names = [join(chat, wish).name for wish in ("Ada", "ada", "\u0410da", "")]
     assert names == ["Ada", "ada 2", "\u0410da 3", "guest"]
 
 
-async def test_a_resend_with_a_known_client_id_is_acknowledged_not_relayed_again() -> None:
+def test_a_resend_with_a_known_client_id_is_acknowledged_not_relayed_again() -> None:
     chat = room()
     ada = join(chat, "ada")
     bob = join(chat, "bob")
-    await chat.publish(ada, SendText("once", cid="c1"))
-    await chat.publish(ada, SendText("once", cid="c1"))
+    publish(chat, ada, SendText("once", cid="c1"))
+    publish(chat, ada, SendText("once", cid="c1"))
     acks = [event for event in ada.events() if event["type"] == "ack"]
     assert [(ack["id"], ack["duplicate"]) for ack in acks] == [(1, False), (1, True)]
     assert bob.types().count("text") == 1
 
 
-async def test_a_resuming_member_gets_exactly_what_it_missed_in_order() -> None:
+def test_a_resuming_member_gets_exactly_what_it_missed_in_order() -> None:
     chat = room(history_size=1)
     ada = join(chat, "ada")
     for n in range(1, 501):
-        await chat.publish(ada, SendText(str(n)))
+        publish(chat, ada, SendText(str(n)))
     back = join(chat, "back", resume=123)
     welcome, *missed = back.events()
     assert welcome["resumed"] is True
     assert [event["id"] for event in missed] == list(range(124, 501))
 
 
-async def test_a_resume_beyond_the_history_starts_the_member_over() -> None:
+def test_a_resume_beyond_the_history_starts_the_member_over() -> None:
     chat = room(history_size=5)
     ada = join(chat, "ada")
-    await chat.publish(ada, SendText("only"))
+    publish(chat, ada, SendText("only"))
     back = join(chat, "back", resume=77)
     welcome, *backlog = back.events()
     assert (welcome["reset"], welcome["resumed"]) == (True, False)
     assert [event["text"] for event in backlog] == ["only"]
 
 
-class SlowHistory(MemoryHistory):
-    """A store that says its writes block, like SQLite's."""
-
-    slow_writes = True
-
-
-async def test_leaving_twice_closing_everyone_and_storing_big_messages_off_the_loop() -> None:
-    clock = iter(range(1_000, 1_000_000))
-    chat = Room("chat", SlowHistory(), clock=lambda: next(clock), settings=Settings(history=None))
-    ada, bob = join(chat, "ada"), join(chat, "bob")
-    await chat.publish(ada, SendBinary(b"x" * (2 * 1024 * 1024), name="big.bin"))
-    assert bob.events()[-1] == {"type": "binary", "name": "big.bin"}
-    chat.leave(bob)
-    chat.leave(bob)
-    assert chat.members == (ada,)
-    await chat.close_all(1001, "bye")
-    assert ada.frames[-1] == "close 1001 bye"
-
-
-async def test_a_backlog_ends_at_the_welcome_even_while_messages_keep_coming() -> None:
+def test_a_backlog_ends_at_the_welcome_even_while_messages_keep_coming() -> None:
     chat = room(history_size=10)
     ada = join(chat, "ada")
     for n in range(3):
-        await chat.publish(ada, SendText(str(n)))
+        publish(chat, ada, SendText(str(n)))
 
     prelude: list[Frame] = []
 
@@ -207,7 +204,7 @@ async def test_a_backlog_ends_at_the_welcome_even_while_messages_keep_coming() -
         return []
 
     newcomer = chat.join(Mode.V1, Hello(name="new"), lazy)
-    await chat.publish(ada, SendText("after the welcome"))
+    publish(chat, ada, SendText("after the welcome"))
     backlog = [json.loads(frame)["text"] for frame in later[0]]
     assert backlog == ["0", "1", "2"], "what arrives after the welcome is live, not backlog"
     assert newcomer.types() == ["welcome", "text"]
@@ -222,20 +219,22 @@ class Forgetful(MemoryHistory):
         return []
 
 
-async def test_a_backlog_pruned_away_meanwhile_ends_the_prelude_cleanly() -> None:
-    clock = iter(range(1_000, 1_000_000))
-    chat = Room("chat", Forgetful(), clock=lambda: next(clock), settings=Settings(history=None))
+def test_a_backlog_pruned_away_meanwhile_ends_the_prelude_cleanly() -> None:
+    chat = room(Forgetful())
     ada = join(chat, "ada")
-    await chat.publish(ada, SendText("gone soon"))
+    publish(chat, ada, SendText("gone soon"))
     assert join(chat, "late", resume=0).types() == ["welcome"]
 
 
-async def test_v2_members_hear_presence_as_changes_and_v1_members_as_lists() -> None:
-    chat = room()
+def test_v2_members_hear_presence_as_changes_and_v1_members_as_lists() -> None:
+    woken = Woken()
+    chat = room(wake=woken)
     old = join(chat, "old", Mode.V1)
     new = join(chat, "new", Mode.V2)
     join(chat, "third", Mode.V2)
-    await asyncio.sleep(PRESENCE_WINDOW * 2)
+    assert "presence" not in new.types(), "v2 changes wait for the window"
+    assert woken == [PRESENCE_WINDOW], "the room asked to be woken once, at the window's end"
+    chat.flush_presence()
     assert new.events()[0]["members"] == ["old", "new"], "the list comes with the welcome"
     v2 = [e for e in new.events() if e["type"] == "presence"]
     v1 = [e for e in old.events() if e["type"] == "presence"]
@@ -243,12 +242,12 @@ async def test_v2_members_hear_presence_as_changes_and_v1_members_as_lists() -> 
     assert [e["members"] for e in v1] == [["old", "new"], ["old", "new", "third"]]
 
 
-async def test_a_join_storm_reaches_v2_members_as_batches_in_order_without_their_own_join() -> None:
+def test_a_join_storm_reaches_v2_members_as_batches_in_order_without_their_own_join() -> None:
     chat = room()
     first = join(chat, "first", Mode.V2)
     storm = [join(chat, f"m{n}", Mode.V2) for n in range(5)]
     chat.leave(storm[2])
-    await chat.publish(first, SendText("after the storm"))
+    publish(chat, first, SendText("after the storm"))
     names = [(e["event"], e["name"]) for e in first.events() if e["type"] == "presence"]
     assert names == [*(("join", f"m{n}") for n in range(5)), ("leave", "m2")]
     assert first.types()[-1] == "text", "presence before the message that followed it"
@@ -258,11 +257,11 @@ async def test_a_join_storm_reaches_v2_members_as_batches_in_order_without_their
     assert late.events()[0]["members"] == ["first", "m0", "m1", "m2", "m3"]
 
 
-async def test_a_history_page_holds_the_messages_before_an_id_marked_as_a_page() -> None:
+def test_a_history_page_holds_the_messages_before_an_id_marked_as_a_page() -> None:
     chat = room()
     ada = join(chat, "ada")
     for n in range(1, 8):
-        await chat.publish(ada, SendText(f"m{n}"))
+        publish(chat, ada, SendText(f"m{n}"))
     reader = join(chat, "reader")
     reader.frames.clear()
     chat.send_page(reader, HistoryRequest(before=6, limit=3))
@@ -277,117 +276,49 @@ async def test_a_history_page_holds_the_messages_before_an_id_marked_as_a_page()
     assert reader.events() == [{"type": "page_end", "before": 1, "count": 0, "more": False}]
 
 
-class FullDisk(MemoryHistory):
-    """A store whose appends fail, or (``late``) whose commit does."""
-
-    def __init__(self, *, late: bool) -> None:
-        super().__init__()
-        self.late = late
-        self.batch: asyncio.Future[None] | None = None
-
-    def append(
-        self, room: str, message: ChatMessage, key: str | None = None, cid: str | None = None
-    ) -> ChatMessage:
-        if not self.late:
-            raise StoreError("the disk is full")
-        stored = super().append(room, message, key, cid)
-        self.batch = asyncio.get_running_loop().create_future()
-        self.batch.set_exception(StoreError("the disk is full"))
-        return stored
-
-    def committed(self) -> asyncio.Future[None] | None:  # type: ignore[override]
-        return self.batch
-
-
-@pytest.mark.parametrize("late", [False, True], ids=["append fails", "commit fails"])
-async def test_a_message_the_store_cannot_keep_is_refused_and_relayed_to_nobody(
-    late: bool,
-) -> None:
-    chat = room(FullDisk(late=late))
+def test_members_elsewhere_take_their_names_and_are_heard_of_like_members_here() -> None:
+    chat = room()
     ada = join(chat, "ada")
-    bob = join(chat, "bob")
-    raw = join(chat, "raw", Mode.RAW)
-    await chat.publish(ada, SendText("lost", cid="c1"))
-    await chat.publish(raw, SendText("lost too"), raw_frame="lost too")
-    await asyncio.sleep(0)  # a failed commit is told when it is known
-    error = ada.events()[-1]
-    assert (error["type"], error["code"], error["cid"]) == ("error", "not-stored", "c1")
-    assert "not sent" in error["message"]
-    assert "text" not in bob.types()
-    assert raw.frames == []
+    chat.remote(PresenceEvent.JOIN, "bob")
+    chat.remote(PresenceEvent.JOIN, "bob")  # on two other nodes at once
+    assert chat.names == ("ada", "bob")
+    assert join(chat, "Bob").name == "Bob 2"
+    chat.remote(PresenceEvent.LEAVE, "bob")
+    assert list(chat.names) == ["ada", "Bob 2", "bob"], "still on one node"
+    chat.remote(PresenceEvent.LEAVE, "bob")
+    chat.remote(PresenceEvent.LEAVE, "nobody")  # never heard of: nothing to tell
+    assert list(chat.names) == ["ada", "Bob 2"]
+    assert join(chat, "bob").name == "bob"
+    presence = [(e["event"], e["name"]) for e in ada.events() if e["type"] == "presence"]
+    assert presence == [
+        ("join", "bob"),
+        ("join", "bob"),
+        ("join", "Bob 2"),
+        ("leave", "bob"),
+        ("leave", "bob"),
+        ("join", "bob"),
+    ]
 
 
-class Batches(MemoryHistory):
-    """A store whose appends wait for ``batch`` (a commit the test makes) when one is set."""
+def test_a_name_here_and_elsewhere_stays_taken_until_both_have_left() -> None:
+    chat = room()
+    carol = join(chat, "carol")
+    chat.remote(PresenceEvent.JOIN, "carol")  # another node took the name at the same time
+    chat.leave(carol)
+    assert carol not in chat
+    assert join(chat, "carol").name == "carol 2"
+    chat.remote(PresenceEvent.LEAVE, "carol")
+    assert join(chat, "carol").name == "carol"
+    chat.remote(PresenceEvent.JOIN, "carol")
+    chat.remote(PresenceEvent.LEAVE, "carol")  # the one here keeps the name
+    assert join(chat, "carol").name == "carol 3"
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.batch: asyncio.Future[None] | None = None
 
-    def committed(self) -> asyncio.Future[None] | None:  # type: ignore[override]
-        return self.batch
-
-
-async def test_messages_go_out_once_committed_in_the_order_they_were_stored() -> None:
-    disk = Batches()
-    chat = room(disk)
+def test_a_room_whose_store_started_over_relays_and_welcomes_from_there() -> None:
+    chat = room()
     ada = join(chat, "ada")
-    bob = join(chat, "bob")
-    loop = asyncio.get_running_loop()
-    first = disk.batch = loop.create_future()
-    await chat.publish(ada, SendText("one", cid="c1"))
-    await chat.publish(ada, SendText("two", cid="c2"))  # the sender did not wait
-    second = disk.batch = loop.create_future()
-    await chat.publish(ada, SendText("three"))
-    disk.batch = None
-    await chat.publish(ada, SendText("four"))  # stored at once, but behind the others
-    assert "text" not in bob.types()
-    assert "ack" not in ada.types()
-    first.set_result(None)
-    await asyncio.sleep(0)
-    assert [e["text"] for e in bob.events() if e["type"] == "text"] == ["one", "two"]
-    assert [e["cid"] for e in ada.events() if e["type"] == "ack"] == ["c1", "c2"]
-    second.set_result(None)
-    await asyncio.sleep(0)
-    texts = [e["text"] for e in bob.events() if e["type"] == "text"]
-    assert texts == ["one", "two", "three", "four"]
-    await chat.publish(ada, SendText("five"))  # nothing waits: out at once
-    assert bob.events()[-1]["text"] == "five"
-
-
-async def test_a_history_page_holds_nothing_that_waits_for_its_commit() -> None:
-    disk = Batches()
-    chat = room(disk)
-    ada = join(chat, "ada")
-    await chat.publish(ada, SendText("kept"))
-    pending = disk.batch = asyncio.get_running_loop().create_future()
-    await chat.publish(ada, SendText("not yet"))
-    chat.send_page(ada, HistoryRequest(before=10**9, limit=50))
-    page = [e for e in ada.events() if e.get("page")]
-    assert [e["text"] for e in page] == ["kept"]
-    assert ada.events()[-1]["type"] == "page_end"
-    pending.set_result(None)
-
-
-class OtherBatchFails(MemoryHistory):
-    """A disk store whose open batch (another room's messages) fails to commit."""
-
-    slow_writes = True
-
-    def committed(self) -> asyncio.Future[None] | None:  # type: ignore[override]
-        failed = asyncio.get_running_loop().create_future()
-        failed.set_exception(StoreError("the disk is full"))
-        failed.exception()
-        return failed
-
-
-async def test_a_big_message_stored_by_a_worker_is_out_whatever_batch_is_open() -> None:
-    # A worker thread's append is committed when it returns; the batch open on the loop
-    # by then holds other messages, and its fate is not this one's.
-    chat = room(OtherBatchFails())
-    ada = join(chat, "ada")
-    bob = join(chat, "bob")
-    await chat.publish(ada, SendText("x" * OFFLOAD_BYTES, cid="big"))
-    await asyncio.sleep(0)
-    assert [e["type"] for e in ada.events()[-2:]] == ["ack", "text"]
-    assert bob.types()[-1] == "text"
+    publish(chat, ada, SendText("one"))
+    assert (chat.last_relayed, ada in chat) == (1, True)
+    chat.restart(40)
+    assert chat.last_relayed == 40
+    assert join(chat, "late").events()[0]["last_id"] == 40

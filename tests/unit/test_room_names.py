@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from desktopchat.protocol import Hello
-from desktopchat.server.connection import Frame
-from desktopchat.server.framing import Outgoing
+from desktopchat.server.framing import Frame, Outgoing
 from desktopchat.server.history import MemoryHistory
 from desktopchat.server.room import Mode, Room
 from desktopchat.server.settings import Settings
@@ -39,7 +38,7 @@ def join(room: Room, wish: str | None) -> Quiet:
 
 
 def test_a_freed_number_is_given_to_the_next_with_that_name() -> None:
-    room = Room("chat", MemoryHistory(), clock=lambda: 0, settings=Settings())
+    room = Room("chat", MemoryHistory(), clock=lambda: 0, settings=Settings(), wake=lambda _: None)
     ada, ada2, ada3 = (join(room, "ada") for _ in range(3))
     assert (ada.name, ada2.name, ada3.name) == ("ada", "ada 2", "ada 3")
     room.leave(ada2)
