@@ -54,7 +54,9 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
     batches, one Qt timer per turn rather than one per callback."""
 
     def __init__(self, app: QApplication | None = None) -> None:
-        self._ready: deque[_Call] = deque()
+        # Our attributes' names are not asyncio's (its loop keeps a private ``_ready``):
+        # a subclass must not take over what its bases keep.
+        self._batched: deque[_Call] = deque()
         self._turn = QTimer()
         self._turn.setSingleShot(True)
         self._turn.setInterval(0)
@@ -72,7 +74,7 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         if self.is_closed():
             raise RuntimeError("Event loop is closed")
         call = self._call(callback, args, context)
-        self._ready.append(call)
+        self._batched.append(call)
         if not self._turn_due:
             self._turn_due = True
             self._turn.start()
@@ -115,7 +117,7 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
 
     def _due(self, call: _Call) -> None:
         if not call.handle.cancelled() and not self.is_closed():
-            self._ready.append(call)
+            self._batched.append(call)
             self._run_ready()
 
     def _on_turn(self) -> None:
@@ -127,16 +129,16 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         Qt has had its own (painting, input, sockets)."""
         if not self.is_running():
             return  # run_forever starts the next turn
-        for _ in range(len(self._ready)):
-            if not self._ready:
+        for _ in range(len(self._batched)):
+            if not self._batched:
                 break  # a turn inside one of them (a Qt event loop run by a callback) ran them
-            call = self._ready.popleft()
+            call = self._batched.popleft()
             if not call.handle.cancelled():
                 self._run(call)
-        if self._ready and not self._turn_due:
+        if self._batched and not self._turn_due:
             self._turn_due = True
             self._turn.start()
-        elif not self._ready and self._turn_due:
+        elif not self._batched and self._turn_due:
             self._turn_due = False
             self._turn.stop()
 
@@ -157,7 +159,7 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
 
     def run_forever(self) -> None:
         """Run until stopped, beginning with the callbacks that waited for the loop to run."""
-        if self._ready and not self._turn_due:
+        if self._batched and not self._turn_due:
             self._turn_due = True
             self._turn.start()
         super().run_forever()
@@ -166,7 +168,7 @@ class QtLoop(qasync.QEventLoop):  # type: ignore[misc]  # qasync has no type hin
         """Close the loop; callbacks still queued are dropped, as asyncio's loops drop them."""
         super().close()
         self._turn.stop()
-        self._ready.clear()
+        self._batched.clear()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
