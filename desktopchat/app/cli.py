@@ -17,9 +17,9 @@ from desktopchat.client import AddressError, Session
 from desktopchat.client.discovery import NoNetwork, find_rooms
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
-from desktopchat.server.collector import hold_long_lived
-from desktopchat.server.loops import new_loop
 from desktopchat.server.settings import Settings
+from desktopchat.server.web.collector import hold_long_lived
+from desktopchat.server.web.loops import new_loop
 
 
 def _host_address(local: bool) -> str:

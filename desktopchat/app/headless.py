@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import TextIO
 
 from desktopchat.client.address import join_link
-from desktopchat.server.addresses import lan_warning
-from desktopchat.server.runner import HostedServer
 from desktopchat.server.settings import Settings
+from desktopchat.server.web.addresses import lan_warning
+from desktopchat.server.web.runner import HostedServer
 
 logger = logging.getLogger("desktopchat.server")
 

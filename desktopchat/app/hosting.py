@@ -13,9 +13,9 @@ from desktopchat.client.address import join_link
 from desktopchat.gui.hosting import HostError, HostInfo, HostOptions
 from desktopchat.protocol import DEFAULT_ROOM, room_path
 from desktopchat.server import HostedServer, Settings
-from desktopchat.server.addresses import lan_warning
-from desktopchat.server.runner import bind_socket
 from desktopchat.server.settings import default_history_path
+from desktopchat.server.web.addresses import lan_warning
+from desktopchat.server.web.runner import bind_socket
 
 logger = logging.getLogger("desktopchat.app")
 

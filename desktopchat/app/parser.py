@@ -15,8 +15,8 @@ from desktopchat import __version__
 from desktopchat.app import arguments
 from desktopchat.app.terminal import EXIT_STATUSES, HELP
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
-from desktopchat.server.loops import LOOP_KINDS
 from desktopchat.server.settings import Settings, default_history_path
+from desktopchat.server.web.loops import LOOP_KINDS
 
 TOKEN_VARIABLE = "DESKTOPCHAT_TOKEN"  # noqa: S105 - the variable's name, not a token
 

@@ -25,8 +25,8 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from desktopchat.server.collector import hold_long_lived
-from desktopchat.server.loops import new_loop
+from desktopchat.server.web.collector import hold_long_lived
+from desktopchat.server.web.loops import new_loop
 
 logger = logging.getLogger("desktopchat.app")
 

@@ -1,6 +1,6 @@
 """The LAN announcement of a room: its DNS-SD service type and the TXT record's keys.
 
-The server writes the record (``server/advertise.py``) and clients read it
+The server writes the record (``server/web/advertise.py``) and clients read it
 (``client/discovery.py``); both go through :func:`encode_record` / :func:`decode_record`,
 so a key cannot be renamed on one side only.
 """

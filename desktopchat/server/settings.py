@@ -9,7 +9,7 @@ from pathlib import Path
 import platformdirs
 
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
-from desktopchat.server.history import Retention
+from desktopchat.server.stores.history import Retention
 
 
 def default_tls_dir() -> Path:

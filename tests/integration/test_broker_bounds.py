@@ -15,7 +15,7 @@ from redis import asyncio as aioredis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from desktopchat.server.broker_log import keys_of
+from desktopchat.server.stores.broker_log import keys_of
 from tests.integration.conftest import process_memory, serve_process
 from tests.integration.redis_server import redis_server
 from tests.integration.stall_proxy import StallProxy

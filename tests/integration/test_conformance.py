@@ -8,7 +8,7 @@ from tests.integration.conftest import hosted
 
 CASES = ["1.*", "2.*", "3.*", "4.*", "5.*", "6.*", "7.*", "10.*"]
 # 7.1.5 is a documented deviation of websockets' sans-I/O protocol, on which our WebSocket
-# protocol (server/websocket_protocol.py) runs (noted in issue 3); nothing else may fail.
+# protocol (server/web/websocket_protocol.py) runs (noted in issue 3); nothing else may fail.
 DEVIATIONS = ["7.1.5"]
 
 

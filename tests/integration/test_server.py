@@ -17,7 +17,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from desktopchat.server import HostedServer
-from desktopchat.server.runner import bind_socket
+from desktopchat.server.web.runner import bind_socket
 from tests.integration.conftest import LOCAL, ROOT, hosted, member, next_of, serve_process, url
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from websockets.asyncio.client import connect
 
-from desktopchat.server.member import Member
+from desktopchat.server.rooms.member import Member
 from tests.integration.conftest import hosted, member, next_of, serve_process, url
 from tests.integration.rawsocket import handshake
 

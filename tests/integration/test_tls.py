@@ -25,7 +25,7 @@ from desktopchat.client.pinning import KnownHosts
 from desktopchat.protocol.fingerprints import parse_fingerprint, readable
 from desktopchat.server import Settings
 from desktopchat.server.settings import default_tls_dir
-from desktopchat.server.tls import load_or_create
+from desktopchat.server.web.tls import load_or_create
 from tests.integration.conftest import ROOT, hosted
 
 WRONG = "sha256:" + "ab" * 32

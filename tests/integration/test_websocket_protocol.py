@@ -18,8 +18,8 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from desktopchat.server.app import create_app
-from desktopchat.server.runner import HostedServer
+from desktopchat.server.web.app import create_app
+from desktopchat.server.web.runner import HostedServer
 from tests.integration.conftest import LOCAL, V1, hosted, url
 
 

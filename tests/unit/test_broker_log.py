@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from desktopchat.protocol import ChatMessage, Kind
-from desktopchat.server.broker_log import entry_fields, read_entry
+from desktopchat.server.stores.broker_log import entry_fields, read_entry
 
 
 def as_stored(fields: list[object]) -> dict[bytes, bytes]:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from desktopchat.server.collector import MIDDLE_COLLECTIONS_PER_FULL, hold_long_lived
+from desktopchat.server.web.collector import MIDDLE_COLLECTIONS_PER_FULL, hold_long_lived
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from desktopchat.server.websocket_protocol import Flag
+from desktopchat.server.web.websocket_protocol import Flag
 
 
 async def test_a_flag_wakes_every_waiter_and_holds_nothing_after() -> None:

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from desktopchat.protocol import ChatMessage, Kind
-from desktopchat.server.commits import Commits
-from desktopchat.server.history import History, MemoryHistory, Retention, StoreError
-from desktopchat.server.sqlite_history import SCHEMA_VERSION, HistoryFileError, SqliteHistory
+from desktopchat.server.stores.commits import Commits
+from desktopchat.server.stores.history import History, MemoryHistory, Retention, StoreError
+from desktopchat.server.stores.sqlite_history import SCHEMA_VERSION, HistoryFileError, SqliteHistory
 
 NOW_MS = int(time.time() * 1000)
 DAY_MS = 86_400_000

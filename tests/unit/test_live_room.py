@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import pytest
 
 from desktopchat.protocol import ChatMessage, Hello, HistoryRequest, SendBinary, SendText
-from desktopchat.server.commits import Commits
 from desktopchat.server.framing import Frame
-from desktopchat.server.history import MemoryHistory, StoreError
-from desktopchat.server.live_room import OFFLOAD_BYTES, LiveRoom
-from desktopchat.server.room import PRESENCE_WINDOW, Mode
+from desktopchat.server.rooms.live_room import OFFLOAD_BYTES, LiveRoom
+from desktopchat.server.rooms.room import PRESENCE_WINDOW, Mode
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.commits import Commits
+from desktopchat.server.stores.history import MemoryHistory, StoreError
 from tests.unit.test_room import Recorder
 
 

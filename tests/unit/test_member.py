@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from desktopchat.server.connection import Connection
 from desktopchat.server.framing import Frame
-from desktopchat.server.member import Member
-from desktopchat.server.ratelimit import RateLimiter
-from desktopchat.server.room import Mode
+from desktopchat.server.rooms.connection import Connection
+from desktopchat.server.rooms.member import Member
+from desktopchat.server.rooms.ratelimit import RateLimiter
+from desktopchat.server.rooms.room import Mode
 
 
 class FakeTransport:

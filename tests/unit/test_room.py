@@ -21,9 +21,9 @@ from desktopchat.protocol import (
     decode_server,
 )
 from desktopchat.server.framing import Frame, Outgoing
-from desktopchat.server.history import History, MemoryHistory
-from desktopchat.server.room import PRESENCE_WINDOW, Mode, Room
+from desktopchat.server.rooms.room import PRESENCE_WINDOW, Mode, Room
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.history import History, MemoryHistory
 
 
 @dataclass(eq=False)

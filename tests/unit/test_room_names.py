@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from desktopchat.protocol import Hello
 from desktopchat.server.framing import Frame, Outgoing
-from desktopchat.server.history import MemoryHistory
-from desktopchat.server.room import Mode, Room
+from desktopchat.server.rooms.room import Mode, Room
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.history import MemoryHistory
 
 
 @dataclass(eq=False)

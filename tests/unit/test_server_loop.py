@@ -14,8 +14,8 @@ import uvloop
 
 from desktopchat.app.cli import main
 from desktopchat.app.server_thread import ServerLoop
-from desktopchat.server.collector import MIDDLE_COLLECTIONS_PER_FULL
-from desktopchat.server.loops import new_loop
+from desktopchat.server.web.collector import MIDDLE_COLLECTIONS_PER_FULL
+from desktopchat.server.web.loops import new_loop
 
 
 def test_auto_is_uvloop_when_installed_and_asyncio_is_always_there() -> None:

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from starlette.websockets import WebSocket
 
 from desktopchat.protocol import SUBPROTOCOLS, CloseCode, CloseReason
-from desktopchat.server.hub import Refused
+from desktopchat.server.rooms.hub import Refused
 from desktopchat.server.settings import Settings
 
 logger = logging.getLogger("desktopchat.server")

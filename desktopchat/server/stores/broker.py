@@ -29,7 +29,8 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
 from desktopchat.protocol import ChatMessage, PresenceEvent
-from desktopchat.server.broker_log import (
+from desktopchat.server.framing import Frame
+from desktopchat.server.stores.broker_log import (
     APPEND,
     BrokerDown,
     Entry,
@@ -38,7 +39,6 @@ from desktopchat.server.broker_log import (
     keys_of,
     read_entry,
 )
-from desktopchat.server.framing import Frame
 
 logger = logging.getLogger("desktopchat.server")
 

@@ -24,15 +24,15 @@ from starlette.applications import Starlette
 from zeroconf import Error as ZeroconfError
 
 from desktopchat.protocol import CloseCode, CloseReason
-from desktopchat.server.addresses import JoinAddress, join_addresses
-from desktopchat.server.advertise import Advertiser
-from desktopchat.server.app import create_app
-from desktopchat.server.http_protocol import guarded_http
-from desktopchat.server.hub import Hub
-from desktopchat.server.logredact import install_redaction
+from desktopchat.server.rooms.hub import Hub
 from desktopchat.server.settings import Settings, default_tls_dir
-from desktopchat.server.tls import TlsIdentity, identity_of, load_or_create
-from desktopchat.server.websocket_protocol import room_websockets
+from desktopchat.server.web.addresses import JoinAddress, join_addresses
+from desktopchat.server.web.advertise import Advertiser
+from desktopchat.server.web.app import create_app
+from desktopchat.server.web.http_protocol import guarded_http
+from desktopchat.server.web.logredact import install_redaction
+from desktopchat.server.web.tls import TlsIdentity, identity_of, load_or_create
+from desktopchat.server.web.websocket_protocol import room_websockets
 
 _STARTUP_POLL = 0.005
 

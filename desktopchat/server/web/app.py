@@ -19,14 +19,14 @@ from starlette.types import Message, Receive, Scope, Send
 
 from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
-from desktopchat.server.admission import allowed_host_names, guarded
-from desktopchat.server.endpoints import echo, room_door
-from desktopchat.server.history import History, MemoryHistory, Retention
-from desktopchat.server.httpguard import HttpGuard
-from desktopchat.server.hub import Hub, wall_clock_ms
-from desktopchat.server.oneloop import OnRoomsLoop, RoomsLoop
+from desktopchat.server.rooms.hub import Hub, wall_clock_ms
 from desktopchat.server.settings import Settings
-from desktopchat.server.sqlite_history import SqliteHistory
+from desktopchat.server.stores.history import History, MemoryHistory, Retention
+from desktopchat.server.stores.sqlite_history import SqliteHistory
+from desktopchat.server.web.admission import allowed_host_names, guarded
+from desktopchat.server.web.endpoints import echo, room_door
+from desktopchat.server.web.httpguard import HttpGuard
+from desktopchat.server.web.oneloop import OnRoomsLoop, RoomsLoop
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -100,7 +100,7 @@ def create_app(
     broker = None
     if settings.broker:
         # Imported here: the Redis client is the optional `broker` extra.
-        from desktopchat.server.broker import RedisBroker
+        from desktopchat.server.stores.broker import RedisBroker
 
         broker = RedisBroker(
             settings.broker,

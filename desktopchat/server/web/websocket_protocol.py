@@ -3,7 +3,7 @@
 
 uvicorn takes a protocol class through its documented ``ws`` option and hands it every
 upgraded connection (``RoomWebSocket(config=, server_state=, app_state=)``, then
-``connection_made`` and the request's bytes); :mod:`desktopchat.server.http_protocol` hands
+``connection_made`` and the request's bytes); :mod:`desktopchat.server.web.http_protocol` hands
 it the connections whose first read is a whole WebSocket head. It is ours, so a room gets
 what it needs without reaching into another library:
 
@@ -41,7 +41,7 @@ from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from desktopchat.server.connection import (
+from desktopchat.server.rooms.connection import (
     ABORT_EXTENSION,
     BUFFERED_EXTENSION,
     WRITABLE_EXTENSION,

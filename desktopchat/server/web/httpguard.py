@@ -4,7 +4,7 @@ The browser page's protections (its Content-Security-Policy, no framing, no MIME
 must hold for ``/static/index.html`` as much as for ``/``, so they are added to every
 response here rather than route by route. Requests whose ``Host`` the server does not
 answer to are refused before any route runs: that is what stops DNS rebinding (see
-:func:`~desktopchat.server.admission.host_allowed`).
+:func:`~desktopchat.server.web.admission.host_allowed`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desktopchat.server.admission import host_allowed
+from desktopchat.server.web.admission import host_allowed
 
 # The page's script and styles are files of its own origin; nothing inline may run, so a
 # message that smuggles markup in can at worst show as text.

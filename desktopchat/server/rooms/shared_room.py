@@ -18,15 +18,15 @@ from desktopchat.protocol import (
     Sendable,
     encode_server,
 )
-from desktopchat.server.broker_log import BrokerDown, Entry
 from desktopchat.server.framing import Frame
-from desktopchat.server.history import MemoryHistory
-from desktopchat.server.live_room import RoomOnLoop
-from desktopchat.server.room import Mode, Peer
+from desktopchat.server.rooms.live_room import RoomOnLoop
+from desktopchat.server.rooms.room import Mode, Peer
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.broker_log import BrokerDown, Entry
+from desktopchat.server.stores.history import MemoryHistory
 
 if TYPE_CHECKING:  # the Redis client is the optional `broker` extra
-    from desktopchat.server.broker import RedisBroker
+    from desktopchat.server.stores.broker import RedisBroker
 
 logger = logging.getLogger("desktopchat.server")
 

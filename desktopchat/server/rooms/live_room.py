@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from desktopchat.protocol import Ack, ChatMessage, Hello, HistoryRequest, Sendable
-from desktopchat.server.commits import Batch, Commits
 from desktopchat.server.framing import Frame
-from desktopchat.server.history import History, StoreError
-from desktopchat.server.room import Draft, Mode, Peer, Room
+from desktopchat.server.rooms.room import Draft, Mode, Peer, Room
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.commits import Batch, Commits
+from desktopchat.server.stores.history import History, StoreError
 
 OFFLOAD_BYTES = 1024 * 1024
 """Messages from this size on are written to a disk store from a worker thread."""

@@ -18,10 +18,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from desktopchat.protocol import CloseCode, CloseReason
-from desktopchat.server.connection import Connection
 from desktopchat.server.framing import FRAGMENT_BYTES, Frame, Outgoing
-from desktopchat.server.ratelimit import RateLimiter
-from desktopchat.server.room import Mode
+from desktopchat.server.rooms.connection import Connection
+from desktopchat.server.rooms.ratelimit import RateLimiter
+from desktopchat.server.rooms.room import Mode
 
 logger = logging.getLogger("desktopchat.server")
 

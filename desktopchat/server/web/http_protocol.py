@@ -10,7 +10,7 @@ protocol, nor read its state: it sees the bytes as they come and hands them on.
   forever. Here the first request head must be whole within ``handshake_timeout`` of the
   connection, or the connection is aborted; the deadline does not move.
 - **The short way:** a WebSocket handshake whose whole head came in the connection's first
-  read goes straight to :class:`~desktopchat.server.websocket_protocol.RoomWebSocket` as it
+  read goes straight to :class:`~desktopchat.server.web.websocket_protocol.RoomWebSocket` as it
   is. Through h11, uvicorn would parse it, write it out again and have ``websockets`` parse
   that: a tenth of a member's connect. Anything else is h11's, which upgrades a WebSocket
   whose head came in pieces through the same ``ws`` class.
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from desktopchat.server.websocket_protocol import RoomWebSocket
+from desktopchat.server.web.websocket_protocol import RoomWebSocket
 
 if TYPE_CHECKING:
     import uvicorn

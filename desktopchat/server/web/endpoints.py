@@ -22,13 +22,8 @@ from desktopchat.protocol import (
     encode_server,
     parse_raw,
 )
-from desktopchat.server.admission import (
-    admitted,
-    allowed_host_names,
-    offered_subprotocol,
-    refuse,
-)
-from desktopchat.server.connection import (
+from desktopchat.server.framing import Frame
+from desktopchat.server.rooms.connection import (
     ABORT_EXTENSION,
     BUFFERED_EXTENSION,
     WRITABLE_EXTENSION,
@@ -36,11 +31,16 @@ from desktopchat.server.connection import (
     Connection,
     nothing_buffered,
 )
-from desktopchat.server.framing import Frame
-from desktopchat.server.hub import Hub, Refused, ServedRoom
-from desktopchat.server.member import Member
-from desktopchat.server.ratelimit import RateLimiter
-from desktopchat.server.room import Mode
+from desktopchat.server.rooms.hub import Hub, Refused, ServedRoom
+from desktopchat.server.rooms.member import Member
+from desktopchat.server.rooms.ratelimit import RateLimiter
+from desktopchat.server.rooms.room import Mode
+from desktopchat.server.web.admission import (
+    admitted,
+    allowed_host_names,
+    offered_subprotocol,
+    refuse,
+)
 
 logger = logging.getLogger("desktopchat.server")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from desktopchat.protocol import ChatMessage, Kind, loads
 from desktopchat.server.framing import Frame
-from desktopchat.server.history import message_body
+from desktopchat.server.stores.history import message_body
 
 # KEYS: seq, log, epoch, the append's de-duplication key, the byte count, the sizes hash,
 # the first id kept. ARGV: the messages to keep, the de-duplication key's TTL, an epoch for a

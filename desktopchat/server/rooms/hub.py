@@ -9,18 +9,18 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from desktopchat.protocol import CloseCode, CloseReason, valid_room_name
-from desktopchat.server.broker_log import BrokerDown
-from desktopchat.server.commits import Commits
-from desktopchat.server.history import History, MemoryHistory
-from desktopchat.server.live_room import LiveRoom
+from desktopchat.server.rooms.live_room import LiveRoom
+from desktopchat.server.rooms.shared_room import SharedRoom
 from desktopchat.server.settings import Settings
-from desktopchat.server.shared_room import SharedRoom
+from desktopchat.server.stores.broker_log import BrokerDown
+from desktopchat.server.stores.commits import Commits
+from desktopchat.server.stores.history import History, MemoryHistory
 
 ServedRoom = LiveRoom | SharedRoom
 """A room of this server: stored here, or shared through a broker."""
 
 if TYPE_CHECKING:  # the Redis client is the optional `broker` extra
-    from desktopchat.server.broker import RedisBroker
+    from desktopchat.server.stores.broker import RedisBroker
 
 SWEEP_INTERVAL = 1.0
 

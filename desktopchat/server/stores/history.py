@@ -1,6 +1,6 @@
 """The room history: every message stored, with its id, before anybody hears of it.
 
-Two stores share one interface: :class:`~desktopchat.server.sqlite_history.SqliteHistory`
+Two stores share one interface: :class:`~desktopchat.server.stores.sqlite_history.SqliteHistory`
 (the default; a WAL database that survives ``kill -9``) and :class:`MemoryHistory`
 (``--history off``; recent messages, gone with the process). Both are bounded: in messages
 per room and in bytes (and, on disk, in age), so what a peer sends cannot grow them forever.
@@ -8,7 +8,7 @@ Stores are plain synchronous objects, with no event loop: an INSERT costs micros
 doing it inline keeps ids, storage and relay in one order. What makes a message durable is
 the commit: a store takes appends one by one (each durable on return) or in a batch
 (:meth:`History.begin`, then durable together at :meth:`History.commit`). When to batch is
-the caller's choice (:mod:`desktopchat.server.commits` makes one commit per turn of the
+the caller's choice (:mod:`desktopchat.server.stores.commits` makes one commit per turn of the
 event loop); the room relays and acknowledges only what is durable.
 """
 

@@ -18,7 +18,7 @@ from contextlib import closing
 from pathlib import Path
 
 from desktopchat.protocol import ChatMessage, Kind, loads
-from desktopchat.server.history import (
+from desktopchat.server.stores.history import (
     MiB,
     Retention,
     StoreError,

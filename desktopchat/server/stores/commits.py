@@ -1,6 +1,6 @@
 """When a store commits: once per turn of the event loop, for every room it holds.
 
-The stores (:mod:`desktopchat.server.history`) are synchronous and know no loop; this is
+The stores (:mod:`desktopchat.server.stores.history`) are synchronous and know no loop; this is
 their asyncio side. The first append in a turn of the loop is committed on its own: durable
 on return, so a room whose messages come one per turn (any paced conversation) relays each
 at once. Appends after it in the same turn share one batch, committed by a callback at the
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 
 from desktopchat.protocol import ChatMessage
-from desktopchat.server.history import History, StoreError
+from desktopchat.server.stores.history import History, StoreError
 
 Batch = asyncio.Future[None] | None
 """A stored message's commit to wait for (failing with :class:`StoreError`), or ``None``:

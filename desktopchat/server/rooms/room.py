@@ -4,8 +4,8 @@ Like ``websockets``' protocol objects, a :class:`Room` knows no sockets, loops o
 is told what happens (a member joins, a message arrives, the store kept it, the time went
 by) and answers with what to store (a :class:`Draft`) and with frames handed to each
 member's ``deliver``, which never waits. What is I/O (the order of stores, commits, worker
-threads, timers) belongs to its shells: :mod:`desktopchat.server.live_room` for a room this
-server stores, :mod:`desktopchat.server.shared_room` for one a broker stores.
+threads, timers) belongs to its shells: :mod:`desktopchat.server.rooms.live_room` for a room this
+server stores, :mod:`desktopchat.server.rooms.shared_room` for one a broker stores.
 
 Every message is stored first (it gets its id there), then encoded once per mode and handed
 to every member. Raw members get bare frames, structured members get envelopes; nobody's
@@ -43,8 +43,8 @@ from desktopchat.protocol import (
     unique_name,
 )
 from desktopchat.server.framing import Frame, Outgoing
-from desktopchat.server.history import History
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.history import History
 
 logger = logging.getLogger("desktopchat.server")
 
