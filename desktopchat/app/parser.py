@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 
 from desktopchat import __version__
 from desktopchat.app import arguments
@@ -21,26 +21,32 @@ from desktopchat.server.web.loops import LOOP_KINDS
 TOKEN_VARIABLE = "DESKTOPCHAT_TOKEN"  # noqa: S105 - the variable's name, not a token
 
 
-class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults after each flag that has one, and descriptions and examples kept as written."""
+class _Commands(Protocol):
+    """What ``add_subparsers`` returns, as far as we use it."""
 
-    def _get_help_string(self, action: argparse.Action) -> str | None:
-        # A flag that takes no value (--no-advertise) has no default worth printing: its
-        # "default: True" reads as if the flag were on.
-        if action.default in (None, False, []) or action.nargs == 0:
-            return action.help
-        return super()._get_help_string(action)
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser: ...
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse's parser, with errors as one line and a pointer to ``--help``."""
+    """argparse's parser, with errors as one line and a pointer to ``--help``, and each flag's
+    default after its help (argparse's own formatter for that is public in name only)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}\nTry '{self.prog} --help'.\n")
 
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        # A flag that takes no value (--no-advertise) has no default worth printing: its
+        # "default: True" reads as if the flag were on.
+        default = action.default
+        shown = default not in (None, False, [], argparse.SUPPRESS) and action.nargs != 0
+        if action.help and action.option_strings and shown and "%(default)" not in action.help:
+            action.help += " (default: %(default)s)"
+        return action
+
 
 def _command(
-    commands: argparse._SubParsersAction[_Parser],
+    commands: _Commands,
     name: str,
     summary: str,
     description: str,
@@ -51,7 +57,7 @@ def _command(
         help=summary,
         description=description,
         epilog="examples:\n" + examples,
-        formatter_class=_Help,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
 
 
@@ -116,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _serve_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _serve_parser(commands: _Commands) -> None:
     server = _command(
         commands,
         "serve",
@@ -281,7 +287,7 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _join_parser(commands: _Commands) -> None:
     join = _command(
         commands,
         "join",
@@ -383,7 +389,7 @@ def _join_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
 
 
-def _host_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _host_parser(commands: _Commands) -> None:
     host = _command(
         commands,
         "host",
