@@ -64,7 +64,7 @@ _BAD_HEAD = (
     b"Connection: close\r\n\r\nInvalid WebSocket request"
 )
 CLOSE_TIMEOUT = 10.0
-"""Seconds a peer has to answer our close frame before its connection is closed."""
+"""Seconds a peer has to answer our close frame before its connection is aborted."""
 
 
 class ClientGone(ConnectionError):
@@ -275,8 +275,8 @@ class RoomWebSocket(asyncio.Protocol):
             self._tell_gone(1012)
             self.conn.send_close(1012)
             self._flush()
-        elif not self.answered:
-            self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
+        else:
+            self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "The server is shutting down")
         self.transport.close()
 
     # -- what the peer sends ------------------------------------------------------------------
@@ -440,6 +440,8 @@ class RoomWebSocket(asyncio.Protocol):
     def _no_pong(self) -> None:
         # A dead peer never drains its buffer: closing would wait on it, so abort.
         self._pong_timer = None
+        if self.close_sent or self._closing():
+            return  # closing already: its own timer ends it
         logger.info("dropped %s: no answer to a keepalive ping", self.client)
         self.conn.fail(1011, "keepalive ping timeout")
         self.close_sent = True
@@ -466,11 +468,12 @@ class RoomWebSocket(asyncio.Protocol):
             logger.exception("the WebSocket app failed on %s", scope.get("path"))
             self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
         else:
-            if not self.answered:
+            if not self.answered and not self.close_sent:
                 logger.error("the WebSocket app returned without accepting or refusing")
                 self._refuse(HTTPStatus.INTERNAL_SERVER_ERROR, "Internal Server Error")
-        if self._close_timer is None and self.transport is not None:
-            self.transport.close()
+        finally:  # also when the app is cancelled (uvicorn's graceful-shutdown timeout)
+            if self._close_timer is None and self.transport is not None:
+                self.transport.close()
 
     async def receive(self) -> Message:
         """The next ASGI event for the app: connect, each message, then disconnect."""
@@ -498,6 +501,10 @@ class RoomWebSocket(asyncio.Protocol):
             raise ClientGone("the peer is gone")
         kind = message["type"]
         if not self.answered:
+            if self.close_sent or self._closing():
+                # The peer closed (or broke the protocol) before the app answered: there is
+                # no handshake left to answer.
+                raise ClientGone("the peer left before its handshake was answered")
             self._answer(message)
         elif self._denial is not None:
             self._deny_body(message)
@@ -509,8 +516,10 @@ class RoomWebSocket(asyncio.Protocol):
             try:
                 if message.get("bytes") is not None:
                     self.conn.send_binary(message["bytes"])
-                else:
+                elif message.get("text") is not None:
                     self.conn.send_text(message["text"].encode())
+                else:
+                    raise RuntimeError("a websocket.send with neither text nor bytes")
             except InvalidState as exc:
                 raise ClientGone("the connection is closing") from exc
             self._flush()
@@ -592,7 +601,8 @@ class RoomWebSocket(asyncio.Protocol):
         if self._read_paused:  # read on: the peer's close is what we wait for
             self._read_paused = False
             self.transport.resume_reading()
-        self._close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.close)
+        # A peer that does not answer may not read either: closing would wait on its buffer.
+        self._close_timer = self.loop.call_later(CLOSE_TIMEOUT, self.transport.abort)
 
     def write_now(self, frame: bytes) -> bool:
         """Write ``frame`` if the connection is open and its buffer below the high mark."""
@@ -626,12 +636,16 @@ class RoomWebSocket(asyncio.Protocol):
         self._push({"type": "websocket.disconnect", "code": code, "reason": reason})
 
     def _refuse(self, status: HTTPStatus, text: str) -> None:
-        if self.answered or self.transport is None:
-            return
+        transport = self.transport
+        if self.answered or self.close_sent or self._closing() or transport is None:
+            return  # answered already, or nobody left to answer
         self.answered = self.close_sent = True
         self.conn.send_response(self.conn.reject(status, text))
         self._flush()
-        self.transport.close()
+        transport.close()
+
+    def _closing(self) -> bool:
+        return self.gone or self.transport is None or self.transport.is_closing()
 
     def _flush(self) -> None:
         transport = self.transport
