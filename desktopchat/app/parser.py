@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 from desktopchat import __version__
 from desktopchat.app import arguments
 from desktopchat.app.terminal import EXIT_STATUSES, HELP
 from desktopchat.protocol import DEFAULT_PORT, DEFAULT_ROOM
-from desktopchat.server.settings import Settings, default_history_path
+from desktopchat.server.settings import Settings, default_files_path, default_history_path
 from desktopchat.server.web.loops import LOOP_KINDS
 
 TOKEN_VARIABLE = "DESKTOPCHAT_TOKEN"  # noqa: S105 - the variable's name, not a token
@@ -171,6 +172,28 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PATH|off",
         help="SQLite history file, or 'off' for memory only (the newest messages, within "
         "--history-keep and 256 MiB in all rooms)",
+    )
+    server.add_argument(
+        "--files",
+        type=Path,
+        default=default_files_path(),
+        metavar="DIR",
+        help="where members' files are kept (uploads resume across restarts)",
+    )
+    server.add_argument(
+        "--files-max-bytes",
+        type=arguments.size,
+        default=Settings().files_max_bytes,
+        metavar="SIZE",
+        help="files kept in all rooms together; an upload that would pass it is refused "
+        "up front (0: no file transfers)",
+    )
+    server.add_argument(
+        "--files-keep-days",
+        type=arguments.days,
+        default=Settings().files_keep_days,
+        metavar="DAYS",
+        help="delete files older than this (0: keep them)",
     )
     server.add_argument(
         "--origin",

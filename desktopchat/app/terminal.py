@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import mimetypes
 import os
 import signal
 import sys
@@ -55,11 +56,20 @@ from desktopchat.client.events import (
     SessionState,
     StateChanged,
 )
+from desktopchat.client.files import (
+    FilesAt,
+    NoFileTransfers,
+    TransferError,
+    announce,
+    download,
+    upload,
+)
 from desktopchat.client.frames import ndjson_closed, ndjson_control
 from desktopchat.client.raw import RawSession
 from desktopchat.client.session import Session
 from desktopchat.client.sizes import human_size
 from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps, printable
+from desktopchat.protocol.files import FileOffer, offer_of
 
 HELP = "type to chat; /json VALUE sends JSON, /file PATH sends a file, /quit leaves"
 
@@ -211,6 +221,8 @@ class _Watch:
     failures: int = 0
     progress_shown: bool = False
     ndjson: bool = False
+    files: FilesAt | None = None  # where the room's files are, once joined
+    downloads: set[asyncio.Task[None]] = field(default_factory=set)
 
     def __call__(self, event: SessionEvent) -> None:
         if isinstance(event, Frame):
@@ -226,6 +238,7 @@ class _Watch:
             if event.cid is None:
                 print(format_message(event.message), file=self.out, flush=True)
                 self._save(event.message)
+                self._offered(event.message)
         elif isinstance(event, Progress):
             self._progress(event)
         else:
@@ -264,6 +277,45 @@ class _Watch:
         if done:
             self.status(f"-- sent {human_size(event.total)}")
 
+    def transfer(self, verb: str, name: str, done: int, total: int) -> None:
+        """Show how far a file transfer is (a line redrawn on a terminal)."""
+        if self.err.isatty():
+            percent = 100 * done // max(1, total)
+            self.err.write(
+                printable(
+                    f"\r-- {verb} {name}: {percent}% ({human_size(done)} of {human_size(total)})"
+                )
+            )
+            self.err.flush()
+            self.progress_shown = done < total
+
+    def _offered(self, message: ChatMessage) -> None:
+        offer = offer_of(message.data) if message.kind is Kind.JSON else None
+        if offer is None:
+            return
+        said = f"-- {message.sender} offers {offer.name} ({human_size(offer.size)})"
+        if self.save_dir is None or self.files is None:
+            self.status(printable(f"{said}; join with --save-dir DIR to fetch it"))
+            return
+        self.status(printable(f"{said}: fetching it into {self.save_dir}"))
+        task = asyncio.get_running_loop().create_task(self._fetch(self.files, offer, self.save_dir))
+        self.downloads.add(task)
+        task.add_done_callback(self.downloads.discard)
+
+    async def _fetch(self, at: FilesAt, offer: FileOffer, folder: Path) -> None:
+        loop = asyncio.get_running_loop()
+
+        def report(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(self.transfer, "fetching", offer.name, done, total)
+
+        try:
+            path = await asyncio.to_thread(download, at, offer, folder, report)
+        except (OSError, TransferError, JoinError) as exc:
+            self.failures += 1
+            self.status(printable(f"!! cannot fetch {offer.name}: {exc}"))
+            return
+        self.status(printable(f"-- saved {path} (SHA-256 {offer.sha256[:16]}… checked)"))
+
     def _save(self, message: ChatMessage) -> None:
         if self.save_dir is None or message.kind is not Kind.BINARY:
             return
@@ -284,7 +336,7 @@ async def _send_line(session: Session | RawSession, line: str, watch: _Watch) ->
         elif line.startswith("/json "):
             await session.send_json_text(line[len("/json ") :])
         elif line.startswith("/file "):
-            await session.send_file(line[len("/file ") :].strip())
+            await _send_file(session, line[len("/file ") :].strip(), watch)
         elif line.startswith("/"):
             watch.status(f"!! unknown command; {HELP}")
         else:
@@ -292,6 +344,36 @@ async def _send_line(session: Session | RawSession, line: str, watch: _Watch) ->
     except SendError as exc:
         watch.failures += 1
         watch.status(printable(f"!! not sent: {exc}"))
+
+
+async def _send_file(session: Session, typed: str, watch: _Watch) -> None:
+    """Upload the file at ``typed`` to the host beside the room (resuming after drops), then
+    offer it in the room; a host that takes no files this way gets it as one message."""
+    path = await asyncio.to_thread(lambda: Path(typed).expanduser())
+    at = FilesAt.of(session.url, session.identity())
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    loop = asyncio.get_running_loop()
+
+    def report(done: int, total: int) -> None:
+        loop.call_soon_threadsafe(watch.transfer, "sending", path.name, done, total)
+
+    try:
+        offer = await asyncio.to_thread(announce, at, path, mime)
+    except NoFileTransfers:
+        await session.send_file(path)
+        return
+    except (OSError, TransferError, JoinError) as exc:
+        watch.failures += 1
+        watch.status(printable(f"!! not sent: {path}: {getattr(exc, 'strerror', None) or exc}"))
+        return
+    try:
+        await asyncio.to_thread(upload, at, path, offer, report)
+    except (OSError, TransferError, JoinError) as exc:
+        watch.failures += 1
+        watch.status(printable(f"!! not sent: {exc} (send it again to continue where it stopped)"))
+        return
+    watch.status(printable(f"-- sent {offer.name} ({human_size(offer.size)}), offering it"))
+    await session.send_json(offer.data())
 
 
 async def _settle(session: Session | RawSession, watch: _Watch) -> bool:
@@ -418,6 +500,8 @@ async def run_terminal(
         # A first attempt refused for an unknown identity ended in "closed": we are open now.
         watch.closed.clear()
         watch.final = None
+        if isinstance(session, Session):
+            watch.files = FilesAt.of(session.url, session.identity())
         if isinstance(session, RawSession):
             chosen = f" (subprotocol {session.subprotocol})" if session.subprotocol else ""
             watch.status(

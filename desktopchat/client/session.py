@@ -190,6 +190,15 @@ class Session:
         """Pin ``fingerprint`` for this room (after the user checked an unknown one)."""
         self.pin = parse_fingerprint(fingerprint)
 
+    def identity(self) -> str | None:
+        """The TLS identity this room is trusted by: the one pinned, or the one remembered
+        for its host (what its files are fetched with, too)."""
+        if self.pin is not None:
+            return self.pin
+        parts = urlsplit(self.url)
+        host, port = parts.hostname or "", parts.port or 0
+        return self._known_hosts.get(host, port) if self._known_hosts else None
+
     async def _open(self) -> tuple[ClientConnection, Welcome]:
         hello = Hello(name=self.wish, resume=self.last_id, key=self._key)
         parts = urlsplit(self.url)

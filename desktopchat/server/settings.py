@@ -22,6 +22,11 @@ def default_history_path() -> Path:
     return Path(platformdirs.user_data_dir("desktopchat", appauthor=False)) / "history.sqlite3"
 
 
+def default_files_path() -> Path:
+    """Where ``serve`` and ``host`` keep members' files unless told otherwise."""
+    return Path(platformdirs.user_data_dir("desktopchat", appauthor=False)) / "files"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server can be told. Defaults are what ``desktopchat serve`` uses.
@@ -57,6 +62,11 @@ class Settings:
     history_keep_days: float = 90.0
     history_keep_bytes: int = 1024 * 1024 * 1024
     history_memory_bytes: int = 256 * 1024 * 1024
+    files: Path | None = None
+    """Where members' files are kept; ``None``: a folder of this run's, gone when it stops."""
+    files_max_bytes: int = 10 * 1024 * 1024 * 1024
+    """Bytes of files kept in all rooms together (0: no file transfers)."""
+    files_keep_days: float = 30.0
     max_message_bytes: int = 16 * 1024 * 1024
     max_members: int = 500
     broker: str | None = None

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.integration.conftest import ROOT, hosted, member, next_of
 
 JOIN = [sys.executable, "-m", "desktopchat", "join"]
@@ -84,10 +86,8 @@ async def test_messages_go_to_stdout_and_status_lines_to_stderr(tmp_path: Path) 
             process.stdin.write(b'/json {"a": 1}\n')
             assert (await next_of(observer, "json"))["data"] == {"a": 1}
             process.stdin.write(f"/file {attachment}\n".encode())
-            async with asyncio.timeout(10):
-                while isinstance(frame := await observer.recv(), str):
-                    pass
-            assert frame.endswith(b"hi there")
+            offer = (await next_of(observer, "json"))["data"]["file"]
+            assert (offer["name"], offer["size"], offer["mime"]) == ("notes.txt", 8, "text/plain")
             process.stdin.write(b"/json {bad\n")
             await err.expect(r"!! not sent: not valid JSON.*")
         process.stdin.write(b"/quit\n")
@@ -174,26 +174,56 @@ async def test_files_members_send_are_saved_under_a_safe_name_in_the_save_dir(
     assert (inbox / "evil.sh").read_bytes() == b"echo owned"
 
 
-async def test_sending_a_large_file_reports_on_stderr(tmp_path: Path) -> None:
+async def test_a_file_goes_beside_the_room_and_a_save_dir_fetches_it_checked(
+    tmp_path: Path,
+) -> None:
     big = tmp_path / "big.bin"
-    big.write_bytes(os.urandom(1024 * 1024))
-    async with hosted() as server:
-        result = await run_join(server.port, f"/file {big}\n")
+    big.write_bytes(os.urandom(20 * 1024 * 1024))  # more than one message may carry
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    async with hosted(max_message_bytes=1024 * 1024) as server:
+        receiver = await spawn_join(server.port, "--save-dir", str(inbox), "--name", "bob")
+        assert receiver.stderr is not None
+        err = Lines(receiver.stderr)
+        await err.expect("-- you are bob.*")
+        result = await run_join(server.port, f"/file {big}\n", "--name", "ada")
+        assert result.returncode == 0, result.stderr
+        assert "-- sent big.bin (20.0 MiB), offering it" in result.stderr
+        await err.expect(r"-- ada offers big\.bin \(20\.0 MiB\): fetching it into .*")
+        await err.expect(r"-- saved .*big\.bin \(SHA-256 [0-9a-f]{16}… checked\)", within=30)
+        receiver.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(receiver.wait(), 10) == 143
+    assert (inbox / "big.bin").read_bytes() == big.read_bytes()
+    assert [path.name for path in inbox.iterdir()] == ["big.bin"], "no .part left"
+
+
+async def test_a_host_that_takes_no_files_gets_a_small_one_as_a_message(tmp_path: Path) -> None:
+    small = tmp_path / "small.bin"
+    small.write_bytes(os.urandom(1024 * 1024))
+    async with hosted(files_max_bytes=0) as server:
+        result = await run_join(server.port, f"/file {small}\n")
     assert result.returncode == 0, result.stderr
     assert "-- sent 1.0 MiB" in result.stderr
 
 
-async def test_a_file_over_the_rooms_limit_is_refused_once_and_the_exit_status_says_so(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("files_max_bytes", "words"),
+    [
+        (0, "big.bin (3000000 bytes) is 2.9 MiB, over this room's limit"),  # as a message
+        (1_000_000, "the host keeps at most 976.6 KiB of files"),  # beside the room
+    ],
+    ids=["a host with no file transfers", "a host whose quota is smaller"],
+)
+async def test_a_file_the_host_cannot_take_is_refused_once_and_the_exit_status_says_so(
+    tmp_path: Path, files_max_bytes: int, words: str
 ) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * 3_000_000)
-    async with hosted(max_message_bytes=1_000_000) as server:
+    async with hosted(max_message_bytes=1_000_000, files_max_bytes=files_max_bytes) as server:
         result = await run_join(server.port, f"/file {big}\nafter\n")
     assert result.returncode == 1
-    assert "!! not sent: big.bin (3000000 bytes) is 2.9 MiB, over this room's limit" in (
-        result.stderr
-    )
+    assert "!! not sent: " in result.stderr
+    assert words in result.stderr
     assert "reconnecting" not in result.stderr
 
 

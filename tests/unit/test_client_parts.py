@@ -11,10 +11,11 @@ import pytest
 
 from desktopchat.client import AddressError, Backoff, SendError, display_address, room_url
 from desktopchat.client.address import without_secrets
-from desktopchat.client.downloads import safe_file_name, save_file
+from desktopchat.client.downloads import save_file
 from desktopchat.client.errors import OriginRefused, Refused, TokenRefused, refusal, unreachable
 from desktopchat.client.outbox import Outbox
 from desktopchat.protocol import SendJson, SendText, printable
+from desktopchat.protocol.files import safe_file_name
 
 
 @pytest.mark.parametrize(

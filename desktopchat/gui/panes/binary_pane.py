@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktopchat.client.downloads import safe_file_name
 from desktopchat.client.frames import parse_bytes
 from desktopchat.client.sizes import human_size
 from desktopchat.gui.elided import ElidedLabel
@@ -31,6 +30,7 @@ from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.message_list import message_list
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.places import open_folder, save_path
+from desktopchat.protocol.files import safe_file_name
 
 _NOTHING_SELECTED = "Select a message to see its bytes"
 _DROP_HERE = "Drop files here to send them"

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +24,12 @@ from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.rooms.hub import Hub, wall_clock_ms
 from desktopchat.server.settings import Settings
+from desktopchat.server.stores.files import FileStore
 from desktopchat.server.stores.history import History, MemoryHistory, Retention
 from desktopchat.server.stores.sqlite_history import SqliteHistory
 from desktopchat.server.web.admission import allowed_host_names, guarded
 from desktopchat.server.web.endpoints import echo, room_door
+from desktopchat.server.web.files import FileEndpoints
 from desktopchat.server.web.httpguard import HttpGuard
 from desktopchat.server.web.oneloop import OnRoomsLoop, RoomsLoop
 
@@ -116,6 +121,14 @@ def create_app(
         history = mirror = history or MemoryHistory(settings.retention())
     store = open_history(settings.history, settings.retention()) if history is None else history
     hub = Hub(settings, store, clock, broker, mirror)
+    # Without a folder named, this run's own (made on the first upload, gone when it stops).
+    temporary_files = settings.files is None
+    files_folder = settings.files or Path(tempfile.gettempdir()) / (
+        f"desktopchat-files-{secrets.token_hex(6)}"
+    )
+    files = FileStore(
+        files_folder, max_bytes=settings.files_max_bytes, keep_days=settings.files_keep_days
+    )
     rooms_loop = RoomsLoop()
     rooms = OnRoomsLoop(room_door(hub), rooms_loop)
     room_routes = (WebSocketRoute("/chat", rooms), WebSocketRoute("/chat/{room}", rooms))
@@ -133,6 +146,8 @@ def create_app(
                 await broker.close()
             if owned:
                 hub.commits.close()
+            if temporary_files:
+                shutil.rmtree(files_folder, ignore_errors=True)
             rooms_loop.lifespan = None
 
     app = RoomsFirst(
@@ -141,6 +156,7 @@ def create_app(
             Route("/", index),
             WebSocketRoute("/ws", guarded(echo, settings)),
             *room_routes,
+            *(FileEndpoints(files, settings).routes() if settings.files_max_bytes > 0 else ()),
             Mount("/static", StaticFiles(directory=resource("static")), name="static"),
         ],
         lifespan=lifespan,
@@ -149,6 +165,7 @@ def create_app(
     # For whoever runs the app (the runner, tests); the endpoints have theirs passed in.
     app.state.settings = settings
     app.state.hub = hub
+    app.state.files = files
     return app
 
 

@@ -1,0 +1,293 @@
+"""Sending and fetching files of any size beside a room, surviving dropped connections.
+
+The bytes go to and from the host over HTTP on the room's own address, TLS and token
+(``docs/protocol.md``, "Files"); the room only sees the offer. Both directions resume: an
+upload asks the host how much it has (``HEAD``) and sends the rest; a download keeps
+``NAME.part`` and asks for the bytes after it (``Range``). A file is checked against its
+SHA-256 before it takes its name, and a file that changed on the sender's disk during an
+upload is never spliced. Nothing is held in memory whole.
+
+Blocking (``http.client``, the standard library's HTTP client): callers run these functions
+on a worker thread. A pinned TLS identity is checked before any request goes out.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from desktopchat.client.errors import CertificateChanged, UnknownCertificate
+from desktopchat.client.pinning import pinning_context
+from desktopchat.protocol import DEFAULT_ROOM
+from desktopchat.protocol.files import FileOffer, offer_of, safe_file_name
+from desktopchat.protocol.fingerprints import fingerprint_of
+from desktopchat.protocol.rooms import room_of_path
+
+CHUNK = 1024 * 1024
+ATTEMPTS = 8
+"""Tries in a row that may fail (a dropped connection, a host restarting) before giving up."""
+TIMEOUT = 30.0
+
+Progress = Callable[[int, int], None]
+"""Told (bytes done, bytes in all) as a transfer goes."""
+
+
+class TransferError(Exception):
+    """A transfer that cannot go on, in words for the user."""
+
+
+class NoFileTransfers(TransferError):
+    """The host takes no files this way (an older desktopchat, or ``--files-max-bytes 0``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FilesAt:
+    """Where a room's files are: its host, room, token and TLS identity."""
+
+    tls: bool
+    host: str
+    port: int
+    room: str
+    token: str | None = None
+    pin: str | None = None
+
+    @classmethod
+    def of(cls, room_url: str, pin: str | None = None) -> FilesAt:
+        """The files of the room at ``room_url`` (its ``ws://`` or ``wss://`` address)."""
+        parts = urlsplit(room_url)
+        tls = parts.scheme == "wss"
+        token = dict(parse_qsl(parts.query)).get("token")
+        room = room_of_path(parts.path) or DEFAULT_ROOM
+        port = parts.port or (443 if tls else 80)
+        return cls(tls, parts.hostname or "127.0.0.1", port, room, token, pin)
+
+    def path(self, ident: str | None = None) -> str:
+        """The path of the room's files, or of one."""
+        base = f"/files/{quote(self.room)}"
+        return base if ident is None else f"{base}/{quote(ident)}"
+
+    def headers(self, **more: str) -> dict[str, str]:
+        """The headers every request carries (the token, never in a URL a log may keep)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return {**headers, **more}
+
+    def connect(self) -> http.client.HTTPConnection:
+        """A connection to the host; over TLS, refused before any request unless the
+        certificate is the one pinned."""
+        if not self.tls:
+            return http.client.HTTPConnection(self.host, self.port, timeout=TIMEOUT)
+        connection = http.client.HTTPSConnection(
+            self.host, self.port, timeout=TIMEOUT, context=pinning_context()
+        )
+        connection.connect()
+        certificate = connection.sock.getpeercert(binary_form=True) if connection.sock else None
+        seen = fingerprint_of(certificate or b"")
+        if self.pin is None:
+            connection.close()
+            raise UnknownCertificate(seen)
+        if seen != self.pin:
+            connection.close()
+            raise CertificateChanged(self.pin, seen, given=True)
+        return connection
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of the file at ``path``, read in pieces."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as data:
+        while chunk := data.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _words(response: http.client.HTTPResponse) -> str:
+    text = response.read(4096).decode("utf-8", "replace").strip()
+    return text or f"{response.status} {response.reason}"
+
+
+def _retrying(attempts: int, wait: float) -> Iterator[int]:
+    for attempt in range(attempts):
+        if attempt:
+            time.sleep(min(wait * 2 ** (attempt - 1), 10.0))
+        yield attempt
+
+
+def announce(at: FilesAt, path: Path, mime: str = "application/octet-stream") -> FileOffer:
+    """Tell the host a file is coming; the offer it will be known by."""
+    size = path.stat().st_size
+    body = {"name": path.name, "size": size, "sha256": sha256_of(path), "mime": mime}
+    connection = at.connect()
+    try:
+        connection.request(
+            "POST",
+            at.path(),
+            json.dumps(body),
+            at.headers(**{"Content-Type": "application/json"}),
+        )
+        response = connection.getresponse()
+        if response.status in (404, 405):
+            raise NoFileTransfers("the host takes no files this way")
+        if response.status != 201:
+            raise TransferError(f"the host refused the file: {_words(response)}")
+        offer = offer_of({"file": json.loads(response.read())})
+    finally:
+        connection.close()
+    if offer is None:
+        raise TransferError("the host's answer was not a file offer")
+    return offer
+
+
+def upload(
+    at: FilesAt,
+    path: Path,
+    offer: FileOffer,
+    progress: Progress = lambda done, total: None,
+    *,
+    attempts: int = ATTEMPTS,
+    wait: float = 0.5,
+) -> None:
+    """Send the bytes of ``offer`` from ``path``, resuming from what the host has after any
+    drop, until the host has them all and has checked them."""
+    before = path.stat()
+    failure: BaseException | None = None
+    for _ in _retrying(attempts, wait):
+        try:
+            if _send_rest(at, path, offer, before, progress):
+                return
+            failure = None
+        except (OSError, http.client.HTTPException) as exc:
+            failure = exc
+    raise TransferError(f"the upload of {offer.name} stopped: {failure or 'no progress'}")
+
+
+def _send_rest(
+    at: FilesAt, path: Path, offer: FileOffer, before: os.stat_result, progress: Progress
+) -> bool:
+    connection = at.connect()
+    try:
+        connection.request("HEAD", at.path(offer.id), headers=at.headers())
+        head = connection.getresponse()
+        head.read()
+        if head.status != 200:
+            raise TransferError(f"the host lost the file: {head.status} {head.reason}")
+        offset = int(head.getheader("Upload-Offset") or 0)
+        progress(offset, offer.size)
+        if offset >= offer.size:
+            return True
+        now = path.stat()
+        if (now.st_size, now.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            raise TransferError(f"{path} changed on disk during the upload: not spliced")
+
+        def rest() -> Iterator[bytes]:
+            done = offset
+            with open(path, "rb") as data:
+                data.seek(offset)
+                while chunk := data.read(CHUNK):
+                    done += len(chunk)
+                    yield chunk
+                    progress(done, offer.size)
+
+        connection.request(
+            "PATCH",
+            at.path(offer.id),
+            rest(),
+            at.headers(
+                **{
+                    "Content-Type": "application/offset+octet-stream",
+                    "Upload-Offset": str(offset),
+                    "Content-Length": str(offer.size - offset),
+                }
+            ),
+        )
+        response = connection.getresponse()
+        if response.status == 204:
+            response.read()
+            return response.getheader("Upload-Complete") == "true"
+        if response.status == 409:
+            response.read()
+            return False  # the host has another offset: ask again
+        raise TransferError(f"the host refused the file: {_words(response)}")
+    finally:
+        connection.close()
+
+
+def download(
+    at: FilesAt,
+    offer: FileOffer,
+    folder: Path,
+    progress: Progress = lambda done, total: None,
+    *,
+    attempts: int = ATTEMPTS,
+    wait: float = 0.5,
+) -> Path:
+    """Fetch ``offer`` into ``folder`` as ``NAME.part``, resuming after any drop; once its
+    SHA-256 matches it takes its name (``NAME (2)`` … when taken). Returns the path."""
+    name = safe_file_name(offer.name)
+    part = folder / f"{name}.part"
+    failure: BaseException | None = None
+    restarted = False
+    for _ in _retrying(attempts, wait):
+        try:
+            _fetch_rest(at, offer, part, progress)
+        except (OSError, http.client.HTTPException) as exc:
+            failure = exc
+            continue
+        if sha256_of(part) == offer.sha256:
+            return _take_name(part, folder, name)
+        part.unlink(missing_ok=True)  # another file's leftover, or bytes that changed
+        if restarted:
+            raise TransferError(f"{offer.name} does not match its SHA-256: not kept")
+        restarted = True
+    raise TransferError(f"the download of {offer.name} stopped: {failure}")
+
+
+def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -> None:
+    offset = part.stat().st_size if part.exists() else 0
+    if offset > offer.size:
+        part.unlink()
+        offset = 0
+    progress(offset, offer.size)
+    if offset == offer.size:
+        return
+    connection = at.connect()
+    try:
+        connection.request("GET", at.path(offer.id), headers=at.headers(Range=f"bytes={offset}-"))
+        response = connection.getresponse()
+        if response.status == 200:
+            offset = 0  # the whole file: start the part over
+        elif response.status != 206:
+            raise TransferError(f"the host cannot give {offer.name}: {_words(response)}")
+        with open(part, "r+b" if offset else "wb") as data:
+            data.seek(offset)
+            data.truncate()
+            done = offset
+            while chunk := response.read(CHUNK):
+                data.write(chunk)
+                done += len(chunk)
+                progress(done, offer.size)
+        if done < offer.size:
+            raise http.client.IncompleteRead(b"", offer.size - done)
+    finally:
+        connection.close()
+
+
+def _take_name(part: Path, folder: Path, name: str) -> Path:
+    stem, dot, suffix = name.rpartition(".")
+    if not stem:
+        stem, dot, suffix = name, "", ""
+    for number in range(1, 10_000):
+        candidate = folder / (name if number == 1 else f"{stem} ({number}){dot}{suffix}")
+        try:
+            os.link(part, candidate)  # never replaces a file, even one made meanwhile
+        except FileExistsError:
+            continue
+        part.unlink()
+        return candidate
+    raise TransferError(f"{folder / name} and 9 998 numbered copies exist")

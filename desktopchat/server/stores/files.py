@@ -1,0 +1,260 @@
+"""The host's files: what members upload beside the chat, kept on disk within bounds.
+
+A file is announced (:meth:`FileStore.create`: name, size, SHA-256, type), refused up front
+when the quota or the disk cannot hold it, then written in order from any offset the host
+already has (:meth:`FileStore.writer`), so that an upload cut anywhere continues from its
+last byte. Until the last byte it is ``ID.part``; then its SHA-256 is checked and it becomes
+``ID`` (a file whose bytes do not match is not kept). Nothing is ever held in memory whole.
+Files older than ``keep_days`` go (:meth:`FileStore.sweep`); so does an upload nobody
+finished in a day.
+
+Synchronous like the history stores: the web layer runs the slow parts (hashing a whole file)
+on a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from desktopchat.atomic import write_atomically
+from desktopchat.protocol.files import (
+    FileOffer,
+    clean_mime,
+    safe_file_name,
+    valid_file_id,
+    valid_sha256,
+    valid_size,
+)
+
+GiB = 1024**3
+RESERVE_BYTES = 256 * 1024 * 1024
+"""Free space a file must leave on the host's disk: an upload never fills the disk."""
+UNFINISHED_SECONDS = 86_400.0
+"""An upload nobody continued for this long is dropped."""
+_HASH_CHUNK = 1024 * 1024
+
+
+class FileRefused(Exception):
+    """What a peer asked of the store cannot be done; ``status`` is the HTTP status to
+    answer with, the message the words."""
+
+    def __init__(self, status: int, message: str, offset: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.offset = offset
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A file the host holds (or is receiving) for a room."""
+
+    id: str
+    room: str
+    name: str
+    size: int
+    sha256: str
+    mime: str
+    created: float
+
+    @property
+    def offer(self) -> FileOffer:
+        """What an offer message says of it."""
+        return FileOffer(self.id, self.name, self.size, self.sha256, self.mime)
+
+
+def _size_words(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _existing(path: Path) -> Path:
+    """``path``, or its nearest folder that exists (where its disk's free space is)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+class FileStore:
+    """Files under ``root``: at most ``max_bytes`` in all, none older than ``keep_days``."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_bytes: int = 10 * GiB,
+        keep_days: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        free_bytes: Callable[[Path], int] | None = None,
+    ) -> None:
+        self.root = root  # made on the first file: a store nobody uses leaves nothing
+        self.max_bytes = max_bytes
+        self.keep_days = keep_days
+        self._clock = clock
+        self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
+
+    # -- announcing and finding ---------------------------------------------------------------
+
+    def create(
+        self, room: str, name: object, size: object, sha256: object, mime: object
+    ) -> StoredFile:
+        """Announce a file of ``size`` bytes; :class:`FileRefused` when it cannot be held."""
+        if not valid_size(size):
+            raise FileRefused(400, "the size must be a whole number of bytes")
+        if not valid_sha256(sha256):
+            raise FileRefused(400, "the SHA-256 must be 64 lower-case hex digits")
+        if not isinstance(name, str):
+            raise FileRefused(400, "the name must be text")
+        used = self.used_bytes()
+        if size > self.max_bytes - used:
+            raise FileRefused(
+                507,
+                f"the host keeps at most {_size_words(self.max_bytes)} of files and has "
+                f"{_size_words(max(0, self.max_bytes - used))} left; this file is "
+                f"{_size_words(size)}",
+            )
+        free = self._free_bytes(_existing(self.root))
+        if size > free - RESERVE_BYTES:
+            raise FileRefused(
+                507,
+                f"the host's disk has {_size_words(max(0, free))} free; this file is "
+                f"{_size_words(size)} (the host keeps {_size_words(RESERVE_BYTES)} spare)",
+            )
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stored = StoredFile(
+            id=secrets.token_urlsafe(12),
+            room=room,
+            name=safe_file_name(name),
+            size=size,
+            sha256=sha256,
+            mime=clean_mime(mime),
+            created=self._clock(),
+        )
+        write_atomically(self._meta(stored.id), json.dumps(asdict(stored)))
+        self._part(stored.id).touch(mode=0o600)
+        return stored
+
+    def find(self, room: str, ident: str) -> StoredFile | None:
+        """The file ``ident`` of ``room`` (complete or not), if the store has it."""
+        if not valid_file_id(ident):
+            return None
+        try:
+            fields = json.loads(self._meta(ident).read_bytes())
+        except (OSError, ValueError):
+            return None
+        stored = StoredFile(**fields)
+        return stored if stored.room == room else None
+
+    def offset(self, stored: StoredFile) -> int:
+        """How many bytes of ``stored`` the host has (its size, once complete)."""
+        if self.complete(stored):
+            return stored.size
+        try:
+            return self._part(stored.id).stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def complete(self, stored: StoredFile) -> bool:
+        """Whether all of ``stored`` is here and checked."""
+        return self.path(stored).exists()
+
+    def path(self, stored: StoredFile) -> Path:
+        """Where the complete file is."""
+        return self.root / stored.id
+
+    # -- receiving ----------------------------------------------------------------------------
+
+    @contextmanager
+    def writer(self, stored: StoredFile, offset: int) -> Iterator[Callable[[bytes], None]]:
+        """A function that appends bytes to ``stored`` from ``offset``, which must be what the
+        host has (:class:`FileRefused` 409 with the right offset otherwise); bytes beyond the
+        file's size are refused (413)."""
+        if self.complete(stored):
+            raise FileRefused(409, "the file is complete already", stored.size)
+        have = self.offset(stored)
+        if offset != have:
+            raise FileRefused(409, f"the host has {have} bytes of this file", have)
+        with open(self._part(stored.id), "ab") as part:
+            written = have
+
+            def write(chunk: bytes) -> None:
+                nonlocal written
+                if written + len(chunk) > stored.size:
+                    raise FileRefused(413, f"more bytes than the {stored.size} announced")
+                part.write(chunk)
+                written += len(chunk)
+
+            yield write
+
+    def finish(self, stored: StoredFile) -> bool:
+        """If every byte is here: check the SHA-256 and keep the file (``True``), or drop it
+        (:class:`FileRefused` 422). ``False`` while bytes are missing. Reads the whole file:
+        run it on a worker thread."""
+        if self.complete(stored):
+            return True
+        part = self._part(stored.id)
+        if self.offset(stored) < stored.size:
+            return False
+        digest = hashlib.sha256()
+        with open(part, "rb") as data:
+            while chunk := data.read(_HASH_CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != stored.sha256:
+            self.remove(stored)
+            raise FileRefused(
+                422, "the bytes received do not match the SHA-256 offered: the file was not kept"
+            )
+        os.replace(part, self.path(stored))
+        return True
+
+    # -- bounds -------------------------------------------------------------------------------
+
+    def used_bytes(self) -> int:
+        """Bytes the announced files take or will take (each counted at its full size)."""
+        total = 0
+        for meta in self.root.glob("*.json"):
+            try:
+                total += int(json.loads(meta.read_bytes())["size"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+        return total
+
+    def remove(self, stored: StoredFile) -> None:
+        """Forget ``stored`` and its bytes."""
+        for path in (self._part(stored.id), self.path(stored), self._meta(stored.id)):
+            path.unlink(missing_ok=True)
+
+    def sweep(self) -> int:
+        """Drop files older than ``keep_days`` and uploads left unfinished for a day; how
+        many went."""
+        now = self._clock()
+        gone = 0
+        for meta in list(self.root.glob("*.json")):
+            try:
+                stored = StoredFile(**json.loads(meta.read_bytes()))
+            except (OSError, ValueError, TypeError):
+                meta.unlink(missing_ok=True)
+                continue
+            age = now - stored.created
+            old = self.keep_days > 0 and age > self.keep_days * 86_400
+            if old or (not self.complete(stored) and age > UNFINISHED_SECONDS):
+                self.remove(stored)
+                gone += 1
+        return gone
+
+    def _meta(self, ident: str) -> Path:
+        return self.root / f"{ident}.json"
+
+    def _part(self, ident: str) -> Path:
+        return self.root / f"{ident}.part"

@@ -1,0 +1,174 @@
+"""Files over HTTP, on the room's port, TLS and token: uploads that resume, downloads by range.
+
+Why HTTP beside the WebSocket rather than chunks inside it: a transfer of gigabytes must not
+queue behind (or ahead of) the chat on one socket; HTTP gives each transfer its own flow
+control, uvicorn streams request bodies in pieces (the host never holds a file in memory),
+``Range`` lets any client — the browser's own download manager, ``curl -C -`` — resume a
+download, and an upload resumes from the offset the host reports. The upload side follows
+the shape of tus (``HEAD`` for ``Upload-Offset``, ``PATCH`` from it).
+
+- ``POST /files/{room}`` ``{"name", "size", "sha256", "mime"}`` (``application/json``):
+  ``201`` with the file's ``id``; ``507`` in words when the quota or the disk cannot hold it.
+- ``HEAD /files/{room}/{id}``: ``Upload-Offset`` (bytes the host has) and ``Upload-Length``.
+- ``PATCH /files/{room}/{id}`` with ``Upload-Offset: N`` (what ``HEAD`` said) and the bytes
+  from there (``application/offset+octet-stream``): ``204`` with the new ``Upload-Offset``;
+  ``409`` with the host's offset when N is not it. With the last byte the SHA-256 is checked
+  (``422`` and nothing kept when it does not match).
+- ``GET /files/{room}/{id}``: the bytes, ``Range`` honoured, always as an attachment of type
+  ``application/octet-stream`` (never rendered), with ``X-Content-SHA256``.
+
+The room's token goes in ``?token=`` or ``Authorization: Bearer``. Bodies other than JSON or
+bytes are refused, so that a page elsewhere cannot post a form to the host.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from desktopchat.protocol import valid_room_name
+from desktopchat.server.settings import Settings
+from desktopchat.server.stores.files import FileRefused, FileStore, StoredFile
+from desktopchat.server.web.admission import token_valid
+
+logger = logging.getLogger("desktopchat.server")
+
+MAX_ANNOUNCEMENT_BYTES = 4096
+_UPLOAD_TYPES = ("application/offset+octet-stream", "application/octet-stream")
+
+
+def _refusal(status: int, message: str, **headers: str) -> Response:
+    return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+
+
+def _token(request: Request) -> str | None:
+    bearer = request.headers.get("authorization", "")
+    if bearer[:7].lower() == "bearer ":
+        return bearer[7:].strip()
+    return request.query_params.get("token")
+
+
+class FileEndpoints:
+    """The routes above, on ``store``, with the room's token from ``settings``."""
+
+    def __init__(self, store: FileStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def routes(self) -> list[Route]:
+        """The routes to mount."""
+        return [
+            Route("/files/{room}", self.create, methods=["POST"]),
+            Route("/files/{room}/{ident}", self.one, methods=["GET", "HEAD", "PATCH"]),
+        ]
+
+    def _check(self, request: Request) -> Response | str:
+        room = request.path_params["room"]
+        if not valid_room_name(room):
+            return _refusal(404, "no such room")
+        if not token_valid(_token(request), self.settings.token):
+            return _refusal(403, "invalid token")
+        return str(room)
+
+    async def create(self, request: Request) -> Response:
+        """Announce a file; its id to upload it to."""
+        room = self._check(request)
+        if isinstance(room, Response):
+            return room
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return _refusal(415, "announce a file with a JSON body")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_ANNOUNCEMENT_BYTES:
+                return _refusal(413, "the announcement is too long")
+        try:
+            fields = json.loads(body)
+        except ValueError:
+            return _refusal(400, "the announcement is not JSON")
+        if not isinstance(fields, dict):
+            return _refusal(400, "the announcement must be a JSON object")
+        try:
+            await asyncio.to_thread(self.store.sweep)
+            stored = self.store.create(
+                room,
+                fields.get("name"),
+                fields.get("size"),
+                fields.get("sha256"),
+                fields.get("mime"),
+            )
+        except FileRefused as refused:
+            logger.info("refused a file for #%s: %s", room, refused)
+            return _refusal(refused.status, str(refused))
+        logger.info("#%s: a file of %d bytes announced (%s)", room, stored.size, stored.id)
+        return JSONResponse(
+            {"id": stored.id, "offset": 0, **stored.offer.data()["file"]},
+            status_code=201,
+            headers={"Location": f"/files/{room}/{stored.id}"},
+        )
+
+    async def one(self, request: Request) -> Response:
+        """``HEAD``, ``PATCH`` or ``GET`` one file."""
+        room = self._check(request)
+        if isinstance(room, Response):
+            return room
+        stored = self.store.find(room, request.path_params["ident"])
+        if stored is None:
+            return _refusal(404, "no such file (it may have expired)")
+        if request.method == "HEAD":
+            return Response(headers=self._progress(stored))
+        if request.method == "PATCH":
+            return await self._receive(request, stored)
+        if not self.store.complete(stored):
+            have = self.store.offset(stored)
+            return _refusal(409, f"the file is not complete yet ({have} of {stored.size} bytes)")
+        return FileResponse(
+            self.store.path(stored),
+            media_type="application/octet-stream",
+            filename=stored.name,
+            content_disposition_type="attachment",
+            headers={"X-Content-SHA256": stored.sha256, "Cache-Control": "no-store"},
+        )
+
+    def _progress(self, stored: StoredFile) -> dict[str, str]:
+        return {
+            "Upload-Offset": str(self.store.offset(stored)),
+            "Upload-Length": str(stored.size),
+            "Cache-Control": "no-store",
+        }
+
+    async def _receive(self, request: Request, stored: StoredFile) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip()
+        if kind not in _UPLOAD_TYPES:
+            return _refusal(415, "send the bytes as application/offset+octet-stream")
+        try:
+            offset = int(request.headers.get("upload-offset", ""))
+        except ValueError:
+            return _refusal(400, "Upload-Offset must say where these bytes start")
+        try:
+            with self.store.writer(stored, offset) as write:
+                async for chunk in request.stream():
+                    write(chunk)
+        except FileRefused as refused:
+            headers = {} if refused.offset is None else {"Upload-Offset": str(refused.offset)}
+            return _refusal(refused.status, str(refused), **headers)
+        except ClientDisconnect:
+            # What arrived is kept: the uploader continues from there.
+            logger.info(
+                "an upload to #%s stopped at %d bytes", stored.room, self.store.offset(stored)
+            )
+            return Response(status_code=400)
+        try:
+            done = await asyncio.to_thread(self.store.finish, stored)
+        except FileRefused as refused:
+            return _refusal(refused.status, str(refused))
+        headers = self._progress(stored)
+        if done:
+            headers["Upload-Complete"] = "true"
+            logger.info("#%s: a file of %d bytes received whole", stored.room, stored.size)
+        return Response(status_code=204, headers=headers)

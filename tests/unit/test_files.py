@@ -1,0 +1,144 @@
+"""File offers on the wire, and the host's file store on its own: what it refuses up front,
+how an upload continues from where it stopped, and what it checks before keeping a file."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from desktopchat.client.files import FilesAt
+from desktopchat.protocol.files import FileOffer, clean_mime, offer_of
+from desktopchat.server.stores.files import RESERVE_BYTES, FileRefused, FileStore
+
+SHA = hashlib.sha256(b"hello").hexdigest()
+GOOD = {"id": "abcdefgh12", "name": "a/b.txt", "size": 5, "sha256": SHA, "mime": "Text/Plain"}
+
+
+def test_an_offer_is_read_strictly_and_its_name_cleaned() -> None:
+    offer = offer_of({"file": GOOD})
+    assert offer == FileOffer("abcdefgh12", "b.txt", 5, SHA, "text/plain")
+    assert offer is not None
+    assert offer_of(offer.data()) == offer
+    assert offer_of({"file": {**GOOD, "mime": "x"}}) == FileOffer("abcdefgh12", "b.txt", 5, SHA)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [1],
+        {"file": GOOD, "more": 1},
+        {"file": "report.pdf"},
+        {"file": {**GOOD, "id": "../etc"}},
+        {"file": {**GOOD, "size": -1}},
+        {"file": {**GOOD, "size": 2.5}},
+        {"file": {**GOOD, "size": True}},
+        {"file": {**GOOD, "size": 2**53 + 1}},
+        {"file": {**GOOD, "sha256": SHA.upper()}},
+        {"file": {**GOOD, "name": 7}},
+    ],
+)
+def test_what_is_not_an_offer_stays_plain_json(data: object) -> None:
+    assert offer_of(data) is None
+
+
+def test_a_type_is_kept_only_when_it_is_a_plain_type() -> None:
+    assert clean_mime("image/png") == "image/png"
+    assert clean_mime("text/html; charset=utf-8") == "application/octet-stream"
+    assert clean_mime(None) == "application/octet-stream"
+
+
+def test_where_files_are_follows_the_room_address() -> None:
+    at = FilesAt.of("wss://host.lan:6000/chat/team?token=t%20x", "sha256:ab")
+    assert (at.tls, at.host, at.port, at.room, at.token) == (True, "host.lan", 6000, "team", "t x")
+    assert at.path("id_1") == "/files/team/id_1"
+    assert at.headers(Range="bytes=0-") == {"Authorization": "Bearer t x", "Range": "bytes=0-"}
+    plain = FilesAt.of("ws://127.0.0.1/chat")
+    assert (plain.port, plain.room, plain.headers()) == (80, "chat", {})
+
+
+def store(tmp_path: Path, **bounds: object) -> FileStore:
+    return FileStore(tmp_path / "files", free_bytes=lambda _: 10**12, **bounds)  # type: ignore[arg-type]
+
+
+def test_an_upload_continues_from_what_the_host_has_and_is_checked_before_it_is_kept(
+    tmp_path: Path,
+) -> None:
+    files = store(tmp_path)
+    stored = files.create("chat", "../x/hello.txt", 5, SHA, "text/plain")
+    assert (stored.name, files.offset(stored), files.complete(stored)) == ("hello.txt", 0, False)
+    with files.writer(stored, 0) as write:
+        write(b"hel")
+    assert files.finish(stored) is False, "bytes missing"
+    with pytest.raises(FileRefused) as wrong:
+        files.writer(stored, 1).__enter__()
+    assert (wrong.value.status, wrong.value.offset) == (409, 3)
+    with pytest.raises(FileRefused, match="more bytes than"), files.writer(stored, 3) as write:
+        write(b"lo!")
+    with files.writer(stored, 3) as write:
+        write(b"lo")
+    assert files.finish(stored) is True
+    assert files.finish(stored) is True, "once kept, it stays kept"
+    assert (files.complete(stored), files.path(stored).read_bytes()) == (True, b"hello")
+    assert files.offset(stored) == 5
+    with pytest.raises(FileRefused, match="complete already"):
+        files.writer(stored, 5).__enter__()
+    assert files.find("chat", stored.id) == stored
+    assert files.find("other", stored.id) is None, "a file belongs to its room"
+    assert files.find("chat", "../../etc") is None
+    assert files.find("chat", "A" * 16) is None
+
+
+def test_bytes_that_do_not_match_are_not_kept(tmp_path: Path) -> None:
+    files = store(tmp_path)
+    stored = files.create("chat", "x", 5, SHA, None)
+    with files.writer(stored, 0) as write:
+        write(b"HELLO")
+    with pytest.raises(FileRefused, match="do not match") as refused:
+        files.finish(stored)
+    assert refused.value.status == 422
+    assert files.find("chat", stored.id) is None
+    assert list((tmp_path / "files").iterdir()) == []
+
+
+def test_files_are_refused_up_front_when_the_quota_or_the_disk_cannot_hold_them(
+    tmp_path: Path,
+) -> None:
+    files = store(tmp_path, max_bytes=1000)
+    files.create("chat", "a", 600, SHA, None)
+    with pytest.raises(FileRefused, match="at most 1000 bytes of files and has 400 bytes left"):
+        files.create("chat", "b", 500, SHA, None)
+    assert files.used_bytes() == 600
+    tight = FileStore(tmp_path / "tight", free_bytes=lambda _: RESERVE_BYTES + 10)
+    with pytest.raises(FileRefused, match=r"disk has 256\.0 MiB free") as full:
+        tight.create("chat", "c", 11, SHA, None)
+    assert full.value.status == 507
+    for bad, words in (
+        (("n", -1, SHA), "whole number"),
+        (("n", 1, "x"), "SHA-256"),
+        ((1, 1, SHA), "text"),
+    ):
+        name, size, sha = bad
+        with pytest.raises(FileRefused, match=words):
+            files.create("chat", name, size, sha, None)
+
+
+def test_old_files_and_abandoned_uploads_are_swept(tmp_path: Path) -> None:
+    now = [1_000_000.0]
+    files = FileStore(
+        tmp_path / "files", keep_days=3, clock=lambda: now[0], free_bytes=lambda _: 10**12
+    )
+    kept = files.create("chat", "kept", 5, SHA, None)
+    with files.writer(kept, 0) as write:
+        write(b"hello")
+    files.finish(kept)
+    abandoned = files.create("chat", "abandoned", 5, SHA, None)
+    (tmp_path / "files" / "junk.json").write_text("not json")
+    now[0] += 86_400 + 1
+    assert files.sweep() == 1
+    assert files.find("chat", abandoned.id) is None
+    assert files.find("chat", kept.id) is not None
+    now[0] += 2 * 86_400
+    assert files.sweep() == 1
+    assert files.used_bytes() == 0
