@@ -1,0 +1,133 @@
+"""A big file through the room's host, against a plain HTTP download of the same file.
+
+    .venv/bin/python bench/files.py [--size-mib 2048] [--reps 2]
+
+In the same run, alternating: ``desktopchat serve --tls on`` (its files beside the room) gets
+the file uploaded by ``client.files.upload`` and gives it back by ``client.files.download``
+(both over TLS with the pinned identity, in this process, on a worker thread as ``join``
+does), and ``curl`` downloads it from ``python -m http.server`` (no TLS: the peer is the
+floor a download can reach here). Reported: MiB/s each way, the ratio of our download to
+curl's, and the host's memory: its RSS before, and its peak (VmHWM) during the transfers.
+Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import PY, free_port, memory_kib, wait_listening
+
+from desktopchat.client.files import FilesAt, announce, download, upload
+from desktopchat.server.web.tls import load_or_create
+
+MiB = 1024 * 1024
+
+
+def make_file(path: Path, size: int) -> None:
+    block = os.urandom(MiB)
+    with open(path, "wb") as out:
+        for n in range(size // MiB):
+            # Each MiB differs (no run of identical blocks for a compressor to find).
+            out.write(hashlib.sha256(n.to_bytes(8, "big")).digest() + block[32:])
+
+
+@contextlib.contextmanager
+def process(argv: list[str], port: int, cwd: Path | None = None) -> Iterator[int]:
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
+    try:
+        wait_listening(port)
+        yield child.pid
+    finally:
+        child.send_signal(signal.SIGTERM)
+        try:
+            child.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait(timeout=10)
+
+
+def through_desktopchat(source: Path, work: Path) -> dict[str, float]:
+    identity = load_or_create(work / "tls")
+    port = free_port()
+    argv = [
+        PY, "-m", "desktopchat", "serve", "--port", str(port), "--history", "off",
+        "--no-advertise", "--tls", "on", "--cert", str(identity.cert), "--key",
+        str(identity.key), "--files", str(work / "host"), "--files-max-bytes",
+        str(4 * source.stat().st_size),
+    ]  # fmt: skip
+    received = work / "received"
+    received.mkdir(exist_ok=True)
+    with process(argv, port) as pid:
+        before = memory_kib(pid, "VmRSS") / 1024
+        at = FilesAt(True, "127.0.0.1", port, "chat", None, identity.fingerprint)
+        offer = announce(at, source)
+        started = time.perf_counter()
+        upload(at, source, offer)
+        up = time.perf_counter() - started
+        started = time.perf_counter()
+        saved = download(at, offer, received)
+        down = time.perf_counter() - started
+        peak = memory_kib(pid, "VmHWM") / 1024
+    size = source.stat().st_size / MiB
+    saved.unlink()
+    return {"up_mib_s": size / up, "down_mib_s": size / down, "rss_mb": before, "peak_mb": peak}
+
+
+def through_curl(source: Path) -> float:
+    port = free_port()
+    argv = [PY, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    with process(argv, port, cwd=source.parent):
+        started = time.perf_counter()
+        subprocess.run(
+            ["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{port}/{source.name}"],
+            check=True,
+            timeout=600,
+        )
+        return source.stat().st_size / MiB / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size-mib", type=int, default=2048)
+    parser.add_argument("--reps", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="desktopchat-files-bench-") as folder:
+        work = Path(folder)
+        source = work / "big.bin"
+        make_file(source, args.size_mib * MiB)
+        ours: list[dict[str, float]] = []
+        curl: list[float] = []
+        for rep in range(args.reps):
+            ours.append(through_desktopchat(source, work))
+            curl.append(through_curl(source))
+            print(f"rep {rep + 1}: desktopchat {ours[-1]}, curl {curl[-1]:.0f} MiB/s", flush=True)
+    median = {key: statistics.median(run[key] for run in ours) for key in ours[0]}
+    floor = statistics.median(curl)
+    print(f"\n{args.size_mib} MiB, medians of {args.reps}, {socket.gethostname()}:")
+    print("| transfer | MiB/s | ratio to curl from http.server |")
+    print("|---|---|---|")
+    rows = [
+        ("curl from `python -m http.server` (no TLS)", floor),
+        ("desktopchat upload (TLS)", median["up_mib_s"]),
+        ("desktopchat download (TLS)", median["down_mib_s"]),
+    ]
+    for name, rate in rows:
+        print(f"| {name} | {rate:.0f} | {rate / floor:.2f}x |")
+    print(f"host RSS {median['rss_mb']:.1f} MB before, peak {median['peak_mb']:.1f} MB during")
+
+
+if __name__ == "__main__":
+    main()
