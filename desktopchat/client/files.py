@@ -235,11 +235,11 @@ def download(
     restarted = False
     for _ in _retrying(attempts, wait):
         try:
-            _fetch_rest(at, offer, part, progress)
+            digest = _fetch_rest(at, offer, part, progress)
         except (OSError, http.client.HTTPException) as exc:
             failure = exc
             continue
-        if sha256_of(part) == offer.sha256:
+        if digest == offer.sha256:
             return _take_name(part, folder, name)
         part.unlink(missing_ok=True)  # another file's leftover, or bytes that changed
         if restarted:
@@ -248,14 +248,16 @@ def download(
     raise TransferError(f"the download of {offer.name} stopped: {failure}")
 
 
-def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -> None:
+def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -> str:
+    """Fetch what ``part`` lacks; the SHA-256 of the whole part (hashed as it comes, the
+    bytes from before a drop read once)."""
     offset = part.stat().st_size if part.exists() else 0
     if offset > offer.size:
         part.unlink()
         offset = 0
     progress(offset, offer.size)
     if offset == offer.size:
-        return
+        return sha256_of(part)
     connection = at.connect()
     try:
         connection.request("GET", at.path(offer.id), headers=at.headers(Range=f"bytes={offset}-"))
@@ -264,16 +266,23 @@ def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -
             offset = 0  # the whole file: start the part over
         elif response.status != 206:
             raise TransferError(f"the host cannot give {offer.name}: {_words(response)}")
+        digest = hashlib.sha256()
         with open(part, "r+b" if offset else "wb") as data:
+            while offset and data.tell() < offset and (before := data.read(CHUNK)):
+                digest.update(before[: offset - (data.tell() - len(before))])
             data.seek(offset)
             data.truncate()
             done = offset
-            while chunk := response.read(CHUNK):
+            buffer = memoryview(bytearray(CHUNK))  # one buffer, filled again and again
+            while count := response.readinto(buffer):
+                chunk = buffer[:count]
                 data.write(chunk)
-                done += len(chunk)
+                digest.update(chunk)
+                done += count
                 progress(done, offer.size)
         if done < offer.size:
             raise http.client.IncompleteRead(b"", offer.size - done)
+        return digest.hexdigest()
     finally:
         connection.close()
 

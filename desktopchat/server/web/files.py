@@ -42,6 +42,13 @@ MAX_ANNOUNCEMENT_BYTES = 4096
 _UPLOAD_TYPES = ("application/offset+octet-stream", "application/octet-stream")
 
 
+class Attachment(FileResponse):
+    """A file's bytes, read and sent a MiB at a time (Starlette's 64 KiB costs a turn of the
+    loop, an ASGI message and an h11 event per 64 KiB of a file of gigabytes)."""
+
+    chunk_size = 1024 * 1024
+
+
 def _refusal(status: int, message: str, **headers: str) -> Response:
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
 
@@ -127,7 +134,7 @@ class FileEndpoints:
         if not self.store.complete(stored):
             have = self.store.offset(stored)
             return _refusal(409, f"the file is not complete yet ({have} of {stored.size} bytes)")
-        return FileResponse(
+        return Attachment(
             self.store.path(stored),
             media_type="application/octet-stream",
             filename=stored.name,
