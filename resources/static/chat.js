@@ -339,7 +339,8 @@ function mentionsMe(text) {
 function humanSize(size) {
   if (size < 1024) return `${size} bytes`;
   if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
-  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+  if (size < 1024 ** 3) return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(size / 1024 ** 3).toFixed(1)} GiB`;
 }
 
 function nearBottom() {
@@ -391,8 +392,34 @@ function system(text) {
   append(el("li", "message system", text));
 }
 
+// A file offered beside the room (docs/protocol.md, "Files"): exactly {"file": {…}} with a
+// host-made id, a whole size and a SHA-256; anything else is just JSON.
+function offerOf(data) {
+  if (!data || typeof data !== "object" || Array.isArray(data)) return null;
+  const keys = Object.keys(data);
+  const file = data.file;
+  if (keys.length !== 1 || keys[0] !== "file" || !file || typeof file !== "object") return null;
+  const fine = typeof file.id === "string" && /^[A-Za-z0-9_-]{8,64}$/.test(file.id)
+    && Number.isSafeInteger(file.size) && file.size >= 0 && typeof file.name === "string"
+    && typeof file.sha256 === "string" && /^[0-9a-f]{64}$/.test(file.sha256);
+  return fine ? file : null;
+}
+
+// The bytes come from the host, through the browser's own download manager (which resumes).
+function offered(file) {
+  const box = el("div", "file offer");
+  const query = session.token ? `?token=${encodeURIComponent(session.token)}` : "";
+  const link = el("a", null, `${file.name || "file"} · ${humanSize(file.size)}`);
+  link.href = `/files/${encodeURIComponent(room)}/${encodeURIComponent(file.id)}${query}`;
+  link.download = file.name || "file";
+  link.title = `SHA-256 ${file.sha256}`;
+  box.appendChild(link);
+  return box;
+}
+
 function body(event) {
   if (event.type === "text") return linked(event.text);
+  if (event.type === "json" && offerOf(event.data)) return offered(offerOf(event.data));
   if (event.type === "json") {
     const details = el("details");
     details.appendChild(el("summary", null, JSON.stringify(event.data)));
@@ -476,12 +503,6 @@ function transmit(own) {
 
 function frameBytes(wire) {
   return typeof wire === "string" ? new TextEncoder().encode(wire).length : wire.byteLength;
-}
-
-function humanSize(size) {
-  if (size < 1024) return `${size} bytes`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
-  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 // Refuses, before anything is shown or sent, a message bigger than the room takes: the

@@ -19,6 +19,7 @@ from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from desktopchat.client import Received, Session, SessionEvent
 from desktopchat.client.address import join_link
+from desktopchat.client.files import FilesAt, announce, upload
 from desktopchat.protocol import Kind
 from desktopchat.server import HostedServer
 from tests.integration.conftest import LOCAL, hosted
@@ -355,3 +356,38 @@ async def test_the_page_writes_multi_line_links_mentions_days_and_marks_members(
             "smb://nas/share and javascript:alert(1)"
         )
         await expect(bob.locator(".message").last.locator(".body a")).to_have_count(0)
+
+
+async def test_a_file_offered_beside_the_room_downloads_through_the_browser(
+    browser: Browser, tmp_path: Path
+) -> None:
+    source = tmp_path / "report.bin"
+    source.write_bytes(bytes(range(256)) * 4096)  # 1 MiB
+    async with hosted(files=tmp_path / "host", token="s3cret") as server:
+        link = f"http://127.0.0.1:{server.port}/?token=s3cret"
+        context = await browser.new_context(accept_downloads=True)
+        page = await context.new_page()
+        await page.goto(link)
+        await page.fill("#name", "Ada")
+        await page.click("#name-form button")
+        await expect(page.locator("#state")).to_have_attribute("data-state", "open")
+        app = Session(f"127.0.0.1:{server.port}", name="App", token="s3cret")
+        await app.start()
+        try:
+            at = FilesAt.of(app.url, app.identity())
+            offer = await asyncio.to_thread(announce, at, source)
+            await asyncio.to_thread(upload, at, source, offer)
+            await app.send_json(offer.data())
+            offered = page.locator(".message .file.offer a").last
+            await expect(offered).to_have_text("report.bin · 1.0 MiB")
+            await expect(page.locator(".message details")).to_have_count(0)
+            async with page.expect_download() as waiting:
+                await offered.click()
+            downloaded = await waiting.value
+            assert downloaded.suggested_filename == "report.bin"
+            saved = tmp_path / "saved.bin"
+            await downloaded.save_as(saved)
+            assert saved.read_bytes() == source.read_bytes()
+        finally:
+            await app.close()
+            await context.close()
