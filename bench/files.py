@@ -14,21 +14,18 @@ Every wait is bounded.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import os
-import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PY, free_port, memory_kib, wait_listening
+from run import PY, free_port, memory_kib, serving
 
 from desktopchat.client.files import FilesAt, announce, download, upload
 from desktopchat.server.web.tls import load_or_create
@@ -44,21 +41,6 @@ def make_file(path: Path, size: int) -> None:
             out.write(hashlib.sha256(n.to_bytes(8, "big")).digest() + block[32:])
 
 
-@contextlib.contextmanager
-def process(argv: list[str], port: int, cwd: Path | None = None) -> Iterator[int]:
-    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
-    try:
-        wait_listening(port)
-        yield child.pid
-    finally:
-        child.send_signal(signal.SIGTERM)
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(timeout=10)
-
-
 def through_desktopchat(source: Path, work: Path) -> dict[str, float]:
     identity = load_or_create(work / "tls")
     port = free_port()
@@ -70,7 +52,7 @@ def through_desktopchat(source: Path, work: Path) -> dict[str, float]:
     ]  # fmt: skip
     received = work / "received"
     received.mkdir(exist_ok=True)
-    with process(argv, port) as pid:
+    with serving(argv, port) as pid:
         before = memory_kib(pid, "VmRSS") / 1024
         at = FilesAt(True, "127.0.0.1", port, "chat", None, identity.fingerprint)
         offer = announce(at, source)
@@ -89,7 +71,7 @@ def through_desktopchat(source: Path, work: Path) -> dict[str, float]:
 def through_curl(source: Path) -> float:
     port = free_port()
     argv = [PY, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
-    with process(argv, port, cwd=source.parent):
+    with serving(argv, port, cwd=source.parent):
         started = time.perf_counter()
         subprocess.run(
             ["curl", "-sS", "-o", "/dev/null", f"http://127.0.0.1:{port}/{source.name}"],

@@ -148,17 +148,12 @@ def wait_listening(port: int, within: float = 15.0) -> None:
 
 
 @contextmanager
-def running(peer: Peer, compression: bool) -> Iterator[tuple[int, int]]:
-    port = free_port()
-    process = subprocess.Popen(
-        peer.argv(port, compression),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=HERE.parent,
-    )
+def serving(argv: list[str], port: int, cwd: Path = HERE.parent) -> Iterator[int]:
+    """Run ``argv`` until the block ends (SIGTERM, then a kill); its pid once ``port`` listens."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd)
     try:
         wait_listening(port)
-        yield process.pid, port
+        yield process.pid
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -166,6 +161,13 @@ def running(peer: Peer, compression: bool) -> Iterator[tuple[int, int]]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@contextmanager
+def running(peer: Peer, compression: bool) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    with serving(peer.argv(port, compression), port) as pid:
+        yield pid, port
 
 
 def load(url: str, *flags: str, timeout: float = 90) -> dict[str, Any]:

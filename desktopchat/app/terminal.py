@@ -67,9 +67,9 @@ from desktopchat.client.files import (
 from desktopchat.client.frames import ndjson_closed, ndjson_control
 from desktopchat.client.raw import RawSession
 from desktopchat.client.session import Session
-from desktopchat.client.sizes import human_size
 from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps, printable
 from desktopchat.protocol.files import FileOffer, offer_of
+from desktopchat.protocol.sizes import human_size
 
 HELP = "type to chat; /json VALUE sends JSON, /file PATH sends a file, /quit leaves"
 

@@ -23,9 +23,9 @@ import socket
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Response
 
-from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, CloseReason, describe_close, plain_close
 from desktopchat.protocol.fingerprints import readable
+from desktopchat.protocol.sizes import human_size
 
 
 class JoinError(Exception):

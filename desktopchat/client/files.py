@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
+from desktopchat.client.downloads import claim_name
 from desktopchat.client.errors import CertificateChanged, UnknownCertificate
 from desktopchat.client.pinning import pinning_context
 from desktopchat.protocol import DEFAULT_ROOM
@@ -288,15 +289,10 @@ def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -
 
 
 def _take_name(part: Path, folder: Path, name: str) -> Path:
-    stem, dot, suffix = name.rpartition(".")
-    if not stem:
-        stem, dot, suffix = name, "", ""
-    for number in range(1, 10_000):
-        candidate = folder / (name if number == 1 else f"{stem} ({number}){dot}{suffix}")
-        try:
-            os.link(part, candidate)  # never replaces a file, even one made meanwhile
-        except FileExistsError:
-            continue
-        part.unlink()
-        return candidate
-    raise TransferError(f"{folder / name} and 9 998 numbered copies exist")
+    try:
+        # A hard link never replaces a file, even one made meanwhile.
+        taken = claim_name(folder, name, lambda path: os.link(part, path))
+    except FileExistsError as exc:
+        raise TransferError(str(exc)) from exc
+    part.unlink()
+    return taken

@@ -35,9 +35,9 @@ from desktopchat.client.events import Control, Frame, SessionState
 from desktopchat.client.handshake import Timing
 from desktopchat.client.listening import Link, fairly, read_to_send
 from desktopchat.client.pinning import KnownHosts, pinned, pinning_context
-from desktopchat.client.sizes import human_size
 from desktopchat.protocol import CloseCode, ProtocolError, loads
 from desktopchat.protocol.fingerprints import parse_fingerprint
+from desktopchat.protocol.sizes import human_size
 
 logger = logging.getLogger("desktopchat.client")
 

@@ -16,7 +16,6 @@ from desktopchat.client.errors import SendError
 from desktopchat.client.events import Progress, Queued, SessionState
 from desktopchat.client.listening import Link, read_to_send
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
-from desktopchat.client.sizes import human_size
 from desktopchat.protocol import (
     JsonValue,
     ProtocolError,
@@ -29,6 +28,7 @@ from desktopchat.protocol import (
     encode_client,
     loads,
 )
+from desktopchat.protocol.sizes import human_size
 
 
 class Sender:

@@ -10,6 +10,7 @@ import pytest
 
 from desktopchat.client.files import FilesAt
 from desktopchat.protocol.files import FileOffer, clean_mime, offer_of
+from desktopchat.protocol.sizes import human_size
 from desktopchat.server.stores.files import RESERVE_BYTES, FileRefused, FileStore
 
 SHA = hashlib.sha256(b"hello").hexdigest()
@@ -142,3 +143,17 @@ def test_old_files_and_abandoned_uploads_are_swept(tmp_path: Path) -> None:
     now[0] += 2 * 86_400
     assert files.sweep() == 1
     assert files.used_bytes() == 0
+
+
+@pytest.mark.parametrize(
+    ("size", "words"),
+    [
+        (0, "0 bytes"),
+        (1023, "1023 bytes"),
+        (1536, "1.5 KiB"),
+        (16 * 1024**2, "16.0 MiB"),
+        (5 * 1024**3, "5.0 GiB"),
+    ],
+)
+def test_sizes_read_as_people_read_them(size: int, words: str) -> None:
+    assert human_size(size) == words

@@ -24,13 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.client.frames import parse_bytes
-from desktopchat.client.sizes import human_size
 from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.panes.hex_model import HexModel
 from desktopchat.gui.panes.message_list import message_list
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
 from desktopchat.gui.places import open_folder, save_path
 from desktopchat.protocol.files import safe_file_name
+from desktopchat.protocol.sizes import human_size
 
 _NOTHING_SELECTED = "Select a message to see its bytes"
 _DROP_HERE = "Drop files here to send them"

@@ -22,10 +22,10 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from desktopchat.client.sizes import human_size
 from desktopchat.gui.panes.colours import SenderColours
 from desktopchat.gui.panes.when import full_date
 from desktopchat.protocol import Kind
+from desktopchat.protocol.sizes import human_size
 
 ROW_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 """``index.data(ROW_ROLE)`` is the :class:`MessageRow` itself."""

@@ -16,10 +16,10 @@ from PySide6.QtCore import (
     QTimer,
 )
 
-from desktopchat.client.sizes import human_size
 from desktopchat.client.timeline import EVENT, IN, Moment
 from desktopchat.gui.panes.message_model import ROW_ROLE
 from desktopchat.gui.panes.when import full_date
+from desktopchat.protocol.sizes import human_size
 
 MAX_MOMENTS = 100_000
 """Moments kept: as many as the NDJSON log keeps frames."""

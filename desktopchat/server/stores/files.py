@@ -34,6 +34,7 @@ from desktopchat.protocol.files import (
     valid_sha256,
     valid_size,
 )
+from desktopchat.protocol.sizes import human_size
 
 GiB = 1024**3
 RESERVE_BYTES = 256 * 1024 * 1024
@@ -69,14 +70,6 @@ class StoredFile:
     def offer(self) -> FileOffer:
         """What an offer message says of it."""
         return FileOffer(self.id, self.name, self.size, self.sha256, self.mime)
-
-
-def _size_words(size: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _existing(path: Path) -> Path:
@@ -120,16 +113,16 @@ class FileStore:
         if size > self.max_bytes - used:
             raise FileRefused(
                 507,
-                f"the host keeps at most {_size_words(self.max_bytes)} of files and has "
-                f"{_size_words(max(0, self.max_bytes - used))} left; this file is "
-                f"{_size_words(size)}",
+                f"the host keeps at most {human_size(self.max_bytes)} of files and has "
+                f"{human_size(max(0, self.max_bytes - used))} left; this file is "
+                f"{human_size(size)}",
             )
         free = self._free_bytes(_existing(self.root))
         if size > free - RESERVE_BYTES:
             raise FileRefused(
                 507,
-                f"the host's disk has {_size_words(max(0, free))} free; this file is "
-                f"{_size_words(size)} (the host keeps {_size_words(RESERVE_BYTES)} spare)",
+                f"the host's disk has {human_size(max(0, free))} free; this file is "
+                f"{human_size(size)} (the host keeps {human_size(RESERVE_BYTES)} spare)",
             )
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         stored = StoredFile(

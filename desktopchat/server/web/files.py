@@ -100,15 +100,10 @@ class FileEndpoints:
             return _refusal(400, "the announcement is not JSON")
         if not isinstance(fields, dict):
             return _refusal(400, "the announcement must be a JSON object")
+        name, size, sha256, mime = (fields.get(k) for k in ("name", "size", "sha256", "mime"))
         try:
-            await asyncio.to_thread(self.store.sweep)
-            stored = self.store.create(
-                room,
-                fields.get("name"),
-                fields.get("size"),
-                fields.get("sha256"),
-                fields.get("mime"),
-            )
+            # Both read every file's record: on a worker thread, not the rooms' loop.
+            stored = await asyncio.to_thread(self._announce, room, name, size, sha256, mime)
         except FileRefused as refused:
             logger.info("refused a file for #%s: %s", room, refused)
             return _refusal(refused.status, str(refused))
@@ -118,6 +113,12 @@ class FileEndpoints:
             status_code=201,
             headers={"Location": f"/files/{room}/{stored.id}"},
         )
+
+    def _announce(
+        self, room: str, name: object, size: object, sha256: object, mime: object
+    ) -> StoredFile:
+        self.store.sweep()
+        return self.store.create(room, name, size, sha256, mime)
 
     async def one(self, request: Request) -> Response:
         """``HEAD``, ``PATCH`` or ``GET`` one file."""

@@ -139,7 +139,6 @@ class RoomWebSocket(asyncio.Protocol):
         "_events",
         "_parts",
         "_ping_payload",
-        "_ping_sent_at",
         "_ping_timer",
         "_pong_timer",
         "_read_paused",
@@ -211,7 +210,6 @@ class RoomWebSocket(asyncio.Protocol):
         self._ping_timer: asyncio.TimerHandle | None = None
         self._pong_timer: asyncio.TimerHandle | None = None
         self._ping_payload: bytes | None = None
-        self._ping_sent_at = 0.0
 
     # -- the transport's side -----------------------------------------------------------------
 
@@ -378,13 +376,9 @@ class RoomWebSocket(asyncio.Protocol):
                 self._close_timer = None
             self.transport.close()
             return
-        received = self.conn.close_rcvd
-        code = received.code if received is not None else 1005
-        reason = received.reason if received is not None else ""
-        self._tell_gone(code, reason)
-        self.close_sent = True
-        self._flush()  # websockets' answer to the close
-        self.transport.close()
+        received = self.conn.close_rcvd  # set with the close frame; its answer is queued
+        assert received is not None
+        self._gone_wrong(received.code, received.reason)
 
     def _parser_failed(self) -> None:
         sent = self.conn.close_sent
@@ -419,7 +413,6 @@ class RoomWebSocket(asyncio.Protocol):
             return
         # A random payload tells this ping's pong from a stale or unsolicited one.
         self._ping_payload = struct.pack("!I", random.getrandbits(32))
-        self._ping_sent_at = self.loop.time()
         self.conn.send_ping(self._ping_payload)
         self._flush()
         timeout = self.config.ws_ping_timeout
