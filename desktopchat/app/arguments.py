@@ -65,6 +65,11 @@ def size(text: str) -> int:
     return value
 
 
+def limit(text: str) -> int:
+    """A :func:`size`, or ``0`` for "none" (what 0 means is the option's to say)."""
+    return 0 if text.strip() == "0" else size(text)
+
+
 days = _number(float, 0.0, 36500.0, "a number of days (0: no age limit)")
 
 

@@ -44,6 +44,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         files=args.files,
         files_max_bytes=args.files_max_bytes,
         files_keep_days=args.files_keep_days,
+        files_rate=args.files_rate,
         max_message_bytes=args.max_message_bytes,
         max_members=args.max_members,
         send_queue_bytes=args.member_bytes,

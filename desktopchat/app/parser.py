@@ -182,7 +182,7 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
     server.add_argument(
         "--files-max-bytes",
-        type=arguments.size,
+        type=arguments.limit,
         default=Settings().files_max_bytes,
         metavar="SIZE",
         help="files kept in all rooms together; an upload that would pass it is refused "
@@ -194,6 +194,14 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
         default=Settings().files_keep_days,
         metavar="DAYS",
         help="delete files older than this (0: keep them)",
+    )
+    server.add_argument(
+        "--files-rate",
+        type=arguments.limit,
+        default=Settings().files_rate,
+        metavar="SIZE",
+        help="bytes per second each member may transfer, up and down together "
+        "(e.g. 20M; 0: no limit)",
     )
     server.add_argument(
         "--origin",

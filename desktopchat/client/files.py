@@ -8,7 +8,9 @@ SHA-256 before it takes its name, and a file that changed on the sender's disk d
 upload is never spliced. Nothing is held in memory whole.
 
 Blocking (``http.client``, the standard library's HTTP client): callers run these functions
-on a worker thread. A pinned TLS identity is checked before any request goes out.
+on a worker thread, and may pause or cancel one by setting the :class:`threading.Event`
+passed as ``stop`` (the transfer ends with :class:`Stopped`, what arrived kept for later).
+A pinned TLS identity is checked before any request goes out.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -30,6 +34,7 @@ from desktopchat.protocol import DEFAULT_ROOM
 from desktopchat.protocol.files import FileOffer, offer_of, safe_file_name
 from desktopchat.protocol.fingerprints import fingerprint_of
 from desktopchat.protocol.rooms import room_of_path
+from desktopchat.protocol.sizes import human_size
 
 CHUNK = 1024 * 1024
 ATTEMPTS = 8
@@ -42,6 +47,10 @@ Progress = Callable[[int, int], None]
 
 class TransferError(Exception):
     """A transfer that cannot go on, in words for the user."""
+
+
+class Stopped(TransferError):
+    """The user paused or cancelled the transfer (its ``stop`` was set)."""
 
 
 class NoFileTransfers(TransferError):
@@ -120,8 +129,19 @@ def _retrying(attempts: int, wait: float) -> Iterator[int]:
         yield attempt
 
 
-def announce(at: FilesAt, path: Path, mime: str = "application/octet-stream") -> FileOffer:
-    """Tell the host a file is coming; the offer it will be known by."""
+def _check(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise Stopped("stopped")
+
+
+def announce(
+    at: FilesAt,
+    path: Path,
+    mime: str = "application/octet-stream",
+    folder: tuple[str, ...] = (),
+) -> FileOffer:
+    """Tell the host a file is coming (or coming again: the host finds the upload begun);
+    the offer it will be known by, in ``folder`` when it is part of a folder sent."""
     size = path.stat().st_size
     body = {"name": path.name, "size": size, "sha256": sha256_of(path), "mime": mime}
     connection = at.connect()
@@ -142,7 +162,22 @@ def announce(at: FilesAt, path: Path, mime: str = "application/octet-stream") ->
         connection.close()
     if offer is None:
         raise TransferError("the host's answer was not a file offer")
-    return offer
+    return replace(offer, folder=folder)
+
+
+def cancel_upload(at: FilesAt, offer: FileOffer) -> None:
+    """Tell the host to drop the unfinished upload of ``offer`` (a complete one stays)."""
+    connection = at.connect()
+    try:
+        connection.request(
+            "DELETE", at.path(offer.id), headers=at.headers(**{"Upload-Key": offer.sha256})
+        )
+        response = connection.getresponse()
+        if response.status not in (204, 404, 409):
+            raise TransferError(f"the host did not cancel the upload: {_words(response)}")
+        response.read()
+    finally:
+        connection.close()
 
 
 def upload(
@@ -153,14 +188,16 @@ def upload(
     *,
     attempts: int = ATTEMPTS,
     wait: float = 0.5,
+    stop: threading.Event | None = None,
 ) -> None:
     """Send the bytes of ``offer`` from ``path``, resuming from what the host has after any
     drop, until the host has them all and has checked them."""
     before = path.stat()
     failure: BaseException | None = None
     for _ in _retrying(attempts, wait):
+        _check(stop)
         try:
-            if _send_rest(at, path, offer, before, progress):
+            if _send_rest(at, path, offer, before, progress, stop):
                 return
             failure = None
         except (OSError, http.client.HTTPException) as exc:
@@ -169,7 +206,12 @@ def upload(
 
 
 def _send_rest(
-    at: FilesAt, path: Path, offer: FileOffer, before: os.stat_result, progress: Progress
+    at: FilesAt,
+    path: Path,
+    offer: FileOffer,
+    before: os.stat_result,
+    progress: Progress,
+    stop: threading.Event | None,
 ) -> bool:
     connection = at.connect()
     try:
@@ -191,6 +233,7 @@ def _send_rest(
             with open(path, "rb") as data:
                 data.seek(offset)
                 while chunk := data.read(CHUNK):
+                    _check(stop)
                     done += len(chunk)
                     yield chunk
                     progress(done, offer.size)
@@ -227,16 +270,28 @@ def download(
     *,
     attempts: int = ATTEMPTS,
     wait: float = 0.5,
+    stop: threading.Event | None = None,
 ) -> Path:
-    """Fetch ``offer`` into ``folder`` as ``NAME.part``, resuming after any drop; once its
-    SHA-256 matches it takes its name (``NAME (2)`` … when taken). Returns the path."""
+    """Fetch ``offer`` into ``folder`` (under its own folders, when sent in one) as
+    ``NAME.part``, resuming after any drop; once its SHA-256 matches it takes its name
+    (``NAME (2)`` … when taken). Returns the path. Refused up front when the disk has no
+    room for it."""
     name = safe_file_name(offer.name)
+    folder = folder.joinpath(*offer.folder)
+    folder.mkdir(parents=True, exist_ok=True)
     part = folder / f"{name}.part"
+    missing = offer.size - (part.stat().st_size if part.exists() else 0)
+    free = shutil.disk_usage(folder).free
+    if missing > free:
+        raise TransferError(
+            f"{offer.name} needs {human_size(missing)} more; {folder} has {human_size(free)} free"
+        )
     failure: BaseException | None = None
     restarted = False
     for _ in _retrying(attempts, wait):
+        _check(stop)
         try:
-            digest = _fetch_rest(at, offer, part, progress)
+            digest = _fetch_rest(at, offer, part, progress, stop)
         except (OSError, http.client.HTTPException) as exc:
             failure = exc
             continue
@@ -249,7 +304,9 @@ def download(
     raise TransferError(f"the download of {offer.name} stopped: {failure}")
 
 
-def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -> str:
+def _fetch_rest(
+    at: FilesAt, offer: FileOffer, part: Path, progress: Progress, stop: threading.Event | None
+) -> str:
     """Fetch what ``part`` lacks; the SHA-256 of the whole part (hashed as it comes, the
     bytes from before a drop read once)."""
     offset = part.stat().st_size if part.exists() else 0
@@ -276,6 +333,7 @@ def _fetch_rest(at: FilesAt, offer: FileOffer, part: Path, progress: Progress) -
             done = offset
             buffer = memoryview(bytearray(CHUNK))  # one buffer, filled again and again
             while count := response.readinto(buffer):
+                _check(stop)
                 chunk = buffer[:count]
                 data.write(chunk)
                 digest.update(chunk)

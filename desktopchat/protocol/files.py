@@ -5,6 +5,9 @@ pieces, resumable), and then posts an offer in the room, an ordinary JSON messag
 
     {"file": {"id": "…", "name": "report.pdf", "size": 123, "sha256": "…", "mime": "…"}}
 
+A file sent as part of a folder also says where in it: ``"folder": ["photos", "2026"]``
+(each part cleaned like a name; the receiver rebuilds the tree under the folder it chose).
+
 Every member sees it in order, like any message; a client that knows offers downloads the
 bytes from the host (``GET /files/{room}/{id}``, with ``Range`` to resume) and checks the
 SHA-256; an older client shows the JSON and ignores what it does not know. The offer is
@@ -19,6 +22,8 @@ from typing import Any, TypeGuard
 
 MAX_FILE_NAME_BYTES = 200
 """Below every common file system's 255 bytes, leaving room for `` (12)``."""
+MAX_FOLDER_DEPTH = 16
+"""Folders an offer's file may sit in (a folder sent with its tree)."""
 MAX_FILE_BYTES = 2**53
 """The largest size an offer may state (JSON numbers are exact up to here)."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -61,18 +66,26 @@ class FileOffer:
     size: int
     sha256: str
     mime: str = "application/octet-stream"
+    folder: tuple[str, ...] = ()
+    """The folders it sits in, outermost first, when it was sent as part of a folder."""
 
     def data(self) -> dict[str, Any]:
         """The offer as the JSON message's data."""
-        return {
-            "file": {
-                "id": self.id,
-                "name": self.name,
-                "size": self.size,
-                "sha256": self.sha256,
-                "mime": self.mime,
-            }
+        fields: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "size": self.size,
+            "sha256": self.sha256,
+            "mime": self.mime,
         }
+        if self.folder:
+            fields["folder"] = list(self.folder)
+        return {"file": fields}
+
+    @property
+    def relative_path(self) -> str:
+        """Where it goes under the receiver's folder: ``photos/2026/a.jpg``."""
+        return "/".join((*self.folder, self.name))
 
 
 def valid_sha256(text: object) -> TypeGuard[str]:
@@ -110,4 +123,11 @@ def offer_of(data: object) -> FileOffer | None:
         return None
     if not isinstance(name, str):
         return None
-    return FileOffer(ident, safe_file_name(name), size, sha256, clean_mime(fields.get("mime")))
+    folder = fields.get("folder", [])
+    if not isinstance(folder, list) or len(folder) > MAX_FOLDER_DEPTH:
+        return None
+    if not all(isinstance(part, str) for part in folder):
+        return None
+    parts = tuple(safe_file_name(part, "folder") for part in folder)
+    mime = clean_mime(fields.get("mime"))
+    return FileOffer(ident, safe_file_name(name), size, sha256, mime, parts)

@@ -67,6 +67,10 @@ class Settings:
     files_max_bytes: int = 10 * 1024 * 1024 * 1024
     """Bytes of files kept in all rooms together (0: no file transfers)."""
     files_keep_days: float = 30.0
+    files_rate: int = 0
+    """Bytes per second each member (address) may move up and down together (0: no limit)."""
+    files_transfers: int = 4
+    """Transfers one member (address) may have under way at once."""
     max_message_bytes: int = 16 * 1024 * 1024
     max_members: int = 500
     broker: str | None = None

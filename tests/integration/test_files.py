@@ -224,3 +224,67 @@ async def test_files_need_the_token_take_no_forms_and_come_back_as_attachments(
         assert (await call("GET", path))[0] == 403
         other = f"/files/other/{created['id']}?token=s3cret"
         assert (await call("GET", other))[0] == 404, "a file belongs to its room"
+
+
+async def test_a_member_over_its_transfer_count_is_refused_in_words_and_its_rate_is_paced(
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "three.bin"
+    random_file(source, 3 * MiB)
+    async with hosted(files=tmp_path / "files", files_rate=MiB, files_transfers=1) as server:
+        at = FilesAt(False, "127.0.0.1", server.port, "chat")
+        offer = await asyncio.to_thread(announce, at, source)
+        await asyncio.to_thread(upload, at, source, offer)
+        # A download nobody reads holds the member's one transfer.
+        _reader, holder = await asyncio.open_connection("127.0.0.1", server.port)
+        holder.write(f"GET {at.path(offer.id)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        await holder.drain()
+        await asyncio.sleep(0.3)
+        status, headers, words = await asyncio.to_thread(
+            request, server.port, "GET", at.path(offer.id)
+        )
+        assert status == 429
+        assert b"1 file transfers under way, the most this host allows at once" in words
+        assert headers["retry-after"] == "5"
+        holder.transport.abort()
+        await asyncio.sleep(0.3)
+        folder = tmp_path / "got"
+        folder.mkdir()
+        started = asyncio.get_running_loop().time()
+        await asyncio.to_thread(download, at, offer, folder)
+        # A MiB of burst, then 2 MiB at 1 MiB/s: never faster (a slow machine is only slower).
+        assert asyncio.get_running_loop().time() - started >= 1.5
+
+
+async def test_a_page_uploads_without_hashing_first_resumes_by_its_key_and_can_cancel(
+    tmp_path: Path,
+) -> None:
+    async with hosted(files=tmp_path / "files") as server:
+
+        async def call(
+            method: str, path: str, body: bytes = b"", **headers: str
+        ) -> tuple[int, dict[str, str], bytes]:
+            return await asyncio.to_thread(request, server.port, method, path, body, **headers)
+
+        key = "page-" + "k" * 20
+        announcement = json.dumps({"name": "a.txt", "size": 5, "sha256": None, "key": key})
+        status, _, answer = await call("POST", "/files/chat", announcement.encode(), **JSON)
+        created = json.loads(answer)
+        assert (status, created["offset"], created["sha256"]) == (201, 0, "")
+        path = f"/files/chat/{created['id']}"
+        assert (await call("PATCH", path, b"hel", **BYTES))[0] == 204
+        # The page reloads and announces the same file again: the upload is found, at 3.
+        _, _, again = await call("POST", "/files/chat", announcement.encode(), **JSON)
+        assert (json.loads(again)["id"], json.loads(again)["offset"]) == (created["id"], 3)
+        status, headers, _ = await call(
+            "PATCH", path, b"lo", **{**BYTES, "Upload-Offset": "3"}
+        )
+        assert (status, headers["x-content-sha256"]) == (204, hashlib.sha256(b"hello").hexdigest())
+        assert (await call("DELETE", path, **{"Upload-Key": key}))[0] == 409, "complete: stays"
+        other = json.dumps({"name": "b.txt", "size": 5, "sha256": None, "key": "x" * 20})
+        _, _, answer = await call("POST", "/files/chat", other.encode(), **JSON)
+        unfinished = f"/files/chat/{json.loads(answer)['id']}"
+        status, _, words = await call("DELETE", unfinished, **{"Upload-Key": key})
+        assert (status, words) == (403, b"only the file's sender can cancel its upload\n")
+        assert (await call("DELETE", unfinished, **{"Upload-Key": "x" * 20}))[0] == 204
+        assert (await call("HEAD", unfinished))[0] == 404

@@ -38,10 +38,21 @@ def test_an_offer_is_read_strictly_and_its_name_cleaned() -> None:
         {"file": {**GOOD, "size": 2**53 + 1}},
         {"file": {**GOOD, "sha256": SHA.upper()}},
         {"file": {**GOOD, "name": 7}},
+        {"file": {**GOOD, "folder": "photos"}},
+        {"file": {**GOOD, "folder": [1]}},
+        {"file": {**GOOD, "folder": ["a"] * 17}},
     ],
 )
 def test_what_is_not_an_offer_stays_plain_json(data: object) -> None:
     assert offer_of(data) is None
+
+
+def test_a_file_sent_in_a_folder_keeps_its_place_in_the_tree_and_no_more() -> None:
+    offer = offer_of({"file": {**GOOD, "folder": ["..", "photos/../../x", "2026\x1b[2J"]}})
+    assert offer is not None
+    assert offer.folder == ("folder", "x", "2026[2J"), "no part climbs out or escapes"
+    assert offer.relative_path == "folder/x/2026[2J/b.txt"
+    assert offer_of(offer.data()) == offer
 
 
 def test_a_type_is_kept_only_when_it_is_a_plain_type() -> None:
@@ -71,7 +82,7 @@ def test_an_upload_continues_from_what_the_host_has_and_is_checked_before_it_is_
     assert (stored.name, files.offset(stored), files.complete(stored)) == ("hello.txt", 0, False)
     with files.writer(stored, 0) as write:
         write(b"hel")
-    assert files.finish(stored) is False, "bytes missing"
+    assert files.finish(stored) is None, "bytes missing"
     with pytest.raises(FileRefused) as wrong:
         files.writer(stored, 1).__enter__()
     assert (wrong.value.status, wrong.value.offset) == (409, 3)
@@ -79,8 +90,8 @@ def test_an_upload_continues_from_what_the_host_has_and_is_checked_before_it_is_
         write(b"lo!")
     with files.writer(stored, 3) as write:
         write(b"lo")
-    assert files.finish(stored) is True
-    assert files.finish(stored) is True, "once kept, it stays kept"
+    assert files.finish(stored) == stored
+    assert files.finish(stored) == stored, "once kept, it stays kept"
     assert (files.complete(stored), files.path(stored).read_bytes()) == (True, b"hello")
     assert files.offset(stored) == 5
     with pytest.raises(FileRefused, match="complete already"):
@@ -134,7 +145,7 @@ def test_old_files_and_abandoned_uploads_are_swept(tmp_path: Path) -> None:
     with files.writer(kept, 0) as write:
         write(b"hello")
     files.finish(kept)
-    abandoned = files.create("chat", "abandoned", 5, SHA, None)
+    abandoned = files.create("chat", "abandoned", 5, hashlib.sha256(b"other").hexdigest(), None)
     (tmp_path / "files" / "junk.json").write_text("not json")
     now[0] += 86_400 + 1
     assert files.sweep() == 1
@@ -157,3 +168,74 @@ def test_old_files_and_abandoned_uploads_are_swept(tmp_path: Path) -> None:
 )
 def test_sizes_read_as_people_read_them(size: int, words: str) -> None:
     assert human_size(size) == words
+
+
+def test_announcing_a_file_again_finds_the_upload_begun_or_the_file_kept(tmp_path: Path) -> None:
+    files = store(tmp_path)
+    first = files.create("chat", "hello.txt", 5, SHA, None)
+    with files.writer(first, 0) as write:
+        write(b"he")
+    again = files.create("chat", "hello.txt", 5, SHA, None)
+    assert (again, files.offset(again)) == (first, 2), "a sender that restarted continues"
+    assert files.create("other", "hello.txt", 5, SHA, None) != first, "rooms do not share"
+    with files.writer(again, 2) as write:
+        write(b"llo")
+    files.finish(again)
+    assert files.create("chat", "copy.txt", 5, SHA, None) == first, "kept once, offered twice"
+    assert files.used_bytes() == 10
+
+
+def test_a_file_announced_without_a_hash_is_hashed_by_the_host_and_found_by_its_key(
+    tmp_path: Path,
+) -> None:
+    files = store(tmp_path)
+    key = "k" * 20
+    with pytest.raises(FileRefused, match="SHA-256"):
+        files.create("chat", "a.bin", 5, None, None)
+    with pytest.raises(FileRefused, match="resume key"):
+        files.create("chat", "a.bin", 5, None, None, "short")
+    stored = files.create("chat", "a.bin", 5, None, None, key)
+    assert stored.sha256 == ""
+    with files.writer(stored, 0) as write:
+        write(b"hel")
+    assert files.create("chat", "a.bin", 5, None, None, key) == stored, "after a reload"
+    with files.writer(stored, 3) as write:
+        write(b"lo")
+    kept = files.finish(stored)
+    assert kept is not None
+    assert kept.sha256 == SHA, "the offer carries the host's hash"
+    assert files.find("chat", stored.id) == kept
+
+
+def test_only_the_sender_cancels_an_upload_and_only_an_unfinished_one(tmp_path: Path) -> None:
+    files = store(tmp_path)
+    stored = files.create("chat", "a.bin", 5, SHA, None)
+    with pytest.raises(FileRefused, match="only the file's sender") as refused:
+        files.cancel(stored, "guess")
+    assert refused.value.status == 403
+    files.cancel(stored, SHA)
+    assert files.find("chat", stored.id) is None
+    done = files.create("chat", "a.bin", 5, SHA, None)
+    with files.writer(done, 0) as write:
+        write(b"hello")
+    files.finish(done)
+    with pytest.raises(FileRefused, match="complete"):
+        files.cancel(done, SHA)
+
+
+def test_a_file_goes_once_its_room_history_no_longer_holds_its_offer(tmp_path: Path) -> None:
+    oldest: dict[str, float | None] = {"chat": None}
+    files = FileStore(
+        tmp_path / "files", free_bytes=lambda _: 10**12, oldest_kept=oldest.get  # type: ignore[arg-type]
+    )
+    stored = files.create("chat", "a.bin", 5, SHA, None)
+    with files.writer(stored, 0) as write:
+        write(b"hello")
+    files.finish(stored)
+    completed = files.path(stored).stat().st_mtime
+    assert files.sweep() == 0, "a history that says nothing keeps everything"
+    oldest["chat"] = completed + 60
+    assert files.sweep() == 0, "the offer came after the last byte: it may still be there"
+    oldest["chat"] = completed + 3600
+    assert files.sweep() == 1
+    assert files.find("chat", stored.id) is None

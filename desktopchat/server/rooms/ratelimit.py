@@ -1,4 +1,5 @@
-"""Per-member rate limiting as pacing: a token bucket that says how long to wait.
+"""Per-member rate limiting as pacing (of messages, or of a file's bytes): a token bucket
+that says how long to wait.
 
 A member over its rate is not dropped: its next message waits until a token is free, and
 while it waits its connection is not read, so TCP pushes back on the sender. Nothing a
@@ -19,12 +20,12 @@ class RateLimiter:
         self._tokens = float(self._burst)
         self._stamp = now
 
-    def delay(self, now: float) -> float:
-        """Take one token for a message arriving at ``now``; the seconds it must wait
-        before it may pass (0.0: at once)."""
+    def delay(self, now: float, amount: float = 1.0) -> float:
+        """Take ``amount`` tokens (one message, or so many bytes) at ``now``; the seconds
+        it must wait before it may pass (0.0: at once)."""
         if self._rate <= 0:
             return 0.0
         elapsed = max(0.0, now - self._stamp)
         self._stamp = now
-        self._tokens = min(float(self._burst), self._tokens + elapsed * self._rate) - 1.0
+        self._tokens = min(float(self._burst), self._tokens + elapsed * self._rate) - amount
         return 0.0 if self._tokens >= 0.0 else -self._tokens / self._rate

@@ -5,8 +5,12 @@ when the quota or the disk cannot hold it, then written in order from any offset
 already has (:meth:`FileStore.writer`), so that an upload cut anywhere continues from its
 last byte. Until the last byte it is ``ID.part``; then its SHA-256 is checked and it becomes
 ``ID`` (a file whose bytes do not match is not kept). Nothing is ever held in memory whole.
-Files older than ``keep_days`` go (:meth:`FileStore.sweep`); so does an upload nobody
-finished in a day.
+Announcing the same file again (same room and SHA-256, or the same resume key) finds the
+upload already begun, so a sender that restarted continues it. A sender that cannot hash a
+file before sending it (a browser page: WebCrypto hashes only whole buffers) announces it
+without a SHA-256 and with a resume key; the host hashes it at its last byte, and the offer
+carries that. Files older than ``keep_days`` go (:meth:`FileStore.sweep`); so do an upload
+nobody finished in a day and a file the room's history no longer refers to.
 
 Synchronous like the history stores: the web layer runs the slow parts (hashing a whole file)
 on a worker thread.
@@ -17,12 +21,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from desktopchat.atomic import write_atomically
@@ -42,6 +47,14 @@ RESERVE_BYTES = 256 * 1024 * 1024
 UNFINISHED_SECONDS = 86_400.0
 """An upload nobody continued for this long is dropped."""
 _HASH_CHUNK = 1024 * 1024
+_KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
+FORGOTTEN_MARGIN_SECONDS = 600.0
+"""A file stays this long after the oldest message its room keeps: its offer is posted right
+after its last byte, never this much later."""
+
+OldestKept = Callable[[str], "float | None"]
+"""The time (seconds since the epoch) of the oldest message a room's history keeps; ``None``
+when it keeps none or cannot say."""
 
 
 class FileRefused(Exception):
@@ -63,8 +76,11 @@ class StoredFile:
     name: str
     size: int
     sha256: str
+    """Empty until the host has hashed a file announced without one."""
     mime: str
     created: float
+    key: str = ""
+    """What a sender announcing it again gives to find it (its resume key or SHA-256)."""
 
     @property
     def offer(self) -> FileOffer:
@@ -90,25 +106,41 @@ class FileStore:
         keep_days: float = 30.0,
         clock: Callable[[], float] = time.time,
         free_bytes: Callable[[Path], int] | None = None,
+        oldest_kept: OldestKept = lambda room: None,
     ) -> None:
         self.root = root  # made on the first file: a store nobody uses leaves nothing
         self.max_bytes = max_bytes
         self.keep_days = keep_days
+        self._oldest_kept = oldest_kept
         self._clock = clock
         self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
 
     # -- announcing and finding ---------------------------------------------------------------
 
     def create(
-        self, room: str, name: object, size: object, sha256: object, mime: object
+        self,
+        room: str,
+        name: object,
+        size: object,
+        sha256: object,
+        mime: object,
+        key: object = None,
     ) -> StoredFile:
-        """Announce a file of ``size`` bytes; :class:`FileRefused` when it cannot be held."""
+        """Announce a file of ``size`` bytes (``sha256`` may be ``None`` when ``key`` is
+        given: the host hashes it); the upload already begun when the same file was announced
+        before; :class:`FileRefused` when it cannot be held."""
         if not valid_size(size):
             raise FileRefused(400, "the size must be a whole number of bytes")
-        if not valid_sha256(sha256):
+        if not (valid_sha256(sha256) or (sha256 is None and key is not None)):
             raise FileRefused(400, "the SHA-256 must be 64 lower-case hex digits")
+        if key is not None and not (isinstance(key, str) and _KEY.fullmatch(key)):
+            raise FileRefused(400, "the resume key must be 16 to 128 letters, digits, - or _")
         if not isinstance(name, str):
             raise FileRefused(400, "the name must be text")
+        resume_key = key if isinstance(key, str) else str(sha256)
+        begun = self._announced(room, resume_key, size)
+        if begun is not None:
+            return begun
         used = self.used_bytes()
         if size > self.max_bytes - used:
             raise FileRefused(
@@ -130,13 +162,31 @@ class FileStore:
             room=room,
             name=safe_file_name(name),
             size=size,
-            sha256=sha256,
+            sha256=sha256 if isinstance(sha256, str) else "",
             mime=clean_mime(mime),
             created=self._clock(),
+            key=resume_key,
         )
         write_atomically(self._meta(stored.id), json.dumps(asdict(stored)))
         self._part(stored.id).touch(mode=0o600)
         return stored
+
+    def _announced(self, room: str, key: str, size: int) -> StoredFile | None:
+        for stored in self._all():
+            if (stored.room, stored.key, stored.size) == (room, key, size):
+                if self.complete(stored):
+                    # Offered again: it counts as new for the history's retention.
+                    os.utime(self.path(stored))
+                return stored
+        return None
+
+    def _all(self) -> Iterator[StoredFile]:
+        """Every file's record; a record that cannot be read is dropped."""
+        for meta in list(self.root.glob("*.json")):
+            try:
+                yield StoredFile(**json.loads(meta.read_bytes()))
+            except (OSError, ValueError, TypeError):
+                meta.unlink(missing_ok=True)
 
     def find(self, room: str, ident: str) -> StoredFile | None:
         """The file ``ident`` of ``room`` (complete or not), if the store has it."""
@@ -190,38 +240,44 @@ class FileStore:
 
             yield write
 
-    def finish(self, stored: StoredFile) -> bool:
-        """If every byte is here: check the SHA-256 and keep the file (``True``), or drop it
-        (:class:`FileRefused` 422). ``False`` while bytes are missing. Reads the whole file:
-        run it on a worker thread."""
+    def finish(self, stored: StoredFile) -> StoredFile | None:
+        """If every byte is here: check the SHA-256 (or take it, for a file announced without
+        one) and keep the file, returning its record; or drop it (:class:`FileRefused` 422).
+        ``None`` while bytes are missing. Reads the whole file: run it on a worker thread."""
         if self.complete(stored):
-            return True
+            return self.find(stored.room, stored.id)
         part = self._part(stored.id)
         if self.offset(stored) < stored.size:
-            return False
+            return None
         digest = hashlib.sha256()
         with open(part, "rb") as data:
             while chunk := data.read(_HASH_CHUNK):
                 digest.update(chunk)
-        if digest.hexdigest() != stored.sha256:
+        if not stored.sha256:
+            stored = replace(stored, sha256=digest.hexdigest())
+            write_atomically(self._meta(stored.id), json.dumps(asdict(stored)))
+        elif digest.hexdigest() != stored.sha256:
             self.remove(stored)
             raise FileRefused(
                 422, "the bytes received do not match the SHA-256 offered: the file was not kept"
             )
         os.replace(part, self.path(stored))
-        return True
+        return stored
+
+    def cancel(self, stored: StoredFile, key: str) -> None:
+        """Drop an upload its sender gave up on; only its sender knows ``key``, and a file
+        already complete (others may be fetching it) is not dropped this way."""
+        if not secrets.compare_digest(key.encode(), stored.key.encode()):
+            raise FileRefused(403, "only the file's sender can cancel its upload")
+        if self.complete(stored):
+            raise FileRefused(409, "the file is complete: it goes when the room forgets it")
+        self.remove(stored)
 
     # -- bounds -------------------------------------------------------------------------------
 
     def used_bytes(self) -> int:
         """Bytes the announced files take or will take (each counted at its full size)."""
-        total = 0
-        for meta in self.root.glob("*.json"):
-            try:
-                total += int(json.loads(meta.read_bytes())["size"])
-            except (OSError, ValueError, KeyError, TypeError):
-                continue
-        return total
+        return sum(stored.size for stored in self._all())
 
     def remove(self, stored: StoredFile) -> None:
         """Forget ``stored`` and its bytes."""
@@ -229,22 +285,36 @@ class FileStore:
             path.unlink(missing_ok=True)
 
     def sweep(self) -> int:
-        """Drop files older than ``keep_days`` and uploads left unfinished for a day; how
-        many went."""
+        """Drop files older than ``keep_days``, uploads left unfinished for a day and files
+        whose room's history no longer holds their offer; how many went."""
         now = self._clock()
         gone = 0
-        for meta in list(self.root.glob("*.json")):
-            try:
-                stored = StoredFile(**json.loads(meta.read_bytes()))
-            except (OSError, ValueError, TypeError):
-                meta.unlink(missing_ok=True)
-                continue
+        oldest: dict[str, float | None] = {}
+        for stored in self._all():
             age = now - stored.created
             old = self.keep_days > 0 and age > self.keep_days * 86_400
-            if old or (not self.complete(stored) and age > UNFINISHED_SECONDS):
+            if (
+                old
+                or self._forgotten(stored, oldest)
+                or (not self.complete(stored) and age > UNFINISHED_SECONDS)
+            ):
                 self.remove(stored)
                 gone += 1
         return gone
+
+    def _forgotten(self, stored: StoredFile, oldest: dict[str, float | None]) -> bool:
+        """Whether ``stored`` was complete before the oldest message its room keeps: its
+        offer came after its last byte, so the history has let the offer go."""
+        if stored.room not in oldest:
+            oldest[stored.room] = self._oldest_kept(stored.room)
+        kept_since = oldest[stored.room]
+        if kept_since is None:
+            return False
+        try:
+            completed = self.path(stored).stat().st_mtime
+        except FileNotFoundError:
+            return False
+        return completed < kept_since - FORGOTTEN_MARGIN_SECONDS
 
     def _meta(self, ident: str) -> Path:
         return self.root / f"{ident}.json"

@@ -24,7 +24,7 @@ from desktopchat.assets import resource
 from desktopchat.protocol import CloseCode, CloseReason
 from desktopchat.server.rooms.hub import Hub, wall_clock_ms
 from desktopchat.server.settings import Settings
-from desktopchat.server.stores.files import FileStore
+from desktopchat.server.stores.files import FileStore, OldestKept
 from desktopchat.server.stores.history import History, MemoryHistory, Retention
 from desktopchat.server.stores.sqlite_history import SqliteHistory
 from desktopchat.server.web.admission import allowed_host_names, guarded
@@ -127,7 +127,10 @@ def create_app(
         f"desktopchat-files-{secrets.token_hex(6)}"
     )
     files = FileStore(
-        files_folder, max_bytes=settings.files_max_bytes, keep_days=settings.files_keep_days
+        files_folder,
+        max_bytes=settings.files_max_bytes,
+        keep_days=settings.files_keep_days,
+        oldest_kept=oldest_kept_of(store),
     )
     rooms_loop = RoomsLoop()
     rooms = OnRoomsLoop(room_door(hub), rooms_loop)
@@ -167,6 +170,20 @@ def create_app(
     app.state.hub = hub
     app.state.files = files
     return app
+
+
+def oldest_kept_of(history: History) -> OldestKept:
+    """When a room's oldest kept message was sent, for the file store's sweep (which runs on
+    a worker thread): read only from a store made for other threads (SQLite's); files
+    beside a memory history go by age alone."""
+    if not history.slow_writes:
+        return lambda room: None
+
+    def oldest_kept(room: str) -> float | None:
+        oldest = history.since(room, 0, 1)
+        return oldest[0].time / 1000 if oldest else None
+
+    return oldest_kept
 
 
 def open_history(path: Path | None, retention: Retention) -> History:

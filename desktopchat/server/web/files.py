@@ -8,16 +8,23 @@ download, and an upload resumes from the offset the host reports. The upload sid
 the shape of tus (``HEAD`` for ``Upload-Offset``, ``PATCH`` from it).
 
 - ``POST /files/{room}`` ``{"name", "size", "sha256", "mime"}`` (``application/json``):
-  ``201`` with the file's ``id``; ``507`` in words when the quota or the disk cannot hold it.
+  ``201`` with the file's ``id`` and ``offset`` (bytes the host has: announcing a file again
+  finds the upload begun); ``507`` in words when the quota or the disk cannot hold it. A
+  sender that cannot hash first gives ``"sha256": null`` and a ``"key"`` (16-128 of
+  ``A-Za-z0-9_-``) to find it again; the host hashes it.
 - ``HEAD /files/{room}/{id}``: ``Upload-Offset`` (bytes the host has) and ``Upload-Length``.
 - ``PATCH /files/{room}/{id}`` with ``Upload-Offset: N`` (what ``HEAD`` said) and the bytes
   from there (``application/offset+octet-stream``): ``204`` with the new ``Upload-Offset``;
   ``409`` with the host's offset when N is not it. With the last byte the SHA-256 is checked
-  (``422`` and nothing kept when it does not match).
+  (``422`` and nothing kept when it does not match) and answered in ``X-Content-SHA256``.
+- ``DELETE /files/{room}/{id}`` with ``Upload-Key`` (the key, or the SHA-256): the sender
+  cancels an unfinished upload.
 - ``GET /files/{room}/{id}``: the bytes, ``Range`` honoured, always as an attachment of type
   ``application/octet-stream`` (never rendered), with ``X-Content-SHA256``.
 
-The room's token goes in ``?token=`` or ``Authorization: Bearer``. Bodies other than JSON or
+Each member (address) has at most ``files_transfers`` uploads and downloads under way
+(``429`` in words beyond) and ``files_rate`` bytes a second (paced, not refused). The room's
+token goes in ``?token=`` or ``Authorization: Bearer``. Bodies other than JSON or
 bytes are refused, so that a page elsewhere cannot post a form to the host.
 """
 
@@ -26,15 +33,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
+from typing import Any
 
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import Message, Receive, Scope, Send
 
 from desktopchat.protocol import valid_room_name
 from desktopchat.server.settings import Settings
 from desktopchat.server.stores.files import FileRefused, FileStore, StoredFile
 from desktopchat.server.web.admission import token_valid
+from desktopchat.server.web.transfers import TooManyTransfers, Transfer, Transfers
 
 logger = logging.getLogger("desktopchat.server")
 
@@ -44,13 +55,33 @@ _UPLOAD_TYPES = ("application/offset+octet-stream", "application/octet-stream")
 
 class Attachment(FileResponse):
     """A file's bytes, read and sent a MiB at a time (Starlette's 64 KiB costs a turn of the
-    loop, an ASGI message and an h11 event per 64 KiB of a file of gigabytes)."""
+    loop, an ASGI message and an h11 event per 64 KiB of a file of gigabytes), paced by the
+    member's transfer rate."""
 
     chunk_size = 1024 * 1024
+
+    def __init__(self, path: Path, transfer: Transfer, **options: Any) -> None:
+        super().__init__(path, **options)
+        self.transfer = transfer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def paced(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                await self.transfer.moved(len(message.get("body", b"")))
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, paced)
+        finally:
+            self.transfer.done()
 
 
 def _refusal(status: int, message: str, **headers: str) -> Response:
     return PlainTextResponse(message + "\n", status_code=status, headers=headers)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else ""
 
 
 def _token(request: Request) -> str | None:
@@ -66,12 +97,13 @@ class FileEndpoints:
     def __init__(self, store: FileStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
+        self.transfers = Transfers(settings.files_rate, settings.files_transfers)
 
     def routes(self) -> list[Route]:
         """The routes to mount."""
         return [
             Route("/files/{room}", self.create, methods=["POST"]),
-            Route("/files/{room}/{ident}", self.one, methods=["GET", "HEAD", "PATCH"]),
+            Route("/files/{room}/{ident}", self.one, methods=["GET", "HEAD", "PATCH", "DELETE"]),
         ]
 
     def _check(self, request: Request) -> Response | str:
@@ -100,25 +132,26 @@ class FileEndpoints:
             return _refusal(400, "the announcement is not JSON")
         if not isinstance(fields, dict):
             return _refusal(400, "the announcement must be a JSON object")
-        name, size, sha256, mime = (fields.get(k) for k in ("name", "size", "sha256", "mime"))
         try:
             # Both read every file's record: on a worker thread, not the rooms' loop.
-            stored = await asyncio.to_thread(self._announce, room, name, size, sha256, mime)
+            stored = await asyncio.to_thread(self._announce, room, fields)
         except FileRefused as refused:
             logger.info("refused a file for #%s: %s", room, refused)
             return _refusal(refused.status, str(refused))
         logger.info("#%s: a file of %d bytes announced (%s)", room, stored.size, stored.id)
+        offset = self.store.offset(stored)
         return JSONResponse(
-            {"id": stored.id, "offset": 0, **stored.offer.data()["file"]},
+            {**stored.offer.data()["file"], "offset": offset},
             status_code=201,
             headers={"Location": f"/files/{room}/{stored.id}"},
         )
 
-    def _announce(
-        self, room: str, name: object, size: object, sha256: object, mime: object
-    ) -> StoredFile:
+    def _announce(self, room: str, fields: dict[str, Any]) -> StoredFile:
         self.store.sweep()
-        return self.store.create(room, name, size, sha256, mime)
+        name, size, sha256, mime, key = (
+            fields.get(k) for k in ("name", "size", "sha256", "mime", "key")
+        )
+        return self.store.create(room, name, size, sha256, mime, key)
 
     async def one(self, request: Request) -> Response:
         """``HEAD``, ``PATCH`` or ``GET`` one file."""
@@ -130,13 +163,23 @@ class FileEndpoints:
             return _refusal(404, "no such file (it may have expired)")
         if request.method == "HEAD":
             return Response(headers=self._progress(stored))
-        if request.method == "PATCH":
-            return await self._receive(request, stored)
-        if not self.store.complete(stored):
+        if request.method == "DELETE":
+            return self._cancel(request, stored)
+        if not self.store.complete(stored) and request.method == "GET":
             have = self.store.offset(stored)
             return _refusal(409, f"the file is not complete yet ({have} of {stored.size} bytes)")
+        try:
+            transfer = self.transfers.start(_address(request))
+        except TooManyTransfers as refused:
+            return _refusal(429, str(refused), **{"Retry-After": "5"})
+        if request.method == "PATCH":
+            try:
+                return await self._receive(request, stored, transfer)
+            finally:
+                transfer.done()
         return Attachment(
             self.store.path(stored),
+            transfer,
             media_type="application/octet-stream",
             filename=stored.name,
             content_disposition_type="attachment",
@@ -150,7 +193,15 @@ class FileEndpoints:
             "Cache-Control": "no-store",
         }
 
-    async def _receive(self, request: Request, stored: StoredFile) -> Response:
+    def _cancel(self, request: Request, stored: StoredFile) -> Response:
+        try:
+            self.store.cancel(stored, request.headers.get("upload-key", ""))
+        except FileRefused as refused:
+            return _refusal(refused.status, str(refused))
+        logger.info("#%s: an upload was cancelled (%s)", stored.room, stored.id)
+        return Response(status_code=204)
+
+    async def _receive(self, request: Request, stored: StoredFile, transfer: Transfer) -> Response:
         kind = request.headers.get("content-type", "").split(";")[0].strip()
         if kind not in _UPLOAD_TYPES:
             return _refusal(415, "send the bytes as application/offset+octet-stream")
@@ -162,6 +213,7 @@ class FileEndpoints:
             with self.store.writer(stored, offset) as write:
                 async for chunk in request.stream():
                     write(chunk)
+                    await transfer.moved(len(chunk))
         except FileRefused as refused:
             headers = {} if refused.offset is None else {"Upload-Offset": str(refused.offset)}
             return _refusal(refused.status, str(refused), **headers)
@@ -176,7 +228,8 @@ class FileEndpoints:
         except FileRefused as refused:
             return _refusal(refused.status, str(refused))
         headers = self._progress(stored)
-        if done:
+        if done is not None:
             headers["Upload-Complete"] = "true"
+            headers["X-Content-SHA256"] = done.sha256
             logger.info("#%s: a file of %d bytes received whole", stored.room, stored.size)
         return Response(status_code=204, headers=headers)
