@@ -41,16 +41,21 @@ from desktopchat.client import (
 )
 from desktopchat.client.discovery import RoomBrowser
 from desktopchat.client.events import HISTORY_GAP, HISTORY_RESET, Frame
+from desktopchat.client.files import FilesAt, TransferError
 from desktopchat.client.frames import write_ndjson
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
 from desktopchat.client.timeline import Moment, moment_of
+from desktopchat.client.transfers import Transfer, TransferBook, Transfers
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
 from desktopchat.gui.rows import pending_row, row_of, row_of_frame
+from desktopchat.paths import data_dir
 from desktopchat.protocol import (
+    ChatMessage,
     Kind,
     PresenceEvent,
 )
+from desktopchat.protocol.files import FileOffer, offer_of
 
 logger = logging.getLogger("desktopchat.gui")
 
@@ -113,6 +118,8 @@ class ChatController(QObject):
     left = Signal()  # leaving is done (whether or not the session was still open)
     outboxFull = Signal(bool)  # whether the room has yet to take all the messages it can hold
     roomsFound = Signal(list)  # list[FoundRoom]: the LAN's rooms, whole, on every change
+    transferChanged = Signal(object)  # Transfer: new, or moved on
+    fileOffered = Signal(object)  # Transfer: someone else offers a file
     busy = Signal(bool)  # a long operation (joining, starting) is under way
     problem = Signal(str)  # anything else worth a line in the status bar
 
@@ -123,8 +130,13 @@ class ChatController(QObject):
         parent: QObject | None = None,
         known_hosts: KnownHosts | None = None,
         raw_factory: RawFactory = RawSession,
+        transfer_book: TransferBook | None = None,
     ) -> None:
         super().__init__(parent)
+        self.transfers = Transfers(
+            self.transferChanged.emit,
+            transfer_book or TransferBook(data_dir() / "transfers.json"),
+        )
         self._raw_factory = raw_factory
         self._raw_options = RawOptions()
         self.frames: deque[Frame] = deque(maxlen=LOG_FRAMES)
@@ -235,6 +247,22 @@ class ChatController(QObject):
     def send_file(self, path: str) -> None:
         """Send a file's bytes."""
         self._send(Kind.BINARY, lambda session: session.send_file(path))
+
+    def send_paths(self, paths: list[Path]) -> None:
+        """Send files and folders: beside the room, resuming after drops (each offered in
+        the room once up); to a raw endpoint, each file as one binary message."""
+        if isinstance(self.session, RawSession):
+            for path in paths:
+                self.send_file(str(path))
+            return
+        try:
+            self.transfers.send(paths)
+        except TransferError as exc:
+            self.sendFailed.emit(Kind.BINARY, str(exc))
+
+    def fetch(self, transfer: Transfer, folder: Path) -> None:
+        """Download an offered file into ``folder``."""
+        self.transfers.fetch(transfer, folder)
 
     def send_bytes(self, payload: bytes) -> None:
         """Send bytes typed as hex or base64."""
@@ -424,8 +452,28 @@ class ChatController(QObject):
         session, self.session = self.session, None
         self.ping_every(0)
         self._check_outbox()
+        # Unfinished transfers are written down: joining the room again continues them.
+        await self.transfers.close()
+        self.transfers.items.clear()
         if session is not None:
             await session.close()
+
+    def _attach_transfers(self, session: Session) -> None:
+        async def post(offer: FileOffer) -> None:
+            try:
+                await session.send_json(offer.data())
+            except SendError as exc:
+                raise TransferError(f"the offer was not posted: {exc}") from exc
+
+        at = FilesAt.of(session.url, session.identity())
+        self.transfers.attach(at, post, session.send_file)
+
+    def _offered(self, message: ChatMessage, me: str) -> None:
+        offer = offer_of(message.data) if message.kind is Kind.JSON else None
+        if offer is not None:
+            transfer = self.transfers.offered(offer, message.sender, mine=message.sender == me)
+            if transfer is not None:
+                self.fileOffered.emit(transfer)
 
     # -- session events → signals -------------------------------------------------------------
 
@@ -457,6 +505,8 @@ class ChatController(QObject):
             self.joined.emit(welcome.room, welcome.name, list(welcome.members), welcome.host or "")
             if welcome.limits is not None:
                 self.largestMessage.emit(welcome.limits.max_message_bytes)
+            if isinstance(session, Session):
+                self._attach_transfers(session)
             if welcome.reset:
                 self.problem.emit(HISTORY_RESET)
             elif welcome.gap:
@@ -467,6 +517,7 @@ class ChatController(QObject):
             if event.cid is None:
                 me = session.name if session is not None and session.name else ""
                 self.messageArrived.emit(row_of(event.message, me))
+                self._offered(event.message, me)
             else:
                 # Our own message: its row went up as pending when queued; now it takes the
                 # server's time and place.

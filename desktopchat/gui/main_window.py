@@ -17,6 +17,7 @@ from desktopchat.client import SessionState, display_address
 from desktopchat.client.address import address_token, without_secrets
 from desktopchat.client.raw import RawOptions, is_secret_header
 from desktopchat.client.saved import expand_handshake
+from desktopchat.client.transfers import Transfer
 from desktopchat.gui.about import show_about
 from desktopchat.gui.attention import Attention
 from desktopchat.gui.controller import ChatController
@@ -140,7 +141,16 @@ class MainWindow(QMainWindow):
         room = self.room_view
         room.sendText.connect(self.controller.send_text)
         room.sendJson.connect(self._send_json)
+        # The Binary pane sends a file as one binary message (the tutorial's third format);
+        # the Files tab and drops on the room send files of any size beside the chat.
         room.sendFile.connect(self.controller.send_file)
+        files = room.files_pane
+        files.sendRequested.connect(self.controller.send_paths)
+        files.fetchRequested.connect(self.controller.fetch)
+        files.pauseRequested.connect(self.controller.transfers.pause)
+        files.resumeRequested.connect(self.controller.transfers.resume)
+        files.cancelRequested.connect(self.controller.transfers.cancel)
+        files.forgetRequested.connect(self._forget_transfer)
         room.sendBytes.connect(self.controller.send_bytes)
         room.exportRequested.connect(self._export)
         room.pingRequested.connect(self.controller.ping)
@@ -159,6 +169,10 @@ class MainWindow(QMainWindow):
             lambda: self._leave_asking("Stop hosting?", "Stopping", "Stop hosting")
         )
 
+    def _forget_transfer(self, transfer: Transfer) -> None:
+        self.controller.transfers.forget(transfer)
+        self.room_view.transfers.remove(transfer)
+
     def _wire_controller(self) -> None:
         c = self.controller
         room = self.room_view
@@ -173,6 +187,8 @@ class MainWindow(QMainWindow):
         c.largestMessage.connect(room.binary_pane.show_limit)
         c.progress.connect(room.binary_pane.show_progress)
         c.sendFailed.connect(room.show_send_error)
+        c.transferChanged.connect(room.transfers.changed)
+        c.fileOffered.connect(lambda _transfer: room.file_offered())
         c.joinFailed.connect(self._join_failed)
         c.trustRequested.connect(self._ask_to_trust)
         c.rawTrustRequested.connect(self._ask_to_trust_raw)

@@ -15,9 +15,14 @@ def _folder(location: QStandardPaths.StandardLocation) -> Path:
     return Path(found) if found and Path(found).is_dir() else Path.home()
 
 
+def download_folder() -> Path:
+    """Where downloads go unless the user says otherwise: Downloads (or home)."""
+    return _folder(QStandardPaths.StandardLocation.DownloadLocation)
+
+
 def save_path(name: str) -> str:
     """Where to offer to save ``name``: in the user's Downloads folder (or home)."""
-    return str(_folder(QStandardPaths.StandardLocation.DownloadLocation) / name)
+    return str(download_folder() / name)
 
 
 def open_folder() -> str:

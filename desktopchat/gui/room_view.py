@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import (
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QKeyEvent,
+    QKeySequence,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -26,6 +33,7 @@ from desktopchat.gui.hosting_box import HostingBox
 from desktopchat.gui.members import MemberListModel
 from desktopchat.gui.panes.binary_pane import BinaryPane
 from desktopchat.gui.panes.colours import SenderColours
+from desktopchat.gui.panes.files_pane import FilesPane, TransferListModel
 from desktopchat.gui.panes.json_pane import JsonPane
 from desktopchat.gui.panes.links import opens_quietly
 from desktopchat.gui.panes.message_model import ROW_ROLE, MessageListModel, MessageRow
@@ -146,6 +154,13 @@ class RoomView(QWidget):
             self.tabs.addTab(pane, _TITLES[kind])
         self.timeline_tab = self.tabs.addTab(self.timeline, "Timeline")
         self.tabs.setTabVisible(self.timeline_tab, False)
+        # Files offered, sent and fetched beside the chat (rooms only: a raw endpoint has no
+        # host to hold them).
+        self.transfers = TransferListModel(self)
+        self.files_pane = FilesPane(self.transfers)
+        self.files_tab = self.tabs.addTab(self.files_pane, "Files")
+        self._offers_unseen = 0
+        self.setAcceptDrops(True)
         self.tabs.currentChanged.connect(self._tab_changed)
         for pane in self.panes():
             pane.view.replyRequested.connect(self._reply)
@@ -226,6 +241,7 @@ class RoomView(QWidget):
             widget.setVisible(not raw)
         self.saved.setVisible(raw)
         self.export.setVisible(raw)
+        self.tabs.setTabVisible(self.files_tab, not raw)
         self.leave.setText("Disconnect" if raw else "Leave room")
         self.tabs.setTabVisible(self.timeline_tab, raw)
         if raw:
@@ -349,6 +365,7 @@ class RoomView(QWidget):
             self.json_pane.show_send_error(message)
         elif kind is Kind.BINARY:
             self.binary_pane.show_send_error(message)
+            self.files_pane.say(f"Not sent: {message}")
         else:
             self.set_state("error", f"not sent: {message}")
 
@@ -442,6 +459,10 @@ class RoomView(QWidget):
         for kind in KINDS:
             self._update_tab(kind)
         self.show_hosting(None)
+        self.transfers.clear()
+        self._offers_unseen = 0
+        self._update_files_tab()
+        self.files_pane.say("")
         # Nothing of one room may show in the next: drafts, "not sent" lines, the state.
         self.text_pane.forget()
         self.json_pane.forget()
@@ -468,7 +489,30 @@ class RoomView(QWidget):
             kind = KINDS[index]
             self._unread[kind] = 0
             self._update_tab(kind)
+        if index == self.files_tab:
+            self._offers_unseen = 0
+            self._update_files_tab()
         self._apply_filter(self.filter.text())
+
+    def file_offered(self) -> None:
+        """Someone offered a file: count it on the Files tab until it is looked at."""
+        if self.tabs.currentIndex() != self.files_tab:
+            self._offers_unseen += 1
+            self._update_files_tab()
+
+    def _update_files_tab(self) -> None:
+        count = self._offers_unseen
+        self.tabs.setTabText(self.files_tab, "Files" + (f"  ({count})" if count else ""))
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Qt: files and folders dropped anywhere on a room are sent beside the chat."""
+        if event.mimeData().hasUrls() and not self.raw:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Qt: send what was dropped, and show it going in the Files tab."""
+        self.files_pane.dropEvent(event)
+        self.tabs.setCurrentIndex(self.files_tab)
 
     def _apply_filter(self, text: str) -> None:
         current = self.tabs.currentWidget()

@@ -276,15 +276,13 @@ async def test_a_page_uploads_without_hashing_first_resumes_by_its_key_and_can_c
         # The page reloads and announces the same file again: the upload is found, at 3.
         _, _, again = await call("POST", "/files/chat", announcement.encode(), **JSON)
         assert (json.loads(again)["id"], json.loads(again)["offset"]) == (created["id"], 3)
-        status, headers, _ = await call(
-            "PATCH", path, b"lo", **{**BYTES, "Upload-Offset": "3"}
-        )
+        status, headers, _ = await call("PATCH", path, b"lo", **{**BYTES, "Upload-Offset": "3"})
         assert (status, headers["x-content-sha256"]) == (204, hashlib.sha256(b"hello").hexdigest())
-        assert (await call("DELETE", path, **{"Upload-Key": key}))[0] == 409, "complete: stays"
+        assert (await call("DELETE", path, b"", **{"Upload-Key": key}))[0] == 409, "complete: stays"
         other = json.dumps({"name": "b.txt", "size": 5, "sha256": None, "key": "x" * 20})
         _, _, answer = await call("POST", "/files/chat", other.encode(), **JSON)
         unfinished = f"/files/chat/{json.loads(answer)['id']}"
-        status, _, words = await call("DELETE", unfinished, **{"Upload-Key": key})
+        status, _, words = await call("DELETE", unfinished, b"", **{"Upload-Key": key})
         assert (status, words) == (403, b"only the file's sender can cancel its upload\n")
-        assert (await call("DELETE", unfinished, **{"Upload-Key": "x" * 20}))[0] == 204
+        assert (await call("DELETE", unfinished, b"", **{"Upload-Key": "x" * 20}))[0] == 204
         assert (await call("HEAD", unfinished))[0] == 404

@@ -226,7 +226,9 @@ def test_only_the_sender_cancels_an_upload_and_only_an_unfinished_one(tmp_path: 
 def test_a_file_goes_once_its_room_history_no_longer_holds_its_offer(tmp_path: Path) -> None:
     oldest: dict[str, float | None] = {"chat": None}
     files = FileStore(
-        tmp_path / "files", free_bytes=lambda _: 10**12, oldest_kept=oldest.get  # type: ignore[arg-type]
+        tmp_path / "files",
+        free_bytes=lambda _: 10**12,
+        oldest_kept=oldest.get,
     )
     stored = files.create("chat", "a.bin", 5, SHA, None)
     with files.writer(stored, 0) as write:
@@ -239,3 +241,19 @@ def test_a_file_goes_once_its_room_history_no_longer_holds_its_offer(tmp_path: P
     oldest["chat"] = completed + 3600
     assert files.sweep() == 1
     assert files.find("chat", stored.id) is None
+
+
+def test_a_sender_that_resumes_takes_over_from_its_cut_connection_never_splicing(
+    tmp_path: Path,
+) -> None:
+    files = store(tmp_path)
+    stored = files.create("chat", "a.bin", 5, SHA, None)
+    with files.writer(stored, 0) as old:
+        old(b"he")
+        # The sender resumed while the host still drains the old connection.
+        with files.writer(stored, 2) as new:
+            with pytest.raises(FileRefused, match="newer upload of this file took over"):
+                old(b"XX")
+            new(b"llo")
+    assert files.finish(stored) == stored
+    assert files.path(stored).read_bytes() == b"hello"

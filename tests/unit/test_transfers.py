@@ -17,7 +17,7 @@ async def test_a_member_over_its_count_is_refused_in_words_and_others_are_not() 
     first.done()  # twice is once
     transfers.start("10.0.0.2").done()
     second.done()
-    assert "2 file transfers at once per member, no rate limit" == transfers.describe()
+    assert transfers.describe() == "2 file transfers at once per member, no rate limit"
 
 
 async def test_a_member_over_its_rate_is_paced_up_and_down_together() -> None:

@@ -112,6 +112,7 @@ class FileStore:
         self.max_bytes = max_bytes
         self.keep_days = keep_days
         self._oldest_kept = oldest_kept
+        self._writers: dict[str, object] = {}  # file id -> the writer whose turn it is
         self._clock = clock
         self._free_bytes = free_bytes or (lambda path: shutil.disk_usage(path).free)
 
@@ -222,23 +223,38 @@ class FileStore:
     def writer(self, stored: StoredFile, offset: int) -> Iterator[Callable[[bytes], None]]:
         """A function that appends bytes to ``stored`` from ``offset``, which must be what the
         host has (:class:`FileRefused` 409 with the right offset otherwise); bytes beyond the
-        file's size are refused (413)."""
+        file's size are refused (413).
+
+        The newest writer of a file wins: a sender that resumes while the host still drains
+        its cut connection takes over, and the old writer's next bytes are refused, so two
+        connections never splice into one file. Writes are unbuffered, so what ``offset``
+        reports is on disk, never in a buffer still to come."""
         if self.complete(stored):
             raise FileRefused(409, "the file is complete already", stored.size)
         have = self.offset(stored)
         if offset != have:
             raise FileRefused(409, f"the host has {have} bytes of this file", have)
-        with open(self._part(stored.id), "ab") as part:
-            written = have
+        turn = object()
+        self._writers[stored.id] = turn
+        try:
+            with open(self._part(stored.id), "ab", buffering=0) as part:
+                written = have
 
-            def write(chunk: bytes) -> None:
-                nonlocal written
-                if written + len(chunk) > stored.size:
-                    raise FileRefused(413, f"more bytes than the {stored.size} announced")
-                part.write(chunk)
-                written += len(chunk)
+                def write(chunk: bytes) -> None:
+                    nonlocal written
+                    if self._writers.get(stored.id) is not turn:
+                        raise FileRefused(409, "a newer upload of this file took over")
+                    if written + len(chunk) > stored.size:
+                        raise FileRefused(413, f"more bytes than the {stored.size} announced")
+                    rest = memoryview(chunk)
+                    while rest:  # a raw write may take less than it is given
+                        rest = rest[part.write(rest) :]
+                    written += len(chunk)
 
-            yield write
+                yield write
+        finally:
+            if self._writers.get(stored.id) is turn:
+                del self._writers[stored.id]
 
     def finish(self, stored: StoredFile) -> StoredFile | None:
         """If every byte is here: check the SHA-256 (or take it, for a file announced without
