@@ -24,8 +24,9 @@ const ui = {
   name: $("name"), room: $("room"), members: $("members"), memberList: $("member-list"),
   membersToggle: $("members-toggle"), messages: $("messages"), composer: $("composer"),
   text: $("text"), json: $("json"), file: $("file"), send: $("send"), status: $("composer-status"),
-  dropHint: $("drop-hint"), me: $("me"), older: $("older"), fileLabel: $("file-label"),
+  dropHint: $("drop-hint"), me: $("me"), older: $("older"),
   tokenRow: $("token-row"), token: $("token"), joinError: $("join-error"), identity: $("identity"),
+  transfers: $("transfers"),
 };
 
 const session = {
@@ -188,7 +189,6 @@ function handle(event) {
       session.members = event.members;
       showMembers(session.members);
       session.limits = event.limits || null;
-      showLimit();
       for (const [cid, own] of session.pending) {
         if (own.attempts >= MAX_ATTEMPTS) {
           giveUp(cid, `the connection was lost each of the ${MAX_ATTEMPTS} times it was sent`);
@@ -382,12 +382,6 @@ function showOlder(events, more) {
   ui.older.textContent = more ? "Load older messages" : "No older messages";
 }
 
-function showLimit() {
-  const limit = session.limits && session.limits.max_message_bytes;
-  ui.fileLabel.title = limit ? `Send files up to ${humanSize(limit)}` : "Send files";
-  ui.fileLabel.firstChild.textContent = limit ? `File… (≤ ${humanSize(limit)})` : "File…";
-}
-
 function system(text) {
   append(el("li", "message system", text));
 }
@@ -556,7 +550,160 @@ function sendJson(source) {
   return sendOwn({ type: "json", data }, JSON.stringify({ type: "json", data, cid }), cid, "this JSON");
 }
 
+// A file goes up beside the room over HTTP (docs/protocol.md, "Files"), in slices read from
+// the disk as they go (never the whole file in memory), then is offered in the room. The
+// page cannot hash a file of gigabytes before sending it (WebCrypto digests whole buffers
+// only), so it announces the file with a resume key and the host hashes it. The key is this
+// browser's secret plus the file's name, size and time: picking the same file after a
+// reload finds the upload begun, and a file changed since has another key (never spliced).
+const SLICE = 8 * 1024 * 1024;
+const UPLOAD_ATTEMPTS = 8;
+const uploadSecret = storage.get("desktopchat.uploadSecret") || randomKey();
+storage.set("desktopchat.uploadSecret", uploadSecret);
+
+function fileKey(file) {
+  // FNV-1a, twice with other seeds: a name for the file, not a secret (the secret is above).
+  const text = `${file.name}\u0000${file.size}\u0000${file.lastModified}`;
+  const parts = [0x811c9dc5, 0x01000193, 0x12345678].map((seed) => {
+    let hash = seed >>> 0;
+    for (let i = 0; i < text.length; i++) {
+      hash ^= text.charCodeAt(i);
+      hash = Math.imul(hash, 0x01000193) >>> 0;
+    }
+    return hash.toString(16).padStart(8, "0");
+  });
+  return `${uploadSecret}-${parts.join("")}`;
+}
+
+function filesUrl(id) {
+  const base = `/files/${encodeURIComponent(room)}`;
+  return id ? `${base}/${encodeURIComponent(id)}` : base;
+}
+
+function request(method, url, headers, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    if (session.token) xhr.setRequestHeader("Authorization", `Bearer ${session.token}`);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    if (onProgress) xhr.upload.onprogress = (event) => onProgress(event.loaded);
+    xhr.onload = () => resolve(xhr);
+    xhr.onerror = () => reject(new Error("the connection to the host was lost"));
+    xhr.send(body === undefined ? null : body);
+  });
+}
+
+const unfinished = {
+  all() { try { return JSON.parse(storage.get("desktopchat.uploads") || "{}"); } catch { return {}; } },
+  set(key, value) {
+    const all = this.all();
+    if (value) all[key] = value; else delete all[key];
+    storage.set("desktopchat.uploads", JSON.stringify(all));
+  },
+};
+
+function transferRow(name, size) {
+  const row = el("li", "transfer");
+  const label = el("span", "transfer-name", `↑ ${name}`);
+  const bar = el("progress");
+  bar.max = Math.max(1, size);
+  bar.value = 0;
+  const words = el("span", "transfer-status", "starting");
+  row.append(label, bar, words);
+  ui.transfers.append(row);
+  ui.transfers.hidden = false;
+  return {
+    show(done, speed) {
+      bar.value = done;
+      const rate = speed > 0 ? ` · ${humanSize(speed)}/s` : "";
+      const left = speed > 0 ? ` · ${Math.max(1, Math.round((size - done) / speed))} s left` : "";
+      words.textContent = `${humanSize(done)} of ${humanSize(size)}${rate}${left}`;
+    },
+    end(text, failed) {
+      words.textContent = text;
+      row.classList.toggle("error", Boolean(failed));
+      bar.hidden = true;
+      if (!failed) setTimeout(() => { row.remove(); ui.transfers.hidden = !ui.transfers.children.length; }, 4000);
+    },
+  };
+}
+
+function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+async function announceFile(file, key) {
+  const body = JSON.stringify({ name: file.name, size: file.size, sha256: null, key,
+    mime: file.type || "application/octet-stream" });
+  const answer = await request("POST", filesUrl(), { "Content-Type": "application/json" }, body);
+  if (answer.status === 404 || answer.status === 405) return null; // a host without files
+  if (answer.status !== 201) throw new Error(answer.responseText.trim() || `refused (${answer.status})`);
+  return JSON.parse(answer.responseText);
+}
+
+async function uploadRest(file, created, row) {
+  let offset = created.offset;
+  let failures = 0;
+  const started = { time: performance.now(), bytes: offset };
+  while (true) {
+    if (offset >= file.size) {
+      const head = await request("HEAD", filesUrl(created.id), {});
+      if (head.status === 200 && head.getResponseHeader("Upload-Offset") === String(file.size)) {
+        return created.sha256 || null;
+      }
+    }
+    try {
+      const end = Math.min(file.size, offset + SLICE);
+      const answer = await request("PATCH", filesUrl(created.id), {
+        "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(offset),
+      }, file.slice(offset, end), (loaded) => {
+        const seconds = (performance.now() - started.time) / 1000;
+        row.show(offset + loaded, seconds > 0.5 ? (offset + loaded - started.bytes) / seconds : 0);
+      });
+      const told = Number(answer.getResponseHeader("Upload-Offset"));
+      if (answer.status === 204) {
+        offset = told;
+        failures = 0;
+        unfinished.set(created.key, { name: file.name, size: file.size, done: offset, room });
+        if (answer.getResponseHeader("Upload-Complete") === "true") {
+          return answer.getResponseHeader("X-Content-SHA256");
+        }
+      } else if (answer.status === 409 && Number.isSafeInteger(told)) {
+        offset = told; // the host has another offset: go on from there
+      } else {
+        throw Object.assign(new Error(answer.responseText.trim() || `refused (${answer.status})`), { final: true });
+      }
+    } catch (error) {
+      if (error.final || ++failures > UPLOAD_ATTEMPTS) throw error;
+      row.show(offset, 0);
+      await sleep(Math.min(500 * 2 ** (failures - 1), 10000));
+      const head = await request("HEAD", filesUrl(created.id), {}).catch(() => null);
+      const have = head && head.status === 200 ? Number(head.getResponseHeader("Upload-Offset")) : NaN;
+      if (Number.isSafeInteger(have)) offset = have;
+    }
+  }
+}
+
 async function sendFile(file) {
+  const key = fileKey(file);
+  const row = transferRow(file.name, file.size);
+  try {
+    const created = await announceFile(file, key);
+    if (created === null) { row.end("sent as one message"); return sendWhole(file); }
+    created.key = key;
+    if (created.offset > 0) status(`Continuing ${file.name} from ${humanSize(created.offset)}`);
+    const sha256 = await uploadRest(file, created, row);
+    unfinished.set(key, null);
+    const offer = { id: created.id, name: created.name, size: file.size, sha256,
+      mime: created.mime || "application/octet-stream" };
+    const cid = nextCid();
+    sendOwn({ type: "json", data: { file: offer } }, JSON.stringify({ type: "json", data: { file: offer }, cid }), cid, file.name);
+    row.end(`sent ${humanSize(file.size)}`);
+  } catch (error) {
+    row.end(`not sent: ${error.message} (pick the file again to continue)`, true);
+  }
+}
+
+// A host that takes no files beside the room (an older desktopchat) gets one message.
+async function sendWhole(file) {
   // Checked before reading: the browser would hold a huge file in memory for nothing.
   if (!fitsSize(file.size, file.name)) return;
   const payload = new Uint8Array(await file.arrayBuffer());
@@ -568,6 +715,15 @@ async function sendFile(file) {
   frame.set(header, 4);
   frame.set(payload, 4 + header.length);
   sendOwn({ type: "binary", name: file.name, mime: file.type, payload }, frame.buffer, cid, file.name);
+}
+
+// After a reload: say which uploads stopped, so the user can pick those files again.
+function remindUnfinished() {
+  for (const [key, upload] of Object.entries(unfinished.all())) {
+    if (upload.room !== room || !key.startsWith(uploadSecret)) continue;
+    const row = transferRow(upload.name, upload.size);
+    row.end(`stopped at ${humanSize(upload.done)} of ${humanSize(upload.size)}: pick or drop it again to continue`, true);
+  }
 }
 
 function setMode(mode) {
@@ -608,6 +764,7 @@ ui.nameForm.addEventListener("submit", (event) => {
   ui.room.hidden = false;
   ui.text.focus();
   connect();
+  remindUnfinished();
 });
 
 ui.composer.addEventListener("submit", (event) => {

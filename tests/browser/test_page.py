@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import functools
+import hashlib
 import http.server
 import itertools
 import struct
@@ -23,6 +24,7 @@ from desktopchat.client.files import FilesAt, announce, upload
 from desktopchat.protocol import Kind
 from desktopchat.server import HostedServer
 from tests.integration.conftest import LOCAL, hosted
+from tests.integration.test_files import CuttingProxy, MiB, random_file
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SEED_PAGE = Path(__file__).with_name("seed_page.html").read_text()
@@ -78,17 +80,16 @@ async def test_two_pages_and_an_app_session_exchange_text_json_and_files(
             picture = tmp_path / "dot.png"
             picture.write_bytes(tiny_png())
             await ada.set_input_files("#file", str(picture))
-            await expect(bob.locator(".message .file img")).to_have_count(1)
-            await expect(bob.locator(".message .file a")).to_contain_text("dot.png")
+            await expect(bob.locator(".message .file.offer a")).to_contain_text("dot.png")
             await app.send_text("hi from the app")
             await app.send_json({"k": [True, None]})
-            await app.send_binary(b"\x00\x01", name="blob.bin")
+            await app.send_binary(b"\x00\x01", name="blob.bin")  # an app's binary message
             await expect(ada.locator(".message .body").last).to_have_text("hi from the app")
             await expect(ada.locator(".message details pre").last).to_contain_text('"k"')
             await expect(ada.locator(".message .file a").last).to_contain_text("blob.bin")
             await expect(ada.locator(".message.pending")).to_have_count(0)
             kinds = [e.message.kind for e in received if isinstance(e, Received)]
-            assert kinds[:3] == [Kind.TEXT, Kind.JSON, Kind.BINARY]
+            assert kinds[:3] == [Kind.TEXT, Kind.JSON, Kind.JSON], "the file came as an offer"
             await ada.screenshot(path=str(SCREENSHOTS / "browser-desktop.png"))
             phone = await open_page(browser, server.port, "Grace", width=360)
             await phone.fill("#text", "from my phone")
@@ -245,17 +246,15 @@ async def test_the_seeds_own_page_chats_with_the_app_from_an_allowed_origin(
                 await app.close()
 
 
-async def test_a_file_over_the_rooms_limit_is_refused_on_the_page_before_sending(
+async def test_a_message_over_the_rooms_limit_is_refused_on_the_page_a_file_is_not(
     browser: Browser, tmp_path: Path
 ) -> None:
-    async with hosted(max_message_bytes=4000) as server:
+    async with hosted(max_message_bytes=4000, files=tmp_path / "host") as server:
         ada = await open_page(browser, server.port, "Ada")
         big = tmp_path / "big.bin"
         big.write_bytes(b"x" * 5000)
         await ada.set_input_files("#file", str(big))
-        await expect(ada.locator("#composer-status")).to_contain_text(
-            "big.bin is 4.9 KiB, over this room's limit of 3.9 KiB"
-        )
+        await expect(ada.locator(".message .file.offer a")).to_contain_text("big.bin")
         await ada.fill("#text", "y" * 4500)
         await ada.press("#text", "Enter")
         await expect(ada.locator("#composer-status")).to_contain_text("over this room's limit")
@@ -263,11 +262,11 @@ async def test_a_file_over_the_rooms_limit_is_refused_on_the_page_before_sending
         await ada.fill("#text", "short")
         await ada.press("#text", "Enter")
         await expect(ada.locator(".message .mark").last).to_have_text("✓")
-        assert await ada.locator(".message").count() == 1
+        assert await ada.locator(".message").count() == 2
         await expect(ada.locator("#state")).to_have_attribute("data-state", "open")
 
 
-async def test_the_page_loads_older_messages_and_shows_the_file_limit(browser: Browser) -> None:
+async def test_the_page_loads_older_messages(browser: Browser) -> None:
     async with hosted(history_size=5, max_message_bytes=2 * 1024 * 1024) as server:
         app = Session(f"127.0.0.1:{server.port}", name="App")
         await app.start()
@@ -278,7 +277,6 @@ async def test_the_page_loads_older_messages_and_shows_the_file_limit(browser: B
             page = await open_page(browser, server.port, "Ada")
             bodies = page.locator(".message:not(.system) .body")
             await expect(bodies).to_have_count(5)
-            await expect(page.locator("#file-label")).to_contain_text("2.0 MiB")
             await page.click("#older")
             await expect(bodies).to_have_count(12)
             await expect(bodies.first).to_have_text("m1")
@@ -390,4 +388,73 @@ async def test_a_file_offered_beside_the_room_downloads_through_the_browser(
             assert saved.read_bytes() == source.read_bytes()
         finally:
             await app.close()
+            await context.close()
+
+
+async def test_a_page_sends_a_file_whole_to_a_host_that_takes_no_files_within_the_limit(
+    browser: Browser, tmp_path: Path
+) -> None:
+    async with hosted(max_message_bytes=4000, files_max_bytes=0) as server:
+        ada = await open_page(browser, server.port, "Ada")
+        big = tmp_path / "big.bin"
+        big.write_bytes(b"x" * 5000)
+        await ada.set_input_files("#file", str(big))
+        await expect(ada.locator("#composer-status")).to_contain_text(
+            "big.bin is 4.9 KiB, over this room's limit of 3.9 KiB"
+        )
+        small = tmp_path / "small.bin"
+        small.write_bytes(b"x" * 100)
+        await ada.set_input_files("#file", str(small))
+        await expect(ada.locator(".message .file a").last).to_contain_text("small.bin")
+        await expect(ada.locator(".message.pending")).to_have_count(0)
+
+
+async def test_a_page_upload_continues_after_a_reload_and_a_download_survives_one(
+    browser: Browser, tmp_path: Path
+) -> None:
+    size = 48 * MiB
+    source = tmp_path / "film.bin"
+    sha = random_file(source, size)
+    # 12 MiB/s: each way takes seconds, long enough to reload in the middle.
+    async with (
+        hosted(files=tmp_path / "host", files_rate=12 * MiB) as server,
+        CuttingProxy(server.port, after=0, cuts=0) as counted,
+    ):
+        context = await browser.new_context(accept_downloads=True)
+        try:
+            ada = await context.new_page()
+            await ada.goto(f"http://127.0.0.1:{counted.port}/")
+            await ada.fill("#name", "Ada")
+            await ada.click("#name-form button")
+            await ada.set_input_files("#file", str(source))
+            await expect(ada.locator(".transfer-status")).to_contain_text(" MiB of 48.0 MiB")
+            await ada.reload()  # the upload stops with the page
+            await ada.fill("#name", "Ada")
+            await ada.click("#name-form button")
+            await expect(ada.locator(".transfer.error")).to_contain_text(
+                "pick or drop it again to continue"
+            )
+            up_before = counted.up
+            await ada.set_input_files("#file", str(source))
+            await expect(ada.locator("#composer-status")).to_contain_text("Continuing film.bin")
+            offer = ada.locator(".message .file.offer a").last
+            await expect(offer).to_have_text("film.bin · 48.0 MiB", timeout=30_000)
+            assert up_before > 0
+            assert counted.up <= 1.05 * size + MiB, "the second pick sent only what was missing"
+
+            bob = await context.new_page()
+            await bob.goto(f"http://127.0.0.1:{server.port}/")
+            await bob.fill("#name", "Bob")
+            await bob.click("#name-form button")
+            link = bob.locator(".message .file.offer a").last
+            async with bob.expect_download() as waiting:
+                await link.click()
+            downloading = await waiting.value
+            await asyncio.sleep(1.0)
+            await bob.reload()  # the download is the browser's: it goes on
+            path = await downloading.path()
+            assert downloading.suggested_filename == "film.bin"
+            assert await downloading.failure() is None
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
+        finally:
             await context.close()
