@@ -38,7 +38,8 @@ class CuttingProxy:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> CuttingProxy:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        # Pieces of a MiB: a proxy of 64 KiB reads would be what limits a test of gigabytes.
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0, limit=MiB)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -51,7 +52,9 @@ class CuttingProxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream)
+            up_reader, up_writer = await asyncio.open_connection(
+                "127.0.0.1", self.upstream, limit=MiB
+            )
         except OSError:
             writer.close()
             return
@@ -78,7 +81,7 @@ class CuttingProxy:
         budget: list[int],
         way: str,
     ) -> None:
-        while budget[0] > 0 and (chunk := await source.read(65536)):
+        while budget[0] > 0 and (chunk := await source.read(MiB)):
             chunk = chunk[: budget[0]]
             budget[0] -= len(chunk)
             if way == "up":
