@@ -23,8 +23,10 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from desktopchat.client.downloads import claim_name
@@ -331,19 +333,32 @@ def _fetch_rest(
             data.seek(offset)
             data.truncate()
             done = offset
-            buffer = memoryview(bytearray(CHUNK))  # one buffer, filled again and again
-            while count := response.readinto(buffer):
-                _check(stop)
-                chunk = buffer[:count]
-                data.write(chunk)
-                digest.update(chunk)
-                done += count
-                progress(done, offer.size)
+            # Two buffers: one is written and hashed on a thread while the next is read
+            # (all three release the GIL), so the disk, not the sum of the steps, is the limit.
+            buffers = [memoryview(bytearray(CHUNK)) for _ in range(2)]
+            with ThreadPoolExecutor(1, thread_name_prefix="download-writer") as writer:
+                stored: Future[None] | None = None
+                turn = 0
+                while count := response.readinto(buffers[turn]):
+                    _check(stop)
+                    if stored is not None:
+                        stored.result()
+                    stored = writer.submit(_keep, data, digest.update, buffers[turn][:count])
+                    done += count
+                    progress(done, offer.size)
+                    turn ^= 1
+                if stored is not None:
+                    stored.result()
         if done < offer.size:
             raise http.client.IncompleteRead(b"", offer.size - done)
         return digest.hexdigest()
     finally:
         connection.close()
+
+
+def _keep(data: BinaryIO, update: Callable[[memoryview], None], chunk: memoryview) -> None:
+    data.write(chunk)
+    update(chunk)
 
 
 def _take_name(part: Path, folder: Path, name: str) -> Path:

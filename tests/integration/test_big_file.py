@@ -8,10 +8,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from desktopchat.client.files import FilesAt, announce, download, upload
 from tests.integration.conftest import process_memory, serve_process
@@ -61,7 +64,30 @@ def host(files: Path, port: int) -> Iterator[int]:
         yield process.pid
 
 
-async def test_four_gib_reach_two_members_through_cuts_and_a_host_restart(tmp_path: Path) -> None:
+NEEDS_FREE = 4 * SIZE + GiB
+"""The file, the host's copy and the two receivers' (fetched together)."""
+
+
+@pytest.fixture
+def room_for_it(tmp_path: Path) -> Iterator[Path]:
+    """``tmp_path``, checked for room (a full disk would fail the test in less clear words)
+    and emptied afterwards: pytest keeps the last runs' folders, 8 GiB each here."""
+    free = shutil.disk_usage(tmp_path).free
+    assert free >= NEEDS_FREE, f"this test needs {NEEDS_FREE // GiB} GiB free, has {free // GiB}"
+    try:
+        yield tmp_path
+    finally:
+        for child in tmp_path.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
+
+
+async def test_four_gib_reach_two_members_through_cuts_and_a_host_restart(
+    room_for_it: Path,
+) -> None:
+    tmp_path = room_for_it
     source = tmp_path / "big.bin"
     sha = await asyncio.to_thread(patterned_file, source, SIZE)
     files = tmp_path / "host-files"

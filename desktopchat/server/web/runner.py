@@ -29,6 +29,7 @@ from desktopchat.server.settings import Settings, default_tls_dir
 from desktopchat.server.web.addresses import JoinAddress, join_addresses
 from desktopchat.server.web.advertise import Advertiser
 from desktopchat.server.web.app import create_app
+from desktopchat.server.web.heap import keep_heap_warm
 from desktopchat.server.web.http_protocol import guarded_http
 from desktopchat.server.web.logredact import install_redaction
 from desktopchat.server.web.tls import TlsIdentity, identity_of, load_or_create
@@ -150,6 +151,7 @@ class HostedServer:
         ``ssl.SSLError`` (a key that does not match its certificate), in words.
         """
         install_redaction()
+        keep_heap_warm()
         self.identity = tls_identity(self.settings)
         self._socket = bind_socket(self.settings.host, self.settings.port)
         self._server = EmbeddedServer(uvicorn_config(self.app, self.settings, self.identity))
