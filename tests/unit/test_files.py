@@ -4,11 +4,12 @@ how an upload continues from where it stopped, and what it checks before keeping
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
 
-from desktopchat.client.files import FilesAt
+from desktopchat.client.files import FilesAt, TransferError, download
 from desktopchat.protocol.files import FileOffer, clean_mime, offer_of
 from desktopchat.protocol.sizes import human_size
 from desktopchat.server.stores.files import RESERVE_BYTES, FileRefused, FileStore
@@ -257,3 +258,18 @@ def test_a_sender_that_resumes_takes_over_from_its_cut_connection_never_splicing
             new(b"llo")
     assert files.finish(stored) == stored
     assert files.path(stored).read_bytes() == b"hello"
+
+
+def test_a_download_is_refused_up_front_in_words_when_the_disk_has_no_room(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    usage = shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(
+        "desktopchat.client.files.shutil.disk_usage",
+        lambda path: usage._replace(free=3 * 1024**2),
+    )
+    offer = FileOffer("abcdefgh12", "film.mkv", 5 * 1024**3, SHA)
+    nowhere = FilesAt(False, "127.0.0.1", 9, "chat")  # never asked: refused before
+    with pytest.raises(TransferError, match=r"film\.mkv needs 5\.0 GiB more; .* has 3\.0 MiB free"):
+        download(nowhere, offer, tmp_path)
+    assert list(tmp_path.iterdir()) == [], "nothing started"
