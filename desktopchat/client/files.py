@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from desktopchat.client.downloads import claim_name
@@ -39,6 +38,8 @@ from desktopchat.protocol.rooms import room_of_path
 from desktopchat.protocol.sizes import human_size
 
 CHUNK = 1024 * 1024
+RING = 3
+"""Buffers a download reads into while the ones before are written and hashed."""
 ATTEMPTS = 8
 """Tries in a row that may fail (a dropped connection, a host restarting) before giving up."""
 TIMEOUT = 30.0
@@ -112,11 +113,8 @@ class FilesAt:
 
 def sha256_of(path: Path) -> str:
     """The SHA-256 of the file at ``path``, read in pieces."""
-    digest = hashlib.sha256()
     with open(path, "rb") as data:
-        while chunk := data.read(CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(data, "sha256").hexdigest()
 
 
 def _words(response: http.client.HTTPResponse) -> str:
@@ -333,22 +331,28 @@ def _fetch_rest(
             data.seek(offset)
             data.truncate()
             done = offset
-            # Two buffers: one is written and hashed on a thread while the next is read
-            # (all three release the GIL), so the disk, not the sum of the steps, is the limit.
-            buffers = [memoryview(bytearray(CHUNK)) for _ in range(2)]
-            with ThreadPoolExecutor(1, thread_name_prefix="download-writer") as writer:
-                stored: Future[None] | None = None
+            # A ring of buffers: while the next MiB is read, the ones before are written and
+            # hashed, each on a thread of its own, in order (all three steps release the
+            # GIL): the slowest step, not their sum, sets the pace.
+            ring = [memoryview(bytearray(CHUNK)) for _ in range(RING)]
+            busy: list[tuple[Future[object], ...]] = [() for _ in range(RING)]
+            with (
+                ThreadPoolExecutor(1, thread_name_prefix="download-write") as writer,
+                ThreadPoolExecutor(1, thread_name_prefix="download-hash") as hasher,
+            ):
                 turn = 0
-                while count := response.readinto(buffers[turn]):
+                while not _settled(busy[turn]) and (count := response.readinto(ring[turn])):
                     _check(stop)
-                    if stored is not None:
-                        stored.result()
-                    stored = writer.submit(_keep, data, digest.update, buffers[turn][:count])
+                    piece = ring[turn][:count]
+                    busy[turn] = (
+                        writer.submit(data.write, piece),
+                        hasher.submit(digest.update, piece),
+                    )
                     done += count
                     progress(done, offer.size)
-                    turn ^= 1
-                if stored is not None:
-                    stored.result()
+                    turn = (turn + 1) % RING
+                for pieces in busy:
+                    _settled(pieces)
         if done < offer.size:
             raise http.client.IncompleteRead(b"", offer.size - done)
         return digest.hexdigest()
@@ -356,9 +360,11 @@ def _fetch_rest(
         connection.close()
 
 
-def _keep(data: BinaryIO, update: Callable[[memoryview], None], chunk: memoryview) -> None:
-    data.write(chunk)
-    update(chunk)
+def _settled(pieces: tuple[Future[object], ...]) -> bool:
+    """Wait for a buffer's write and hash (raising what they raised); always ``False``."""
+    for piece in pieces:
+        piece.result()
+    return False
 
 
 def _take_name(part: Path, folder: Path, name: str) -> Path:

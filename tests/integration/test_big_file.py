@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from desktopchat.client.files import FilesAt, announce, download, upload
+from desktopchat.client.files import FilesAt, announce, download, sha256_of, upload
 from tests.integration.conftest import process_memory, serve_process
 from tests.integration.test_files import CuttingProxy
 
@@ -36,14 +36,6 @@ def patterned_file(path: Path, size: int) -> str:
             base[:8] = number.to_bytes(8, "big")
             digest.update(base)
             out.write(base)
-    return digest.hexdigest()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as data:
-        while chunk := data.read(4 * MiB):
-            digest.update(chunk)
     return digest.hexdigest()
 
 

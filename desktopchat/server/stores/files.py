@@ -46,7 +46,6 @@ RESERVE_BYTES = 256 * 1024 * 1024
 """Free space a file must leave on the host's disk: an upload never fills the disk."""
 UNFINISHED_SECONDS = 86_400.0
 """An upload nobody continued for this long is dropped."""
-_HASH_CHUNK = 1024 * 1024
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,128}")
 FORGOTTEN_MARGIN_SECONDS = 600.0
 """A file stays this long after the oldest message its room keeps: its offer is posted right
@@ -89,11 +88,8 @@ class StoredFile:
 
 
 def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as data:
-        while chunk := data.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(data, "sha256").hexdigest()
 
 
 def _existing(path: Path) -> Path:

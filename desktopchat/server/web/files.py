@@ -42,6 +42,7 @@ from starlette.routing import Route
 from starlette.types import Message, Receive, Scope, Send
 
 from desktopchat.protocol import valid_room_name
+from desktopchat.protocol.sizes import human_size
 from desktopchat.server.settings import Settings
 from desktopchat.server.stores.files import FileRefused, FileStore, StoredFile
 from desktopchat.server.web.admission import token_valid
@@ -98,6 +99,13 @@ class FileEndpoints:
         self.store = store
         self.settings = settings
         self.transfers = Transfers(settings.files_rate, settings.files_transfers)
+        keep = f"{settings.files_keep_days:g} days" if settings.files_keep_days else "no age limit"
+        logger.info(
+            "files: at most %s in all, %s; %s",
+            human_size(settings.files_max_bytes),
+            keep,
+            self.transfers.describe(),
+        )
 
     def routes(self) -> list[Route]:
         """The routes to mount."""

@@ -10,6 +10,7 @@ share one budget per member.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -56,7 +57,7 @@ class Transfers:
 
     rate: int
     at_once: int
-    clock: Callable[[], float] = field(default_factory=lambda: asyncio.get_running_loop().time)
+    clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _members: dict[str, _Member] = field(default_factory=dict)
 
