@@ -10,7 +10,6 @@ from pathlib import Path
 import qasync
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDropEvent, QImage, QPixmap
-from PySide6.QtWidgets import QPushButton
 
 from desktopchat.client.transfers import Direction, State
 from desktopchat.gui.panes.files_pane import ProgressRole, StatusRole
@@ -65,7 +64,7 @@ def test_a_dropped_folder_is_offered_fetched_into_its_tree_and_shown_with_thumbn
         host.room_view.tabs.setCurrentWidget(pane)
         assert host.room_view.tabs.tabText(host.room_view.files_tab) == "Files"
         pane.view.selectAll()
-        buttons = {b.text(): b for b in pane.findChildren(QPushButton)}
+        buttons = pane.commands
         assert buttons["Download"].isEnabled()
         assert not buttons["Open folder"].isEnabled()
         saved = tmp_path / "saved"

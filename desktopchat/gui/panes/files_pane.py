@@ -23,6 +23,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import (
+    QAction,
     QDesktopServices,
     QDragEnterEvent,
     QDropEvent,
@@ -36,14 +37,13 @@ from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
     QFileIconProvider,
-    QHBoxLayout,
     QListView,
     QMenu,
-    QPushButton,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionProgressBar,
     QStyleOptionViewItem,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -239,9 +239,15 @@ class FilesPane(QWidget):
 
         self.status = ElidedLabel(_DROP_HERE)
         self.status.setObjectName("hint")
-        self.buttons: dict[str, QPushButton] = {}
-        actions = QHBoxLayout()
+        # A tool bar, not a row of buttons: narrowed, it folds what does not fit into its »
+        # menu instead of setting the window's minimum width.
+        bar = QToolBar()
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.commands: dict[str, QAction] = {}
         for label, slot in (
+            ("Send files…", self._ask_for_files),
+            ("Send folder…", self._ask_for_folder),
+            ("", None),
             ("Download", self._download),
             ("Save to…", self._save_to),
             ("Pause", self._pause),
@@ -249,22 +255,17 @@ class FilesPane(QWidget):
             ("Cancel", self._cancel),
             ("Open folder", self._open_folder),
         ):
-            button = self.buttons[label] = QPushButton(label)
-            button.clicked.connect(slot)
-            actions.addWidget(button)
-        actions.addStretch(1)
-        send_files = QPushButton("Send files…")
-        send_files.clicked.connect(self._ask_for_files)
-        send_folder = QPushButton("Send folder…")
-        send_folder.clicked.connect(self._ask_for_folder)
-        actions.addWidget(send_files)
-        actions.addWidget(send_folder)
+            if slot is None:
+                bar.addSeparator()
+                continue
+            action = self.commands[label] = bar.addAction(label)
+            action.triggered.connect(slot)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(bar)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.status)
-        layout.addLayout(actions)
         self._update_buttons()
 
     # -- the selection and its actions -------------------------------------------------------
@@ -279,12 +280,12 @@ class FilesPane(QWidget):
         states = {transfer.state for transfer in chosen}
         fetchable = {State.OFFERED, State.CANCELLED}
         downs = [t for t in chosen if t.direction is Direction.DOWN]
-        self.buttons["Download"].setEnabled(any(t.state in fetchable for t in downs))
-        self.buttons["Save to…"].setEnabled(any(t.state in fetchable for t in downs))
-        self.buttons["Pause"].setEnabled(bool(states & {State.WAITING, State.RUNNING}))
-        self.buttons["Resume"].setEnabled(bool(states & {State.PAUSED, State.FAILED}))
-        self.buttons["Cancel"].setEnabled(bool(states & set(UNFINISHED)))
-        self.buttons["Open folder"].setEnabled(any(t.local_path for t in chosen))
+        self.commands["Download"].setEnabled(any(t.state in fetchable for t in downs))
+        self.commands["Save to…"].setEnabled(any(t.state in fetchable for t in downs))
+        self.commands["Pause"].setEnabled(bool(states & {State.WAITING, State.RUNNING}))
+        self.commands["Resume"].setEnabled(bool(states & {State.PAUSED, State.FAILED}))
+        self.commands["Cancel"].setEnabled(bool(states & set(UNFINISHED)))
+        self.commands["Open folder"].setEnabled(any(t.local_path for t in chosen))
 
     def _download(self) -> None:
         self.fetch_into(download_folder())
@@ -328,10 +329,8 @@ class FilesPane(QWidget):
 
     def _menu(self, where: QPoint) -> None:
         menu = QMenu(self)
-        for label, button in self.buttons.items():
-            action = menu.addAction(label)
-            action.setEnabled(button.isEnabled())
-            action.triggered.connect(button.click)
+        for label in ("Download", "Save to…", "Pause", "Resume", "Cancel", "Open folder"):
+            menu.addAction(self.commands[label])
         menu.addSeparator()
         finished = [t for t in self.selected() if t.state not in (State.WAITING, State.RUNNING)]
         forget = menu.addAction("Remove from the list")
