@@ -71,7 +71,10 @@ from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps, printable
 from desktopchat.protocol.files import FileOffer, offer_of
 from desktopchat.protocol.sizes import human_size
 
-HELP = "type to chat; /json VALUE sends JSON, /file PATH sends a file, /quit leaves"
+HELP = (
+    "type to chat; /msg NAME TEXT says it to NAME alone, /json VALUE sends JSON, "
+    "/file PATH sends a file, /quit leaves"
+)
 
 SETTLE_TIMEOUT = 30.0
 """Seconds at the end of input with no acknowledgement or progress before giving up."""
@@ -103,7 +106,8 @@ def format_message(message: ChatMessage) -> str:
     else:
         size = f"{len(message.payload)} bytes"
         body = f"(file) {message.name or 'bytes'} [{message.mime}, {size}]"
-    return printable(f"[{stamp}] {message.sender}: {body}")
+    who = f"{message.sender} → {message.to} (direct)" if message.direct else message.sender
+    return printable(f"[{stamp}] {who}: {body}")
 
 
 def format_event(event: SessionEvent) -> str | None:
@@ -337,6 +341,12 @@ async def _send_line(session: Session | RawSession, line: str, watch: _Watch) ->
             await session.send_json_text(line[len("/json ") :])
         elif line.startswith("/file "):
             await _send_file(session, line[len("/file ") :].strip(), watch)
+        elif line.startswith("/msg "):
+            to, _, text = line[len("/msg ") :].strip().partition(" ")
+            if not to or not text.strip():
+                watch.status("!! /msg NAME TEXT: a member's name, then what to say")
+            else:
+                await session.send_direct(to, text)
         elif line.startswith("/"):
             watch.status(f"!! unknown command; {HELP}")
         else:

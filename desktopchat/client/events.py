@@ -10,9 +10,7 @@ from desktopchat.protocol import (
     ChatMessage,
     ErrorEvent,
     Presence,
-    SendBinary,
-    SendJson,
-    SendText,
+    Sendable,
     Welcome,
     describe_close,
     endpoint_close,
@@ -116,7 +114,7 @@ class Queued:
     cid: str
     kind: str
     summary: str
-    message: SendText | SendJson | SendBinary | None = None
+    message: Sendable | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from desktopchat.client.errors import SendError
-from desktopchat.protocol import Sendable, SendBinary, SendJson, SendText
+from desktopchat.protocol import Sendable
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +83,4 @@ class Outbox:
 
 
 def _with_cid(event: Sendable, cid: str) -> Sendable:
-    if isinstance(event, SendText):
-        return SendText(event.text, cid)
-    if isinstance(event, SendJson):
-        return SendJson(event.data, cid)
-    return SendBinary(event.payload, event.name, event.mime, cid)
+    return replace(event, cid=cid)

@@ -18,10 +18,12 @@ from desktopchat.client.listening import Link, read_to_send
 from desktopchat.client.outbox import MAX_ATTEMPTS, Outbox, Pending
 from desktopchat.protocol import (
     JsonValue,
+    Kind,
     ProtocolError,
     RoomLimits,
     Sendable,
     SendBinary,
+    SendDirect,
     SendJson,
     SendText,
     dumps,
@@ -93,6 +95,18 @@ class Sender:
         payload = await read_to_send(path)
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return await self.send_binary(payload, name=path.name, mime=mime)
+
+    async def send_direct(self, to: str, text: str) -> str:
+        """Say ``text`` to the member ``to`` alone; returns its client id."""
+        return await self._send(SendDirect(to, Kind.TEXT, text=text), "direct", text[:80])
+
+    async def send_direct_json(self, to: str, value: JsonValue) -> str:
+        """Send any JSON value to the member ``to`` alone (a file offer, say)."""
+        try:
+            summary = dumps(value)
+        except ProtocolError as exc:
+            raise SendError(str(exc)) from exc
+        return await self._send(SendDirect(to, Kind.JSON, data=value), "direct", summary[:80])
 
     async def _send(self, event: Sendable, kind: str, summary: str) -> str:
         link = self._link

@@ -60,6 +60,7 @@ from desktopchat.protocol import (
     PresenceEvent,
     ProtocolError,
     RoomLimits,
+    SendDirect,
     UnknownEvent,
     Welcome,
     decode_server,
@@ -107,7 +108,8 @@ class Session:
     ``address`` is anything :func:`~desktopchat.client.address.room_url` accepts. Call
     :meth:`start` (raises a :class:`~desktopchat.client.errors.JoinError` subclass when the
     first join fails), then send with the ``send_*`` methods and listen with
-    :meth:`subscribe` or :meth:`events`; :meth:`close` leaves with 1000.
+    :meth:`subscribe` or :meth:`events`; :meth:`close` leaves with 1000. ``key`` is the
+    client's key (random when not given): the same key finds the same direct conversations.
     """
 
     def __init__(
@@ -126,6 +128,7 @@ class Session:
         max_size: int = 16 * 1024 * 1024,
         outbox_size: int = 1000,
         chunk_size: int = 256 * 1024,
+        key: str | None = None,
     ) -> None:
         self.url = room_url(address, token=token)
         try:
@@ -155,6 +158,8 @@ class Session:
         self.send_json_text = self.sending.send_json_text
         self.send_binary = self.sending.send_binary
         self.send_file = self.sending.send_file
+        self.send_direct = self.sending.send_direct
+        self.send_direct_json = self.sending.send_direct_json
         self.subscribe = self.link.subscribe
         self.events = self.link.events
         self.close = self.link.close
@@ -163,7 +168,9 @@ class Session:
         self._timing = Timing(open_timeout, close_timeout, ping_interval, ping_timeout)
         self._max_size = max_size
         self._chunk_size = chunk_size
-        self._key = uuid.uuid4().hex
+        # Who this client is to the room across reconnects: it scopes our message ids, and a
+        # direct conversation is kept for the two keys (an app passes one it keeps).
+        self._key = key or uuid.uuid4().hex
         self._acked: dict[int, str] = {}
         self._page: list[ChatMessage] = []
         self._page_answer: asyncio.Future[HistoryPage] | None = None
@@ -339,14 +346,20 @@ class Session:
             page, self._page = tuple(self._page), []
             if self._page_answer is not None and not self._page_answer.done():
                 self._page_answer.set_result(HistoryPage(page, event.more))
+        elif isinstance(event, ChatMessage) and event.direct:
+            # Its id counts in its conversation, not in the room: no resume position.
+            self.link.emit(Received(event))
         elif isinstance(event, ChatMessage):
             if self.last_id is not None and event.id <= self.last_id:
                 return  # already seen before a reconnect
             self.last_id = event.id
             self.link.emit(Received(event, self._acked.pop(event.id, None)))
         elif isinstance(event, Ack):
-            if self.outbox.acknowledge(event.cid) is not None or event.duplicate:
-                self._acked[event.id] = event.cid
+            pending = self.outbox.acknowledge(event.cid)
+            if pending is not None or event.duplicate:
+                # A direct message of ours never comes back: nothing to match it to.
+                if pending is None or not isinstance(pending.event, SendDirect):
+                    self._acked[event.id] = event.cid
                 self.link.emit(Delivered(event.cid, event.id, event.duplicate))
         elif isinstance(event, Presence):
             apply_presence(self._members, event)
@@ -368,8 +381,9 @@ class Session:
 
     # -- history -----------------------------------------------------------------------------
 
-    async def history(self, before: int, limit: int = 50) -> HistoryPage:
-        """Ask the room for up to ``limit`` messages older than id ``before`` (oldest first).
+    async def history(self, before: int, limit: int = 50, with_: str | None = None) -> HistoryPage:
+        """Ask the room for up to ``limit`` messages older than id ``before`` (oldest first),
+        or of the direct conversation with the member called ``with_``.
 
         Raises :class:`SendError` when not in a room or when no answer comes within
         ``HISTORY_TIMEOUT`` seconds. One page at a time: a second call waits for the first.
@@ -381,7 +395,8 @@ class Session:
             self._page_answer = asyncio.get_running_loop().create_future()
             self._page = []
             try:
-                await ws.send(encode_client(HistoryRequest(before, min(limit, MAX_HISTORY_PAGE))))
+                request = HistoryRequest(before, min(limit, MAX_HISTORY_PAGE), with_)
+                await ws.send(encode_client(request))
                 return await asyncio.wait_for(self._page_answer, HISTORY_TIMEOUT)
             except ConnectionClosed as exc:
                 raise SendError("the connection was lost while asking for history") from exc

@@ -9,15 +9,18 @@ from desktopchat.client.events import Frame
 from desktopchat.client.frames import frame_kind, json_value
 from desktopchat.gui.panes.links import mentions
 from desktopchat.gui.panes.message_model import MessageRow
-from desktopchat.protocol import ChatMessage, Kind, SendBinary, SendJson, SendText, dumps
+from desktopchat.protocol import ChatMessage, Kind, Sendable, SendDirect, SendJson, SendText, dumps
 
 SERVER = "server"
 """The sender shown for what a raw endpoint sends."""
 
 
 def row_of(message: ChatMessage, me: str = "") -> MessageRow:
-    """The window's view of a room message (``me``: our name, to spot ``@me``)."""
+    """The window's view of a room message (``me``: our name, to spot ``@me``); a direct
+    message says to whom it went."""
     text = dumps(message.data) if message.kind is Kind.JSON else message.text
+    if message.direct:
+        text = f"(direct to {'you' if message.to == me else message.to}) {text}"
     return MessageRow(
         mentioned=message.kind is Kind.TEXT and message.sender != me and mentions(text, me),
         time=message.time,
@@ -32,9 +35,20 @@ def row_of(message: ChatMessage, me: str = "") -> MessageRow:
     )
 
 
-def pending_row(cid: str, sent: SendText | SendJson | SendBinary, sender: str) -> MessageRow:
+def pending_row(cid: str, sent: Sendable, sender: str) -> MessageRow:
     """Our own message as shown while it waits for the server's acknowledgement."""
     now = time.time_ns() // 1_000_000
+    if isinstance(sent, SendDirect):
+        said = sent.text if sent.kind is Kind.TEXT else dumps(sent.data)
+        return MessageRow(
+            now,
+            sender,
+            Kind.TEXT,
+            text=f"(direct to {sent.to}) {said}",
+            cid=cid,
+            own=True,
+            delivered=False,
+        )
     if isinstance(sent, SendText):
         return MessageRow(
             now, sender, Kind.TEXT, text=sent.text, cid=cid, own=True, delivered=False

@@ -37,6 +37,7 @@ from desktopchat.protocol.messages import (
     JsonValue,
     Kind,
     SendBinary,
+    SendDirect,
     SendJson,
     SendText,
 )
@@ -219,11 +220,14 @@ def decode_client(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Client
             raise InvalidEnvelope(
                 f"'limit' of a history request is at most {MAX_HISTORY_PAGE}", "limit"
             )
-        event = HistoryRequest(fields.integer("before", minimum=1), limit or 50)
+        peer = fields.optional_text("with", max_len=MAX_WISH_CHARS)
+        event = HistoryRequest(fields.integer("before", minimum=1), limit or 50, peer)
     elif kind == "text":
         event = SendText(fields.text("text"), fields.optional_text("cid", max_len=MAX_CID_CHARS))
     elif kind == "json":
         event = SendJson(fields.raw("data"), fields.optional_text("cid", max_len=MAX_CID_CHARS))
+    elif kind == "direct":
+        event = _direct(fields)
     elif kind == "binary":
         raise InvalidEnvelope(
             "binary messages travel in binary frames (see docs/protocol.md)", "type"
@@ -234,6 +238,17 @@ def decode_client(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Client
     return event
 
 
+def _direct(fields: Fields) -> SendDirect:
+    # As typed: a name that is no member's is refused in words by the room, not here.
+    to = fields.text("to", max_len=MAX_WISH_CHARS)
+    cid = fields.optional_text("cid", max_len=MAX_CID_CHARS)
+    if fields.present("text") == fields.present("data"):
+        raise InvalidEnvelope("a direct message has either 'text' or 'data'", "text")
+    if fields.present("text"):
+        return SendDirect(to, Kind.TEXT, text=fields.text("text"), cid=cid)
+    return SendDirect(to, Kind.JSON, data=fields.raw("data"), cid=cid)
+
+
 def encode_client(event: ClientEvent) -> str | bytes:
     """Encode one client event as the frame to send."""
     if isinstance(event, SendBinary):
@@ -242,7 +257,10 @@ def encode_client(event: ClientEvent) -> str | bytes:
             header["cid"] = event.cid
         return join_binary(header, event.payload)
     if isinstance(event, HistoryRequest):
-        return dumps({"type": "history", "before": event.before, "limit": event.limit})
+        request: dict[str, Any] = {"type": "history", "before": event.before, "limit": event.limit}
+        if event.with_ is not None:
+            request["with"] = event.with_
+        return dumps(request)
     if isinstance(event, Hello):
         obj: dict[str, Any] = {"type": "hello"}
         for key, value in (("name", event.name), ("resume", event.resume), ("key", event.key)):
@@ -250,6 +268,12 @@ def encode_client(event: ClientEvent) -> str | bytes:
                 obj[key] = value
     elif isinstance(event, SendText):
         obj = {"type": "text", "text": event.text}
+    elif isinstance(event, SendDirect):
+        obj = {"type": "direct", "to": event.to}
+        if event.kind is Kind.TEXT:
+            obj["text"] = event.text
+        else:
+            obj["data"] = event.data
     else:
         obj = {"type": "json", "data": event.data}
     if not isinstance(event, Hello) and event.cid is not None:

@@ -26,6 +26,11 @@ class Fields:
         self._known.add(key)
         return self._obj.get(key) is not None
 
+    def present(self, key: str) -> bool:
+        """Whether ``key`` is there at all (``null`` included)."""
+        self._known.add(key)
+        return key in self._obj
+
     def raw(self, key: str) -> Any:
         """The value of ``key`` whatever its type; missing is an error, ``null`` is a value."""
         self._known.add(key)

@@ -1,6 +1,7 @@
 """The events of ``desktopchat.v1`` as frozen dataclasses.
 
-Client → server: :class:`Hello`, :class:`SendText`, :class:`SendJson`, :class:`SendBinary`.
+Client → server: :class:`Hello`, :class:`SendText`, :class:`SendJson`, :class:`SendBinary`,
+:class:`SendDirect`, :class:`HistoryRequest`.
 Server → client: :class:`Welcome`, :class:`ChatMessage`, :class:`Presence`, :class:`Ack`,
 :class:`ErrorEvent`. Times are integer milliseconds since the Unix epoch, stamped by the server.
 """
@@ -80,6 +81,22 @@ class SendBinary:
     cid: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class SendDirect:
+    """A member says something to one other member of the room: text, or JSON (``kind``).
+
+    The host relays it to that member alone (and to the sender's other sessions), keeps it
+    in a history of the two of them, and never shows it to anyone else (docs/protocol.md,
+    "Direct messages").
+    """
+
+    to: str
+    kind: Kind
+    text: str = ""
+    data: JsonValue = None
+    cid: str | None = None
+
+
 MAX_HISTORY_PAGE = 200
 """The most messages one history page holds."""
 
@@ -95,9 +112,11 @@ class HistoryRequest:
 
     before: int
     limit: int = 50
+    with_: str | None = None
+    """A page of the direct conversation with this member (by name), not of the room."""
 
 
-Sendable: TypeAlias = SendText | SendJson | SendBinary
+Sendable: TypeAlias = SendText | SendJson | SendBinary | SendDirect
 """A chat message a member sends (everything a client sends but the hello)."""
 
 ClientEvent: TypeAlias = Hello | HistoryRequest | Sendable
@@ -122,6 +141,13 @@ class ChatMessage:
     name: str = ""
     mime: str = ""
     page: bool = False
+    to: str = ""
+    """For a direct message, the member it was said to (empty: said to the room)."""
+
+    @property
+    def direct(self) -> bool:
+        """Whether it was said to one member, not to the room."""
+        return bool(self.to)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +235,8 @@ class PageEnd:
     before: int
     count: int
     more: bool
+    with_: str | None = None
+    """The member whose direct conversation the page was of (``None``: the room's)."""
 
 
 ServerEvent: TypeAlias = Welcome | ChatMessage | Presence | Ack | ErrorEvent | PageEnd

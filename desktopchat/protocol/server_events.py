@@ -8,10 +8,12 @@ an event type it does not know, which a client skips (see docs/protocol.md, "Com
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, overload
 
 from desktopchat.protocol.codec import (
     DEFAULT_LIMITS,
+    MAX_WISH_CHARS,
     Limits,
     check_size,
     dumps,
@@ -38,11 +40,15 @@ from desktopchat.protocol.names import MAX_NAME_CHARS
 
 def _message_header(message: ChatMessage) -> dict[str, Any]:
     header: dict[str, Any] = {
-        "type": message.kind.value,
+        # A direct message is a type of its own: a client from before direct messages skips
+        # it (an unknown type) instead of showing it as said to the room.
+        "type": "direct" if message.direct else message.kind.value,
         "id": message.id,
         "time": message.time,
         "sender": message.sender,
     }
+    if message.direct:
+        header["to"] = message.to
     if message.page:
         header["page"] = True
     return header
@@ -99,9 +105,15 @@ def encode_server(event: ServerEvent) -> str | bytes:
             presence["members"] = list(event.members)
         return dumps(presence)
     if isinstance(event, PageEnd):
-        return dumps(
-            {"type": "page_end", "before": event.before, "count": event.count, "more": event.more}
-        )
+        end: dict[str, Any] = {
+            "type": "page_end",
+            "before": event.before,
+            "count": event.count,
+            "more": event.more,
+        }
+        if event.with_ is not None:
+            end["with"] = event.with_
+        return dumps(end)
     if isinstance(event, Ack):
         return dumps(
             {
@@ -164,6 +176,10 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
     event: ServerEvent
     if kind in (Kind.TEXT, Kind.JSON):
         event = _decode_message(fields, Kind(kind))
+    elif kind == "direct":
+        to = fields.text("to", max_len=MAX_WISH_CHARS)
+        said = Kind.TEXT if fields.present("text") else Kind.JSON
+        event = replace(_decode_message(fields, said), to=to)
     elif kind == "welcome":
         event = Welcome(
             room=fields.text("room"),
@@ -190,6 +206,7 @@ def decode_server(frame: str | bytes, limits: Limits = DEFAULT_LIMITS) -> Server
             before=fields.integer("before"),
             count=fields.integer("count"),
             more=fields.boolean("more"),
+            with_=fields.optional_text("with", max_len=MAX_WISH_CHARS),
         )
     elif kind == "ack":
         event = Ack(

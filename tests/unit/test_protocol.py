@@ -16,17 +16,20 @@ from desktopchat.protocol import (
     ChatMessage,
     ErrorEvent,
     Hello,
+    HistoryRequest,
     InvalidEnvelope,
     InvalidFrame,
     Kind,
     Limits,
     LocalProtocolError,
     MessageTooBig,
+    PageEnd,
     Presence,
     PresenceEvent,
     ProtocolError,
     RoomLimits,
     SendBinary,
+    SendDirect,
     SendJson,
     SendText,
     Welcome,
@@ -68,6 +71,9 @@ client_events = st.one_of(
     st.builds(
         SendBinary, st.binary(max_size=64), small_text, st.text(min_size=1, max_size=127), cids
     ),
+    st.builds(SendDirect, small_text, st.just(Kind.TEXT), text=st.text(), cid=cids),
+    st.builds(SendDirect, small_text, st.just(Kind.JSON), data=json_values, cid=cids),
+    st.builds(HistoryRequest, st.integers(1, 2**53), st.integers(1, 200), st.none() | small_text),
 )
 names = st.lists(small_text, max_size=4).map(tuple)
 server_events = st.one_of(
@@ -103,6 +109,20 @@ server_events = st.one_of(
         name=small_text,
         mime=small_text,
     ),
+    st.builds(
+        ChatMessage,
+        ids,
+        ids,
+        small_text,
+        st.just(Kind.TEXT),
+        text=st.text(),
+        page=st.booleans(),
+        to=st.text(min_size=1, max_size=32),
+    ),
+    st.builds(
+        ChatMessage, ids, ids, small_text, st.just(Kind.JSON), data=json_values, to=small_text
+    ),
+    st.builds(PageEnd, ids, ids, st.booleans(), st.none() | small_text),
     st.builds(Presence, st.sampled_from(PresenceEvent), small_text, names, ids),
     st.builds(Ack, st.text(max_size=64), ids, ids, st.booleans()),
     st.builds(ErrorEvent, small_text, small_text, st.none() | small_text, st.none() | small_text),
@@ -152,6 +172,10 @@ def test_random_envelopes_raise_nothing_but_protocol_errors(obj: dict[str, Any])
         ('{"type": "hello", "resume": -1}', InvalidEnvelope),
         ('{"type": "binary"}', InvalidEnvelope),
         ('{"type": "shout"}', InvalidEnvelope),
+        ('{"type": "direct", "to": "bob"}', InvalidEnvelope),
+        ('{"type": "direct", "to": "bob", "text": "a", "data": 1}', InvalidEnvelope),
+        ('{"type": "direct", "text": "a"}', InvalidEnvelope),
+        ('{"type": "history", "before": 9, "with": 5}', InvalidEnvelope),
         (b"\x00\x00", InvalidFrame),
         (b"\x00\x00\x00\x09{}", InvalidFrame),
         (b"\x00\x01\x00\x01{}", MessageTooBig),

@@ -13,9 +13,11 @@ from desktopchat.protocol import (
     ChatMessage,
     Hello,
     HistoryRequest,
+    Kind,
     PresenceEvent,
     Sendable,
     SendBinary,
+    SendDirect,
     SendJson,
     SendText,
     decode_server,
@@ -87,15 +89,27 @@ def room(history: History | None = None, wake: Woken | None = None, **settings: 
 def publish(where: Room, sender: Recorder, event: Sendable, raw_frame: Frame | None = None) -> None:
     """What a room's owner does with a message: store the draft, then relay it."""
     draft = where.draft(sender, event, raw_frame)
-    if draft.duplicate is not None:
+    if draft.refused is not None:
+        where.turn_down(sender, draft.refused)
+    elif draft.duplicate is not None:
         where.relay(draft, draft.duplicate)
     else:
-        where.relay(draft, where.history.append(where.name, draft.message, draft.key, draft.cid))
+        stored = where.history.append(draft.store_as, draft.message, draft.key, draft.cid)
+        where.relay(draft, stored)
 
 
-def join(where: Room, name: str, mode: Mode = Mode.V1, *, resume: int | None = None) -> Recorder:
+def join(
+    where: Room,
+    name: str,
+    mode: Mode = Mode.V1,
+    *,
+    resume: int | None = None,
+    key: str | bool | None = True,
+) -> Recorder:
+    """``key``: the client's key (``True``: one of the name's own, ``None``: none)."""
+
     def make(assigned: str, prelude: Iterator[Frame] | None) -> Recorder:
-        member = Recorder(assigned, mode, key=f"key-{name}")
+        member = Recorder(assigned, mode, key=f"key-{name}" if key is True else key or None)
         member.frames.extend(prelude or ())
         return member
 
@@ -322,3 +336,117 @@ def test_a_room_whose_store_started_over_relays_and_welcomes_from_there() -> Non
     chat.restart(40)
     assert chat.last_relayed == 40
     assert join(chat, "late").events()[0]["last_id"] == 40
+
+
+def direct(to: str, text: str = "", cid: str | None = None, **data: Any) -> SendDirect:
+    if data:
+        return SendDirect(to, Kind.JSON, data=data, cid=cid)
+    return SendDirect(to, Kind.TEXT, text=text, cid=cid)
+
+
+def said(member: Recorder) -> list[tuple[str, str, Any]]:
+    """The direct messages a member heard: (sender, to, text or data)."""
+    return [
+        (e["sender"], e["to"], e.get("text", e.get("data")))
+        for e in member.events()
+        if e["type"] == "direct"
+    ]
+
+
+def test_a_direct_message_reaches_its_recipient_and_the_senders_other_sessions_alone() -> None:
+    chat = room()
+    ada = join(chat, "ada", Mode.V2, key="key-ada")
+    phone = join(chat, "ada phone", Mode.V2, key="key-ada")  # the same client, twice
+    bob = join(chat, "bob", Mode.V2)
+    bobs_laptop = join(chat, "bob laptop", Mode.V2, key="key-bob")
+    cy = join(chat, "cy", Mode.V2)
+    old = join(chat, "old", Mode.V1)
+    raw = join(chat, "raw", Mode.RAW)
+    publish(chat, ada, direct("BOB", "hi bob", cid="c1"))
+    publish(chat, ada, direct("bob", cid="c2", file={"id": "x"}))
+    assert said(bob) == [("ada", "bob", "hi bob"), ("ada", "bob", {"file": {"id": "x"}})]
+    assert said(bobs_laptop) == said(bob) == said(phone)
+    assert said(ada) == [], "the sender has its ack, not an echo"
+    assert [e["id"] for e in ada.events() if e["type"] == "ack"] == [1, 2], "the pair's own ids"
+    assert said(cy) == [] and "direct" not in old.types()  # noqa: PT018
+    assert all("hi bob" not in str(frame) for frame in raw.frames)
+    publish(chat, ada, SendText("to the room"))
+    assert [e["id"] for e in cy.events() if e["type"] == "text"] == [1], "the room's own ids"
+    publish(chat, ada, direct("bob", "hi bob", cid="c1"))
+    assert len(said(bob)) == 2, "a resend is acknowledged again, not relayed again"
+    chat.leave(bob)
+    chat.leave(bobs_laptop)
+    publish(chat, phone, direct("ada", "note to self"))
+    assert said(ada)[-1] == ("ada phone", "ada", "note to self")
+
+
+def test_a_direct_message_nobody_can_receive_is_refused_in_words_and_stored_nowhere() -> None:
+    history = MemoryHistory()
+    chat = room(history)
+    ada = join(chat, "ada", Mode.V2)
+    join(chat, "old", Mode.V1)
+    join(chat, "raw", Mode.RAW)
+    join(chat, "keyless", Mode.V2, key=None)
+    nobody = join(chat, "nobody here", Mode.V2, key=None)
+    for to in ("ghost", "old", "raw", "keyless"):
+        publish(chat, ada, direct(to, "psst", cid=f"c-{to}"))
+    publish(chat, nobody, direct("ada", "psst", cid="c-mine"))
+    errors = [e for e in ada.events() if e["type"] == "error"]
+    assert [(e["code"], e["cid"], e["field"]) for e in errors] == [
+        ("no-such-member", "c-ghost", "to"),
+        ("cannot-receive", "c-old", "to"),
+        ("cannot-receive", "c-raw", "to"),
+        ("cannot-receive", "c-keyless", "to"),
+    ]
+    assert errors[0]["message"] == "nobody called 'ghost' is in #chat now"
+    assert errors[1]["message"].startswith("old's app is too old for direct messages")
+    mine = [e for e in nobody.events() if e["type"] == "error"]
+    assert mine[0]["message"] == "direct messages need a client key in the hello"
+    assert history.last_id("chat") == 0
+
+
+def test_a_direct_conversation_is_paged_for_its_two_members_and_never_in_the_room() -> None:
+    chat = room()
+    ada = join(chat, "ada", Mode.V2)
+    bob = join(chat, "bob", Mode.V2)
+    cy = join(chat, "cy", Mode.V2)
+    keyless = join(chat, "keyless", Mode.V2, key=None)
+    publish(chat, ada, SendText("room one"))
+    publish(chat, ada, direct("bob", "d1"))
+    publish(chat, bob, direct("ada", "d2"))
+    publish(chat, ada, SendText("room two"))
+    chat.leave(bob)  # gone: the conversation can still be paged by its name
+    for reader in (ada, cy, keyless):
+        reader.frames.clear()
+    chat.send_page(ada, HistoryRequest(before=100))
+    assert [e["text"] for e in ada.events() if e["type"] == "text"] == ["room one", "room two"]
+    ada.frames.clear()
+    chat.send_page(ada, HistoryRequest(before=100, with_="Bob"))
+    *page, end = ada.events()
+    assert [(e["type"], e["text"], e["page"]) for e in page] == [
+        ("direct", "d1", True),
+        ("direct", "d2", True),
+    ]
+    assert end == {"type": "page_end", "before": 100, "count": 2, "more": False, "with": "Bob"}
+    chat.send_page(cy, HistoryRequest(before=100, with_="bob"))
+    chat.send_page(cy, HistoryRequest(before=100, with_="never here"))
+    chat.send_page(keyless, HistoryRequest(before=100, with_="ada"))
+    for outsider in (cy, keyless):
+        assert [e["count"] for e in outsider.events()] == [0] * len(outsider.events())
+
+
+def test_the_room_remembers_a_bounded_number_of_names_keys(monkeypatch: Any) -> None:
+    monkeypatch.setattr("desktopchat.server.rooms.room.KNOWN_KEYS", 2)
+    chat = room()
+    ada = join(chat, "ada", Mode.V2)
+    bob = join(chat, "bob", Mode.V2)
+    publish(chat, ada, direct("bob", "d1"))
+    chat.leave(ada)
+    ada = join(chat, "ada", Mode.V2)  # known again: the newest
+    join(chat, "cy", Mode.V2)  # bob, the oldest known, is forgotten
+    chat.leave(bob)
+    ada.frames.clear()
+    chat.send_page(ada, HistoryRequest(before=100, with_="bob"))
+    assert ada.events() == [
+        {"type": "page_end", "before": 100, "count": 0, "more": False, "with": "bob"}
+    ]

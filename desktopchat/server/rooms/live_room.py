@@ -161,6 +161,9 @@ class LiveRoom(RoomOnLoop):
         async with self._in_order:
             # Drafted in the order too: a resend must see the copy a worker is storing.
             draft = self.rules.draft(sender, event, raw_frame)
+            if draft.refused is not None:
+                self.rules.turn_down(sender, draft.refused)
+                return
             try:
                 stored, committed = await self._store(draft)
             except StoreError as exc:
@@ -178,7 +181,7 @@ class LiveRoom(RoomOnLoop):
     async def _store(self, draft: Draft) -> tuple[ChatMessage | Ack, Batch]:
         if draft.duplicate is not None:  # its copy may be in the batch not yet committed
             return draft.duplicate, self._commits.pending()
-        room, message, key, cid = self.name, draft.message, draft.key, draft.cid
+        room, message, key, cid = draft.store_as, draft.message, draft.key, draft.cid
         if draft.size >= OFFLOAD_BYTES:
             return await self._commits.append_alone(room, message, key, cid), None
         return self._commits.append(room, message, key, cid)

@@ -15,7 +15,9 @@ slowness or failure reaches anybody else.
 from __future__ import annotations
 
 import enum
+import hashlib
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
@@ -34,6 +36,7 @@ from desktopchat.protocol import (
     RoomLimits,
     Sendable,
     SendBinary,
+    SendDirect,
     SendJson,
     SendText,
     Welcome,
@@ -55,6 +58,9 @@ OFFLOAD_BYTES = 1024 * 1024
 """Messages from this size on are written to a disk store from a worker thread."""
 _BACKLOG_PAGE_BYTES = 1024 * 1024
 NOT_STORED = "the server could not store this message (its disk?): not sent, try again"
+KNOWN_KEYS = 10_000
+"""Names whose client key the room remembers after they left, to page a direct
+conversation with someone gone (the oldest are forgotten first)."""
 
 
 class Mode(enum.Enum):
@@ -106,7 +112,7 @@ P = TypeVar("P", bound=Peer)
 def _size(event: Sendable) -> int:
     if isinstance(event, SendBinary):
         return len(event.payload)
-    return len(event.text) if isinstance(event, SendText) else 0
+    return len(event.text) if isinstance(event, SendText | SendDirect) else 0
 
 
 def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
@@ -114,9 +120,19 @@ def _as_message(event: Sendable, sender: str, now: int) -> ChatMessage:
         return ChatMessage(0, now, sender, Kind.TEXT, text=event.text)
     if isinstance(event, SendJson):
         return ChatMessage(0, now, sender, Kind.JSON, data=event.data)
+    if isinstance(event, SendDirect):
+        return ChatMessage(0, now, sender, event.kind, event.text, event.data, to=event.to)
     return ChatMessage(
         0, now, sender, Kind.BINARY, payload=event.payload, name=event.name, mime=event.mime
     )
+
+
+def conversation(room: str, one: str, other: str) -> str:
+    """Where the history keeps the direct conversation of the clients keyed ``one`` and
+    ``other`` in ``room``: a name no room can have (room names have no ``/``), and no key
+    in it (a store's file does not tell who talked to whom by their keys)."""
+    pair = "\n".join(sorted((one, other))).encode()
+    return f"{room}/direct/{hashlib.sha256(pair).hexdigest()[:32]}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +149,11 @@ class Draft:
     raw_frame: Frame | None
     size: int
     duplicate: Ack | None = None
+    store_as: str = ""
+    """Where the history keeps it: the room, or a direct conversation."""
+    refused: ErrorEvent | None = None
+    """Why it is refused before it is stored (a direct message to nobody): told to the
+    sender, stored nowhere."""
 
     @property
     def key(self) -> str | None:
@@ -177,6 +198,7 @@ class Room:
         self._presence: list[tuple[int, str]] = []
         self._presence_seq = 0
         self._seen_up_to: dict[Peer, int] = {}
+        self._keys: OrderedDict[str, str] = OrderedDict()  # name_key -> client key
         self._limits = RoomLimits(
             max_message_bytes=settings.max_message_bytes,
             rate=settings.rate,
@@ -247,6 +269,11 @@ class Room:
             member.deliver
         )
         self._taken.add(name_key(name))
+        if member.key is not None and mode is Mode.V2:
+            self._keys[name_key(name)] = member.key
+            self._keys.move_to_end(name_key(name))
+            if len(self._keys) > KNOWN_KEYS:
+                self._keys.popitem(last=False)
         self._count[mode] += 1
         self._announce(PresenceEvent.JOIN, name, now, member)
         logger.info("%s joined #%s (%s, %d members)", name, self.name, mode.value, len(self))
@@ -294,12 +321,48 @@ class Room:
         members."""
         cid, now = event.cid, self._clock()
         message = _as_message(event, sender.name, now)
+        store_as = self.name
+        if isinstance(event, SendDirect):
+            found = self._recipient(sender, event.to)
+            if isinstance(found, ErrorEvent):
+                refused = replace(found, cid=cid)
+                return Draft(sender, message, cid, None, 0, store_as="", refused=refused)
+            partner, keys = found
+            store_as = conversation(self.name, *keys)
+            message = replace(message, to=partner.name)  # as it is spelled, not as typed
         duplicate = None
         if cid is not None and sender.key is not None:
-            known = self.history.find(self.name, sender.key, cid)
+            known = self.history.find(store_as, sender.key, cid)
             if known is not None:
                 duplicate = Ack(cid, known.id, now, duplicate=True)
-        return Draft(sender, message, cid, raw_frame, _size(event), duplicate)
+        return Draft(sender, message, cid, raw_frame, _size(event), duplicate, store_as)
+
+    def _recipient(self, sender: Peer, to: str) -> tuple[Peer, tuple[str, str]] | ErrorEvent:
+        """The member ``sender`` may say something to as ``to``, with both client keys; or
+        why not, in words."""
+        if sender.key is None:
+            return ErrorEvent(
+                "no-key", "direct messages need a client key in the hello", None, "to"
+            )
+        wanted = name_key(to)
+        there = [member for member in self._members if name_key(member.name) == wanted]
+        if not there:
+            return ErrorEvent(
+                "no-such-member", f"nobody called '{to}' is in #{self.name} now", None, "to"
+            )
+        partner = there[0]
+        if partner.mode is not Mode.V2 or partner.key is None:
+            return ErrorEvent(
+                "cannot-receive",
+                f"{partner.name}'s app is too old for direct messages (or is a plain WebSocket)",
+                None,
+                "to",
+            )
+        return partner, (sender.key, partner.key)
+
+    def turn_down(self, sender: Peer, refusal: ErrorEvent) -> None:
+        """Tell ``sender`` why its message was refused before it was stored."""
+        sender.deliver(encode_server(refusal))
 
     def relay(self, draft: Draft, stored: ChatMessage | Ack) -> None:
         """``draft`` is durable as ``stored`` (or, a duplicate, was: its ack is given again):
@@ -311,7 +374,20 @@ class Room:
             return
         if draft.cid is not None:
             draft.sender.deliver(encode_server(Ack(draft.cid, stored.id, stored.time)))
-        self.fan_out(stored, draft.raw_frame)
+        if stored.direct:
+            self._deliver_direct(draft.sender, stored)
+        else:
+            self.fan_out(stored, draft.raw_frame)
+
+    def _deliver_direct(self, sender: Peer, message: ChatMessage) -> None:
+        """Hand a stored direct message to its recipient and to both sides' other sessions
+        (members with the same client key): nobody else, and never a v1 or raw member."""
+        recipient = self._keys.get(name_key(message.to))
+        keys = {sender.key, recipient} - {None}
+        frame = Outgoing(encode_server(message))
+        for member in self._members:
+            if member is not sender and member.mode is Mode.V2 and member.key in keys:
+                member.deliver(frame)
 
     def refuse(self, draft: Draft, reason: BaseException) -> None:
         """``draft`` could not be stored: nobody hears of it, and a structured sender is
@@ -341,14 +417,24 @@ class Room:
         self._relayed = last_id
 
     def send_page(self, member: Peer, request: HistoryRequest) -> None:
-        """Send ``member`` the older page it asked for (nothing unrelayed), then its end."""
-        before = min(request.before, self._relayed + 1)
+        """Send ``member`` the older page it asked for (nothing unrelayed), then its end: of
+        the room, or of its direct conversation with ``request.with_``."""
         limit = min(request.limit, MAX_HISTORY_PAGE)
-        page = self.history.before(self.name, before, limit, _BACKLOG_PAGE_BYTES)
+        if request.with_ is None:
+            store_as = self.name
+            before = min(request.before, self._relayed + 1)
+        else:
+            partner = self._keys.get(name_key(request.with_))
+            if member.key is None or partner is None:
+                member.deliver(encode_server(PageEnd(request.before, 0, False, request.with_)))
+                return
+            store_as = conversation(self.name, member.key, partner)
+            before = request.before
+        page = self.history.before(store_as, before, limit, _BACKLOG_PAGE_BYTES)
         for message in page:
             member.deliver(encode_server(replace(message, page=True)))
-        more = bool(page) and self.history.has_before(self.name, page[0].id)
-        member.deliver(encode_server(PageEnd(request.before, len(page), more)))
+        more = bool(page) and self.history.has_before(store_as, page[0].id)
+        member.deliver(encode_server(PageEnd(request.before, len(page), more, request.with_)))
 
     def _announce(
         self, event: PresenceEvent, name: str, now: int, subject: Peer | None = None

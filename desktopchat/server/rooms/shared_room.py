@@ -16,6 +16,7 @@ from desktopchat.protocol import (
     Hello,
     PresenceEvent,
     Sendable,
+    SendDirect,
     encode_server,
 )
 from desktopchat.server.framing import Frame
@@ -33,6 +34,7 @@ logger = logging.getLogger("desktopchat.server")
 P = TypeVar("P", bound=Peer)
 
 BROKER_DOWN = "the room's message store is unreachable: not sent, try again"
+NO_DIRECT = "direct messages are not available on a server of several nodes: not sent"
 
 
 class SharedRoom(RoomOnLoop):
@@ -88,6 +90,11 @@ class SharedRoom(RoomOnLoop):
     ) -> None:
         """Give the message to the broker; acknowledge it once the broker has it. It is
         relayed, here as everywhere, when the log is read back."""
+        if isinstance(event, SendDirect):
+            # The broker's log is the room's, read by every node: no place for two people.
+            refusal = ErrorEvent("not-here", NO_DIRECT, event.cid, "type")
+            sender.deliver(encode_server(refusal))
+            return
         # The broker tells duplicates (the mirror keeps no client ids).
         draft = self.rules.draft(sender, event, raw_frame)
         cid, message = draft.cid, draft.message

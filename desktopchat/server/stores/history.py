@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from desktopchat.protocol import ChatMessage, Kind, dumps
@@ -135,18 +135,8 @@ def message_body(message: ChatMessage) -> bytes:
 
 
 def with_id(message: ChatMessage, new_id: int) -> ChatMessage:
-    """``message`` under id ``new_id``."""
-    return ChatMessage(
-        id=new_id,
-        time=message.time,
-        sender=message.sender,
-        kind=message.kind,
-        text=message.text,
-        data=message.data,
-        payload=message.payload,
-        name=message.name,
-        mime=message.mime,
-    )
+    """``message`` under id ``new_id`` (as stored: not part of a page)."""
+    return replace(message, id=new_id, page=False)
 
 
 _Entry = tuple[ChatMessage, int, tuple[str, str, str] | None]  # message, size, cid key

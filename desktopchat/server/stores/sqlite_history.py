@@ -29,7 +29,7 @@ from desktopchat.server.stores.history import (
 
 logger = logging.getLogger("desktopchat.server")
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS messages (
@@ -55,12 +55,17 @@ def _to_v2(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS messages_by_time ON messages (time)")
 
 
+def _to_v3(db: sqlite3.Connection) -> None:
+    # Version 3 keeps direct messages: whom each was said to (empty: the room).
+    db.execute("ALTER TABLE messages ADD COLUMN recipient TEXT NOT NULL DEFAULT ''")
+
+
 # Version n's step turns a version n-1 file into version n. Version 1 is the layout of
 # desktopchat 0.1 before versions were recorded (user_version 0 with the table present).
-_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _to_v2}
+_MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {2: _to_v2, 3: _to_v3}
 
-_COLUMNS = "id, time, sender, kind, body, name, mime"
-_Row = tuple[int, int, str, str, bytes, str, str]
+_COLUMNS = "id, time, sender, kind, body, name, mime, recipient"
+_Row = tuple[int, int, str, str, bytes, str, str, str]
 _PRUNE_EVERY = 200  # messages
 _PRUNE_AFTER_BYTES = 16 * MiB
 _DAY_MS = 86_400_000
@@ -71,13 +76,13 @@ class HistoryFileError(OSError):
 
 
 def _from_row(row: _Row) -> ChatMessage:
-    ident, when, sender, kind_name, body, name, mime = row
+    ident, when, sender, kind_name, body, name, mime, to = row
     kind = Kind(kind_name)
     if kind is Kind.BINARY:
         return ChatMessage(ident, when, sender, kind, payload=bytes(body), name=name, mime=mime)
     if kind is Kind.JSON:
-        return ChatMessage(ident, when, sender, kind, data=loads(bytes(body)))
-    return ChatMessage(ident, when, sender, kind, text=bytes(body).decode())
+        return ChatMessage(ident, when, sender, kind, data=loads(bytes(body)), to=to)
+    return ChatMessage(ident, when, sender, kind, text=bytes(body).decode(), to=to)
 
 
 class SqliteHistory:
@@ -254,8 +259,9 @@ class SqliteHistory:
         body = message_body(stored)
         row = (room, stored.id, stored.time, stored.sender, stored.kind.value, body)
         self._db.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (*row, stored.name, stored.mime, key, cid),
+            "INSERT INTO messages (room, id, time, sender, kind, body, name, mime, member_key,"
+            " cid, recipient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*row, stored.name, stored.mime, key, cid, stored.to),
         )
         self._last[room] = stored.id
         self.bytes += len(body)
