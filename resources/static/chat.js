@@ -205,7 +205,18 @@ function handle(event) {
       session.seen.add(event.id);
       if (!settleOwn(event)) addMessage(event);
       break;
+    case "direct": {
+      // Said to one member: shown marked, never counted as the room's (its id is the pair's).
+      if (event.page) return;
+      const said = { ...event, type: "text" in event ? "text" : "json" };
+      const item = addMessage(said).element;
+      item.classList.add("direct");
+      const to = event.to === session.name ? "you" : event.to;
+      item.querySelector(".sender").textContent = `${event.sender} → ${to} (direct)`;
+      break;
+    }
     case "page_end":
+      if (event.with) break;  // a direct conversation's page: the page asks for none
       showOlder(session.olderPage, event.more);
       session.olderPage = [];
       break;
@@ -216,7 +227,8 @@ function handle(event) {
         own.mark.textContent = "✓";
         own.id = event.id;
         session.pending.delete(event.cid);
-        session.acked.set(event.id, own);
+        // A direct message of ours never comes back: nothing to match it with.
+        if (!own.direct) session.acked.set(event.id, own);
       }
       break;
     }
@@ -461,6 +473,16 @@ function showMembers(members) {
     const marks = [name === session.name && "you", name === session.host && "host"].filter(Boolean);
     const item = el("li", name === session.name ? "me" : null, name);
     if (marks.length) item.appendChild(el("span", "marks", ` (${marks.join(", ")})`));
+    if (name !== session.name) {
+      // A click starts a direct message to them in the box.
+      item.title = `Say something to ${name} alone`;
+      item.classList.add("reachable");
+      item.addEventListener("click", () => {
+        setMode("text");
+        ui.text.value = `/msg ${name} `;
+        ui.text.focus();
+      });
+    }
     return item;
   };
   ui.memberList.replaceChildren(...members.map(marked));
@@ -535,6 +557,21 @@ function sendOwn(event, wire, cid, what) {
 
 function sendText(text) {
   const cid = nextCid();
+  const direct = /^\/msg\s+(\S+)\s+([\s\S]+)$/.exec(text);
+  if (direct) {
+    const [, to, said] = direct;
+    const wire = JSON.stringify({ type: "direct", to, text: said, cid });
+    if (!sendOwn({ type: "text", text: said }, wire, cid, "this message")) return false;
+    const own = session.pending.get(cid);
+    own.direct = true;
+    own.element.classList.add("direct");
+    own.element.querySelector(".sender").textContent = `you → ${to} (direct)`;
+    return true;
+  }
+  if (/^\/msg\b/.test(text)) {
+    status("/msg NAME TEXT says TEXT to NAME alone", true);
+    return false;
+  }
   return sendOwn({ type: "text", text }, JSON.stringify({ type: "text", text, cid }), cid, "this message");
 }
 

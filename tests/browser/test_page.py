@@ -458,3 +458,49 @@ async def test_a_page_upload_continues_after_a_reload_and_a_download_survives_on
             assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
         finally:
             await context.close()
+
+
+async def test_a_member_clicked_on_the_page_gets_a_direct_message_nobody_else_sees(
+    browser: Browser,
+) -> None:
+    async with hosted() as server:
+        ada = await open_page(browser, server.port, "Ada")
+        bob = await open_page(browser, server.port, "Bob")
+        cy = await open_page(browser, server.port, "Cy")
+        app = Session(f"127.0.0.1:{server.port}", name="App")
+        heard: list[SessionEvent] = []
+        app.subscribe(heard.append)
+        await app.start()
+        try:
+            await expect(ada.locator("#member-list li")).to_have_count(4)
+            await ada.locator("#member-list li", has_text="Bob").click()
+            await expect(ada.locator("#text")).to_have_value("/msg Bob ")
+            await ada.press("#text", "End")
+            await ada.type("#text", "just for you")
+            await ada.press("#text", "Enter")
+            direct = bob.locator(".message.direct")
+            await expect(direct.locator(".sender")).to_have_text("Ada → you (direct)")
+            await expect(direct.locator(".body")).to_have_text("just for you")
+            await expect(ada.locator(".message.direct .mark")).to_have_text("✓")
+            await ada.fill("#text", "/msg App from the page")
+            await ada.press("#text", "Enter")
+            await app.send_direct("Ada", "from the app")
+            await expect(ada.locator(".message.direct .body").last).to_have_text("from the app")
+            await ada.fill("#text", "for everyone")
+            await ada.press("#text", "Enter")
+            await expect(cy.locator(".message .body").last).to_have_text("for everyone")
+            assert await cy.locator(".message.direct").count() == 0
+            assert "just for you" not in await cy.content()
+            directs = [
+                (e.message.sender, e.message.text)
+                for e in heard
+                if isinstance(e, Received) and e.message.direct
+            ]
+            assert directs == [("Ada", "from the page")]
+            await ada.fill("#text", "/msg Nobody hello?")
+            await ada.press("#text", "Enter")
+            await expect(ada.locator("#composer-status")).to_contain_text(
+                "nobody called 'Nobody' is in #chat now"
+            )
+        finally:
+            await app.close()
