@@ -76,6 +76,20 @@ LOG_FRAMES = 100_000
 """Frames of a raw connection kept for "Export log" (the oldest go first)."""
 
 
+def direct_command(text: str) -> tuple[str, str] | None:
+    """``(NAME, TEXT)`` of ``/msg NAME TEXT``, or ``None`` for any other text."""
+    if not text.startswith("/msg "):
+        return None
+    to, _, said = text[len("/msg ") :].strip().partition(" ")
+    return (to, said) if to and said.strip() else None
+
+
+def _session(session: Session | RawSession) -> Session:
+    if not isinstance(session, Session):
+        raise SendError("direct messages are for rooms")
+    return session
+
+
 def field_of(error: JoinError) -> str:
     """Which Join form field a join error belongs next to (``not-a-room``: the address,
     with the offer to connect to it as a plain WebSocket)."""
@@ -237,7 +251,12 @@ class ChatController(QObject):
         self._spawn(self._leave(), "leaving")
 
     def send_text(self, text: str) -> None:
-        """Send a text message."""
+        """Send a text message; ``/msg NAME TEXT`` in a room says TEXT to NAME alone."""
+        direct = direct_command(text) if isinstance(self.session, Session) else None
+        if direct is not None:
+            to, said = direct
+            self._send(Kind.TEXT, lambda session: _session(session).send_direct(to, said))
+            return
         self._send(Kind.TEXT, lambda session: session.send_text(text))
 
     def send_json_text(self, text: str) -> None:

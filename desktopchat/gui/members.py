@@ -38,3 +38,8 @@ class MemberListModel(QStringListModel):
             font.setBold(True)
             return font
         return super().data(index, role)
+
+    def name_at(self, row: int) -> str:
+        """The plain name in ``row`` (``""`` past the end)."""
+        names = self.stringList()
+        return names[row] if 0 <= row < len(names) else ""

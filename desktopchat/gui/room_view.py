@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QModelIndex, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QDesktopServices,
     QDragEnterEvent,
@@ -10,6 +10,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QShortcut,
+    QTextCursor,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -107,6 +108,8 @@ class RoomView(QWidget):
         self.member_list = QListView()
         self.member_list.setModel(self.members)
         self.member_list.setObjectName("members")
+        self.member_list.setToolTip("Double-click a member to say something to them alone")
+        self.member_list.doubleClicked.connect(self._direct_to)
         self.saved = SavedPanel()
         self.saved.saveWanted.connect(self._keep_current)
         self.saved.sendRequested.connect(self._send_saved)
@@ -254,6 +257,17 @@ class RoomView(QWidget):
             self.saved.keep(name, "json", self.json_pane.editor.toPlainText())
         else:
             self.saved.keep(name, "text", self.text_pane.entry.text())
+
+    def _direct_to(self, index: QModelIndex) -> None:
+        """Start a direct message to the member double-clicked, in the Text composer."""
+        name = self.members.name_at(index.row())
+        if not name or name == self.members.me or self.raw:
+            return
+        self.tabs.setCurrentWidget(self.text_pane)
+        entry = self.text_pane.entry
+        entry.setPlainText(f"/msg {name} ")
+        entry.moveCursor(QTextCursor.MoveOperation.End)
+        entry.setFocus()
 
     def _send_text(self, text: str) -> None:
         # On a raw connection what is typed may use the endpoint's {{variables}}, as saved

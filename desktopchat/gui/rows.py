@@ -21,8 +21,11 @@ def row_of(message: ChatMessage, me: str = "") -> MessageRow:
     text = dumps(message.data) if message.kind is Kind.JSON else message.text
     if message.direct:
         text = f"(direct to {'you' if message.to == me else message.to}) {text}"
+    to_me = message.direct and message.to == me and message.sender != me
     return MessageRow(
-        mentioned=message.kind is Kind.TEXT and message.sender != me and mentions(text, me),
+        # Said to us alone: it calls for us as a mention does.
+        mentioned=to_me
+        or (message.kind is Kind.TEXT and message.sender != me and mentions(text, me)),
         time=message.time,
         sender=message.sender,
         kind=message.kind,
