@@ -146,10 +146,29 @@ def _join(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
 
 
+def link_given(argv: Sequence[str]) -> str | None:
+    """The link of ``desktopchat LINK`` (a room's address from a browser, a file manager or
+    the desktop entry's ``%u``), or ``None`` for a command."""
+    if len(argv) == 1 and "://" in argv[0]:
+        return argv[0]
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``desktopchat`` command; returns the exit status."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    link = link_given(given)
+    if link is not None:
+        if not _has_display():
+            print(
+                f"desktopchat: no display; to chat here: desktopchat join '{link}'", file=sys.stderr
+            )
+            return 2
+        from desktopchat.app.window import run_window
+
+        return run_window(link=link)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(given)
     token_from_environment(parser, args)
     if (getattr(args, "cert", None) is None) != (getattr(args, "key", None) is None):
         parser.error("--cert and --key go together")

@@ -23,6 +23,7 @@ from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.gui.notifications import TrayNotifier
 from desktopchat.gui.recent import SettingsStore
+from desktopchat.gui.single import Instance, hand_over
 from desktopchat.paths import log_file
 from desktopchat.server import Settings
 
@@ -80,7 +81,9 @@ def log_to_file(path: Path) -> logging.Handler | None:
     return handler
 
 
-async def run_until_closed(window: MainWindow, host: HostOptions | None = None) -> None:
+async def run_until_closed(
+    window: MainWindow, host: HostOptions | None = None, link: str = ""
+) -> None:
     """Show ``window`` (hosting at once with ``host``), wait until it is closed or SIGINT /
     SIGTERM arrives, then shut down cleanly: members get 1001, the port is freed."""
     closed = asyncio.Event()
@@ -92,6 +95,8 @@ async def run_until_closed(window: MainWindow, host: HostOptions | None = None) 
     window.show()
     if host is not None:
         window.host_now(host)
+    elif link:
+        window.open_link(link)
     await closed.wait()
     window.hide()
     await window.controller.shutdown()
@@ -100,12 +105,24 @@ async def run_until_closed(window: MainWindow, host: HostOptions | None = None) 
         await backend.close()
 
 
-def run_window(host: Settings | None = None, name: str = "") -> int:
+def run_window(host: Settings | None = None, name: str = "", link: str = "") -> int:
     """Entry point of the window; returns the exit status. With ``host``, the window hosts
-    a room with those server settings at once, with us in it as ``name``."""
+    a room with those server settings at once, with us in it as ``name``; with ``link``, it
+    opens that room's Join form. A window already running for these settings takes the
+    link (or comes to the front) instead, and this one ends."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    log_to_file(log_file())
     application()
+    if host is None and hand_over(link):
+        print("desktopchat: handed to the window already running", file=sys.stderr)
+        return 0
+    log_to_file(log_file())
+    instance = Instance()
+    instance.listen()
     options = host_options(host, name) if host is not None else None
-    run(run_until_closed(build_window(host), options))
+    window = build_window(host)
+    instance.linkReceived.connect(window.open_link)
+    try:
+        run(run_until_closed(window, options, link))
+    finally:
+        instance.close()
     return 0

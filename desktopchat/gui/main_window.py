@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktopchat.autostart import start_at_login, starts_at_login
 from desktopchat.client import SessionState, display_address
 from desktopchat.client.address import address_token, without_secrets
 from desktopchat.client.raw import RawOptions, is_secret_header
@@ -38,6 +40,8 @@ from desktopchat.gui.vault import TokenVault
 
 NOTICE_SECONDS = 15.0
 """How long a passing message stays in the status bar."""
+
+logger = logging.getLogger("desktopchat.gui")
 
 
 class MainWindow(QMainWindow):
@@ -118,8 +122,13 @@ class MainWindow(QMainWindow):
             theme=self.looks.set_theme,
             zoom=self.looks.zoom,
             about=self._about,
+            start_at_login=self._start_at_login,
         )
         self.menus.hide_previews.setChecked(self.remembered.hide_previews)
+        at_login = self.menus.start_at_login
+        at_login.blockSignals(True)  # what is on disk, not a choice to write back
+        at_login.setChecked(starts_at_login())
+        at_login.blockSignals(False)
         self.menus.room.setEnabled(False)
         self.looks.theme_chosen.append(self._theme_chosen)
         self.looks.apply_remembered()
@@ -261,6 +270,28 @@ class MainWindow(QMainWindow):
         it is its tooltip while it shows."""
         self.notice.setText(text)
         self._notice_timer.start(int(seconds * 1000))
+
+    def _start_at_login(self, wanted: bool) -> None:
+        try:
+            start_at_login(wanted)
+        except OSError as exc:
+            self.show_status(f"Could not change Start at login: {exc.strerror or exc}")
+            return
+        self.show_status("desktopchat starts at login" if wanted else "No longer started at login")
+
+    def open_link(self, link: str) -> None:
+        """A link handed over by ``desktopchat LINK`` (or a second start, ``""``): come to
+        the front, and show the link's room on the Join form to join with a click. The room
+        in front is not left on a link's word."""
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+        if not link:
+            return
+        logger.info("a link came from another start of desktopchat")
+        self.join_page.fill(link, self.remembered.name)
+        self.pages.setCurrentWidget(self.join_page)
+        self.join_page.join.setFocus()
 
     def bring_to_front(self) -> None:
         """Show the window with the room in front (a notification or the tray was clicked)."""

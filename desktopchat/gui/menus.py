@@ -20,6 +20,7 @@ class Menus:
     hide_previews: QAction
     themes: dict[str, QAction]
     room: QMenu
+    start_at_login: QAction
 
 
 def _choices(
@@ -44,6 +45,7 @@ def build_menus(
     theme: Callable[[str], None],
     zoom: Callable[[int], None],
     about: Callable[[], None],
+    start_at_login: Callable[[bool], None],
 ) -> Menus:
     """Add the menus to ``window``; each choice calls the matching callable (``zoom`` gets
     +1, -1, or 0 for the normal size)."""
@@ -68,7 +70,11 @@ def build_menus(
     normal = view.addAction("Normal text size")
     normal.setShortcut(QKeySequence("Ctrl+0"))
     normal.triggered.connect(lambda: zoom(0))
+    view.addSeparator()
+    at_login = view.addAction("Start at login")
+    at_login.setCheckable(True)
+    at_login.toggled.connect(start_at_login)
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction("About desktopchat", about)
-    return Menus(levels, previews, themes, room)
+    return Menus(levels, previews, themes, room, at_login)
