@@ -9,13 +9,13 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop_notifier import DesktopNotifier, Icon
+from desktop_notifier import DEFAULT_SOUND, DesktopNotifier, Icon
 
 from desktopchat.gui.notifications import NotifierBackend
 
 logger = logging.getLogger("desktopchat.app")
 
-_Wish = tuple[str, str, Callable[[], None]]
+_Wish = tuple[str, str, Callable[[], None], bool]
 """A notification's title, body and what a click on it does."""
 
 
@@ -65,13 +65,21 @@ class SystemNotifier:
         self._wanted: dict[str, _Wish | None] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
-    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
-        """Replace room ``key``'s notification with this one."""
+    def show(
+        self,
+        key: str,
+        title: str,
+        body: str,
+        on_click: Callable[[], None],
+        sound: bool = False,
+    ) -> None:
+        """Replace room ``key``'s notification with this one (with the desktop's default
+        sound when ``sound``)."""
         if self.broken:
             if self.fallback is not None:
-                self.fallback.show(key, title, body, on_click)
+                self.fallback.show(key, title, body, on_click, sound)
             return
-        self._want(key, (title, body, on_click))
+        self._want(key, (title, body, on_click, sound))
 
     def withdraw(self, key: str) -> None:
         """Take room ``key``'s notification off the screen."""
@@ -110,18 +118,25 @@ class SystemNotifier:
         else:
             await self._replace(key, *wish)
 
-    async def _replace(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+    async def _replace(
+        self, key: str, title: str, body: str, on_click: Callable[[], None], sound: bool
+    ) -> None:
         await self._clear(key)
         body = for_the_service(body)
         dispatched = asyncio.Event()
         identifier = await self._notifier.send(
-            title, body, on_clicked=on_click, on_dispatched=dispatched.set, thread=key
+            title,
+            body,
+            on_clicked=on_click,
+            on_dispatched=dispatched.set,
+            thread=key,
+            sound=DEFAULT_SOUND if sound else None,
         )
         if not dispatched.is_set():
             logger.warning("no desktop notification service: notifications go to the tray")
             self.broken = True
             if self.fallback is not None:
-                self.fallback.show(key, title, body, on_click)
+                self.fallback.show(key, title, body, on_click, sound)
             return
         self._shown[key] = identifier
 

@@ -123,7 +123,9 @@ class MainWindow(QMainWindow):
             zoom=self.looks.zoom,
             about=self._about,
             start_at_login=self._start_at_login,
+            sound=self._sound,
         )
+        self.menus.sound.setChecked(self.remembered.sound)
         self.menus.hide_previews.setChecked(self.remembered.hide_previews)
         at_login = self.menus.start_at_login
         at_login.blockSignals(True)  # what is on disk, not a choice to write back
@@ -270,6 +272,11 @@ class MainWindow(QMainWindow):
         it is its tooltip while it shows."""
         self.notice.setText(text)
         self._notice_timer.start(int(seconds * 1000))
+
+    def _sound(self, wanted: bool) -> None:
+        self.remembered.sound = wanted
+        self.attention.notifications.sound = wanted
+        self._save()
 
     def _start_at_login(self, wanted: bool) -> None:
         try:

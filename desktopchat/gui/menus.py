@@ -21,6 +21,7 @@ class Menus:
     themes: dict[str, QAction]
     room: QMenu
     start_at_login: QAction
+    sound: QAction
 
 
 def _choices(
@@ -46,6 +47,7 @@ def build_menus(
     zoom: Callable[[int], None],
     about: Callable[[], None],
     start_at_login: Callable[[bool], None],
+    sound: Callable[[bool], None],
 ) -> Menus:
     """Add the menus to ``window``; each choice calls the matching callable (``zoom`` gets
     +1, -1, or 0 for the normal size)."""
@@ -56,6 +58,9 @@ def build_menus(
     previews = room.addAction("Hide message text in notifications")
     previews.setCheckable(True)
     previews.toggled.connect(hide_previews)
+    chime = room.addAction("Sound for mentions and direct messages")
+    chime.setCheckable(True)
+    chime.toggled.connect(sound)
 
     view = bar.addMenu("&View")
     themes = _choices(view.addMenu("Theme"), _THEMES, theme)
@@ -77,4 +82,4 @@ def build_menus(
 
     help_menu = bar.addMenu("&Help")
     help_menu.addAction("About desktopchat", about)
-    return Menus(levels, previews, themes, room, at_login)
+    return Menus(levels, previews, themes, room, at_login, chime)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.recent import Remembered
@@ -30,8 +30,16 @@ class NotifierBackend(Protocol):
     """Shows notifications; ``key`` names the one notification of a room (shown again, it
     replaces the last)."""
 
-    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
-        """Show (or replace) the notification ``key``; ``on_click`` when it is clicked."""
+    def show(
+        self,
+        key: str,
+        title: str,
+        body: str,
+        on_click: Callable[[], None],
+        sound: bool = False,
+    ) -> None:
+        """Show (or replace) the notification ``key``; ``on_click`` when it is clicked;
+        with the desktop's sound when ``sound``."""
 
     def withdraw(self, key: str) -> None:
         """Take the notification ``key`` away (the user has seen the room)."""
@@ -45,9 +53,18 @@ class TrayNotifier:
         self._on_click: Callable[[], None] | None = None
         tray.messageClicked.connect(self._clicked)
 
-    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
-        """A balloon from the tray icon."""
+    def show(
+        self,
+        key: str,
+        title: str,
+        body: str,
+        on_click: Callable[[], None],
+        sound: bool = False,
+    ) -> None:
+        """A balloon from the tray icon (a beep for ``sound``: balloons have none)."""
         self._on_click = on_click
+        if sound:
+            QApplication.beep()
         self._tray.showMessage(title, body, QSystemTrayIcon.MessageIcon.Information, 8000)
 
     def withdraw(self, key: str) -> None:
@@ -87,6 +104,8 @@ class Notifications(QObject):
         self._shown_at: float | None = None  # when the room's notification last changed
         self._latest: MessageRow | None = None  # what the next update will be about
         self._mention: MessageRow | None = None  # the first mention not yet seen
+        self.sound = False
+        """A mention (or a direct message to us) comes with the desktop's sound."""
         self._update = QTimer(self)
         self._update.setSingleShot(True)
         self._update.timeout.connect(self.update_now)
@@ -137,7 +156,7 @@ class Notifications(QObject):
             return  # "only mentions" and "nothing" still let a mention through
         if row.mentioned and self._mention is None:
             self._mention = row  # shown at once, and kept as what the notification says
-            self.update_now()
+            self.update_now(sound=self.sound)
             return
         self._latest = row
         since = None if self._shown_at is None else self._clock() - self._shown_at
@@ -146,16 +165,17 @@ class Notifications(QObject):
         elif not self._update.isActive():
             self._update.start(int((UPDATE_SECONDS - since) * 1000))
 
-    def update_now(self) -> None:
+    def update_now(self, sound: bool = False) -> None:
         """Show the room's notification as it stands (the timer does this for a burst:
-        at most one update every :data:`UPDATE_SECONDS`)."""
+        at most one update every :data:`UPDATE_SECONDS`); ``sound``: with a sound."""
         self._update.stop()
         shown = self._mention or self._latest
         self._latest = None
         if shown is None or self.backend is None or not self.unread:
             return
         self._shown_at = self._clock()
-        self.backend.show(self.room, self._title(shown), self._body(shown), self.opened.emit)
+        title, body = self._title(shown), self._body(shown)
+        self.backend.show(self.room, title, body, self.opened.emit, sound)
 
     def read(self) -> None:
         """The user looked at the room: nothing is unread, its notification goes away."""

@@ -88,6 +88,7 @@ class Remembered:
     notify: dict[str, str] = field(default_factory=dict)
     """Room → one of :data:`NOTIFY_LEVELS`; rooms not in it notify every message."""
     hide_previews: bool = False
+    sound: bool = False
     """Notifications say who wrote, not what."""
     hint_seen: bool = False
     """The first-run hint was dismissed."""
@@ -143,6 +144,7 @@ class SettingsStore:
                     if level in NOTIFY_LEVELS
                 },
                 hide_previews=raw.get("hide_previews") is True,
+                sound=raw.get("sound") is True,
                 hint_seen=raw.get("hint_seen") is True,
                 read={
                     str(room): upto
@@ -166,6 +168,7 @@ class SettingsStore:
             "text_size": remembered.text_size,
             "notify": remembered.notify,
             "hide_previews": remembered.hide_previews,
+            "sound": remembered.sound,
             "hint_seen": remembered.hint_seen,
             "read": remembered.read,
         }

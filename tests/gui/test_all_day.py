@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import qasync
+from desktop_notifier import DEFAULT_SOUND
 from PySide6.QtCore import QLocale, QObject, QPoint, QPointF, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication, QPalette
 from PySide6.QtTest import QTest
@@ -51,11 +52,21 @@ class FakeNotifier:
     shown: dict[str, tuple[str, str]] = field(default_factory=dict)
     clicks: dict[str, Callable[[], None]] = field(default_factory=dict)
     log: list[tuple[str, ...]] = field(default_factory=list)
+    sounds: list[str] = field(default_factory=list)
 
-    def show(self, key: str, title: str, body: str, on_click: Callable[[], None]) -> None:
+    def show(
+        self,
+        key: str,
+        title: str,
+        body: str,
+        on_click: Callable[[], None],
+        sound: bool = False,
+    ) -> None:
         self.shown[key] = (title, body)
         self.clicks[key] = on_click
         self.log.append(("show", key, title, body))
+        if sound:
+            self.sounds.append(title)
 
     def withdraw(self, key: str) -> None:
         self.shown.pop(key, None)
@@ -139,6 +150,19 @@ def test_a_burst_updates_the_notification_every_few_seconds_not_per_message() ->
     now[0] += UPDATE_SECONDS
     centre.update_now()
     assert fake.shown["room-a"] == ("2000 new messages in #room-a", "bot: line 1999")
+
+
+def test_a_mention_or_a_direct_message_comes_with_a_sound_when_asked_for() -> None:
+    centre, fake, _now = notifications()
+    centre.enter("room-a")
+    centre.arrived(row(1, sender="bob", text="@me look", mentioned=True), watching=False)
+    assert fake.sounds == [], "no sound unless chosen"
+    centre.read()
+    centre.sound = True
+    centre.arrived(row(2, sender="bob", text="plain"), watching=False)
+    centre.arrived(row(3, sender="bob", text="(direct to you) hi", mentioned=True), watching=False)
+    assert len(fake.sounds) == 1, "only what calls for us rings"
+    assert fake.sounds[0].startswith("bob mentioned you")
 
 
 def test_a_mention_stays_the_notification_until_seen() -> None:
@@ -234,6 +258,7 @@ class SlowBus:
         self.failing = failing
         self.sent: list[str] = []
         self.cleared: list[str] = []
+        self.sounds: list[object] = []
 
     async def send(
         self,
@@ -242,7 +267,10 @@ class SlowBus:
         on_clicked: Callable[[], None],
         on_dispatched: Callable[[], None],
         thread: str,
+        sound: object = None,
     ) -> str:
+        if sound is not None:
+            self.sounds.append(sound)
         if title == self.failing:
             raise RuntimeError("the bus broke")
         await asyncio.sleep(0.02)
@@ -273,6 +301,18 @@ def test_a_burst_of_messages_replaces_the_desktop_notification_with_the_newest_o
         notifier.withdraw("other")
         await notifier.close()
         assert sorted(bus.cleared) == ["n1", "n2", "n3"]
+
+    asyncio.run(scenario())
+
+
+def test_a_notification_with_a_sound_asks_the_desktop_for_its_default_one() -> None:
+    async def scenario() -> None:
+        bus = SlowBus()
+        notifier = SystemNotifier(notifier=bus)  # type: ignore[arg-type]
+        notifier.show("chat", "bob mentioned you", "hi", lambda: None, sound=True)
+        notifier.show("other", "ada in #other", "hi", lambda: None)
+        await notifier.close()
+        assert bus.sounds == [DEFAULT_SOUND]
 
     asyncio.run(scenario())
 
