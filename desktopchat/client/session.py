@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection
@@ -65,6 +66,7 @@ from desktopchat.protocol import (
     Welcome,
     decode_server,
     encode_client,
+    name_key,
 )
 from desktopchat.protocol.fingerprints import parse_fingerprint
 
@@ -172,6 +174,11 @@ class Session:
         # direct conversation is kept for the two keys (an app passes one it keeps).
         self._key = key or uuid.uuid4().hex
         self._acked: dict[int, str] = {}
+        # The newest id seen of each direct conversation (by the other side's name): after
+        # a reconnect, what came while we were away is fetched (direct messages are not in
+        # the room's backlog).
+        self._direct_seen: dict[str, tuple[str, int]] = {}  # name_key -> (name, id)
+        self._catching_up: asyncio.Task[None] | None = None
         self._page: list[ChatMessage] = []
         self._page_answer: asyncio.Future[HistoryPage] | None = None
         self._page_lock = asyncio.Lock()
@@ -290,6 +297,9 @@ class Session:
             self.last_id = welcome.last_id
         self.link.set_state(SessionState.OPEN)
         self.link.emit(Joined(welcome))
+        if welcome.resumed and self._direct_seen and self._catching_up is None:
+            # On its own task: the pages it asks for are read by the pump, not here.
+            self._catching_up = asyncio.get_running_loop().create_task(self._catch_up())
         for pending in self.outbox.pending():
             with contextlib.suppress(ConnectionClosed):
                 await self.sending.transmit(ws, pending)
@@ -347,8 +357,9 @@ class Session:
             if self._page_answer is not None and not self._page_answer.done():
                 self._page_answer.set_result(HistoryPage(page, event.more))
         elif isinstance(event, ChatMessage) and event.direct:
-            # Its id counts in its conversation, not in the room: no resume position.
-            self.link.emit(Received(event))
+            # Its id counts in its conversation, not in the room's resume position.
+            if self._new_direct(event):
+                self.link.emit(Received(event))
         elif isinstance(event, ChatMessage):
             if self.last_id is not None and event.id <= self.last_id:
                 return  # already seen before a reconnect
@@ -360,6 +371,8 @@ class Session:
                 # A direct message of ours never comes back: nothing to match it to.
                 if pending is None or not isinstance(pending.event, SendDirect):
                     self._acked[event.id] = event.cid
+                else:
+                    self._saw(pending.event.to, event.id)
                 self.link.emit(Delivered(event.cid, event.id, event.duplicate))
         elif isinstance(event, Presence):
             apply_presence(self._members, event)
@@ -370,6 +383,33 @@ class Session:
             )
             if not refused:
                 self.link.emit(ServerError(event))
+
+    def _new_direct(self, message: ChatMessage) -> bool:
+        """Note a direct message's id in its conversation; whether it is new to us."""
+        return self._saw(message.sender if message.to == self.name else message.to, message.id)
+
+    def _saw(self, partner: str, ident: int) -> bool:
+        _name, seen = self._direct_seen.get(name_key(partner), (partner, 0))
+        if ident <= seen:
+            return False
+        self._direct_seen[name_key(partner)] = (partner, ident)
+        return True
+
+    async def _catch_up(self) -> None:
+        """Fetch the direct messages of our conversations that came while we were away."""
+        try:
+            for partner, _seen in list(self._direct_seen.values()):
+                try:
+                    page = await self.history(1 << 53, MAX_HISTORY_PAGE, with_=partner)
+                except SendError as exc:
+                    logger.info("direct messages with %s not caught up: %s", partner, exc)
+                    return
+                for message in page.messages:
+                    live = replace(message, page=False)
+                    if self._new_direct(live):
+                        self.link.emit(Received(live))
+        finally:
+            self._catching_up = None
 
     def _give_up(self, cid: str, reason: str) -> bool:
         """Drop ``cid`` from the outbox for good and say why; ``False`` if it was not there."""

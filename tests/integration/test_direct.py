@@ -135,3 +135,26 @@ async def test_a_server_that_knows_no_direct_messages_refuses_in_words() -> None
         error = json.loads(await ws.recv())
         assert error["type"] == "error"
         assert "unknown message type 'directly'" in error["message"]
+
+
+async def test_what_came_while_a_session_was_away_is_caught_up_after_its_reconnect() -> None:
+    async with (
+        hosted() as server,
+        joined(server, "ada", key="ada-key-0123456789") as ada,
+        joined(server, "bob", key="bob-key-0123456789") as bob,
+        joined(server, "bob laptop", key="bob-key-0123456789") as laptop,
+    ):
+        await ada.session.send_direct("bob", "before")
+        await bob.until("before")
+        ws = bob.session.link.ws
+        assert ws is not None
+        ws.transport.abort()  # the Wi-Fi drops: no close frame
+        # Said to his other session meanwhile: the same conversation (the same client key).
+        await ada.session.send_direct("bob laptop", "while you were away")
+        await laptop.until("while you were away")
+        await bob.until("while you were away", within=15)
+        await bob.session.send_direct("ada", "back")
+        await ada.until("back")
+        texts = [text for _sender, _to, text in bob.messages()]
+        assert texts.count("before") == 1
+        assert texts.count("while you were away") == 1
