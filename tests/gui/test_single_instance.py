@@ -4,10 +4,7 @@ ends; *Start at login* writes and removes an XDG autostart entry."""
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,10 +12,9 @@ import qasync
 from PySide6.QtWidgets import QApplication
 
 from desktopchat.autostart import autostart_dir, start_at_login, starts_at_login
-from desktopchat.gui.single import Instance, answering, hand_over, instance_name
+from desktopchat.gui.single import Instance, answering, hand_over
 from tests.gui.conftest import WindowFactory, until
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.packaging.conftest import hands_a_link_over, user_env
 
 
 def test_a_link_handed_over_opens_the_join_form_of_the_running_window(
@@ -60,44 +56,5 @@ def test_start_at_login_writes_and_removes_an_xdg_autostart_entry(
     assert not starts_at_login()
 
 
-def test_a_second_start_with_a_link_hands_it_over_and_ends(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        "XDG_DATA_HOME": str(tmp_path / "data"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
-    monkeypatch.setenv("XDG_CONFIG_HOME", env["XDG_CONFIG_HOME"])
-    name = instance_name()
-    first = subprocess.Popen(
-        [sys.executable, "-m", "desktopchat"],
-        cwd=ROOT,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not answering(name):
-            assert first.poll() is None, "the first window ended"
-            assert time.monotonic() < deadline, "the first window never listened"
-            time.sleep(0.1)
-        second = subprocess.run(
-            [sys.executable, "-m", "desktopchat", "http://127.0.0.1:5042/?room=lobby"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert second.returncode == 0, second.stderr
-        assert "handed to the window already running" in second.stderr
-    finally:
-        first.send_signal(signal.SIGTERM)
-        _out, err = first.communicate(timeout=30)
-    assert "a link came from another start of desktopchat" in err
-    assert first.returncode == 0
+def test_a_second_start_with_a_link_hands_it_over_and_ends(tmp_path: Path) -> None:
+    hands_a_link_over([sys.executable, "-m", "desktopchat"], user_env(tmp_path))

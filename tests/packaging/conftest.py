@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import websocket
 
+from desktopchat.gui.single import answering, instance_name
 from tests.integration.conftest import ROOT, read_line
 
 
@@ -102,3 +104,38 @@ def hosts_a_room_in_the_window(desktopchat: list[str], env: dict[str, str]) -> N
         ws.send("hi from outside")
         assert ws.recv() == "hi from outside"
         ws.close()
+
+
+def hands_a_link_over(desktopchat: list[str], env: dict[str, str]) -> None:
+    """A window started with ``desktopchat`` listens; a second start with a link hands it
+    over and ends at once (status 0); the first says it got it and ends on SIGTERM."""
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = env["XDG_CONFIG_HOME"]  # the window's socket name
+    try:
+        name = instance_name()
+    finally:
+        if saved is None:
+            del os.environ["XDG_CONFIG_HOME"]
+        else:
+            os.environ["XDG_CONFIG_HOME"] = saved
+    first = subprocess.Popen(desktopchat, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not answering(name):
+            assert first.poll() is None, "the first window ended"
+            assert time.monotonic() < deadline, "the first window never listened"
+            time.sleep(0.1)
+        second = subprocess.run(
+            [*desktopchat, "http://127.0.0.1:5042/?room=lobby"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 0, second.stderr
+        assert "handed to the window already running" in second.stderr
+    finally:
+        first.send_signal(signal.SIGTERM)
+        _out, err = first.communicate(timeout=30)
+    assert "a link came from another start of desktopchat" in err
+    assert first.returncode == 0

@@ -12,6 +12,7 @@ import pytest
 from tests.desktop.with_notifications import on_private_bus
 from tests.packaging.conftest import (
     Artifacts,
+    hands_a_link_over,
     hosts_a_room_in_the_window,
     serves,
     started,
@@ -32,6 +33,12 @@ def test_the_frozen_window_hosts_a_room_that_a_client_joins(
     artifacts: Artifacts, tmp_path: Path
 ) -> None:
     hosts_a_room_in_the_window([str(artifacts.frozen)], user_env(tmp_path))
+
+
+def test_a_second_frozen_start_hands_its_link_to_the_running_window(
+    artifacts: Artifacts, tmp_path: Path
+) -> None:
+    hands_a_link_over([str(artifacts.frozen)], user_env(tmp_path))
 
 
 def test_the_frozen_app_serves_tls_and_joins_from_its_own_link(
