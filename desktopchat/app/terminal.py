@@ -66,6 +66,7 @@ from desktopchat.client.files import (
 )
 from desktopchat.client.frames import ndjson_closed, ndjson_control
 from desktopchat.client.raw import RawSession
+from desktopchat.client.sending import direct_command
 from desktopchat.client.session import Session
 from desktopchat.protocol import ChatMessage, CloseCode, Kind, dumps, printable
 from desktopchat.protocol.files import FileOffer, offer_of
@@ -342,11 +343,11 @@ async def _send_line(session: Session | RawSession, line: str, watch: _Watch) ->
         elif line.startswith("/file "):
             await _send_file(session, line[len("/file ") :].strip(), watch)
         elif line.startswith("/msg "):
-            to, _, text = line[len("/msg ") :].strip().partition(" ")
-            if not to or not text.strip():
+            direct = direct_command(line)
+            if direct is None:
                 watch.status("!! /msg NAME TEXT: a member's name, then what to say")
             else:
-                await session.send_direct(to, text)
+                await session.send_direct(*direct)
         elif line.startswith("/"):
             watch.status(f"!! unknown command; {HELP}")
         else:

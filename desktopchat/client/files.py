@@ -262,6 +262,12 @@ def _send_rest(
         connection.close()
 
 
+def part_path(offer: FileOffer, folder: Path) -> Path:
+    """Where a download of ``offer`` into ``folder`` keeps its bytes until they are checked:
+    ``NAME.part`` under the offer's own folders."""
+    return folder.joinpath(*offer.folder) / f"{safe_file_name(offer.name)}.part"
+
+
 def download(
     at: FilesAt,
     offer: FileOffer,
@@ -277,9 +283,9 @@ def download(
     (``NAME (2)`` … when taken). Returns the path. Refused up front when the disk has no
     room for it."""
     name = safe_file_name(offer.name)
-    folder = folder.joinpath(*offer.folder)
+    part = part_path(offer, folder)
+    folder = part.parent
     folder.mkdir(parents=True, exist_ok=True)
-    part = folder / f"{name}.part"
     missing = offer.size - (part.stat().st_size if part.exists() else 0)
     free = shutil.disk_usage(folder).free
     if missing > free:

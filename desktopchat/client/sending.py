@@ -33,6 +33,15 @@ from desktopchat.protocol import (
 from desktopchat.protocol.sizes import human_size
 
 
+def direct_command(text: str) -> tuple[str, str] | None:
+    """``(NAME, TEXT)`` of ``/msg NAME TEXT`` as typed in ``join``, the window or the page,
+    or ``None`` for any other text (``/msg`` with no name or nothing to say included)."""
+    if not text.startswith("/msg "):
+        return None
+    to, _, said = text[len("/msg ") :].strip().partition(" ")
+    return (to, said) if to and said.strip() else None
+
+
 class Sender:
     """The ``send_*`` methods of a session, and how a message goes out: through ``link``
     (its socket and state) from ``outbox``; ``give_up(cid, reason)`` drops a message for

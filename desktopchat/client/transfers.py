@@ -37,6 +37,7 @@ from desktopchat.client.files import (
     announce,
     cancel_upload,
     download,
+    part_path,
     upload,
 )
 from desktopchat.protocol.files import FileOffer, offer_of, safe_file_name
@@ -50,6 +51,9 @@ REPORT_SECONDS = 0.1
 """How often a running transfer reports its progress (a 4 GiB file makes 4 096 pieces)."""
 MAX_FILES = 10_000
 """Files one drop or *Send folder* may send; a bigger tree is refused in words."""
+REMEMBER_SECONDS = 1.0
+"""How long changes gather before the book of unfinished transfers is written again (a
+folder of thousands of files would otherwise rewrite it after every one)."""
 
 
 class Direction(Enum):
@@ -233,10 +237,10 @@ class TransferBook:
         found = (Transfer.of_record(r) for r in records if isinstance(r, dict))
         return [transfer for transfer in found if transfer is not None]
 
-    def save(self, room: str, transfers: Iterable[Transfer]) -> None:
-        """Keep the unfinished ones of ``transfers`` as ``room``'s."""
+    def save(self, room: str, records: list[dict[str, Any]]) -> None:
+        """Keep ``records`` (:meth:`Transfer.record` of the unfinished transfers) as
+        ``room``'s. Reads and writes a file: call it from a worker thread."""
         rooms = self._read()
-        records = [t.record() for t in transfers if t.state in UNFINISHED]
         if records:
             rooms[room] = records
         else:
@@ -276,6 +280,17 @@ def files_in(paths: Iterable[Path], limit: int = MAX_FILES) -> list[tuple[Path, 
     return found
 
 
+def _sized(paths: Iterable[Path]) -> list[tuple[Path, tuple[str, ...], int]]:
+    """:func:`files_in`, each with its size (reads the disk: on a worker thread)."""
+    sized = []
+    for path, folder in files_in(paths):
+        try:
+            sized.append((path, folder, path.stat().st_size))
+        except OSError as exc:
+            raise TransferError(f"{path}: {exc.strerror or exc}") from exc
+    return sized
+
+
 def _identity(transfer: Transfer) -> tuple[object, ...]:
     return (transfer.direction, transfer.offer and transfer.offer.id, transfer.source)
 
@@ -306,6 +321,8 @@ class Transfers:
         self._tasks: dict[Transfer, asyncio.Task[None]] = {}
         self._reported: dict[Transfer, float] = {}
         self._closing = False
+        self._remember_soon: asyncio.TimerHandle | None = None
+        self._writing: asyncio.Task[None] | None = None
 
     # -- the room -----------------------------------------------------------------------------
 
@@ -332,13 +349,20 @@ class Transfers:
         return added
 
     async def close(self) -> None:
-        """Stop every transfer (what arrived is kept, and written down to continue later)."""
+        """Stop every transfer (what arrived is kept, and written down to continue later)
+        and empty the list: the room is left."""
         self._closing = True
         for transfer in self._tasks:
             transfer.stop.set()
         tasks = list(self._tasks.values())
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._remember()
+        if self._remember_soon is not None:
+            self._remember_soon.cancel()
+            self._remember_soon = None
+        if self._writing is not None:
+            await self._writing
+        await self._write()
+        self.items.clear()
         self._room = None
         self._closing = False
 
@@ -356,14 +380,11 @@ class Transfers:
         self._changed(transfer)
         return transfer
 
-    def send(self, paths: Iterable[Path]) -> list[Transfer]:
-        """Send files and folders (their trees kept); the transfers, queued."""
+    async def send(self, paths: Iterable[Path]) -> list[Transfer]:
+        """Send files and folders (their trees kept, walked on a worker thread); the
+        transfers, queued."""
         added = []
-        for path, folder in files_in(paths):
-            try:
-                size = path.stat().st_size
-            except OSError as exc:
-                raise TransferError(f"{path}: {exc.strerror or exc}") from exc
+        for path, folder, size in await asyncio.to_thread(_sized, list(paths)):
             transfer = Transfer(
                 Direction.UP, path.name, size, source=path, folder=folder, state=State.WAITING
             )
@@ -505,11 +526,8 @@ class Transfers:
 
     def _end_cancelled(self, transfer: Transfer) -> None:
         if transfer.direction is Direction.DOWN and transfer.offer and transfer.target:
-            part = transfer.target.joinpath(*transfer.offer.folder) / (
-                f"{safe_file_name(transfer.offer.name)}.part"
-            )
             with contextlib.suppress(OSError):
-                part.unlink(missing_ok=True)
+                part_path(transfer.offer, transfer.target).unlink(missing_ok=True)
         transfer.state = State.CANCELLED
         transfer.done = 0
         self._report(transfer)
@@ -530,5 +548,30 @@ class Transfers:
         self._changed(transfer)
 
     def _remember(self) -> None:
-        if self._book is not None and self._room is not None:
-            self._book.save(room_key(self._room.at), self.items)
+        """Write the book of unfinished transfers soon (changes gather for a second; the
+        file is written on a worker thread, one write at a time)."""
+        if self._book is None or self._room is None or self._remember_soon is not None:
+            return
+        self._remember_soon = asyncio.get_running_loop().call_later(
+            REMEMBER_SECONDS, self._start_writing
+        )
+
+    def _start_writing(self) -> None:
+        self._remember_soon = None
+        if self._writing is None:
+            self._writing = asyncio.get_running_loop().create_task(self._write())
+            self._writing.add_done_callback(self._written)
+        else:
+            self._remember()  # after the write under way
+
+    def _written(self, task: asyncio.Task[None]) -> None:
+        self._writing = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.warning("unfinished transfers not written: %s", task.exception())
+
+    async def _write(self) -> None:
+        if self._book is None or self._room is None:
+            return
+        # The records are taken here, on the loop's thread: the transfers change on it.
+        records = [t.record() for t in self.items if t.state in UNFINISHED]
+        await asyncio.to_thread(self._book.save, room_key(self._room.at), records)

@@ -45,6 +45,7 @@ from desktopchat.client.files import FilesAt, TransferError
 from desktopchat.client.frames import write_ndjson
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.client.raw import RawOptions, RawSession
+from desktopchat.client.sending import direct_command
 from desktopchat.client.timeline import Moment, moment_of
 from desktopchat.client.transfers import Transfer, TransferBook, Transfers
 from desktopchat.gui.hosting import Hoster, HostError, HostInfo, HostOptions
@@ -74,14 +75,6 @@ RawFactory = Callable[..., RawSession]
 
 LOG_FRAMES = 100_000
 """Frames of a raw connection kept for "Export log" (the oldest go first)."""
-
-
-def direct_command(text: str) -> tuple[str, str] | None:
-    """``(NAME, TEXT)`` of ``/msg NAME TEXT``, or ``None`` for any other text."""
-    if not text.startswith("/msg "):
-        return None
-    to, _, said = text[len("/msg ") :].strip().partition(" ")
-    return (to, said) if to and said.strip() else None
 
 
 def _session(session: Session | RawSession) -> Session:
@@ -274,10 +267,14 @@ class ChatController(QObject):
             for path in paths:
                 self.send_file(str(path))
             return
-        try:
-            self.transfers.send(paths)
-        except TransferError as exc:
-            self.sendFailed.emit(Kind.BINARY, str(exc))
+
+        async def sending() -> None:
+            try:
+                await self.transfers.send(paths)
+            except TransferError as exc:
+                self.sendFailed.emit(Kind.BINARY, str(exc))
+
+        self._spawn(sending(), "sending files")
 
     def fetch(self, transfer: Transfer, folder: Path) -> None:
         """Download an offered file into ``folder``."""
@@ -473,7 +470,6 @@ class ChatController(QObject):
         self._check_outbox()
         # Unfinished transfers are written down: joining the room again continues them.
         await self.transfers.close()
-        self.transfers.items.clear()
         if session is not None:
             await session.close()
 

@@ -70,7 +70,7 @@ async def test_a_folder_goes_up_with_its_tree_and_comes_down_into_the_same_tree(
         changes: list[State] = []
         sender = Transfers(lambda transfer: changes.append(transfer.state))
         sender.attach(at, room.post, room.send_whole)
-        sender.send([tree, alone])
+        await sender.send([tree, alone])
         await until(lambda: len(room.offers) == 3, "three offers")
         assert {o.relative_path for o in room.offers} == {
             "photos/a.txt",
@@ -109,7 +109,7 @@ async def test_pause_resume_cancel_and_a_restarted_app_continue_where_they_stopp
         room = Room()
         app = Transfers(lambda transfer: None, book)
         app.attach(at, room.post, room.send_whole)
-        up, gone = app.send([first, second])
+        up, gone = await app.send([first, second])
         await until(lambda: up.done > 0, "the first bytes")
         app.pause(up)
         await until(lambda: up not in app._tasks, "the pause to take")
@@ -128,6 +128,7 @@ async def test_pause_resume_cancel_and_a_restarted_app_continue_where_they_stopp
         await until(lambda: added[0].state in (State.DONE, State.FAILED), "the upload to finish")
         assert added[0].state is State.DONE, added[0].error
         assert [o.sha256 for o in room.offers] == [sha(first)]
+        await again.close()  # its book written: nothing of it left unfinished
 
         # Downloads: paused, resumed from their .part, and an app restarted mid-way.
         offer = room.offers[0]
@@ -146,9 +147,8 @@ async def test_pause_resume_cancel_and_a_restarted_app_continue_where_they_stopp
         await until(lambda: continued.state is State.DONE, "the download to finish")
         assert continued.saved == tmp_path / "got" / "first.bin"
         assert sha(continued.saved) == offer.sha256
-        assert book.load(f"127.0.0.1:{server.port}/chat") == [], "nothing left unfinished"
         await restarted.close()
-        await again.close()
+        assert book.load(f"127.0.0.1:{server.port}/chat") == [], "nothing left unfinished"
 
 
 def test_speed_and_time_left_read_as_people_read_them() -> None:

@@ -345,12 +345,11 @@ class Room:
                 "no-key", "direct messages need a client key in the hello", None, "to"
             )
         wanted = name_key(to)
-        there = [member for member in self._members if name_key(member.name) == wanted]
-        if not there:
+        partner = next((m for m in self._members if name_key(m.name) == wanted), None)
+        if partner is None:
             return ErrorEvent(
                 "no-such-member", f"nobody called '{to}' is in #{self.name} now", None, "to"
             )
-        partner = there[0]
         if partner.mode is not Mode.V2 or partner.key is None:
             return ErrorEvent(
                 "cannot-receive",

@@ -87,6 +87,11 @@ class StoredFile:
         return FileOffer(self.id, self.name, self.size, self.sha256, self.mime)
 
 
+def _announced(known: list[StoredFile], room: str, key: str, size: int) -> StoredFile | None:
+    """The file of ``known`` announced before as this one (same room, key and size)."""
+    return next((f for f in known if (f.room, f.key, f.size) == (room, key, size)), None)
+
+
 def _sha256_of(path: Path) -> str:
     with open(path, "rb") as data:
         return hashlib.file_digest(data, "sha256").hexdigest()
@@ -144,10 +149,14 @@ class FileStore:
         if not isinstance(name, str):
             raise FileRefused(400, "the name must be text")
         resume_key = key if isinstance(key, str) else str(sha256)
-        begun = self._announced(room, resume_key, size)
+        known = list(self._all())  # one read of the records for both questions
+        begun = _announced(known, room, resume_key, size)
         if begun is not None:
+            if self.complete(begun):
+                # Offered again: it counts as new for the history's retention.
+                os.utime(self.path(begun))
             return begun
-        used = self.used_bytes()
+        used = sum(stored.size for stored in known)
         if size > self.max_bytes - used:
             raise FileRefused(
                 507,
@@ -176,15 +185,6 @@ class FileStore:
         write_atomically(self._meta(stored.id), json.dumps(asdict(stored)))
         self._part(stored.id).touch(mode=0o600)
         return stored
-
-    def _announced(self, room: str, key: str, size: int) -> StoredFile | None:
-        for stored in self._all():
-            if (stored.room, stored.key, stored.size) == (room, key, size):
-                if self.complete(stored):
-                    # Offered again: it counts as new for the history's retention.
-                    os.utime(self.path(stored))
-                return stored
-        return None
 
     def _all(self) -> Iterator[StoredFile]:
         """Every file's record; a record that cannot be read is dropped."""
