@@ -726,6 +726,8 @@ async function sendFile(file) {
     const created = await announceFile(file, key);
     if (created === null) { row.end("sent as one message"); return sendWhole(file); }
     created.key = key;
+    // Remembered before the first slice: a reload during it must still remind the user.
+    unfinished.set(key, { name: file.name, size: file.size, done: created.offset, room });
     if (created.offset > 0) status(`Continuing ${file.name} from ${humanSize(created.offset)}`);
     const sha256 = await uploadRest(file, created, row);
     unfinished.set(key, null);

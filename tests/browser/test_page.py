@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from playwright.async_api import Browser, BrowserContext, Page, expect
+from playwright.async_api import Browser, BrowserContext, Page, Route, expect
 
 from desktopchat.client import Received, Session, SessionEvent
 from desktopchat.client.address import join_link
@@ -427,7 +427,8 @@ async def test_a_page_upload_continues_after_a_reload_and_a_download_survives_on
             await ada.fill("#name", "Ada")
             await ada.click("#name-form button")
             await ada.set_input_files("#file", str(source))
-            await expect(ada.locator(".transfer-status")).to_contain_text(" MiB of 48.0 MiB")
+            # At the first progress, before the host has taken the first slice whole.
+            await expect(ada.locator(".transfer-status")).to_contain_text("of 48.0 MiB")
             await ada.reload()  # the upload stops with the page
             await ada.fill("#name", "Ada")
             await ada.click("#name-form button")
@@ -458,6 +459,34 @@ async def test_a_page_upload_continues_after_a_reload_and_a_download_survives_on
             assert hashlib.sha256(path.read_bytes()).hexdigest() == sha
         finally:
             await context.close()
+
+
+async def test_a_reload_before_the_host_took_a_first_slice_still_reminds_the_user(
+    browser: Browser, tmp_path: Path
+) -> None:
+    source = tmp_path / "notes.bin"
+    random_file(source, 3 * MiB)
+    refused = asyncio.Event()
+
+    async def refuse_slices(route: Route) -> None:
+        if route.request.method == "PATCH":
+            refused.set()
+            await route.abort()  # as a dropped connection: the page waits, then tries again
+        else:
+            await route.continue_()
+
+    async with hosted(files=tmp_path / "host") as server:
+        ada = await open_page(browser, server.port, "Ada")
+        await ada.route("**/files/**", refuse_slices)
+        await ada.set_input_files("#file", str(source))
+        await asyncio.wait_for(refused.wait(), 10)
+        await ada.unroute("**/files/**")
+        await ada.reload()
+        await ada.fill("#name", "Ada")
+        await ada.click("#name-form button")
+        await expect(ada.locator(".transfer.error")).to_contain_text(
+            "stopped at 0 bytes of 3.0 MiB: pick or drop it again to continue"
+        )
 
 
 async def test_a_member_clicked_on_the_page_gets_a_direct_message_nobody_else_sees(
