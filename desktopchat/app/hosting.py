@@ -61,6 +61,10 @@ class ServerHoster:
         """Whether a server is up."""
         return self._server is not None
 
+    def another(self) -> ServerHoster:
+        """A hoster for another room of the window: its own server, the same base settings."""
+        return ServerHoster(self._base)
+
     def member_count(self) -> int:
         """Members in every hosted room (read from the window's thread: a snapshot)."""
         if self._server is None:

@@ -95,11 +95,13 @@ async def run_until_closed(
     window.show()
     if host is not None:
         window.host_now(host)
-    elif link:
-        window.open_link(link)
+    else:
+        window.restore_rooms()
+        if link:
+            window.open_link(link)
     await closed.wait()
     window.hide()
-    await window.controller.shutdown()
+    await window.shutdown()
     backend = window.attention.notifications.backend
     if isinstance(backend, SystemNotifier):
         await backend.close()

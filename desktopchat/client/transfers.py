@@ -220,6 +220,9 @@ class TransferBook:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # The rooms of one window share the book, each saving from a worker thread: one
+        # read-change-write at a time, or one room's records would undo another's.
+        self._lock = threading.Lock()
 
     def _read(self) -> dict[str, list[dict[str, Any]]]:
         try:
@@ -240,6 +243,10 @@ class TransferBook:
     def save(self, room: str, records: list[dict[str, Any]]) -> None:
         """Keep ``records`` (:meth:`Transfer.record` of the unfinished transfers) as
         ``room``'s. Reads and writes a file: call it from a worker thread."""
+        with self._lock:
+            self._save(room, records)
+
+    def _save(self, room: str, records: list[dict[str, Any]]) -> None:
         rooms = self._read()
         if records:
             rooms[room] = records

@@ -20,9 +20,11 @@ round trip to the window system each) for every message."""
 
 
 class Attention(QObject):
-    """Watches ``window``: whether it is in front and showing the room (``in_room``), and
-    tells :class:`Notifications` so. ``openRequested`` when the user asks to see the room
-    (a notification or the tray was clicked); ``quitRequested`` from the tray."""
+    """Watches ``window``: whether it is in front and showing a room (``in_room``, the room
+    whose :class:`Notifications` is ``notifications``), and tells every open room's
+    notifications so. The title, tray and badge count what is unread in every room but the
+    muted ones. ``openRequested`` when the user asks to see the window (the tray was
+    clicked); ``quitRequested`` from the tray."""
 
     openRequested = Signal()
     quitRequested = Signal()
@@ -46,7 +48,12 @@ class Attention(QObject):
         self.tray: Tray | None = Tray(icon, window) if has_tray else None
         if backend is None and self.tray is not None:
             backend = TrayNotifier(self.tray)
+        self._remembered = remembered
+        self.backend = backend
         self.notifications = Notifications(remembered, backend, parent=self)
+        """The notifications of the room in front (or of the room about to be opened)."""
+        self.rooms: list[Notifications] = [self.notifications]
+        """Every open room's notifications."""
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(COUNT_MS)
@@ -54,15 +61,50 @@ class Attention(QObject):
         self._shown_count = 0
         self._alerted = False
         self.notifications.unreadChanged.connect(self._unread_changed)
-        self.notifications.opened.connect(self.openRequested)
+        self._muted_for = 0.0
         if self.tray is not None:
             self.tray.showRequested.connect(self.openRequested)
             self.tray.quitRequested.connect(self.quitRequested)
-            self.tray.muteChanged.connect(
-                lambda on: self.notifications.mute_for(MUTE_SECONDS if on else 0)
-            )
+            self.tray.muteChanged.connect(lambda on: self.mute_for(MUTE_SECONDS if on else 0))
             self.tray.show()
         window.installEventFilter(self)
+
+    def add_room(self) -> Notifications:
+        """The notifications of one more open room (as loud and as muted as the others)."""
+        added = Notifications(self._remembered, self.backend, parent=self)
+        added.sound = self.notifications.sound
+        if self.notifications.muted:
+            added.mute_for(self._muted_for)
+        added.unreadChanged.connect(self._unread_changed)
+        self.rooms.append(added)
+        return added
+
+    def drop_room(self, notifications: Notifications) -> None:
+        """A room was left: its notification goes, its count leaves the total."""
+        if notifications in self.rooms:
+            self.rooms.remove(notifications)
+        notifications.read()
+        self._unread_changed(self.unread)
+
+    def show_room(self, notifications: Notifications) -> None:
+        """``notifications``' room is the one in front now."""
+        self.notifications = notifications
+
+    def mute_for(self, seconds: float) -> None:
+        """Notify nothing from any room for ``seconds`` (0: notify again now)."""
+        self._muted_for = seconds
+        for room in self.rooms:
+            room.mute_for(seconds)
+
+    def set_sound(self, wanted: bool) -> None:
+        """Mentions and direct messages chime, in every room."""
+        for room in self.rooms:
+            room.sound = wanted
+
+    @property
+    def unread(self) -> int:
+        """What is unread in every room that is not muted."""
+        return sum(room.unread for room in self.rooms if room.level != "none")
 
     def watching(self) -> bool:
         """Whether the user has the room in front of them right now."""
@@ -74,20 +116,23 @@ class Attention(QObject):
             and not window.isMinimized()
         )
 
-    def arrived(self, row: MessageRow) -> None:
-        """A message arrived in the room."""
+    def arrived(self, row: MessageRow, room: Notifications | None = None) -> None:
+        """A message arrived in ``room`` (default: the room in front)."""
         if row.own:
             return
-        watching = self.watching()
-        self.notifications.arrived(row, watching)
-        if not watching and self._window.isVisible() and not self._alerted:
+        room = room or self.notifications
+        watching = room is self.notifications and self.watching()
+        room.arrived(row, watching)
+        if watching or (room.level == "none" and not row.mentioned):
+            return
+        if self._window.isVisible() and not self._alerted:
             QApplication.alert(self._window)  # it stays raised until the window is seen
             self._alerted = True
 
     def set_title(self, title: str) -> None:
         """The window's title before the unread count."""
         self.title = title
-        self._show_unread(self.notifications.unread)
+        self._show_unread(self.unread)
 
     def looked(self) -> None:
         """The user may be looking at the room now: clear what is unread if so."""
@@ -95,8 +140,9 @@ class Attention(QObject):
             self.notifications.read()
             self.seen.emit()
 
-    def _unread_changed(self, count: int) -> None:
+    def _unread_changed(self, _room_count: int = 0) -> None:
         # The first change shows at once, later ones within COUNT_MS; clearing is at once.
+        count = self.unread
         if count == 0:
             self._alerted = False
         if count == 0 or not self._count_timer.isActive():
@@ -104,9 +150,9 @@ class Attention(QObject):
             self._show_unread(count)
 
     def _show_latest(self) -> None:
-        if self._shown_count != self.notifications.unread:
+        if self._shown_count != self.unread:
             self._count_timer.start()
-            self._show_unread(self.notifications.unread)
+            self._show_unread(self.unread)
 
     def _show_unread(self, count: int) -> None:
         self._shown_count = count

@@ -140,10 +140,8 @@ class ChatController(QObject):
         transfer_book: TransferBook | None = None,
     ) -> None:
         super().__init__(parent)
-        self.transfers = Transfers(
-            self.transferChanged.emit,
-            transfer_book or TransferBook(data_dir() / "transfers.json"),
-        )
+        self._book = transfer_book or TransferBook(data_dir() / "transfers.json")
+        self.transfers = Transfers(self.transferChanged.emit, self._book)
         self._raw_factory = raw_factory
         self._raw_options = RawOptions()
         self.frames: deque[Frame] = deque(maxlen=LOG_FRAMES)
@@ -165,6 +163,18 @@ class ChatController(QObject):
         self._members_timer.setSingleShot(True)
         self._members_timer.setInterval(MEMBERS_MS)
         self._members_timer.timeout.connect(self._members_now)
+
+    def sibling(self) -> ChatController:
+        """A controller for one more room of the same window: a session and hoster of its
+        own; the same pinned identities, book of unfinished transfers and factories."""
+        return ChatController(
+            self.hoster.another(),
+            self._session_factory,
+            self.parent(),
+            known_hosts=self._known_hosts,
+            raw_factory=self._raw_factory,
+            transfer_book=self._book,
+        )
 
     # -- commands from the widgets ---------------------------------------------------------
 

@@ -67,3 +67,6 @@ class Hoster(Protocol):
 
     async def stop(self) -> None:
         """Close every member with 1001 and free the port."""
+
+    def another(self) -> Hoster:
+        """A hoster of its own for another room of the window, with the same settings."""

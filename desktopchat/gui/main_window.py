@@ -1,15 +1,21 @@
-"""The main window: start, host, join and room pages, and the wiring to the controller."""
+"""The main window: start, host, join and room pages, the sidebar of open rooms, and the
+wiring of each room's controller."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QIcon
+from PySide6.QtGui import QCloseEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
+    QSplitter,
     QStackedWidget,
     QWidget,
 )
@@ -23,12 +29,13 @@ from desktopchat.client.transfers import Transfer
 from desktopchat.gui.about import show_about
 from desktopchat.gui.attention import Attention
 from desktopchat.gui.controller import ChatController
+from desktopchat.gui.conversations import Conversation, ConversationModel, Sidebar, Switcher
 from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.host_page import HostPage
 from desktopchat.gui.hosting import HostInfo, HostOptions
 from desktopchat.gui.join_page import JoinPage
 from desktopchat.gui.menus import build_menus
-from desktopchat.gui.notifications import NotifierBackend
+from desktopchat.gui.notifications import Notifications, NotifierBackend
 from desktopchat.gui.panes.message_model import MessageRow
 from desktopchat.gui.questions import ask_to_stop, ask_to_trust
 from desktopchat.gui.reading import ReadPosition
@@ -41,11 +48,25 @@ from desktopchat.gui.vault import TokenVault
 NOTICE_SECONDS = 15.0
 """How long a passing message stays in the status bar."""
 
+TROUBLE = {
+    SessionState.CONNECTING: "waiting",
+    SessionState.RECONNECTING: "waiting",
+    SessionState.CLOSING: "problem",
+    SessionState.CLOSED: "problem",
+}
+"""How the sidebar colours a room's state (an open room: not at all)."""
+
 logger = logging.getLogger("desktopchat.gui")
 
 
 class MainWindow(QMainWindow):
-    """The desktopchat window. ``closed`` fires once the user has really closed it."""
+    """The desktopchat window. ``closed`` fires once the user has really closed it.
+
+    Every room opened stays open, in the sidebar, until it is left: each is a
+    :class:`~desktopchat.gui.conversations.Conversation` with a controller of its own. The
+    Join and Host forms open a room with ``_pending``, a conversation not listed yet; the
+    controller given here is its first.
+    """
 
     closed = Signal()
 
@@ -62,36 +83,44 @@ class MainWindow(QMainWindow):
         """``notifier`` shows desktop notifications (else the tray's balloons, if a tray is
         there); ``tray`` forces the tray icon on or off (default: if the desktop has one)."""
         super().__init__(parent)
-        self.controller = controller
         self.store = store
         self.vault = vault or TokenVault()
-        self._hosting: HostOptions | None = None
         self.remembered: Remembered = store.load()
         self._close_confirmed = False
         self.confirmation: QMessageBox | None = None
-        self._last_join: RecentRoom | None = None
-        self._last_token: str | None = None
-        self.reading = ReadPosition()
-        self._room_key = ""
         self._last_raw: tuple[RecentRoom, dict[str, str]] | None = None
         """The plain WebSocket connection being opened, as it will be saved, and its
         secret headers (for the keyring)."""
         self._quitting = False
         self.about: QMessageBox | None = None
+        self.switcher: Switcher | None = None
+        self._closing: set[asyncio.Task[None]] = set()
         self.setWindowTitle("desktopchat")
         if icon is not None:
             self.setWindowIcon(icon)
         self.resize(1040, 700)
         self.attention = Attention(self, self.remembered, icon or self.windowIcon(), notifier, tray)
+        self.attention.set_sound(self.remembered.sound)
 
         self.start_page = StartPage()
         self.host_page = HostPage()
         self.join_page = JoinPage()
-        self.room_view = RoomView()
         self.pages = QStackedWidget()
-        for page in (self.start_page, self.host_page, self.join_page, self.room_view):
+        for page in (self.start_page, self.host_page, self.join_page):
             self.pages.addWidget(page)
-        self.setCentralWidget(self.pages)
+        self.rooms = ConversationModel(self)
+        self.sidebar = Sidebar(self.rooms)
+        self.sidebar.hide()  # until a room is open
+        self.current: Conversation | None = None
+        """The room in front (or last in front, while a form is shown)."""
+        self._pending = self._conversation(controller, self.attention.notifications)
+        self.split = QSplitter()
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.sidebar)
+        self.split.addWidget(self.pages)
+        self.split.setStretchFactor(1, 1)
+        self.split.setSizes([220, 820])
+        self.setCentralWidget(self.split)
         # Two labels of our own rather than QStatusBar's message: a permanent widget that
         # stretches hides every showMessage(), and a QLabel's text sets the window's
         # minimum width. Passing messages on the left, the connection's state on the right.
@@ -112,12 +141,12 @@ class MainWindow(QMainWindow):
         self.start_page.hint.setVisible(not self.remembered.hint_seen)
         self.looks = Looks(
             self.remembered,
-            self.room_view.set_text_size,
+            self._set_text_size,
             lambda: self.room_view.text_pane.view.font().pointSizeF(),
         )
         self.menus = build_menus(
             self,
-            level=self.attention.notifications.set_level,
+            level=self._set_level,
             hide_previews=self.looks.hide_previews,
             theme=self.looks.set_theme,
             zoom=self.looks.zoom,
@@ -135,7 +164,33 @@ class MainWindow(QMainWindow):
         self.looks.theme_chosen.append(self._theme_chosen)
         self.looks.apply_remembered()
         self._wire_pages()
-        self._wire_controller()
+        self._wire_switching()
+
+    # -- the room in front --------------------------------------------------------------------
+
+    @property
+    def _front(self) -> Conversation:
+        return self.current or self._pending
+
+    @property
+    def controller(self) -> ChatController:
+        """The controller of the room in front (before any room: the one the forms use)."""
+        return self._front.controller
+
+    @property
+    def room_view(self) -> RoomView:
+        """The view of the room in front (before any room: the one the next room gets)."""
+        return self._front.view
+
+    @property
+    def reading(self) -> ReadPosition:
+        """Where the user has read to in the room in front."""
+        return self._front.reading
+
+    @property
+    def conversations(self) -> list[Conversation]:
+        """The open rooms, in the sidebar's order."""
+        return self.rooms.rooms
 
     # -- wiring -------------------------------------------------------------------------------
 
@@ -144,53 +199,90 @@ class MainWindow(QMainWindow):
         self.start_page.joinChosen.connect(lambda: self.pages.setCurrentWidget(self.join_page))
         self.start_page.recentChosen.connect(self._recent_chosen)
         self.start_page.hintDismissed.connect(self._hint_dismissed)
-        self.host_page.back.connect(self.show_start)
-        self.join_page.back.connect(self.show_start)
+        self.host_page.back.connect(self._back)
+        self.join_page.back.connect(self._back)
         self.host_page.hostRequested.connect(self._host)
         self.join_page.joinRequested.connect(self._join)
         self.join_page.rawJoinRequested.connect(self._join_raw)
-        room = self.room_view
-        room.sendText.connect(self.controller.send_text)
-        room.sendJson.connect(self._send_json)
-        # The Binary pane sends a file as one binary message (the tutorial's third format);
-        # the Files tab and drops on the room send files of any size beside the chat.
-        room.sendFile.connect(self.controller.send_file)
-        files = room.files_pane
-        files.sendRequested.connect(self.controller.send_paths)
-        files.fetchRequested.connect(self.controller.fetch)
-        files.pauseRequested.connect(self.controller.transfers.pause)
-        files.resumeRequested.connect(self.controller.transfers.resume)
-        files.cancelRequested.connect(self.controller.transfers.cancel)
-        files.forgetRequested.connect(self._forget_transfer)
-        room.sendBytes.connect(self.controller.send_bytes)
-        room.exportRequested.connect(self._export)
-        room.pingRequested.connect(self.controller.ping)
-        room.pingEveryChanged.connect(self.controller.ping_every)
-        room.closeRequested.connect(self.controller.close_raw)
-        room.olderRequested.connect(self.controller.load_older)
-        room.allHistoryRequested.connect(self.controller.load_all)
-        room.retryRequested.connect(self.controller.retry_now)
         self.attention.openRequested.connect(self.bring_to_front)
         self.attention.seen.connect(self._looked)
         self.attention.quitRequested.connect(self.quit)
+        self.sidebar.chosen.connect(self.show_conversation)
+        self.sidebar.addRequested.connect(self._open_another)
+        self.sidebar.muteRequested.connect(self.mute)
+        self.sidebar.leaveRequested.connect(self._leave_from_sidebar)
+        self.pages.currentChanged.connect(
+            lambda _index: self._pending.controller.look_for_rooms(
+                self.pages.currentWidget() is self.join_page
+            )
+        )
+
+    def _wire_switching(self) -> None:
+        for keys, step in (
+            ("Ctrl+Tab", 1),
+            ("Ctrl+Shift+Tab", -1),
+            ("Ctrl+PgDown", 1),
+            ("Ctrl+PgUp", -1),
+        ):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+            shortcut.activated.connect(partial(self.switch_by, step))
+        find = QShortcut(QKeySequence("Ctrl+K"), self)
+        find.activated.connect(self.open_switcher)
+
+    def _conversation(
+        self, controller: ChatController, notifications: Notifications
+    ) -> Conversation:
+        """A room's parts, wired: its view sends through its controller, its controller's
+        news reaches its view and this window."""
+        view = RoomView()
+        if self.remembered.text_size:
+            view.set_text_size(self.remembered.text_size)
+        self.pages.addWidget(view)
+        room = Conversation(controller, view, notifications)
+        self._wire_view(room)
+        self._wire_controller(room)
+        return room
+
+    def _wire_view(self, conv: Conversation) -> None:
+        c, room = conv.controller, conv.view
+        room.sendText.connect(c.send_text)
+        room.sendJson.connect(partial(self._send_json, conv))
+        # The Binary pane sends a file as one binary message (the tutorial's third format);
+        # the Files tab and drops on the room send files of any size beside the chat.
+        room.sendFile.connect(c.send_file)
+        files = room.files_pane
+        files.sendRequested.connect(c.send_paths)
+        files.fetchRequested.connect(c.fetch)
+        files.pauseRequested.connect(c.transfers.pause)
+        files.resumeRequested.connect(c.transfers.resume)
+        files.cancelRequested.connect(c.transfers.cancel)
+        files.forgetRequested.connect(partial(self._forget_transfer, conv))
+        room.sendBytes.connect(c.send_bytes)
+        room.exportRequested.connect(partial(self._export, conv))
+        room.pingRequested.connect(c.ping)
+        room.pingEveryChanged.connect(c.ping_every)
+        room.closeRequested.connect(c.close_raw)
+        room.olderRequested.connect(c.load_older)
+        room.allHistoryRequested.connect(c.load_all)
+        room.retryRequested.connect(c.retry_now)
         room.leaveRequested.connect(
-            lambda: self._leave_asking("Leave the room?", "Leaving", "Stop and leave")
+            partial(self._leave_asking, conv, "Leave the room?", "Leaving", "Stop and leave")
         )
         room.stopHostingRequested.connect(
-            lambda: self._leave_asking("Stop hosting?", "Stopping", "Stop hosting")
+            partial(self._leave_asking, conv, "Stop hosting?", "Stopping", "Stop hosting")
         )
 
-    def _forget_transfer(self, transfer: Transfer) -> None:
-        self.controller.transfers.forget(transfer)
-        self.room_view.transfers.remove(transfer)
+    def _forget_transfer(self, conv: Conversation, transfer: Transfer) -> None:
+        conv.controller.transfers.forget(transfer)
+        conv.view.transfers.remove(transfer)
 
-    def _wire_controller(self) -> None:
-        c = self.controller
-        room = self.room_view
-        c.stateChanged.connect(self._state_changed)
-        c.joined.connect(self._joined)
+    def _wire_controller(self, conv: Conversation) -> None:
+        c, room = conv.controller, conv.view
+        c.stateChanged.connect(partial(self._state_changed, conv))
+        c.joined.connect(partial(self._joined, conv))
         c.membersChanged.connect(room.set_members)
-        c.messageArrived.connect(self._arrived)
+        c.messageArrived.connect(partial(self._arrived, conv))
         c.messageDelivered.connect(room.mark_delivered)
         c.messageFailed.connect(room.mark_failed)
         c.olderArrived.connect(room.add_older)
@@ -200,49 +292,235 @@ class MainWindow(QMainWindow):
         c.sendFailed.connect(room.show_send_error)
         c.transferChanged.connect(room.transfers.changed)
         c.fileOffered.connect(lambda _transfer: room.file_offered())
-        c.joinFailed.connect(self._join_failed)
-        c.trustRequested.connect(self._ask_to_trust)
-        c.rawTrustRequested.connect(self._ask_to_trust_raw)
-        c.connectedRaw.connect(self._connected_raw)
+        c.joinFailed.connect(partial(self._join_failed, conv))
+        c.trustRequested.connect(partial(self._ask_to_trust, conv))
+        c.rawTrustRequested.connect(partial(self._ask_to_trust_raw, conv))
+        c.connectedRaw.connect(partial(self._connected_raw, conv))
         c.moment.connect(room.add_moment)
-        c.hostStarted.connect(self._host_started)
-        c.hostFailed.connect(self.host_page.show_error)
-        c.hostStopped.connect(self._host_stopped)
-        c.left.connect(self._left)
-        c.outboxFull.connect(self._waiting)
-        c.busy.connect(self.host_page.set_busy)
-        c.busy.connect(self.join_page.set_busy)
-        c.problem.connect(self.show_status)
+        c.hostStarted.connect(partial(self._host_started, conv))
+        c.hostFailed.connect(partial(self._host_failed, conv))
+        c.hostStopped.connect(partial(self._host_stopped, conv))
+        c.left.connect(partial(self._left, conv))
+        c.outboxFull.connect(partial(self._waiting, conv))
+        c.busy.connect(partial(self._busy, conv))
+        c.problem.connect(partial(self._problem, conv))
         c.roomsFound.connect(self.join_page.found.set_rooms)
-        self.pages.currentChanged.connect(
-            lambda _index: c.look_for_rooms(self.pages.currentWidget() is self.join_page)
+        conv.notifications.opened.connect(partial(self._notification_clicked, conv))
+
+    # -- the sidebar ----------------------------------------------------------------------------
+
+    def show_conversation(self, conv: Conversation) -> None:
+        """Bring ``conv``'s room in front (it stays connected when another one is)."""
+        if conv not in self.rooms.rooms:
+            return
+        before = self.current
+        if before is not None and before is not conv:
+            self._remember_read(before)
+        self.current = conv
+        self.pages.setCurrentWidget(conv.view)
+        self.sidebar.select(conv)
+        self.attention.show_room(conv.notifications)
+        self.attention.in_room = True
+        self.attention.set_title(f"{conv.title} — desktopchat")
+        raw = conv.view.raw
+        self.menus.room.setEnabled(not raw)
+        if not raw:
+            self.menus.levels[conv.notifications.level].setChecked(True)
+        self.status.setText(conv.state[:1].upper() + conv.state[1:])
+        self.attention.looked()
+        self.rooms.changed(conv, now=True)
+
+    def switch_by(self, step: int) -> None:
+        """The next (``1``) or previous (``-1``) room of the sidebar, round."""
+        rooms = self.rooms.rooms
+        if not rooms:
+            return
+        at = rooms.index(self.current) if self.current in rooms else -step
+        showing = self.pages.currentWidget() is self._front.view and self.current is not None
+        self.show_conversation(
+            rooms[(at + step) % len(rooms)] if showing else rooms[at % len(rooms)]
         )
+
+    def open_switcher(self) -> None:
+        """Ctrl+K: find a room by typing part of its name or host."""
+        if not self.rooms.rooms:
+            return
+        self.switcher = Switcher(self.rooms, self)
+        self.switcher.accepted.connect(self._switched)
+        self.switcher.open()
+
+    def _switched(self) -> None:
+        if self.switcher is not None and self.switcher.chosen is not None:
+            self.show_conversation(self.switcher.chosen)
+        self.switcher = None
+
+    def mute(self, conv: Conversation, muted: bool) -> None:
+        """No notifications from ``conv`` (nor a count in the title), or again as before."""
+        if muted:
+            self.remembered.notify[conv.key] = "none"
+        else:
+            self.remembered.notify.pop(conv.key, None)
+        self._levels_changed(conv)
+
+    def _set_level(self, level: str) -> None:
+        self.attention.notifications.set_level(level)
+        if self.current is not None:
+            self._levels_changed(self.current)
+
+    def _levels_changed(self, conv: Conversation) -> None:
+        if conv is self.current:
+            self.menus.levels[conv.notifications.level].setChecked(True)
+        self.attention.set_title(self.attention.title)  # the total may have changed
+        self.rooms.changed(conv, now=True)
+        self._save()
+
+    def _leave_from_sidebar(self, conv: Conversation) -> None:
+        if conv.controller.hosting:
+            self._leave_asking(conv, "Stop hosting?", "Stopping", "Stop hosting")
+        else:
+            self._leave(conv)
+
+    def _open_another(self) -> None:
+        if self.current is not None:
+            self._remember_read(self.current)
+        self.attention.in_room = False
+        self.show_start()
+
+    def _list(self, conv: Conversation) -> None:
+        """Put ``conv`` in the sidebar (the next form's room gets a fresh conversation),
+        in place of a room of the same address that could not be joined."""
+        if conv.opened_as is not None:
+            for dead in [
+                other
+                for other in self.rooms.rooms
+                if other.opened_as is not None
+                and other.opened_as.address == conv.opened_as.address
+                and other.controller.session is None
+                and not other.controller.hosting
+            ]:
+                self._close_conversation(dead)
+        if conv is self._pending:
+            self._pending = self._conversation(conv.controller.sibling(), self.attention.add_room())
+            # The forms are the new conversation's now, and it is busy with nothing.
+            self.host_page.set_busy(False)
+            self.join_page.set_busy(False)
+        self.rooms.add(conv)
+        self.sidebar.show()
+        self._save()
+
+    def _close_conversation(self, conv: Conversation) -> None:
+        """``conv`` was left: out of the sidebar, its controller finished, its view gone;
+        another room (or the start page) comes in front."""
+        if conv not in self.rooms.rooms:
+            return
+        self._remember_read(conv)
+        self.rooms.remove(conv)
+        self.attention.drop_room(conv.notifications)
+        self.sidebar.setVisible(bool(self.rooms.rooms))
+        if conv is self.current:
+            self.current = None
+            if self.rooms.rooms:
+                self.show_conversation(self.rooms.rooms[-1])
+            else:
+                self._back_to_start()
+        # Later: this runs from the controller's own signal, inside the task that left.
+        QTimer.singleShot(0, partial(self._finish, conv))
+        self._save()
+
+    def _finish(self, conv: Conversation) -> None:
+        async def finish() -> None:
+            await conv.controller.shutdown()
+            self.pages.removeWidget(conv.view)
+            conv.view.deleteLater()
+
+        task = asyncio.get_event_loop().create_task(finish(), name="closing a room")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def shutdown(self) -> None:
+        """Leave every room and stop hosting (the window is closing)."""
+        rooms = [*self.rooms.rooms, self._pending]
+        await asyncio.gather(*(conv.controller.shutdown() for conv in rooms))
+        await asyncio.gather(*self._closing, return_exceptions=True)
+
+    def restore_rooms(self) -> None:
+        """Open again the rooms that were open when the window last closed (not the plain
+        WebSocket connections: those are the workbench's, opened by hand)."""
+        for room in list(self.remembered.open_rooms):
+            if not room.raw and all(conv.opened_as != room for conv in self.rooms.rooms):
+                self._restore(room)
+
+    def _restore(self, room: RecentRoom) -> None:
+        if room.hosted:
+            token = self.vault.load(room.room, room.port) if room.protected else None
+            options = HostOptions(
+                room.room or "chat", self.remembered.name, room.port, room.lan, token
+            )
+            self._open_listed(room, options=options)
+            return
+        token = self.vault.load_joined(room.address) if room.protected else None
+        self._open_listed(room, token=token or "")
+
+    def _open_listed(
+        self, room: RecentRoom, token: str = "", options: HostOptions | None = None
+    ) -> Conversation:
+        """Open ``room`` in the sidebar at once (a restart, a link), hosting it again with
+        ``options``, else joining it with ``token``: its state tells how that goes, and it
+        stays listed if it fails."""
+        conv = self._conversation(self._pending.controller.sibling(), self.attention.add_room())
+        conv.opened_as = room
+        conv.hosting = options
+        parts = urlsplit(room.address if "://" in room.address else f"ws://{room.address}")
+        conv.host = parts.netloc or room.address
+        conv.title = f"#{room.room}" if room.hosted else f"#{parts.path.strip('/') or 'chat'}"
+        conv.state = "joining…"
+        conv.trouble = "waiting"
+        self.rooms.add(conv)
+        self.sidebar.show()
+        if options is not None:
+            conv.controller.host(options)
+        else:
+            conv.token = token or address_token(room.address)
+            conv.controller.join(room.address, room.name or self.remembered.name, token)
+        return conv
 
     # -- living in the window ------------------------------------------------------------------
 
-    def _arrived(self, row: MessageRow) -> None:
-        if self.room_view.raw:  # a feed's frames are not messages to be told about
-            self.room_view.add_row(row)
+    def _arrived(self, conv: Conversation, row: MessageRow) -> None:
+        if conv.view.raw:  # a feed's frames are not messages to be told about
+            conv.view.add_row(row)
             return
         # History read on an earlier visit comes again with a rejoin: shown, not new.
-        new = not self.reading.read_before(row.id)
-        self.room_view.add_row(row, new)
+        new = not conv.reading.read_before(row.id)
+        conv.view.add_row(row, new)
         if not new:
             return
-        if self.reading.arrived(row.id, row.own, self.attention.watching()):
-            self.room_view.mark_unread_from(self.reading.line)
-        self.attention.arrived(row)
+        watching = conv is self.current and self.attention.watching()
+        if conv.reading.arrived(row.id, row.own, watching):
+            conv.view.mark_unread_from(conv.reading.line)
+        self.attention.arrived(row, conv.notifications)
+        if not watching and not row.own:
+            self.rooms.changed(conv)
 
     def _looked(self) -> None:
-        if self.attention.in_room and not self.room_view.raw:
-            self.reading.looked()
-            self.remembered.mark_read(self._room_key, self.reading.upto)
+        conv = self.current
+        if conv is not None and self.attention.in_room and not conv.view.raw:
+            conv.reading.looked()
+            self.remembered.mark_read(conv.key, conv.reading.upto)
+            self.rooms.changed(conv, now=True)
 
-    def _connected_raw(self, url: str, subprotocol: str) -> None:
-        self.room_view.reset()
-        self.pages.setCurrentWidget(self.room_view)
+    def _remember_read(self, conv: Conversation) -> None:
+        if conv.entered and not conv.view.raw:
+            self.remembered.mark_read(conv.key, conv.reading.upto)
+
+    def _notification_clicked(self, conv: Conversation) -> None:
+        self.show_conversation(conv)
+        self.bring_to_front()
+
+    def _connected_raw(self, conv: Conversation, url: str, subprotocol: str) -> None:
+        conv.view.reset()
         template = url
-        if self._last_raw is not None:
+        if self._last_raw is not None and conv is self._pending:
             saved, secrets = self._last_raw
             self._last_raw = None
             template = saved.address
@@ -254,14 +532,18 @@ class MainWindow(QMainWindow):
                     "secret headers in"
                 )
             self._save()
-        self.room_view.enter_raw(url, subprotocol, template)
-        self.menus.room.setEnabled(False)
-        self.attention.in_room = True
-        self.attention.set_title(f"{display_address(url)} — desktopchat")
+        conv.view.enter_raw(url, subprotocol, template)
+        conv.entered = True
+        conv.title = display_address(url)
+        conv.host = "WebSocket"
+        conv.state = "open"
+        if conv not in self.rooms.rooms:
+            self._list(conv)
+        self.show_conversation(conv)
 
-    def _export(self, path: str) -> None:
+    def _export(self, conv: Conversation, path: str) -> None:
         try:
-            count = self.controller.export_log(path)
+            count = conv.controller.export_log(path)
         except OSError as exc:
             self.show_status(f"Could not export the log: {exc.strerror or exc}")
             return
@@ -273,9 +555,17 @@ class MainWindow(QMainWindow):
         self.notice.setText(text)
         self._notice_timer.start(int(seconds * 1000))
 
+    def _problem(self, conv: Conversation, text: str) -> None:
+        listed = conv in self.rooms.rooms and conv is not self.current
+        self.show_status(f"{conv.title}: {text}" if listed and conv.title else text)
+
+    def _set_text_size(self, points: int) -> None:
+        for conv in (*self.rooms.rooms, self._pending):
+            conv.view.set_text_size(points)
+
     def _sound(self, wanted: bool) -> None:
         self.remembered.sound = wanted
-        self.attention.notifications.sound = wanted
+        self.attention.set_sound(wanted)
         self._save()
 
     def _start_at_login(self, wanted: bool) -> None:
@@ -288,26 +578,40 @@ class MainWindow(QMainWindow):
 
     def open_link(self, link: str) -> None:
         """A link handed over by ``desktopchat LINK`` (or a second start, ``""``): come to
-        the front, and show the link's room on the Join form to join with a click. The room
-        in front is not left on a link's word."""
+        the front and open the link's room in the sidebar, beside the rooms already open
+        (or bring it in front, if it is open). Without a name to join as, the Join form
+        asks for one."""
         self.showNormal()
         self.raise_()
         self.activateWindow()
         if not link:
             return
         logger.info("a link came from another start of desktopchat")
-        self.join_page.fill(link, self.remembered.name)
-        self.pages.setCurrentWidget(self.join_page)
-        self.join_page.join.setFocus()
+        plain = without_secrets(link)
+        for conv in self.rooms.rooms:
+            if conv.opened_as is not None and conv.opened_as.address == plain:
+                self.show_conversation(conv)
+                return
+        name = self.remembered.name
+        if not name:
+            self.join_page.fill(link, "")
+            self.pages.setCurrentWidget(self.join_page)
+            self.join_page.name.setFocus()
+            return
+        token = address_token(link)
+        room = RecentRoom(link, name, protected=token is not None)
+        conv = self._open_listed(room)
+        conv.opened_as = replace(room, address=plain)
+        self.show_conversation(conv)
 
     def bring_to_front(self) -> None:
         """Show the window with the room in front (a notification or the tray was clicked)."""
         self.showNormal()
         self.raise_()
         self.activateWindow()
-        if self.controller.session is not None:
-            self.pages.setCurrentWidget(self.room_view)
-            self.room_view.tabs.setCurrentWidget(self.room_view.text_pane)
+        if self.current is not None:
+            self.show_conversation(self.current)
+            self.current.view.tabs.setCurrentWidget(self.current.view.text_pane)
         self.attention.looked()
 
     def _hint_dismissed(self) -> None:
@@ -333,6 +637,14 @@ class MainWindow(QMainWindow):
         """Back to the first screen."""
         self.start_page.show_recent(self.remembered.recent)
         self.pages.setCurrentWidget(self.start_page)
+        self.sidebar.select(None)
+
+    def _back(self) -> None:
+        """The forms' Back: to the room in front, if one is open; else the first screen."""
+        if self.current is not None:
+            self.show_conversation(self.current)
+        else:
+            self.show_start()
 
     def _recent_chosen(self, room: RecentRoom) -> None:
         if room.raw:
@@ -369,14 +681,14 @@ class MainWindow(QMainWindow):
                 "to keep it in. Type it again under Advanced."
             )
         options = RawOptions(room.subprotocols, tuple(headers), room.origin or None, room.insecure)
-        variables = self.room_view.saved.endpoint_of(room.address).variables
+        variables = self._pending.view.saved.endpoint_of(room.address).variables
         self.join_page.fill_raw(room.address, options, variables, hint)
         self.pages.setCurrentWidget(self.join_page)
 
     def _join_raw(self, address: str, options: RawOptions, variables: dict[str, str]) -> None:
         """Connect to a plain WebSocket, its ``{{variables}}`` filled in (the endpoint's, as
         typed on the form and kept with its saved messages); saved once it opens."""
-        endpoint = self.room_view.saved.set_variables(address, variables)
+        endpoint = self._pending.view.saved.set_variables(address, variables)
         try:
             url, expanded = expand_handshake(address, options, endpoint)
         except ValueError as exc:
@@ -393,7 +705,7 @@ class MainWindow(QMainWindow):
             insecure=options.insecure,
         )
         self._last_raw = (saved, secrets)
-        self.controller.join_raw(url, expanded)
+        self._pending.controller.join_raw(url, expanded)
 
     def host_now(self, options: HostOptions) -> None:
         """Start hosting straight away (``desktopchat host``), as if the form was sent."""
@@ -403,27 +715,26 @@ class MainWindow(QMainWindow):
         self._host(options)
 
     def _host(self, options: HostOptions) -> None:
-        self._hosting = options
+        self._pending.hosting = options
         self.remembered.name = options.name
         self.remembered.port = options.port or self.remembered.port
-        self._last_join = None
-        self.controller.host(options)
+        self._pending.controller.host(options)
 
     def _join(self, address: str, name: str, token: str) -> None:
         self.remembered.name = name
         # The token a guest joins with is kept like the host's: keyring, or not at all.
         used = token or address_token(address)
-        self._last_join = RecentRoom(address, name, protected=used is not None)
-        self._last_token = used
-        self.controller.join(address, name, token)
+        self._pending.opened_as = RecentRoom(address, name, protected=used is not None)
+        self._pending.token = used
+        self._pending.controller.join(address, name, token)
 
-    def _send_json(self, text: str) -> None:
-        self.controller.send_json_text(text)
-        self.room_view.json_pane.clear_editor()
+    def _send_json(self, conv: Conversation, text: str) -> None:
+        conv.controller.send_json_text(text)
+        conv.view.json_pane.clear_editor()
 
-    def _host_started(self, info: HostInfo) -> None:
-        self.room_view.show_hosting(info)
-        options = self._hosting or HostOptions()
+    def _host_started(self, conv: Conversation, info: HostInfo) -> None:
+        conv.view.show_hosting(info)
+        options = conv.hosting or HostOptions()
         # The port actually bound: a room hosted on "any free port" comes back on the same.
         kept = self.vault.save(options.room, info.port, options.token)
         if options.token is not None and not kept:
@@ -441,66 +752,99 @@ class MainWindow(QMainWindow):
             lan=options.lan,
             protected=options.token is not None,
         )
+        conv.opened_as = recent
+        conv.token = None  # the host's token is kept above, by room and port
         self.remembered.remember(recent)
         self._save()
 
-    def _host_stopped(self) -> None:
-        self.room_view.show_hosting(None)
-        if self.controller.session is None:
-            self._back_to_start()
+    def _host_failed(self, conv: Conversation, message: str, port: int) -> None:
+        if conv is self._pending:
+            self.host_page.show_error(message, port)
+            return
+        self._trouble(conv, f"not hosted: {message}")
 
-    def _waiting(self, waiting: bool) -> None:
-        self.room_view.set_waiting(waiting)
-        if waiting:
+    def _host_stopped(self, conv: Conversation) -> None:
+        conv.view.show_hosting(None)
+        if conv.controller.session is None:
+            self._close_conversation(conv)
+
+    def _waiting(self, conv: Conversation, waiting: bool) -> None:
+        conv.view.set_waiting(waiting)
+        if waiting and conv is self.current:
             self.show_status(WAITING)
 
-    def _left(self) -> None:
-        # A session the room had already closed sends no CLOSED on leaving: go back here.
-        if not self.controller.hosting and self.pages.currentWidget() is self.room_view:
-            self._back_to_start()
+    def _busy(self, conv: Conversation, busy: bool) -> None:
+        if conv is self._pending:
+            self.host_page.set_busy(busy)
+            self.join_page.set_busy(busy)
+
+    def _left(self, conv: Conversation) -> None:
+        # A session the room had already closed sends no CLOSED on leaving: go from here.
+        if not conv.controller.hosting:
+            self._close_conversation(conv)
 
     def _back_to_start(self) -> None:
-        if self.attention.in_room and not self.room_view.raw:
-            self.remembered.mark_read(self._room_key, self.reading.upto)
-            self._save()
         self.attention.in_room = False
-        self.attention.notifications.read()
         self.attention.set_title("desktopchat")
+        self.status.setText("Not in a room")
         self.menus.room.setEnabled(False)
         self.show_start()
 
-    def _joined(self, room: str, name: str, members: list[str], host: str) -> None:
-        session = self.controller.session
+    def _joined(
+        self, conv: Conversation, room: str, name: str, members: list[str], host: str
+    ) -> None:
+        session = conv.controller.session
         key = f"{display_address(session.url)}" if session is not None else room
-        if self.pages.currentWidget() is not self.room_view:
-            self._room_key = key
-            self.reading.start(self.remembered.read.get(key, 0))
-            self.room_view.reset()
-            if self.controller.host_info is not None:
-                self.room_view.show_hosting(self.controller.host_info)
-            self.pages.setCurrentWidget(self.room_view)
+        if not conv.entered:
+            conv.entered = True
+            conv.key = key
+            conv.reading.start(self.remembered.read.get(key, 0))
+            conv.view.reset()
+            if conv.controller.host_info is not None:
+                conv.view.show_hosting(conv.controller.host_info)
         # Hosting from this window, we are the host whatever the server was told.
-        self.room_view.enter(room, name, members, name if self.controller.hosting else host)
-        notifications = self.attention.notifications
-        notifications.enter(key, room)
-        self.menus.levels[notifications.level].setChecked(True)
-        self.menus.room.setEnabled(True)
-        self.attention.in_room = True
-        self.attention.set_title(f"#{room} — desktopchat")
-        if self._last_join is not None:
-            self.remembered.remember(self._last_join)
-            self.vault.save_joined(without_secrets(self._last_join.address), self._last_token)
-            self._last_join = self._last_token = None
-            self._save()
+        conv.view.enter(room, name, members, name if conv.controller.hosting else host)
+        conv.notifications.enter(key, room)
+        conv.title = f"#{room}"
+        conv.host = urlsplit(session.url).netloc if session is not None else conv.host
+        if conv.opened_as is not None:
+            self.remembered.remember(conv.opened_as)
+            if not conv.opened_as.hosted:
+                self.vault.save_joined(without_secrets(conv.opened_as.address), conv.token)
+            conv.token = None
+        if conv not in self.rooms.rooms:
+            self._list(conv)
+            self.show_conversation(conv)
+        elif conv is self.current:
+            self.show_conversation(conv)
+        self._save()
 
-    def _join_failed(self, field: str, message: str, detail: str) -> None:
-        if self.pages.currentWidget() is self.host_page or self.controller.hosting:
+    def _join_failed(self, conv: Conversation, field: str, message: str, detail: str) -> None:
+        if conv is not self._pending:
+            self._trouble(conv, f"not joined: {message}")
+            if conv is not self.current or self.pages.currentWidget() is not conv.view:
+                return
+            # In front: the Join form, filled in, says what to change (a new token …);
+            # joining from it replaces this room in the sidebar.
+            if conv.opened_as is not None:
+                self.join_page.fill(conv.opened_as.address, conv.opened_as.name)
+        if self.pages.currentWidget() is self.host_page or conv.controller.hosting:
             self.host_page.show_error(f"Hosting started, but joining it failed: {message}")
             return
         self.join_page.show_error(field, message, detail)
         self.pages.setCurrentWidget(self.join_page)
 
-    def _ask_to_trust(self, address: str, name: str, token: str, fingerprint: str) -> None:
+    def _trouble(self, conv: Conversation, words: str) -> None:
+        """``conv`` (listed) could not be opened: its line in the sidebar says why."""
+        conv.state, conv.trouble = words, "problem"
+        conv.view.set_state(SessionState.CLOSED, words)
+        self.rooms.changed(conv, now=True)
+        if conv is self.current:
+            self.status.setText(words[:1].upper() + words[1:])
+
+    def _ask_to_trust(
+        self, conv: Conversation, address: str, name: str, token: str, fingerprint: str
+    ) -> None:
         """A room whose identity is new: show its fingerprint and ask, as SSH does."""
         self.confirmation = ask_to_trust(
             self,
@@ -508,12 +852,12 @@ class MainWindow(QMainWindow):
             "This room's identity is new to this computer. Check with the host",
             fingerprint,
             "Its messages and your token travel encrypted to whoever holds this identity.",
-            lambda: self.controller.join(address, name, token, fingerprint),
-            lambda: self._not_trusted("the room's identity"),
+            lambda: conv.controller.join(address, name, token, fingerprint),
+            lambda: self._not_trusted(conv, "the room's identity"),
             self._answered,
         )
 
-    def _ask_to_trust_raw(self, address: str, fingerprint: str) -> None:
+    def _ask_to_trust_raw(self, conv: Conversation, address: str, fingerprint: str) -> None:
         """An endpoint whose certificate no authority vouches for: compare, then pin."""
         self.confirmation = ask_to_trust(
             self,
@@ -522,28 +866,38 @@ class MainWindow(QMainWindow):
             "Check with its owner",
             fingerprint,
             "",
-            lambda: self.controller.trust_raw(address, fingerprint),
-            lambda: self._not_trusted("the server's identity"),
+            lambda: conv.controller.trust_raw(address, fingerprint),
+            lambda: self._not_trusted(conv, "the server's identity"),
             self._answered,
             "Trust and connect",
         )
 
-    def _not_trusted(self, what: str) -> None:
+    def _not_trusted(self, conv: Conversation, what: str) -> None:
+        if conv is not self._pending:
+            self._trouble(conv, f"not connected: {what} was not trusted")
+            return
         self.join_page.show_error("", f"Not connected: {what} was not trusted.")
         self.pages.setCurrentWidget(self.join_page)
 
     def _answered(self) -> None:
         self.confirmation = None
 
-    def _state_changed(self, state: SessionState, description: str) -> None:
-        self.status.setText(description[:1].upper() + description[1:])
-        self.room_view.set_state(state, description)
-        left = self.controller.session is None and not self.controller.hosting
-        if state is SessionState.CLOSED and left and self.pages.currentWidget() is self.room_view:
-            # We left on purpose; a room that closed on us stays on screen with its reason.
-            self._back_to_start()
+    def _state_changed(self, conv: Conversation, state: SessionState, description: str) -> None:
+        conv.view.set_state(state, description)
+        conv.state = description
+        conv.trouble = TROUBLE.get(state, "")
+        if conv is self.current:
+            self.status.setText(description[:1].upper() + description[1:])
+        self.rooms.changed(conv, now=True)
+        left = conv.controller.session is None and not conv.controller.hosting
+        if state is SessionState.CLOSED and left:
+            # We left on purpose; a room that closed on us stays listed with its reason.
+            self._close_conversation(conv)
 
     def _save(self) -> None:
+        self.remembered.open_rooms = [
+            conv.opened_as for conv in self.rooms.rooms if conv.opened_as is not None
+        ]
         try:
             self.store.save(self.remembered)
         except OSError as exc:
@@ -551,13 +905,18 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------------------------
 
+    def _hosted(self) -> Conversation | None:
+        return next((conv for conv in self.rooms.rooms if conv.controller.hosting), None)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Ask first when hosting (everyone would be disconnected; where there is a tray,
         the room may keep running there instead); then report ``closed``."""
-        if self.controller.hosting and not self._close_confirmed:
+        hosted = self._hosted()
+        if hosted is not None and not self._close_confirmed:
             event.ignore()
             keep = self.attention.tray is not None and not self._quitting
             self._ask_to_stop(
+                hosted,
                 "Stop hosting?",
                 "Closing the window",
                 "Stop and close",
@@ -566,8 +925,8 @@ class MainWindow(QMainWindow):
             )
             self._quitting = False
             return
-        if self.attention.in_room and not self.room_view.raw:
-            self.remembered.mark_read(self._room_key, self.reading.upto)
+        for conv in self.rooms.rooms:
+            self._remember_read(conv)
         self._save()
         event.accept()
         self.closed.emit()
@@ -576,12 +935,20 @@ class MainWindow(QMainWindow):
         self._close_confirmed = True
         self.close()
 
-    def _leave_asking(self, title: str, doing: str, button: str) -> None:
-        """Leave the room; while hosting, only once the user agrees to stop it for everyone."""
-        if self.controller.hosting:
-            self._ask_to_stop(title, doing, button, self.controller.leave)
+    def _leave_asking(self, conv: Conversation, title: str, doing: str, button: str) -> None:
+        """Leave ``conv``'s room; while hosting it, only once the user agrees to stop it
+        for everyone."""
+        if conv.controller.hosting:
+            self._ask_to_stop(conv, title, doing, button, partial(self._leave, conv))
         else:
-            self.controller.leave()
+            self._leave(conv)
+
+    def _leave(self, conv: Conversation) -> None:
+        conv.leaving = True
+        if conv.controller.session is None and not conv.controller.hosting:
+            self._close_conversation(conv)  # never joined (a restart's room that failed)
+            return
+        conv.controller.leave()
 
     def _to_tray(self) -> None:
         self.hide()
@@ -593,15 +960,16 @@ class MainWindow(QMainWindow):
 
     def _ask_to_stop(
         self,
+        conv: Conversation,
         title: str,
         doing: str,
         button: str,
         then: Callable[[], None],
         keep: Callable[[], None] | None = None,
     ) -> None:
-        """Ask whether to stop the hosted room, naming who would be disconnected; ``then``
-        runs if the user agrees, ``keep`` (when given) if they choose to keep hosting from
-        the tray."""
-        others = max(0, self.controller.hoster.member_count() - 1)
+        """Ask whether to stop ``conv``'s hosted room, naming who would be disconnected;
+        ``then`` runs if the user agrees, ``keep`` (when given) if they choose to keep
+        hosting from the tray."""
+        others = max(0, conv.controller.hoster.member_count() - 1)
         self.confirmation = ask_to_stop(self, title, doing, others, (button, then), keep)
         self.confirmation.finished.connect(self._answered)

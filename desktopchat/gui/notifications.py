@@ -110,6 +110,11 @@ class Notifications(QObject):
         self._update.setSingleShot(True)
         self._update.timeout.connect(self.update_now)
 
+    @property
+    def mentions(self) -> int:
+        """How many of the unread messages mention us (or are direct messages to us)."""
+        return self._mentions
+
     # -- settings ----------------------------------------------------------------------------
 
     @property

@@ -22,6 +22,8 @@ logger = logging.getLogger("desktopchat.gui")
 
 MAX_RECENT = 8
 MAX_READ = 100
+MAX_OPEN = 50
+"""At most this many rooms are opened again at a start."""
 
 
 def default_settings_path() -> Path:
@@ -95,6 +97,9 @@ class Remembered:
     read: dict[str, int] = field(default_factory=dict)
     """Room → the newest message id read there: history coming again on a rejoin is
     not new (the newest :data:`MAX_READ` rooms)."""
+    open_rooms: list[RecentRoom] = field(default_factory=list)
+    """The rooms open in the window when it closed, in the sidebar's order: opened again
+    at the next start (their tokens from the keyring, never from here)."""
 
     def mark_read(self, room: str, upto: int) -> None:
         """The user has read ``room`` up to message ``upto``."""
@@ -112,6 +117,14 @@ class Remembered:
         del self.recent[MAX_RECENT:]
 
 
+def _rooms(entries: list[dict[str, object]]) -> list[RecentRoom]:
+    # Files written before secrets were stripped may still hold a token.
+    return [
+        replace(room, address=without_secrets(room.address))
+        for room in (RecentRoom.of(entry) for entry in entries)
+    ]
+
+
 def _one_of(value: object, choices: tuple[str, ...]) -> str:
     return value if isinstance(value, str) and value in choices else choices[0]
 
@@ -127,10 +140,8 @@ class SettingsStore:
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
             # Files written before secrets were stripped may still hold a token.
-            recent = [
-                replace(room, address=without_secrets(room.address))
-                for room in (RecentRoom.of(entry) for entry in raw.get("recent", []))
-            ]
+            recent = _rooms(raw.get("recent", []))
+            open_rooms = _rooms(raw.get("open", []))[:MAX_OPEN]
             notify = raw.get("notify", {})
             return Remembered(
                 str(raw.get("name", "")),
@@ -151,6 +162,7 @@ class SettingsStore:
                     for room, upto in dict(raw.get("read", {})).items()
                     if isinstance(upto, int) and not isinstance(upto, bool) and upto > 0
                 },
+                open_rooms=open_rooms,
             )
         except FileNotFoundError:
             return Remembered()
@@ -171,5 +183,9 @@ class SettingsStore:
             "sound": remembered.sound,
             "hint_seen": remembered.hint_seen,
             "read": remembered.read,
+            "open": [
+                asdict(replace(room, address=without_secrets(room.address)))
+                for room in remembered.open_rooms
+            ],
         }
         write_atomically(self.path, json.dumps(data, indent=2))

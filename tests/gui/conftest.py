@@ -74,7 +74,7 @@ class Windows:
         """Stop every window's session and server, on the loop (once)."""
         windows, self.windows = self.windows, []
         for window in windows:
-            self._loop.run_until_complete(window.controller.shutdown())
+            self._loop.run_until_complete(window.shutdown())
             window.close()
             window.deleteLater()
 

@@ -308,7 +308,7 @@ def test_pings_on_an_interval_and_a_close_with_our_code_and_reason(
             await until(lambda: window.pages.currentWidget() is not window.room_view, "left")
             await connect_raw(window, f"ws://127.0.0.1:{port}/")
             assert [kind for _, kind, _ in timeline(window)] == ["connecting", "open"]
-            assert not pane.every.isChecked()
+            assert not window.room_view.timeline.every.isChecked()
 
     qloop.run_until_complete(scenario())
 

@@ -313,7 +313,9 @@ def test_leaving_clears_every_detail_view(
         guest.room_view.leave.click()
         await until(lambda: guest.pages.currentWidget() is guest.start_page, "the start page")
         await join_room(guest, f"ws://127.0.0.1:{port}/chat/other", "guest")
-        await until(lambda: guest.pages.currentWidget() is view, "the other room")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "the other room")
+        view = guest.room_view
+        assert guest.pages.currentWidget() is view
         assert view.title.text() == "#other"
         assert view.json_pane.pretty.toPlainText() == ""
         assert view.json_pane.tree_model.rowCount() == 0
@@ -671,6 +673,7 @@ def test_nothing_of_one_room_shows_in_the_next_and_a_recent_room_is_not_raw(
         assert not guest.join_page.raw_fields.raw.isChecked(), "a recent room is a room"
         guest.join_page.join.click()
         await until(lambda: guest.controller.state is SessionState.OPEN, "in the room again")
+        view = guest.room_view
         assert view.text_pane.entry.toPlainText() == ""
         assert view.json_pane.editor.toPlainText() == ""
         assert "too big" not in view.binary_pane.status.text()
