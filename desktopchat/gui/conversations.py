@@ -68,7 +68,9 @@ class Conversation:
     host: str = ""
     """Where it is: the host's address."""
     state: str = "connecting"
-    """Its connection in a few words."""
+    """Its connection in a word or two."""
+    detail: str = ""
+    """Its connection in a sentence (the status line's, the tooltip's)."""
     trouble: str = ""
     """``"problem"`` (closed, refused, identity changed), ``"waiting"`` (reconnecting) or
     ``""``: how the sidebar colours its state."""
@@ -132,7 +134,9 @@ class ConversationModel(QAbstractListModel):
         room = self.rooms[index.row()]
         values: dict[int, Callable[[], Any]] = {
             Qt.ItemDataRole.DisplayRole: lambda: room.title or room.host,
-            Qt.ItemDataRole.ToolTipRole: lambda: f"{room.title} on {room.host}: {room.state}",
+            Qt.ItemDataRole.ToolTipRole: lambda: (
+                f"{room.title} on {room.host}: {room.detail or room.state}"
+            ),
             self.HostRole: lambda: room.host,
             self.StateRole: lambda: room.state,
             self.UnreadRole: lambda: room.unread,

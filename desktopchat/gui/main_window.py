@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktopchat.autostart import start_at_login, starts_at_login
-from desktopchat.client import SessionState, display_address
-from desktopchat.client.address import address_token, without_secrets
+from desktopchat.client import AddressError, SessionState, display_address
+from desktopchat.client.address import address_token, room_url, without_secrets
 from desktopchat.client.raw import RawOptions, is_secret_header
 from desktopchat.client.saved import expand_handshake
 from desktopchat.client.transfers import Transfer
@@ -44,6 +44,7 @@ from desktopchat.gui.room_view import WAITING, RoomView
 from desktopchat.gui.start_page import StartPage
 from desktopchat.gui.theme import Looks
 from desktopchat.gui.vault import TokenVault
+from desktopchat.protocol.rooms import DEFAULT_ROOM, room_of_path
 
 NOTICE_SECONDS = 15.0
 """How long a passing message stays in the status bar."""
@@ -56,7 +57,27 @@ TROUBLE = {
 }
 """How the sidebar colours a room's state (an open room: not at all)."""
 
+STATE_WORDS = {
+    SessionState.CONNECTING: "connecting",
+    SessionState.OPEN: "connected",
+    SessionState.RECONNECTING: "reconnecting",
+    SessionState.CLOSING: "closing",
+    SessionState.CLOSED: "closed",
+}
+"""A room's state in the sidebar: a word (the status line and the tooltip say the rest)."""
+
 logger = logging.getLogger("desktopchat.gui")
+
+
+def _title_and_host(room: RecentRoom) -> tuple[str, str]:
+    """How the sidebar names a room not joined yet: ``#name`` and ``host:port``."""
+    if room.hosted:
+        return f"#{room.room or DEFAULT_ROOM}", f"127.0.0.1:{room.port}"
+    try:
+        url = urlsplit(room_url(room.address))
+    except AddressError:
+        return room.address, ""
+    return f"#{room_of_path(url.path) or DEFAULT_ROOM}", url.netloc
 
 
 class MainWindow(QMainWindow):
@@ -95,6 +116,7 @@ class MainWindow(QMainWindow):
         self.about: QMessageBox | None = None
         self.switcher: Switcher | None = None
         self._closing: set[asyncio.Task[None]] = set()
+        self._closed = False
         self.setWindowTitle("desktopchat")
         if icon is not None:
             self.setWindowIcon(icon)
@@ -326,7 +348,8 @@ class MainWindow(QMainWindow):
         self.menus.room.setEnabled(not raw)
         if not raw:
             self.menus.levels[conv.notifications.level].setChecked(True)
-        self.status.setText(conv.state[:1].upper() + conv.state[1:])
+        words = conv.detail or conv.state
+        self.status.setText(words[:1].upper() + words[1:])
         self.attention.looked()
         self.rooms.changed(conv, now=True)
 
@@ -411,7 +434,7 @@ class MainWindow(QMainWindow):
     def _close_conversation(self, conv: Conversation) -> None:
         """``conv`` was left: out of the sidebar, its controller finished, its view gone;
         another room (or the start page) comes in front."""
-        if conv not in self.rooms.rooms:
+        if conv not in self.rooms.rooms or self._closed:
             return
         self._remember_read(conv)
         self.rooms.remove(conv)
@@ -439,6 +462,8 @@ class MainWindow(QMainWindow):
 
     async def shutdown(self) -> None:
         """Leave every room and stop hosting (the window is closing)."""
+        if not self._closed:  # ended by a signal (a logout), not by closing the window
+            self._keep_for_next_start()
         rooms = [*self.rooms.rooms, self._pending]
         await asyncio.gather(*(conv.controller.shutdown() for conv in rooms))
         await asyncio.gather(*self._closing, return_exceptions=True)
@@ -449,6 +474,8 @@ class MainWindow(QMainWindow):
         for room in list(self.remembered.open_rooms):
             if not room.raw and all(conv.opened_as != room for conv in self.rooms.rooms):
                 self._restore(room)
+        if self.current is None and self.rooms.rooms:
+            self.show_conversation(self.rooms.rooms[0])
 
     def _restore(self, room: RecentRoom) -> None:
         if room.hosted:
@@ -470,9 +497,7 @@ class MainWindow(QMainWindow):
         conv = self._conversation(self._pending.controller.sibling(), self.attention.add_room())
         conv.opened_as = room
         conv.hosting = options
-        parts = urlsplit(room.address if "://" in room.address else f"ws://{room.address}")
-        conv.host = parts.netloc or room.address
-        conv.title = f"#{room.room}" if room.hosted else f"#{parts.path.strip('/') or 'chat'}"
+        conv.title, conv.host = _title_and_host(room)
         conv.state = "joining…"
         conv.trouble = "waiting"
         self.rooms.add(conv)
@@ -836,7 +861,8 @@ class MainWindow(QMainWindow):
 
     def _trouble(self, conv: Conversation, words: str) -> None:
         """``conv`` (listed) could not be opened: its line in the sidebar says why."""
-        conv.state, conv.trouble = words, "problem"
+        conv.state = conv.detail = words
+        conv.trouble = "problem"
         conv.view.set_state(SessionState.CLOSED, words)
         self.rooms.changed(conv, now=True)
         if conv is self.current:
@@ -884,7 +910,8 @@ class MainWindow(QMainWindow):
 
     def _state_changed(self, conv: Conversation, state: SessionState, description: str) -> None:
         conv.view.set_state(state, description)
-        conv.state = description
+        conv.state = STATE_WORDS[state]
+        conv.detail = description
         conv.trouble = TROUBLE.get(state, "")
         if conv is self.current:
             self.status.setText(description[:1].upper() + description[1:])
@@ -925,11 +952,17 @@ class MainWindow(QMainWindow):
             )
             self._quitting = False
             return
+        self._keep_for_next_start()
+        event.accept()
+        self.closed.emit()
+
+    def _keep_for_next_start(self) -> None:
+        """Save where each room was read to and which rooms are open, once: leaving them
+        as the window closes must not take them out of the next start."""
         for conv in self.rooms.rooms:
             self._remember_read(conv)
         self._save()
-        event.accept()
-        self.closed.emit()
+        self._closed = True
 
     def _close(self) -> None:
         self._close_confirmed = True
