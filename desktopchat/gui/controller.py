@@ -257,10 +257,17 @@ class ChatController(QObject):
         """Send a text message; ``/msg NAME TEXT`` in a room says TEXT to NAME alone."""
         direct = direct_command(text) if isinstance(self.session, Session) else None
         if direct is not None:
-            to, said = direct
-            self._send(Kind.TEXT, lambda session: _session(session).send_direct(to, said))
+            self.send_direct(*direct)
+            return
+        if (text == "/msg" or text.startswith("/msg ")) and isinstance(self.session, Session):
+            # Not said to the whole room by a slip: "/msg bob" alone has nobody's words.
+            self.sendFailed.emit(Kind.TEXT, "write /msg NAME and then the message")
             return
         self._send(Kind.TEXT, lambda session: session.send_text(text))
+
+    def send_direct(self, to: str, text: str) -> None:
+        """Say ``text`` to the member ``to`` alone (a room's direct message)."""
+        self._send(Kind.TEXT, lambda session: _session(session).send_direct(to, text))
 
     def send_json_text(self, text: str) -> None:
         """Send JSON typed by the user (validated again by the session)."""

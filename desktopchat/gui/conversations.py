@@ -82,6 +82,10 @@ class Conversation:
     token: str | None = None
     hosting: HostOptions | None = None
     """What the room was hosted with, when this window hosts it."""
+    peer: str = ""
+    """For a direct conversation: the other person."""
+    via: Conversation | None = None
+    """For a direct conversation: the room it goes through (whose controller it shares)."""
     """The token it was joined with, for the keyring once joined (then forgotten)."""
 
     @property

@@ -44,6 +44,7 @@ from desktopchat.gui.room_view import WAITING, RoomView
 from desktopchat.gui.start_page import StartPage
 from desktopchat.gui.theme import Looks
 from desktopchat.gui.vault import TokenVault
+from desktopchat.protocol import Kind
 from desktopchat.protocol.rooms import DEFAULT_ROOM, room_of_path
 
 NOTICE_SECONDS = 15.0
@@ -294,6 +295,7 @@ class MainWindow(QMainWindow):
         room.stopHostingRequested.connect(
             partial(self._leave_asking, conv, "Stop hosting?", "Stopping", "Stop hosting")
         )
+        room.directRequested.connect(partial(self.open_direct, conv))
 
     def _forget_transfer(self, conv: Conversation, transfer: Transfer) -> None:
         conv.controller.transfers.forget(transfer)
@@ -303,15 +305,15 @@ class MainWindow(QMainWindow):
         c, room = conv.controller, conv.view
         c.stateChanged.connect(partial(self._state_changed, conv))
         c.joined.connect(partial(self._joined, conv))
-        c.membersChanged.connect(room.set_members)
+        c.membersChanged.connect(partial(self._members_changed, conv))
         c.messageArrived.connect(partial(self._arrived, conv))
-        c.messageDelivered.connect(room.mark_delivered)
-        c.messageFailed.connect(room.mark_failed)
+        c.messageDelivered.connect(partial(self._delivered, conv))
+        c.messageFailed.connect(partial(self._failed, conv))
         c.olderArrived.connect(room.add_older)
         c.historyLoaded.connect(room.history_loaded)
         c.largestMessage.connect(room.binary_pane.show_limit)
         c.progress.connect(room.binary_pane.show_progress)
-        c.sendFailed.connect(room.show_send_error)
+        c.sendFailed.connect(partial(self._send_failed, conv))
         c.transferChanged.connect(room.transfers.changed)
         c.fileOffered.connect(lambda _transfer: room.file_offered())
         c.joinFailed.connect(partial(self._join_failed, conv))
@@ -328,6 +330,74 @@ class MainWindow(QMainWindow):
         c.problem.connect(partial(self._problem, conv))
         c.roomsFound.connect(self.join_page.found.set_rooms)
         conv.notifications.opened.connect(partial(self._notification_clicked, conv))
+
+    # -- direct conversations -------------------------------------------------------------------
+
+    def open_direct(self, room: Conversation, peer: str) -> None:
+        """In front: the direct conversation with ``peer`` through ``room`` (made if new),
+        its composer ready."""
+        conv = self._direct(room, peer)
+        self.show_conversation(conv)
+        conv.view.tabs.setCurrentWidget(conv.view.text_pane)
+        conv.view.text_pane.entry.setFocus()
+
+    def _direct(self, room: Conversation, peer: str) -> Conversation:
+        """The direct conversation with ``peer`` through ``room``, listed (made if new)."""
+        for conv in self.rooms.rooms:
+            if conv.via is room and conv.peer == peer:
+                return conv
+        view = RoomView()
+        if self.remembered.text_size:
+            view.set_text_size(self.remembered.text_size)
+        self.pages.addWidget(view)
+        name = room.view.members.me
+        view.enter(room.title.lstrip("#"), name, [name, peer], room.view.members.host)
+        view.make_direct(peer, room.title.lstrip("#"))
+        conv = Conversation(room.controller, view, self.attention.add_room(), peer=peer, via=room)
+        conv.key = f"{room.key} @{peer}"
+        conv.title, conv.host = f"@{peer}", f"via {room.title}"
+        conv.entered = True
+        conv.reading.start(self.remembered.read.get(conv.key, 0))
+        conv.notifications.enter(conv.key, peer)
+        conv.notifications.direct = room.title.lstrip("#")
+        self._presence(conv, room.view.members.stringList())
+        view.sendText.connect(partial(self._say_directly, conv))
+        view.leaveRequested.connect(partial(self._close_conversation, conv))
+        self.rooms.add(conv)
+        return conv
+
+    def _say_directly(self, conv: Conversation, text: str) -> None:
+        conv.controller.send_direct(conv.peer, text)
+
+    def _directs(self, room: Conversation) -> list[Conversation]:
+        return [conv for conv in self.rooms.rooms if conv.via is room]
+
+    def _presence(self, conv: Conversation, members: list[str]) -> None:
+        here = conv.peer in members
+        conv.state = "in the room" if here else "not in the room now"
+        room = conv.via.title if conv.via is not None else "the room"
+        conv.detail = f"{conv.peer} is in {room}" if here else f"{conv.peer} is not in {room} now"
+        conv.trouble = "" if here else "away"
+        conv.view.set_state("open" if here else "reconnecting", conv.detail)
+
+    def _members_changed(self, room: Conversation, members: list[str]) -> None:
+        room.view.set_members(members)
+        for conv in self._directs(room):
+            self._presence(conv, members)
+            self.rooms.changed(conv)
+
+    def _delivered(self, room: Conversation, cid: str, message_id: int, at: object) -> None:
+        for conv in (room, *self._directs(room)):
+            conv.view.mark_delivered(cid, message_id, at if isinstance(at, int) else None)
+
+    def _send_failed(self, room: Conversation, kind: Kind, message: str) -> None:
+        # Said where it was typed: the direct conversation in front, or the room.
+        shown = self.current if self.current in self._directs(room) else room
+        (shown or room).view.show_send_error(kind, message)
+
+    def _failed(self, room: Conversation, cid: str, reason: str) -> None:
+        for conv in (room, *self._directs(room)):
+            conv.view.mark_failed(cid, reason)
 
     # -- the sidebar ----------------------------------------------------------------------------
 
@@ -398,7 +468,9 @@ class MainWindow(QMainWindow):
         self._save()
 
     def _leave_from_sidebar(self, conv: Conversation) -> None:
-        if conv.controller.hosting:
+        if conv.via is not None:
+            self._close_conversation(conv)
+        elif conv.controller.hosting:
             self._leave_asking(conv, "Stop hosting?", "Stopping", "Stop hosting")
         else:
             self._leave(conv)
@@ -436,6 +508,8 @@ class MainWindow(QMainWindow):
         another room (or the start page) comes in front."""
         if conv not in self.rooms.rooms or self._closed:
             return
+        for direct in self._directs(conv):
+            self._close_conversation(direct)
         self._remember_read(conv)
         self.rooms.remove(conv)
         self.attention.drop_room(conv.notifications)
@@ -446,8 +520,12 @@ class MainWindow(QMainWindow):
                 self.show_conversation(self.rooms.rooms[-1])
             else:
                 self._back_to_start()
-        # Later: this runs from the controller's own signal, inside the task that left.
-        QTimer.singleShot(0, partial(self._finish, conv))
+        if conv.via is None:
+            # Later: this runs from the controller's own signal, inside the task that left.
+            QTimer.singleShot(0, partial(self._finish, conv))
+        else:
+            self.pages.removeWidget(conv.view)
+            conv.view.deleteLater()
         self._save()
 
     def _finish(self, conv: Conversation) -> None:
@@ -464,7 +542,7 @@ class MainWindow(QMainWindow):
         """Leave every room and stop hosting (the window is closing)."""
         if not self._closed:  # ended by a signal (a logout), not by closing the window
             self._keep_for_next_start()
-        rooms = [*self.rooms.rooms, self._pending]
+        rooms = [*(conv for conv in self.rooms.rooms if conv.via is None), self._pending]
         await asyncio.gather(*(conv.controller.shutdown() for conv in rooms))
         await asyncio.gather(*self._closing, return_exceptions=True)
 
@@ -515,6 +593,8 @@ class MainWindow(QMainWindow):
         if conv.view.raw:  # a feed's frames are not messages to be told about
             conv.view.add_row(row)
             return
+        if row.peer:  # said to one person: it belongs to that conversation
+            conv = self._direct(conv, row.peer)
         # History read on an earlier visit comes again with a rejoin: shown, not new.
         new = not conv.reading.read_before(row.id)
         conv.view.add_row(row, new)

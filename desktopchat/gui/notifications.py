@@ -106,6 +106,9 @@ class Notifications(QObject):
         self._mention: MessageRow | None = None  # the first mention not yet seen
         self.sound = False
         """A mention (or a direct message to us) comes with the desktop's sound."""
+        self.direct = ""
+        """For a direct conversation: the room it goes through (its messages are not
+        "in #room" but to us alone)."""
         self._update = QTimer(self)
         self._update.setSingleShot(True)
         self._update.timeout.connect(self.update_now)
@@ -194,6 +197,9 @@ class Notifications(QObject):
             self.unreadChanged.emit(0)
 
     def _title(self, row: MessageRow) -> str:
+        if self.direct:
+            more = f" · {self.unread} new messages" if self.unread > 1 else ""
+            return f"{row.sender} to you alone, via #{self.direct}{more}"
         if row.mentioned:
             more = f" · {self.unread} new messages" if self.unread > 1 else ""
             return f"{row.sender} mentioned you in #{self.title}{more}"

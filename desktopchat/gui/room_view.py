@@ -10,7 +10,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QShortcut,
-    QTextCursor,
 )
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -82,6 +81,7 @@ class RoomView(QWidget):
     pingRequested = Signal(bytes)  # a raw connection's ping, with its payload
     pingEveryChanged = Signal(int)  # seconds between pings (0: none)
     closeRequested = Signal(int, str)  # close the raw connection with this code and reason
+    directRequested = Signal(str)  # a direct conversation with this member
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -259,15 +259,22 @@ class RoomView(QWidget):
             self.saved.keep(name, "text", self.text_pane.entry.text())
 
     def _direct_to(self, index: QModelIndex) -> None:
-        """Start a direct message to the member double-clicked, in the Text composer."""
+        """A direct conversation with the member double-clicked (not with ourselves)."""
         name = self.members.name_at(index.row())
-        if not name or name == self.members.me or self.raw:
-            return
-        self.tabs.setCurrentWidget(self.text_pane)
-        entry = self.text_pane.entry
-        entry.setPlainText(f"/msg {name} ")
-        entry.moveCursor(QTextCursor.MoveOperation.End)
-        entry.setFocus()
+        if name and name != self.members.me and not self.raw:
+            self.directRequested.emit(name)
+
+    def make_direct(self, peer: str, room: str) -> None:
+        """Make this view a direct conversation with ``peer`` through ``#room``: text
+        only, no member list, and closing it does not leave the room."""
+        self.title.setText(f"@{peer}")
+        self.me.setText(f"To {peer} alone, through #{room}")
+        for widget in (self.members_label, self.member_list, self.older, self.search_all):
+            widget.hide()
+        for tab in range(1, self.tabs.count()):
+            self.tabs.setTabVisible(tab, False)
+        self.leave.setText("Close conversation")
+        self.leave.setToolTip("Out of the sidebar; a new message from them opens it again")
 
     def _send_text(self, text: str) -> None:
         # On a raw connection what is typed may use the endpoint's {{variables}}, as saved

@@ -17,11 +17,10 @@ SERVER = "server"
 
 def row_of(message: ChatMessage, me: str = "") -> MessageRow:
     """The window's view of a room message (``me``: our name, to spot ``@me``); a direct
-    message says to whom it went."""
+    message names the other person of its conversation as ``peer``."""
     text = dumps(message.data) if message.kind is Kind.JSON else message.text
-    if message.direct:
-        text = f"(direct to {'you' if message.to == me else message.to}) {text}"
     to_me = message.direct and message.to == me and message.sender != me
+    peer = (message.sender if to_me else message.to) if message.direct else ""
     return MessageRow(
         # Said to us alone: it calls for us as a mention does.
         mentioned=to_me
@@ -35,6 +34,7 @@ def row_of(message: ChatMessage, me: str = "") -> MessageRow:
         name=message.name,
         mime=message.mime,
         id=message.id,
+        peer=peer,
     )
 
 
@@ -47,10 +47,11 @@ def pending_row(cid: str, sent: Sendable, sender: str) -> MessageRow:
             now,
             sender,
             Kind.TEXT,
-            text=f"(direct to {sent.to}) {said}",
+            text=said,
             cid=cid,
             own=True,
             delivered=False,
+            peer=sent.to,
         )
     if isinstance(sent, SendText):
         return MessageRow(

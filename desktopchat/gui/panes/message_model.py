@@ -72,6 +72,9 @@ class MessageRow:
     """Why our message was given up on (empty while it is pending or once delivered)."""
     mentioned: bool = False
     """The message names us with ``@name``: highlighted, and always notified."""
+    peer: str = ""
+    """A direct message's other person (ours to them, or theirs to us); empty for a
+    message to the whole room."""
 
     def summary(self) -> str:
         """One line describing the message (for lists, filters and tooltips)."""
