@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -70,13 +69,11 @@ async def send(port: int, rooms: int, rate: int, seconds: int) -> None:
 
 async def main(rooms: int, rate: int) -> None:
     port = free_port()
-    server = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "desktopchat", "serve", "--port", str(port)),
-            *("--history", "off", "--rate", "0", "--no-advertise", "--tls", "off"),
-            *("--files-max-bytes", "0", "--max-rooms", str(rooms + 5)),
-        ],
-        stderr=subprocess.DEVNULL,
+    server = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "desktopchat", "serve", "--port", str(port)),
+        *("--history", "off", "--rate", "0", "--no-advertise", "--tls", "off"),
+        *("--files-max-bytes", "0", "--max-rooms", str(rooms + 5)),
+        stderr=asyncio.subprocess.DEVNULL,
     )
     settings = Path(f"/tmp/dc-rooms-bench-{os.getpid()}.json")
     window = MainWindow(ChatController(ServerHoster()), SettingsStore(settings))
@@ -118,8 +115,8 @@ async def main(rooms: int, rate: int) -> None:
     finally:
         await window.shutdown()
         server.terminate()
-        server.wait(timeout=15)
-        settings.unlink(missing_ok=True)
+        await asyncio.wait_for(server.wait(), 15)
+        await asyncio.to_thread(settings.unlink, missing_ok=True)
     others = rooms - 1
     print(
         f"{rooms} rooms, {others} in the background at {rate} msg/s each "
