@@ -27,7 +27,7 @@ from desktopchat.app.hosting import ServerHoster
 from desktopchat.app.notifier import SystemNotifier
 from desktopchat.app.window import application
 from desktopchat.assets import resource
-from desktopchat.client import SessionState
+from desktopchat.client import Session, SessionState
 from desktopchat.client.discovery import FoundRoom
 from desktopchat.client.pinning import KnownHosts
 from desktopchat.gui.controller import ChatController
@@ -236,6 +236,8 @@ async def main(workdir: Path, image: Path) -> None:
     await shoot(host, "history")
     view.follower.follow()
 
+    others = await sidebar(guest, host, port)
+
     # Ada is in another window; Grace mentions her: the desktop shows a notification.
     guest.activateWindow()
     guest.raise_()
@@ -265,9 +267,49 @@ async def main(workdir: Path, image: Path) -> None:
     await shoot(guest, "long-status")
 
     await notifier.close()
-    await guest.controller.shutdown()
+    await guest.shutdown()
+    await asyncio.gather(*(session.close() for session in others))
     await raw_endpoint(workdir)
     await trust_error(workdir)
+
+
+async def opened(window: MainWindow, link: str) -> None:
+    """Open ``link``'s room beside the others, and wait until it is joined."""
+    window.open_link(link)
+    room = window.conversations[-1]
+    await until(lambda: room.controller.state is SessionState.OPEN, link)
+
+
+async def sidebar(guest: MainWindow, host: MainWindow, port: int) -> list[Session]:
+    """Grace keeps three rooms open: news waits in the two in the back, one with a
+    mention, and Ada writes to her alone. The sessions that talk in those rooms are
+    returned (to close at the end)."""
+    guest.remembered.name = "Grace"
+    lobby = guest.current
+    talkers = []
+    for room, who, lines in (
+        ("design", "Lin", ["New icons are up for review", "@Grace which blue do you prefer?"]),
+        ("random", "Sam", ["Lunch at 12:30?", "The coffee machine is fixed", "🎉"]),
+    ):
+        await opened(guest, f"ws://127.0.0.1:{port}/chat/{room}")
+        talker = Session(f"ws://127.0.0.1:{port}/chat/{room}", name=who)
+        await talker.start()
+        talkers.append((talker, lines))
+    assert lobby is not None
+    guest.show_conversation(lobby)
+    guest.activateWindow()
+    for talker, lines in talkers:
+        for line in lines:
+            await talker.send_text(line)
+    host.controller.send_text("/msg Grace are you free for a call after the review?")
+    await until(lambda: len(guest.conversations) == 4, "the direct conversation")
+    await until(lambda: guest.conversations[-1].unread == 1, "its unread message")
+    await asyncio.sleep(0.5)  # the sidebar repaints its counts in batches
+    await shoot(guest, "sidebar")
+    guest.open_direct(lobby, "Ada")
+    await shoot(guest, "direct")
+    guest.show_conversation(lobby)
+    return [talker for talker, _ in talkers]
 
 
 async def trust_error(workdir: Path) -> None:

@@ -905,6 +905,8 @@ class MainWindow(QMainWindow):
             conv.key = key
             conv.reading.start(self.remembered.read.get(key, 0))
             conv.view.reset()
+            # The state came before the welcome; reset() has just shown "connecting".
+            conv.view.set_state(conv.controller.state, conv.detail or conv.state)
             if conv.controller.host_info is not None:
                 conv.view.show_hosting(conv.controller.host_info)
         # Hosting from this window, we are the host whatever the server was told.
@@ -912,6 +914,8 @@ class MainWindow(QMainWindow):
         conv.notifications.enter(key, room)
         conv.title = f"#{room}"
         conv.host = urlsplit(session.url).netloc if session is not None else conv.host
+        if conv.controller.host_info is not None:
+            conv.host = f"hosted here, port {conv.controller.host_info.port}"
         if conv.opened_as is not None:
             self.remembered.remember(conv.opened_as)
             if not conv.opened_as.hosted:

@@ -126,7 +126,7 @@ class RoomView(QWidget):
 
         side = QWidget()
         side.setObjectName("sidebar")
-        side_layout = QVBoxLayout(side)
+        side_layout = self._side = QVBoxLayout(side)
         side_layout.addWidget(self.title)
         side_layout.addWidget(self.me)
         side_layout.addWidget(self.state)
@@ -273,6 +273,8 @@ class RoomView(QWidget):
             widget.hide()
         for tab in range(1, self.tabs.count()):
             self.tabs.setTabVisible(tab, False)
+        # What was the member list's room stays empty, instead of stretching the state.
+        self._side.insertStretch(self._side.indexOf(self.leave), 1)
         self.leave.setText("Close conversation")
         self.leave.setToolTip("Out of the sidebar; a new message from them opens it again")
 
