@@ -191,7 +191,7 @@ async def main() -> None:
         results.update(await hosting_lag(window, probe))
         results.update(await ingest(window, probe))
     finally:
-        await window.controller.shutdown()
+        await window.shutdown()
     results["launch_to_joined_s"] = statistics.median(launch_time() for _ in range(3))
     for key, value in results.items():
         print(f"{key}: {value:.4g}" if isinstance(value, float) else f"{key}: {value}")

@@ -119,7 +119,7 @@ async def main(args: argparse.Namespace) -> None:
         try:
             runs["host"].append(await hosted_by_window(window, args))
         finally:
-            await window.controller.shutdown()
+            await window.shutdown()
             window.close()
         runs["serve"].append(await served_headless(args))
         print(f"rep {rep + 1}: " + json.dumps({k: v[-1] for k, v in runs.items()}), flush=True)

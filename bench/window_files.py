@@ -81,8 +81,8 @@ async def main(size_mib: int) -> None:
             results["fetching"] = probe.stop()
             assert offered[-1].state is State.DONE, offered[-1].error
         finally:
-            await host.controller.shutdown()
-            await guest.controller.shutdown()
+            await host.shutdown()
+            await guest.shutdown()
     print(f"{size_mib} MiB through a window that hosts (no TLS on loopback):")
     print(f"sent at {size_mib / up:.0f} MiB/s, fetched at {size_mib / down:.0f} MiB/s")
     print("| the window's event loop | lag p50 ms | lag p99 ms | lag max ms |")

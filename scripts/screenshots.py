@@ -336,8 +336,8 @@ async def trust_error(workdir: Path) -> None:
     errors = guest.join_page.errors
     await until(lambda: any(label.isVisible() for label in errors.values()), "the refusal")
     await shoot(guest, "trust-error")
-    await guest.controller.shutdown()
-    await host.controller.shutdown()
+    await guest.shutdown()
+    await host.shutdown()
 
 
 async def ticker(ws: ServerConnection) -> None:
@@ -392,7 +392,7 @@ async def raw_endpoint(workdir: Path) -> None:
         timeline.close_button.click()
         await until(lambda: window.controller.state is SessionState.CLOSED, "the close")
         await shoot(window, "raw-timeline")
-        await window.controller.shutdown()
+        await window.shutdown()
 
 
 def run() -> None:

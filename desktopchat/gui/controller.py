@@ -99,6 +99,17 @@ MEMBERS_MS = 100
 """How often the member list may change on screen."""
 
 
+_RETIRING: set[asyncio.Task[None]] = set()
+"""Controllers shutting down after their room was left (kept: a task nobody holds may be
+collected before it ends)."""
+
+
+async def shut_down_all(controllers: list[ChatController]) -> None:
+    """Shut ``controllers`` down, and wait for those retiring (the window is closing)."""
+    await asyncio.gather(*(controller.shutdown() for controller in controllers))
+    await asyncio.gather(*_RETIRING, return_exceptions=True)
+
+
 class ChatController(QObject):
     """Owns the session (and, when hosting, the server through a :class:`Hoster`)."""
 
@@ -373,6 +384,18 @@ class ChatController(QObject):
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def retire(self, then: Callable[[], None]) -> None:
+        """Shut down in the background (its room was left, from one of its own signals:
+        inside the task that left), then call ``then``."""
+
+        async def retire() -> None:
+            await self.shutdown()
+            then()
+
+        task = asyncio.get_event_loop().create_task(retire(), name="closing a room")
+        _RETIRING.add(task)
+        task.add_done_callback(_RETIRING.discard)
 
     # -- the tasks ----------------------------------------------------------------------------
 

@@ -3,7 +3,6 @@ wiring of each room's controller."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -28,7 +27,7 @@ from desktopchat.client.saved import expand_handshake
 from desktopchat.client.transfers import Transfer
 from desktopchat.gui.about import show_about
 from desktopchat.gui.attention import Attention
-from desktopchat.gui.controller import ChatController
+from desktopchat.gui.controller import ChatController, shut_down_all
 from desktopchat.gui.conversations import Conversation, ConversationModel, Sidebar, Switcher
 from desktopchat.gui.elided import ElidedLabel
 from desktopchat.gui.host_page import HostPage
@@ -116,7 +115,6 @@ class MainWindow(QMainWindow):
         self._quitting = False
         self.about: QMessageBox | None = None
         self.switcher: Switcher | None = None
-        self._closing: set[asyncio.Task[None]] = set()
         self._closed = False
         self.setWindowTitle("desktopchat")
         if icon is not None:
@@ -449,6 +447,9 @@ class MainWindow(QMainWindow):
 
     def mute(self, conv: Conversation, muted: bool) -> None:
         """No notifications from ``conv`` (nor a count in the title), or again as before."""
+        if not conv.key:  # its level is kept by its address, known once it is joined
+            self.show_status(f"{conv.title} can be muted once it is joined")
+            return
         if muted:
             self.remembered.notify[conv.key] = "none"
         else:
@@ -529,22 +530,18 @@ class MainWindow(QMainWindow):
         self._save()
 
     def _finish(self, conv: Conversation) -> None:
-        async def finish() -> None:
-            await conv.controller.shutdown()
+        def gone() -> None:
             self.pages.removeWidget(conv.view)
             conv.view.deleteLater()
 
-        task = asyncio.get_event_loop().create_task(finish(), name="closing a room")
-        self._closing.add(task)
-        task.add_done_callback(self._closing.discard)
+        conv.controller.retire(gone)
 
     async def shutdown(self) -> None:
         """Leave every room and stop hosting (the window is closing)."""
         if not self._closed:  # ended by a signal (a logout), not by closing the window
             self._keep_for_next_start()
         rooms = [*(conv for conv in self.rooms.rooms if conv.via is None), self._pending]
-        await asyncio.gather(*(conv.controller.shutdown() for conv in rooms))
-        await asyncio.gather(*self._closing, return_exceptions=True)
+        await shut_down_all([conv.controller for conv in rooms])
 
     def restore_rooms(self) -> None:
         """Open again the rooms that were open when the window last closed (not the plain

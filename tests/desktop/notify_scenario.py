@@ -54,7 +54,9 @@ async def scenario() -> dict[str, object]:
     other.activateWindow()
     await until(lambda: not window.attention.watching(), "the room window in the back")
     opened: list[bool] = []
-    window.attention.openRequested.connect(lambda: opened.append(True))
+    (room,) = window.conversations
+    # The click reaches the room's own notifications, which bring that room in front.
+    room.notifications.opened.connect(lambda: opened.append(window.current is room))
     async with connect(
         f"ws://127.0.0.1:{port}/chat", subprotocols=[Subprotocol(SUBPROTOCOL)], proxy=None
     ) as ws:
@@ -69,11 +71,11 @@ async def scenario() -> dict[str, object]:
     result = {
         "shown": service.shown,
         "closed": service.closed,
-        "opened": bool(opened),
+        "opened": opened == [True],
         "title": window.windowTitle(),
         "fallback": window.attention.notifications.backend is None,
     }
-    await window.controller.shutdown()
+    await window.shutdown()
     return result
 
 

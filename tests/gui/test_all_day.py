@@ -384,7 +384,7 @@ def test_the_tray_is_only_offered_where_there_is_one(
         labels = [b.text() for b in without.confirmation.buttons()]
         assert "Keep hosting in the tray" not in labels
         answer(without.confirmation, "Cancel")
-        await without.controller.shutdown()
+        await without.shutdown()
 
         with_tray = make_window(tray=True)
         assert with_tray.attention.tray is not None

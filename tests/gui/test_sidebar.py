@@ -205,3 +205,30 @@ def test_a_link_opens_its_room_beside_the_others_once(
         assert gone.state.startswith("not joined")
 
     qloop.run_until_complete(scenario())
+
+
+def test_a_hosted_room_is_hosted_again_at_the_next_start_on_its_port(
+    qloop: qasync.QEventLoop, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    settings = tmp_path / "ann.json"
+
+    async def scenario() -> None:
+        port = free_port()
+        ann = make_window(settings)
+        await host_room(ann, port, "ann")
+        (hosted,) = ann.conversations
+        assert hosted.host == f"hosted here, port {port}"
+        ann.close()
+        assert ann.confirmation is not None, "closing asks first"
+        answer(ann.confirmation, "Stop and close")
+        await ann.shutdown()
+        again = make_window(settings)
+        again.restore_rooms()
+        (back,) = again.conversations
+        await until(lambda: back.controller.state is SessionState.OPEN, "hosting again")
+        assert back.controller.hosting
+        assert back.controller.host_info is not None
+        assert back.controller.host_info.port == port
+        assert back.title == "#chat"
+
+    qloop.run_until_complete(scenario())

@@ -194,7 +194,7 @@ def test_closing_while_hosting_asks_first_then_stops_cleanly(
         stop = next(b for b in box.findChildren(QPushButton) if b.text() == "Stop and close")
         stop.click()
         await until(lambda: closed == [True], "the window to close")
-        await window.controller.shutdown()
+        await window.shutdown()
         assert not window.controller.hosting
 
     qloop.run_until_complete(scenario())
@@ -392,7 +392,7 @@ def test_a_tls_room_is_hosted_pinned_shared_by_link_and_asks_about_new_identitie
         qloop.run_until_complete(scenario())
     finally:
         for made in windows:
-            qloop.run_until_complete(made.controller.shutdown())
+            qloop.run_until_complete(made.shutdown())
             made.close()
             made.deleteLater()
 
@@ -633,9 +633,15 @@ def test_a_reconnect_refused_for_a_new_token_asks_for_it_on_the_join_form(
         assert error.isVisible()
         assert "token" in error.text().lower()
         assert guest.controller.session is None, "nothing left half-open"
+        (refused,) = guest.conversations
+        assert refused.trouble == "problem", "the sidebar says so too"
+        assert refused.state.startswith("not joined: ")
+        assert guest.join_page.address.text() == f"127.0.0.1:{port}"
         guest.join_page.token.setText("n3w")
         guest.join_page.join.click()
         await until(lambda: guest.controller.state is SessionState.OPEN, "in again")
+        assert len(guest.conversations) == 1, "in place of the refused one"
+        assert guest.current is not refused
 
     qloop.run_until_complete(scenario())
 
