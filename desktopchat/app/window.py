@@ -18,6 +18,7 @@ from desktopchat.app.hosting import ServerHoster, host_options
 from desktopchat.app.notifier import SystemNotifier
 from desktopchat.app.qt_loop import run
 from desktopchat.assets import resource, resources_dir
+from desktopchat.client.identity import install_key
 from desktopchat.gui.controller import ChatController
 from desktopchat.gui.hosting import HostOptions
 from desktopchat.gui.main_window import MainWindow
@@ -57,7 +58,7 @@ def style(app: QApplication) -> None:
 def build_window(base: Settings | None = None) -> MainWindow:
     """The window with its controller, the real server hoster (``base``: the server's
     settings beyond what the Host form asks) and the desktop's notifications."""
-    controller = ChatController(ServerHoster(base))
+    controller = ChatController(ServerHoster(base), client_key=install_key())
     notifier = SystemNotifier(resource("icons", "desktopchat.svg"))
     window = MainWindow(controller, SettingsStore(), QApplication.windowIcon(), notifier=notifier)
     if window.attention.tray is not None:

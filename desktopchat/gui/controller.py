@@ -66,6 +66,9 @@ SessionFactory = Callable[..., Session]
 OLDER_PAGE = 100
 """Messages fetched per "Load older messages"."""
 
+NEWEST = 1 << 53
+"""Past every message id: a page "before" it is the newest page."""
+
 SEARCH_ALL_LIMIT = 20_000
 """At most this many older messages are fetched to search the whole history: beyond, the
 room's history is bigger than a window should hold (the search says so)."""
@@ -122,6 +125,7 @@ class ChatController(QObject):
     messageFailed = Signal(str, str)  # cid, why it was given up on
     largestMessage = Signal(int)  # the room's limit in bytes, from its welcome
     olderArrived = Signal(list, bool)  # list[MessageRow] oldest first, whether more exist
+    directOlderArrived = Signal(str, list, bool)  # the peer, its rows oldest first, more?
     historyLoaded = Signal(int, bool)  # messages fetched to search all, whether it was cut short
     progress = Signal(int, int)  # sent, total
     sendFailed = Signal(Kind, str)  # what was not sent, why
@@ -149,8 +153,13 @@ class ChatController(QObject):
         known_hosts: KnownHosts | None = None,
         raw_factory: RawFactory = RawSession,
         transfer_book: TransferBook | None = None,
+        client_key: str | None = None,
     ) -> None:
+        """``client_key``: this install's key (:func:`~desktopchat.client.identity.
+        install_key`), so that direct conversations are found again after a restart
+        (``None``: a new key for every session)."""
         super().__init__(parent)
+        self.client_key = client_key
         self._book = transfer_book or TransferBook(data_dir() / "transfers.json")
         self.transfers = Transfers(self.transferChanged.emit, self._book)
         self._raw_factory = raw_factory
@@ -185,6 +194,7 @@ class ChatController(QObject):
             known_hosts=self._known_hosts,
             raw_factory=self._raw_factory,
             transfer_book=self._book,
+            client_key=self.client_key,
         )
 
     # -- commands from the widgets ---------------------------------------------------------
@@ -320,6 +330,27 @@ class ChatController(QObject):
 
         self._spawn(one_page(), "loading older messages")
 
+    def load_direct(self, peer: str, before: int | None) -> None:
+        """Fetch the page of the direct conversation with ``peer`` before message id
+        ``before`` (``None``: its newest page)."""
+
+        async def one_page() -> None:
+            session = self.session
+            if not isinstance(session, Session):
+                self.directOlderArrived.emit(peer, [], False)
+                return
+            try:
+                page = await session.history(before or NEWEST, OLDER_PAGE, with_=peer)
+            except SendError as exc:
+                self.problem.emit(f"Could not load older messages with {peer}: {exc}")
+                self.directOlderArrived.emit(peer, [], True)
+                return
+            me = session.name or ""
+            rows = [row_of(message, me) for message in page.messages]
+            self.directOlderArrived.emit(peer, rows, page.more and bool(rows))
+
+        self._spawn(one_page(), "loading a direct conversation")
+
     def load_all(self) -> None:
         """Fetch every older page (up to :data:`SEARCH_ALL_LIMIT` messages), to search the
         room's whole history; ``historyLoaded`` when done."""
@@ -444,6 +475,7 @@ class ChatController(QObject):
                 token=token,
                 fingerprint=fingerprint,
                 known_hosts=self._known_hosts,
+                key=self.client_key,
             )
             session.subscribe(self._on_event)
             self.session = session

@@ -86,6 +86,8 @@ class Conversation:
     """For a direct conversation: the other person."""
     via: Conversation | None = None
     """For a direct conversation: the room it goes through (whose controller it shares)."""
+    oldest: int | None = None
+    """For a direct conversation: the oldest message id shown (older pages start there)."""
     """The token it was joined with, for the keyring once joined (then forgotten)."""
 
     @property

@@ -308,6 +308,7 @@ class MainWindow(QMainWindow):
         c.messageDelivered.connect(partial(self._delivered, conv))
         c.messageFailed.connect(partial(self._failed, conv))
         c.olderArrived.connect(room.add_older)
+        c.directOlderArrived.connect(partial(self._direct_older, conv))
         c.historyLoaded.connect(room.history_loaded)
         c.largestMessage.connect(room.binary_pane.show_limit)
         c.progress.connect(room.binary_pane.show_progress)
@@ -334,7 +335,10 @@ class MainWindow(QMainWindow):
     def open_direct(self, room: Conversation, peer: str) -> None:
         """In front: the direct conversation with ``peer`` through ``room`` (made if new),
         its composer ready."""
+        fresh = all(other.via is not room or other.peer != peer for other in self.rooms.rooms)
         conv = self._direct(room, peer)
+        if fresh:  # what the two of you said before, kept by the host
+            room.controller.load_direct(peer, None)
         self.show_conversation(conv)
         conv.view.tabs.setCurrentWidget(conv.view.text_pane)
         conv.view.text_pane.entry.setFocus()
@@ -360,9 +364,29 @@ class MainWindow(QMainWindow):
         conv.notifications.direct = room.title.lstrip("#")
         self._presence(conv, room.view.members.stringList())
         view.sendText.connect(partial(self._say_directly, conv))
+        view.olderRequested.connect(partial(self._older_direct, conv))
         view.leaveRequested.connect(partial(self._close_conversation, conv))
         self.rooms.add(conv)
         return conv
+
+    def _older_direct(self, conv: Conversation) -> None:
+        conv.controller.load_direct(conv.peer, conv.oldest)
+
+    def _direct_older(
+        self, room: Conversation, peer: str, rows: list[MessageRow], more: bool
+    ) -> None:
+        conv = next((c for c in self._directs(room) if c.peer == peer), None)
+        if conv is None:
+            return
+        model = conv.view.models[Kind.TEXT]
+        model.flush()
+        # Our own messages of this run are shown already (their ids came with the acks).
+        shown = {row.id for row in model.rows() if row.id is not None}
+        older = [row for row in rows if row.id not in shown]
+        ids = [row.id for row in older if row.id is not None]
+        if ids:
+            conv.oldest = min(ids) if conv.oldest is None else min(conv.oldest, *ids)
+        conv.view.add_older(older, more)
 
     def _say_directly(self, conv: Conversation, text: str) -> None:
         conv.controller.send_direct(conv.peer, text)
@@ -592,6 +616,8 @@ class MainWindow(QMainWindow):
             return
         if row.peer:  # said to one person: it belongs to that conversation
             conv = self._direct(conv, row.peer)
+            if row.id is not None and (conv.oldest is None or row.id < conv.oldest):
+                conv.oldest = row.id
         # History read on an earlier visit comes again with a rejoin: shown, not new.
         new = not conv.reading.read_before(row.id)
         conv.view.add_row(row, new)

@@ -269,7 +269,7 @@ class RoomView(QWidget):
         only, no member list, and closing it does not leave the room."""
         self.title.setText(f"@{peer}")
         self.me.setText(f"To {peer} alone, through #{room}")
-        for widget in (self.members_label, self.member_list, self.older, self.search_all):
+        for widget in (self.members_label, self.member_list, self.search_all):
             widget.hide()
         for tab in range(1, self.tabs.count()):
             self.tabs.setTabVisible(tab, False)

@@ -59,11 +59,13 @@ class Windows:
         self.windows: list[MainWindow] = []
 
     def __call__(self, settings: Path | None = None, **options: Any) -> MainWindow:
-        """A window (``options`` go to MainWindow: ``notifier``, ``tray``)."""
+        """A window (``options`` go to MainWindow: ``notifier``, ``tray``; ``client_key``
+        to its controller)."""
         number = len(self.windows)
         store = SettingsStore(settings or self._tmp_path / f"settings-{number}.json")
         options.setdefault("tray", False)
-        window = MainWindow(ChatController(ServerHoster()), store, **options)
+        controller = ChatController(ServerHoster(), client_key=options.pop("client_key", None))
+        window = MainWindow(controller, store, **options)
         # Not qtbot.addWidget: pytest-qt would delete the window before the controller's
         # shutdown below, whose signals still reach its widgets.
         window.show()

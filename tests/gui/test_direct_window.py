@@ -3,16 +3,19 @@ in the sidebar, through the room it goes by; nobody else sees it."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from desktopchat.client import SessionState
+from desktopchat.client.identity import install_key
 from desktopchat.gui.conversations import Conversation
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.protocol import Kind
 from tests.gui.conftest import WindowFactory, until
-from tests.gui.rooms import host_and_guest, join_room, texts
+from tests.gui.rooms import free_port, host_and_guest, host_room, join_room, texts
 
 
 def said(conv: Conversation) -> list[str]:
@@ -83,5 +86,52 @@ def test_a_double_clicked_member_gets_a_direct_conversation_nobody_else_sees(
         close.trigger()
         assert direct_with(guest, "third") is None
         assert room.controller.state is SessionState.OPEN, "closing it leaves no room"
+
+    qloop.run_until_complete(scenario())
+
+
+def test_a_direct_conversation_is_found_again_after_a_restart_by_this_install_only(
+    qloop: qasync.QEventLoop, make_window: WindowFactory, tmp_path: Path
+) -> None:
+    key = install_key(tmp_path / "client-key")
+
+    async def scenario() -> None:
+        host = make_window()
+        port = free_port()
+        await host_room(host, port, "hoster")
+        guest = make_window(tmp_path / "guest.json", client_key=key)
+        await join_room(guest, f"127.0.0.1:{port}", "guest")
+        await until(lambda: guest.controller.state is SessionState.OPEN, "joined")
+        room = guest.current
+        assert room is not None
+        guest.open_direct(room, "hoster")
+        talk = guest.current
+        assert talk is not None
+        talk.view.sendText.emit("before the restart")
+        await until(lambda: direct_with(host, "guest") is not None, "at the host")
+        guest.close()
+        await guest.shutdown()
+
+        again = make_window(tmp_path / "guest.json", client_key=key)
+        again.restore_rooms()
+        back = again.current
+        assert back is not None
+        await until(lambda: back.controller.state is SessionState.OPEN, "joined again")
+        again.open_direct(back, "hoster")
+        found = again.current
+        assert found is not None
+        assert found.peer == "hoster"
+        await until(lambda: said(found) == ["before the restart"], "the earlier conversation")
+
+        stranger = make_window(client_key=install_key(tmp_path / "another-key"))
+        await join_room(stranger, f"127.0.0.1:{port}", "guest")  # the same name, not the key
+        await until(lambda: stranger.controller.state is SessionState.OPEN, "a stranger")
+        stranger_room = stranger.current
+        assert stranger_room is not None
+        stranger.open_direct(stranger_room, "hoster")
+        other = stranger.current
+        assert other is not None
+        await until(lambda: other.view.older.text() == "No older messages", "its page")
+        assert said(other) == [], "another install does not read it"
 
     qloop.run_until_complete(scenario())
