@@ -775,6 +775,10 @@ class MainWindow(QMainWindow):
             self.show_start()
 
     def _recent_chosen(self, room: RecentRoom) -> None:
+        for conv in self.rooms.rooms:
+            if conv.opened_as is not None and conv.opened_as.address == room.address:
+                self.show_conversation(conv)  # open already: not a second time
+                return
         if room.raw:
             self._recent_raw_chosen(room)
             return

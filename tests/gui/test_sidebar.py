@@ -141,6 +141,14 @@ def test_switching_muting_and_leaving_and_the_rooms_come_back_after_a_restart(
         assert me.windowTitle() == "#other — desktopchat", "a muted room is not in the title"
         assert fake.shown == {}, "nor notified"
 
+        me.show_start()
+        assert me.current is other
+        recent = next(r for r in me.remembered.recent if r.address == f"127.0.0.1:{port}")
+        me.start_page.recentChosen.emit(recent)
+        assert me.current is chat, "a recent room open already is brought in front"
+        assert me.pages.currentWidget() is chat.view
+        assert len(me.conversations) == 2
+
         me.close()
         await me.shutdown()
         again = make_window(settings, notifier=fake)
