@@ -29,6 +29,19 @@ def direct_with(window: MainWindow, peer: str) -> Conversation | None:
     return next((conv for conv in window.conversations if conv.peer == peer), None)
 
 
+async def direct_from(window: MainWindow, peer: str) -> Conversation:
+    """Open ``window``'s direct conversation with ``peer`` through its room in front, once
+    that room is joined."""
+    await until(lambda: window.controller.state is SessionState.OPEN, "joined")
+    room = window.current
+    assert room is not None
+    window.open_direct(room, peer)
+    talk = window.current
+    assert talk is not None
+    assert talk.peer == peer
+    return talk
+
+
 def test_a_double_clicked_member_gets_a_direct_conversation_nobody_else_sees(
     qloop: qasync.QEventLoop, make_window: WindowFactory
 ) -> None:
@@ -101,12 +114,7 @@ def test_a_direct_conversation_is_found_again_after_a_restart_by_this_install_on
         await host_room(host, port, "hoster")
         guest = make_window(tmp_path / "guest.json", client_key=key)
         await join_room(guest, f"127.0.0.1:{port}", "guest")
-        await until(lambda: guest.controller.state is SessionState.OPEN, "joined")
-        room = guest.current
-        assert room is not None
-        guest.open_direct(room, "hoster")
-        talk = guest.current
-        assert talk is not None
+        talk = await direct_from(guest, "hoster")
         talk.view.sendText.emit("before the restart")
         await until(lambda: direct_with(host, "guest") is not None, "at the host")
         guest.close()
@@ -114,23 +122,12 @@ def test_a_direct_conversation_is_found_again_after_a_restart_by_this_install_on
 
         again = make_window(tmp_path / "guest.json", client_key=key)
         again.restore_rooms()
-        back = again.current
-        assert back is not None
-        await until(lambda: back.controller.state is SessionState.OPEN, "joined again")
-        again.open_direct(back, "hoster")
-        found = again.current
-        assert found is not None
-        assert found.peer == "hoster"
+        found = await direct_from(again, "hoster")
         await until(lambda: said(found) == ["before the restart"], "the earlier conversation")
 
         stranger = make_window(client_key=install_key(tmp_path / "another-key"))
         await join_room(stranger, f"127.0.0.1:{port}", "guest")  # the same name, not the key
-        await until(lambda: stranger.controller.state is SessionState.OPEN, "a stranger")
-        stranger_room = stranger.current
-        assert stranger_room is not None
-        stranger.open_direct(stranger_room, "hoster")
-        other = stranger.current
-        assert other is not None
+        other = await direct_from(stranger, "hoster")
         await until(lambda: other.view.older.text() == "No older messages", "its page")
         assert said(other) == [], "another install does not read it"
 
