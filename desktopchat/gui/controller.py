@@ -88,7 +88,10 @@ def _session(session: Session | RawSession) -> Session:
 
 def field_of(error: JoinError) -> str:
     """Which Join form field a join error belongs next to (``not-a-room``: the address,
-    with the offer to connect to it as a plain WebSocket)."""
+    with the offer to connect to it as a plain WebSocket; ``identity``: the whole form, a
+    room whose certificate is not the one pinned)."""
+    if isinstance(error, UntrustedCertificate):
+        return "identity"
     if isinstance(error, NotDesktopchat):
         return "not-a-room"
     if isinstance(error, AddressError | Unreachable):

@@ -957,7 +957,9 @@ class MainWindow(QMainWindow):
 
     def _join_failed(self, conv: Conversation, field: str, message: str, detail: str) -> None:
         if conv is not self._pending:
-            self._trouble(conv, f"not joined: {message}")
+            self._trouble(
+                conv, "identity changed" if field == "identity" else f"not joined: {message}"
+            )
             if conv is not self.current or self.pages.currentWidget() is not conv.view:
                 return
             # In front: the Join form, filled in, says what to change (a new token …);

@@ -9,7 +9,8 @@ import qasync
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktopchat.client import SessionState
+from desktopchat.client import SessionState, UntrustedCertificate
+from desktopchat.gui.controller import field_of
 from desktopchat.gui.conversations import Conversation, ConversationModel
 from desktopchat.gui.main_window import MainWindow
 from desktopchat.protocol import Kind
@@ -211,6 +212,14 @@ def test_a_link_opens_its_room_beside_the_others_once(
         gone = me.conversations[2]
         await until(lambda: gone.trouble == "problem", "the failure in the sidebar")
         assert gone.state.startswith("not joined")
+
+        # A reconnect that meets another certificate than the one pinned (as the session
+        # reports it): the room's line says so, in two words.
+        refusal = UntrustedCertificate("this room's identity changed", "sha256:ab")
+        assert field_of(refusal) == "identity"
+        lobby.controller.joinFailed.emit(field_of(refusal), str(refusal), refusal.detail)
+        assert line(me, lobby, ConversationModel.StateRole) == "identity changed"
+        assert line(me, lobby, ConversationModel.TroubleRole) == "problem"
 
     qloop.run_until_complete(scenario())
 
