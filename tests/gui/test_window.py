@@ -471,6 +471,8 @@ def test_no_text_sets_the_windows_minimum_width(
     """Long status lines, file names, errors, identities and links are cut or wrapped: the
     window can always be made as narrow as its controls need, whatever it has shown."""
     window = make_window()
+    window.remembered.name = "ada"
+    window.open_link("ws://127.0.0.1:9/chat/x")  # the sidebar shows, with a short name
     view = window.room_view
     window.pages.setCurrentWidget(view)
     QApplication.processEvents()
@@ -485,6 +487,9 @@ def test_no_text_sets_the_windows_minimum_width(
     fits("the status bar")
     view.enter("lobby-" * 20, "ada-" * 30, ["bob-" * 30, "eve"], "host-" * 30)
     fits("the room's names")
+    window.open_link(f"ws://{'very-long-host-name-' * 6}.example:5042/chat/{'lobby' * 20}")
+    fits("the sidebar's names")
+    window.show_conversation(window.conversations[0])
     for index in range(view.tabs.count()):
         view.tabs.setCurrentIndex(index)
         for kind in (Kind.TEXT, Kind.JSON, Kind.BINARY):
