@@ -927,7 +927,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         session = conv.controller.session
         key = f"{display_address(session.url)}" if session is not None else room
-        if not conv.entered:
+        first = not conv.entered  # later welcomes are reconnections
+        if first:
             conv.entered = True
             conv.key = key
             conv.reading.start(self.remembered.read.get(key, 0))
@@ -943,7 +944,7 @@ class MainWindow(QMainWindow):
         conv.host = urlsplit(session.url).netloc if session is not None else conv.host
         if conv.controller.host_info is not None:
             conv.host = f"hosted here, port {conv.controller.host_info.port}"
-        if conv.opened_as is not None:
+        if first and conv.opened_as is not None:
             self.remembered.remember(conv.opened_as)
             if not conv.opened_as.hosted:
                 self.vault.save_joined(without_secrets(conv.opened_as.address), conv.token)
@@ -951,9 +952,12 @@ class MainWindow(QMainWindow):
         if conv not in self.rooms.rooms:
             self._list(conv)
             self.show_conversation(conv)
-        elif conv is self.current:
-            self.show_conversation(conv)
-        self._save()
+        elif conv is self.current and self.pages.currentWidget() is conv.view:
+            self.show_conversation(conv)  # its title and menus, as the welcome says
+        else:  # a room in the back (or behind a form) stays there
+            self.rooms.changed(conv, now=True)
+        if first:
+            self._save()
 
     def _join_failed(self, conv: Conversation, field: str, message: str, detail: str) -> None:
         if conv is not self._pending:

@@ -82,6 +82,7 @@ def test_three_rooms_on_two_hosts_stay_open_side_by_side(
         assert me.windowTitle() == "#chat — desktopchat"
         assert fake.shown == {}, "its notification is withdrawn"
 
+        me.show_conversation(third)
         ben.room_view.stopHostingRequested.emit()  # one host stops: one room reconnects
         await until(lambda: ben.confirmation is not None, "the question")
         assert ben.confirmation is not None
@@ -91,8 +92,11 @@ def test_three_rooms_on_two_hosts_stay_open_side_by_side(
         assert line(me, third, ConversationModel.TroubleRole) == "waiting"
         assert str(line(me, third, ConversationModel.StateRole)).startswith("reconnecting")
         await until(lambda: not ben.conversations, "the host to have stopped")
+        me.sidebar.add.click()  # the user is on the start page when it comes back
         await host_room(ben, ports[1], "ben")
         await until(lambda: third.controller.state is SessionState.OPEN, "back")
+        assert me.pages.currentWidget() is me.start_page, "a reconnection moves no page"
+        me.show_conversation(first)
         ben.controller.send_text("we are back")
         await until(lambda: third.unread == 1, "counted in the back")
         assert first.controller.state is SessionState.OPEN
