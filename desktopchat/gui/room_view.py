@@ -275,6 +275,7 @@ class RoomView(QWidget):
             self.tabs.setTabVisible(tab, False)
         # What was the member list's room stays empty, instead of stretching the state.
         self._side.insertStretch(self._side.indexOf(self.leave), 1)
+        self.setAcceptDrops(False)  # files go to a room (its Files tab), not to one person
         self.leave.setText("Close conversation")
         self.leave.setToolTip("Out of the sidebar; a new message from them opens it again")
 
