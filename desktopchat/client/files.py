@@ -15,9 +15,11 @@ A pinned TLS identity is checked before any request goes out.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import http.client
 import json
+import mmap
 import os
 import shutil
 import threading
@@ -38,6 +40,12 @@ from desktopchat.protocol.rooms import room_of_path
 from desktopchat.protocol.sizes import human_size
 
 CHUNK = 1024 * 1024
+BLOCK = 4096
+"""Writes past the page cache are whole blocks of this size, at offsets that are too."""
+O_DIRECT: int = getattr(os, "O_DIRECT", 0)
+DIRECT_FROM = 64 * CHUNK
+"""Downloads from this size write past the page cache (smaller ones are likely opened at
+once: from the cache)."""
 RING = 3
 """Buffers a download reads into while the ones before are written and hashed."""
 ATTEMPTS = 8
@@ -322,6 +330,7 @@ def _fetch_rest(
     progress(offset, offer.size)
     if offset == offer.size:
         return sha256_of(part)
+    offset -= offset % BLOCK  # from a whole block: the rest is written past the page cache too
     connection = at.connect()
     try:
         connection.request("GET", at.path(offer.id), headers=at.headers(Range=f"bytes={offset}-"))
@@ -331,16 +340,14 @@ def _fetch_rest(
         elif response.status != 206:
             raise TransferError(f"the host cannot give {offer.name}: {_words(response)}")
         digest = hashlib.sha256()
-        with open(part, "r+b" if offset else "wb") as data:
-            while offset and data.tell() < offset and (before := data.read(CHUNK)):
-                digest.update(before[: offset - (data.tell() - len(before))])
-            data.seek(offset)
-            data.truncate()
+        _read_start(part, offset, digest.update)
+        with _Part(part, offset, direct=offer.size >= DIRECT_FROM) as data:
             done = offset
             # A ring of buffers: while the next MiB is read, the ones before are written and
             # hashed, each on a thread of its own, in order (all three steps release the
-            # GIL): the slowest step, not their sum, sets the pace.
-            ring = [memoryview(bytearray(CHUNK)) for _ in range(RING)]
+            # GIL): the slowest step, not their sum, sets the pace. Anonymous maps: aligned
+            # to a page, as writes past the page cache need.
+            ring = [memoryview(mmap.mmap(-1, CHUNK)) for _ in range(RING)]
             busy: list[tuple[Future[object], ...]] = [() for _ in range(RING)]
             with (
                 ThreadPoolExecutor(1, thread_name_prefix="download-write") as writer,
@@ -364,6 +371,70 @@ def _fetch_rest(
         return digest.hexdigest()
     finally:
         connection.close()
+
+
+def _read_start(part: Path, offset: int, update: Callable[[bytes], object]) -> None:
+    """Give ``update`` the first ``offset`` bytes of ``part`` (kept from before a drop)."""
+    if offset:
+        with open(part, "rb") as data:
+            while data.tell() < offset and (before := data.read(min(CHUNK, offset - data.tell()))):
+                update(before)
+
+
+class _Part:
+    """A download's ``.part`` file, cut at ``offset`` and written on from there.
+
+    With ``direct``, the writes skip the page cache (``O_DIRECT``, Linux) while they are
+    whole blocks at whole-block offsets: a download of gigabytes neither fills the cache nor
+    pays to put each page of it there (on a VM, memory written for the first time costs
+    more than the disk: 0.65 GB/s against 1.6 here). The last, partial block, and a file
+    system that refuses ``O_DIRECT``, are written through the cache as usual.
+    """
+
+    def __init__(self, path: Path, offset: int, *, direct: bool) -> None:
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+        self.direct = False
+        try:
+            os.ftruncate(self.fd, offset)
+            os.lseek(self.fd, offset, os.SEEK_SET)
+            if direct and O_DIRECT and offset % BLOCK == 0:
+                self._set_direct(True)
+        except BaseException:
+            os.close(self.fd)
+            raise
+
+    def __enter__(self) -> _Part:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.close(self.fd)
+
+    def write(self, piece: memoryview) -> None:
+        """Write ``piece`` whole at the end."""
+        if self.direct and len(piece) % BLOCK:
+            self._set_direct(False)  # the last piece: only whole blocks go past the cache
+        while piece:
+            try:
+                written = os.write(self.fd, piece)
+            except OSError as exc:
+                if not self.direct or exc.errno != errno.EINVAL:
+                    raise
+                self._set_direct(False)  # a file system that takes the flag, not the writes
+                continue
+            piece = piece[written:]
+
+    def _set_direct(self, on: bool) -> None:
+        import fcntl  # POSIX only, as O_DIRECT is
+
+        flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+        wanted = flags | O_DIRECT if on else flags & ~O_DIRECT
+        try:
+            fcntl.fcntl(self.fd, fcntl.F_SETFL, wanted)
+        except OSError:
+            if on:
+                return  # not on this file system: through the cache
+            raise
+        self.direct = on
 
 
 def _settled(pieces: tuple[Future[object], ...]) -> bool:

@@ -4,12 +4,13 @@ how an upload continues from where it stopped, and what it checks before keeping
 from __future__ import annotations
 
 import hashlib
+import mmap
 import shutil
 from pathlib import Path
 
 import pytest
 
-from desktopchat.client.files import FilesAt, TransferError, download
+from desktopchat.client.files import BLOCK, O_DIRECT, FilesAt, TransferError, _Part, download
 from desktopchat.protocol.files import FileOffer, clean_mime, offer_of
 from desktopchat.protocol.sizes import human_size
 from desktopchat.server.stores.files import RESERVE_BYTES, FileRefused, FileStore
@@ -273,3 +274,32 @@ def test_a_download_is_refused_up_front_in_words_when_the_disk_has_no_room(
     with pytest.raises(TransferError, match=r"film\.mkv needs 5\.0 GiB more; .* has 3\.0 MiB free"):
         download(nowhere, offer, tmp_path)
     assert list(tmp_path.iterdir()) == [], "nothing started"
+
+
+def test_a_big_download_is_written_past_the_page_cache_and_its_last_block_through_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "big.part"
+    buffer = memoryview(mmap.mmap(-1, 3 * BLOCK))  # page-aligned, as the download's ring
+    buffer[:] = bytes(range(256)) * (3 * BLOCK // 256)
+    with _Part(path, 0, direct=True) as part:
+        assert part.direct == bool(O_DIRECT)
+        part.write(buffer[: 2 * BLOCK])
+        assert part.direct == bool(O_DIRECT)
+        part.write(buffer[:100])  # the last, partial block
+        assert not part.direct
+    assert path.read_bytes() == bytes(buffer[: 2 * BLOCK]) + bytes(buffer[:100])
+    with _Part(path, 2 * BLOCK + 10, direct=True) as part:
+        assert not part.direct, "from an offset inside a block: through the cache"
+    assert path.stat().st_size == 2 * BLOCK + 10
+
+
+def test_a_write_refused_past_the_page_cache_goes_through_it(tmp_path: Path) -> None:
+    path = tmp_path / "small.part"
+    path.write_bytes(b"k" * BLOCK)
+    raw = mmap.mmap(-1, 2 * BLOCK)
+    raw[:] = b"z" * (2 * BLOCK)
+    unaligned = memoryview(raw)[1 : 1 + BLOCK]  # ext4 refuses it past the cache (EINVAL)
+    with _Part(path, BLOCK, direct=True) as part:
+        part.write(unaligned)
+    assert path.read_bytes() == b"k" * BLOCK + b"z" * BLOCK
