@@ -69,6 +69,17 @@ class LagProbe:
         self._last = now
 
 
+def print_lags(phases: dict[str, dict[str, float]]) -> None:
+    """A Markdown table of the event loop's lag in each phase (:meth:`LagProbe.stop`'s)."""
+    print("| the window's event loop | lag p50 ms | lag p99 ms | lag max ms |")
+    print("|---|---|---|---|")
+    for phase, lag in phases.items():
+        print(
+            f"| {phase} | {lag['lag_p50_ms']:.2f} | {lag['lag_p99_ms']:.2f} "
+            f"| {lag['lag_max_ms']:.1f} |"
+        )
+
+
 def rss_mib() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

@@ -24,7 +24,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_bench import LagProbe, rss_mib, until
+from app_bench import LagProbe, print_lags, rss_mib, until
 
 from desktopchat.app import qt_loop
 from desktopchat.app.hosting import ServerHoster
@@ -122,13 +122,7 @@ async def main(rooms: int, rate: int) -> None:
         f"{rooms} rooms, {others} in the background at {rate} msg/s each "
         f"({others * rate} msg/s into the window) for {SECONDS} s"
     )
-    print("| the window's event loop | lag p50 ms | lag p99 ms | lag max ms |")
-    print("|---|---|---|---|")
-    for phase, lag in (("idle (the peer)", idle), ("background traffic", busy)):
-        print(
-            f"| {phase} | {lag['lag_p50_ms']:.2f} | {lag['lag_p99_ms']:.2f} "
-            f"| {lag['lag_max_ms']:.1f} |"
-        )
+    print_lags({"idle (the peer)": idle, "background traffic": busy})
     print(
         f"p99 with traffic / idle p99: {busy['lag_p99_ms'] / max(idle['lag_p99_ms'], 0.01):.2f}x; "
         f"goal 16 ms: {'met' if busy['lag_p99_ms'] <= 16 else 'MISSED'}"

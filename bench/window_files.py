@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from app_bench import LagProbe, until
+from app_bench import LagProbe, print_lags, until
 from files import MiB, make_file
 
 from desktopchat.app import qt_loop
@@ -85,13 +85,7 @@ async def main(size_mib: int) -> None:
             await guest.shutdown()
     print(f"{size_mib} MiB through a window that hosts (no TLS on loopback):")
     print(f"sent at {size_mib / up:.0f} MiB/s, fetched at {size_mib / down:.0f} MiB/s")
-    print("| the window's event loop | lag p50 ms | lag p99 ms | lag max ms |")
-    print("|---|---|---|---|")
-    for phase, lag in results.items():
-        print(
-            f"| {phase} | {lag['lag_p50_ms']:.2f} | {lag['lag_p99_ms']:.2f} "
-            f"| {lag['lag_max_ms']:.1f} |"
-        )
+    print_lags(results)
 
 
 if __name__ == "__main__":

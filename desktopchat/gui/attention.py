@@ -3,6 +3,8 @@ window title, the tray and the taskbar badge, the urgency hint, and notification
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMainWindow, QSystemTrayIcon
@@ -61,7 +63,7 @@ class Attention(QObject):
         self._shown_count = 0
         self._alerted = False
         self.notifications.unreadChanged.connect(self._unread_changed)
-        self._muted_for = 0.0
+        self._muted_until = 0.0
         if self.tray is not None:
             self.tray.showRequested.connect(self.openRequested)
             self.tray.quitRequested.connect(self.quitRequested)
@@ -73,8 +75,9 @@ class Attention(QObject):
         """The notifications of one more open room (as loud and as muted as the others)."""
         added = Notifications(self._remembered, self.backend, parent=self)
         added.sound = self.notifications.sound
-        if self.notifications.muted:
-            added.mute_for(self._muted_for)
+        left = self._muted_until - time.monotonic()
+        if left > 0:  # "mute for an hour" covers a room opened during it, to its end
+            added.mute_for(left)
         added.unreadChanged.connect(self._unread_changed)
         self.rooms.append(added)
         return added
@@ -92,7 +95,7 @@ class Attention(QObject):
 
     def mute_for(self, seconds: float) -> None:
         """Notify nothing from any room for ``seconds`` (0: notify again now)."""
-        self._muted_for = seconds
+        self._muted_until = time.monotonic() + seconds if seconds else 0.0
         for room in self.rooms:
             room.mute_for(seconds)
 
@@ -104,7 +107,7 @@ class Attention(QObject):
     @property
     def unread(self) -> int:
         """What is unread in every room that is not muted."""
-        return sum(room.unread for room in self.rooms if room.level != "none")
+        return sum(room.unread for room in self.rooms if not room.off)
 
     def watching(self) -> bool:
         """Whether the user has the room in front of them right now."""
@@ -123,7 +126,7 @@ class Attention(QObject):
         room = room or self.notifications
         watching = room is self.notifications and self.watching()
         room.arrived(row, watching)
-        if watching or (room.level == "none" and not row.mentioned):
+        if watching or (room.off and not row.mentioned):
             return
         if self._window.isVisible() and not self._alerted:
             QApplication.alert(self._window)  # it stays raised until the window is seen

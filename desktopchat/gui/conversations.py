@@ -78,7 +78,6 @@ class Conversation:
     """Whether the room has been joined once (later welcomes are reconnections)."""
     opened_as: RecentRoom | None = None
     """How to open it again after a restart (``None``: it is not reopened)."""
-    leaving: bool = False
     token: str | None = None
     hosting: HostOptions | None = None
     """What the room was hosted with, when this window hosts it."""
@@ -103,7 +102,7 @@ class Conversation:
     @property
     def muted(self) -> bool:
         """Muted from the sidebar: no notification, no count in the title and tray."""
-        return self.notifications.level == "none"
+        return self.notifications.off
 
 
 class ConversationModel(QAbstractListModel):
@@ -343,6 +342,8 @@ class Sidebar(QWidget):
         index = self.list.indexAt(position)
         if not index.isValid():
             return
+        if self.menu is not None:
+            self.menu.deleteLater()  # the last one shown: a menu is made per right-click
         self.menu = self.menu_for(self.model.rooms[index.row()])
         self.menu.popup(self.list.viewport().mapToGlobal(position))
 

@@ -461,6 +461,7 @@ class MainWindow(QMainWindow):
         if not self.rooms.rooms:
             return
         self.switcher = Switcher(self.rooms, self)
+        self.switcher.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)  # one per Ctrl+K
         self.switcher.accepted.connect(self._switched)
         self.switcher.open()
 
@@ -474,10 +475,7 @@ class MainWindow(QMainWindow):
         if not conv.key:  # its level is kept by its address, known once it is joined
             self.show_status(f"{conv.title} can be muted once it is joined")
             return
-        if muted:
-            self.remembered.notify[conv.key] = "none"
-        else:
-            self.remembered.notify.pop(conv.key, None)
+        conv.notifications.set_level("none" if muted else "all")
         self._levels_changed(conv)
 
     def _set_level(self, level: str) -> None:
@@ -1094,7 +1092,6 @@ class MainWindow(QMainWindow):
             self._leave(conv)
 
     def _leave(self, conv: Conversation) -> None:
-        conv.leaving = True
         if conv.controller.session is None and not conv.controller.hosting:
             self._close_conversation(conv)  # never joined (a restart's room that failed)
             return

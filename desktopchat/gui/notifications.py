@@ -125,6 +125,11 @@ class Notifications(QObject):
         """This room's level: ``all``, ``mentions`` or ``none``."""
         return self._remembered.notify.get(self.room, "all")
 
+    @property
+    def off(self) -> bool:
+        """Whether this room notifies nothing at all (muted from the sidebar)."""
+        return self.level == "none"
+
     def set_level(self, level: str) -> None:
         """Notify every message, only mentions, or nothing, for this room from now on."""
         if level == "all":
